@@ -1,0 +1,78 @@
+/**
+ * Every error meshlet raises is a {@link MeshError} with a stable `code` from {@link ERROR_CODES}.
+ * Codes are the public contract; messages may change. README's "Error codes" section documents
+ * every code (a test keeps the two in sync).
+ */
+export const ERROR_CODES = {
+  MESHLET_ERR_USAGE: 'A command-line invocation was malformed (unknown command, missing flag value).',
+  MESHLET_ERR_FILE_READ: 'A configuration file or directory could not be read.',
+  MESHLET_ERR_PORT_IN_USE: 'A port the control server wanted to listen on is already taken.',
+  MESHLET_ERR_LISTEN: 'A server could not listen for a reason other than the port being taken.',
+  MESHLET_ERR_CONTROL_UNREACHABLE: 'The control server (admin API or xDS) could not be reached.',
+  MESHLET_ERR_ADMIN_REQUEST: 'The control server admin API rejected a request.',
+  MESHLET_ERR_CONFIG_YAML: 'A configuration file is not valid YAML.',
+  MESHLET_ERR_CONFIG_RESOURCE: 'A YAML document is not a Kubernetes-style resource (apiVersion/kind/metadata/spec).',
+  MESHLET_ERR_CONFIG_UNKNOWN_KIND: 'A resource has an apiVersion/kind meshlet does not support.',
+  MESHLET_ERR_CONFIG_SCHEMA: 'A field has the wrong type or an invalid value.',
+  MESHLET_ERR_CONFIG_UNKNOWN_FIELD: 'A field is not part of the Istio API for that resource.',
+  MESHLET_ERR_CONFIG_DEPRECATED: 'A deprecated field is used (warning).',
+  MESHLET_ERR_CONFIG_DUPLICATE: 'Two resources of one kind share a namespace/name, or one resource repeats a name.',
+  MESHLET_ERR_CONFIG_UNKNOWN_SUBSET: 'A route names a subset that no DestinationRule defines for its host.',
+  MESHLET_ERR_CONFIG_EMPTY_SUBSET: 'A DestinationRule subset selects no known endpoint (warning).',
+  MESHLET_ERR_CONFIG_UNKNOWN_HOST: 'A route or rule names a host no service, ServiceEntry or workload serves.',
+  MESHLET_ERR_CONFIG_WEIGHTS: 'Route weights are negative, do not sum to 100, or conflict between resources.',
+  MESHLET_ERR_CONFIG_CONFLICT: 'Two resources configure the same host in ways that cannot both apply.',
+  MESHLET_ERR_STORE: 'The configuration store failed to read or write.',
+  MESHLET_ERR_XDS_DECODE: 'An xDS resource could not be decoded from protobuf.',
+  MESHLET_ERR_XDS_INVALID: 'An xDS resource decoded but failed validation (NACKed).',
+  MESHLET_ERR_XDS_STREAM: 'The ADS stream failed; the client keeps its cached config and reconnects.',
+  MESHLET_ERR_XDS_PROTOCOL: 'An xDS peer broke the protocol (wrong type URL, unknown nonce).',
+  MESHLET_ERR_CLOSED: 'The object was used after close().',
+} as const;
+
+/** A stable meshlet error code. */
+export type MeshErrorCode = keyof typeof ERROR_CODES;
+
+const kMeshError = Symbol.for('meshlet.error');
+
+/**
+ * Base class of every meshlet error. Branded with `Symbol.for` so `instanceof` works even when two
+ * copies of the package (ESM and CJS builds) are loaded in one process.
+ *
+ * @example
+ * ```ts
+ * try { await loadConfig('bad.yaml'); } catch (err) {
+ *   if (err instanceof MeshError && err.code === 'MESHLET_ERR_FILE_READ') console.error(err.message);
+ * }
+ * ```
+ */
+export class MeshError extends Error {
+  readonly code: MeshErrorCode;
+  /** Extra structured detail (file, line, field path...) when the error has any. */
+  readonly detail?: Readonly<Record<string, unknown>>;
+
+  constructor(code: MeshErrorCode, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MeshError';
+    this.code = code;
+    if (options?.detail) this.detail = options.detail;
+  }
+
+  get [kMeshError](): true {
+    return true;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kMeshError] === true;
+  }
+}
+
+/** Creates a {@link MeshError}; a shorthand used across the code base. */
+export function meshError(code: MeshErrorCode, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }): MeshError {
+  return new MeshError(code, message, options);
+}
+
+/** Narrows an unknown to a {@link MeshError} carrying the given code. */
+export function isMeshError(value: unknown, code?: MeshErrorCode): value is MeshError {
+  return value instanceof MeshError && (code === undefined || value.code === code);
+}
