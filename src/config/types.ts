@@ -147,6 +147,8 @@ export interface HTTPRoute {
   route?: HTTPRouteDestination[];
   redirect?: HTTPRedirect;
   directResponse?: HTTPDirectResponse;
+  /** Hands matching requests to another (host-less) VirtualService. Accepted by the loader. */
+  delegate?: { name: string; namespace?: string };
   rewrite?: HTTPRewrite;
   timeout?: string;
   retries?: HTTPRetry;

@@ -1,0 +1,198 @@
+/**
+ * networking.istio.io DestinationRule schema: traffic policies (load balancer, connection pool,
+ * outlier detection, client TLS), subsets, and Istio's single-resource checks.
+ */
+import { arrayOf, duration, enumOf, int, mapOf, moveMark, obj, report, str, type Schema } from '../schema.js';
+import {
+  bool, checkUnique, count, dnsLabelProblem, exportTo, hostProblem, portSelector, stringMap, workloadSelector,
+} from './common.js';
+
+const isPrime = (n: number): boolean => {
+  if (n < 2) return false;
+  for (let i = 2; i * i <= n; i++) if (n % i === 0) return false;
+  return true;
+};
+
+const consistentHash = obj({
+  fields: {
+    httpHeaderName: str({ nonEmpty: true }),
+    httpCookie: obj({ fields: { name: str({ nonEmpty: true }), path: str(), ttl: duration() }, required: ['name'] }),
+    useSourceIp: bool(),
+    httpQueryParameterName: str({ nonEmpty: true }),
+    ringHash: obj({ fields: { minimumRingSize: count() } }),
+    maglev: obj({
+      fields: { tableSize: int({ min: 1 }) },
+      check: (v, ctx, path) => {
+        const t = v.tableSize as number | undefined;
+        if (t !== undefined && !isPrime(t)) report(ctx, `${path}.tableSize`, 'MESHLET_ERR_CONFIG_SCHEMA', `maglev tableSize must be a prime number, got ${t}`);
+      },
+    }),
+    minimumRingSize: count(),
+  },
+  oneOf: [
+    { fields: ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'], required: true },
+    { fields: ['ringHash', 'maglev'] },
+  ],
+  deprecated: { minimumRingSize: 'ringHash.minimumRingSize' },
+  check: (v, ctx, path) => {
+    if (!('minimumRingSize' in v)) return;
+    if ('maglev' in v) {
+      report(ctx, `${path}.minimumRingSize`, 'MESHLET_ERR_CONFIG_SCHEMA', 'minimumRingSize cannot be combined with maglev');
+      return;
+    }
+    const ring = (v.ringHash ??= {}) as Record<string, unknown>;
+    if (!('minimumRingSize' in ring)) {
+      ring.minimumRingSize = v.minimumRingSize;
+      moveMark(ctx, `${path}.minimumRingSize`, `${path}.ringHash`);
+      moveMark(ctx, `${path}.minimumRingSize`, `${path}.ringHash.minimumRingSize`);
+    }
+    delete v.minimumRingSize;
+  },
+});
+
+const localityLbSetting = obj({
+  fields: {
+    distribute: arrayOf(
+      obj({
+        fields: { from: str({ nonEmpty: true }), to: mapOf(int({ min: 0, max: 100 })) },
+        required: ['from', 'to'],
+        check: (v, ctx, path) => {
+          const total = Object.values(v.to as Record<string, number>).reduce((a, b) => a + b, 0);
+          if (total !== 100) report(ctx, `${path}.to`, 'MESHLET_ERR_CONFIG_SCHEMA', `locality weights must sum to 100, got ${total}`);
+        },
+      }),
+    ),
+    failover: arrayOf(
+      obj({
+        fields: { from: str({ nonEmpty: true }), to: str({ nonEmpty: true }) },
+        required: ['from', 'to'],
+        check: (v, ctx, path) => {
+          if (v.from === v.to) report(ctx, `${path}.to`, 'MESHLET_ERR_CONFIG_SCHEMA', 'locality failover must name a different region');
+        },
+      }),
+    ),
+    failoverPriority: arrayOf(str({ nonEmpty: true })),
+    enabled: bool(),
+  },
+  oneOf: [{ fields: ['distribute', 'failover'] }],
+});
+
+const loadBalancer = obj({
+  fields: {
+    simple: enumOf(['UNSPECIFIED', 'RANDOM', 'PASSTHROUGH', 'ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN']),
+    consistentHash,
+    localityLbSetting,
+    warmupDurationSecs: duration(),
+  },
+  oneOf: [{ fields: ['simple', 'consistentHash'] }],
+});
+
+const connectionPool = obj({
+  fields: {
+    tcp: obj({
+      fields: {
+        maxConnections: count(),
+        connectTimeout: duration({ min: 1 }),
+        tcpKeepalive: obj({ fields: { probes: count(), time: duration({ min: 1 }), interval: duration({ min: 1 }) } }),
+        maxConnectionDuration: duration({ min: 1 }),
+        idleTimeout: duration(),
+      },
+    }),
+    http: obj({
+      fields: {
+        http1MaxPendingRequests: count(),
+        http2MaxRequests: count(),
+        maxRequestsPerConnection: count(),
+        maxRetries: count(),
+        idleTimeout: duration({ min: 1 }),
+        h2UpgradePolicy: enumOf(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']),
+        useClientProtocol: bool(),
+        maxConcurrentStreams: count(),
+      },
+    }),
+  },
+  check: (v, ctx, path) => {
+    if (!v.tcp && !v.http) report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', 'connectionPool must set tcp or http');
+  },
+});
+
+const outlierDetection = obj({
+  fields: {
+    splitExternalLocalOriginErrors: bool(),
+    consecutiveLocalOriginFailures: count(),
+    consecutiveGatewayErrors: count(),
+    consecutive5xxErrors: count(),
+    consecutiveErrors: count(),
+    interval: duration({ min: 1 }),
+    baseEjectionTime: duration({ min: 1 }),
+    maxEjectionPercent: int({ min: 0, max: 100 }),
+    minHealthPercent: int({ min: 0, max: 100 }),
+  },
+  deprecated: { consecutiveErrors: 'consecutiveGatewayErrors or consecutive5xxErrors' },
+  check: (v, ctx, path) => {
+    if ('consecutiveLocalOriginFailures' in v && v.splitExternalLocalOriginErrors !== true) {
+      report(ctx, `${path}.consecutiveLocalOriginFailures`, 'MESHLET_ERR_CONFIG_SCHEMA', 'consecutiveLocalOriginFailures requires splitExternalLocalOriginErrors: true');
+    }
+    if ('consecutiveErrors' in v) {
+      // Istio translated the old field to Envoy's consecutive *gateway* failures (502/503/504).
+      if (!('consecutiveGatewayErrors' in v)) {
+        v.consecutiveGatewayErrors = v.consecutiveErrors;
+        moveMark(ctx, `${path}.consecutiveErrors`, `${path}.consecutiveGatewayErrors`);
+      }
+      delete v.consecutiveErrors;
+    }
+  },
+});
+
+const clientTls = obj({
+  fields: {
+    mode: enumOf(['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL']),
+    clientCertificate: str(),
+    privateKey: str(),
+    caCertificates: str(),
+    credentialName: str(),
+    subjectAltNames: arrayOf(str({ nonEmpty: true })),
+    sni: str(),
+    insecureSkipVerify: bool(),
+  },
+  check: (v, ctx, path) => {
+    if (v.mode === 'MUTUAL' && !v.credentialName) {
+      if (!v.clientCertificate) report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', 'MUTUAL TLS needs clientCertificate (or credentialName)');
+      if (!v.privateKey) report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', 'MUTUAL TLS needs privateKey (or credentialName)');
+    }
+    if (v.mode === 'ISTIO_MUTUAL') {
+      const extra = ['clientCertificate', 'privateKey', 'caCertificates', 'credentialName'].filter((k) => v[k]);
+      if (extra.length > 0) report(ctx, `${path}.${extra[0]}`, 'MESHLET_ERR_CONFIG_SCHEMA', `ISTIO_MUTUAL uses mesh certificates; ${extra.join(', ')} must not be set`);
+    }
+  },
+});
+
+const policyFields = { loadBalancer, connectionPool, outlierDetection, tls: clientTls };
+
+const portTrafficPolicy = obj({
+  fields: { port: portSelector, ...policyFields },
+  required: ['port'],
+  check: (v, ctx, path) => {
+    if ((v.port as { number?: number }).number === undefined) report(ctx, `${path}.port`, 'MESHLET_ERR_CONFIG_SCHEMA', 'port level settings need port.number');
+  },
+});
+
+const trafficPolicy = obj({ fields: { ...policyFields, portLevelSettings: arrayOf(portTrafficPolicy) } });
+
+const subset = obj({
+  fields: { name: str({ nonEmpty: true, check: dnsLabelProblem }), labels: stringMap, trafficPolicy },
+  required: ['name'],
+});
+
+/** DestinationRule `spec`. */
+export const destinationRuleSpec: Schema = obj({
+  fields: {
+    host: str({ nonEmpty: true, check: (h) => hostProblem(h) }),
+    trafficPolicy,
+    subsets: arrayOf(subset),
+    exportTo,
+    workloadSelector,
+  },
+  required: ['host'],
+  check: (v, ctx, path) => checkUnique(v.subsets, 'name', ctx, `${path}.subsets`, 'subset name'),
+});
