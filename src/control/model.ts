@@ -49,7 +49,8 @@ export interface Announcement {
   labels: Record<string, string>;
   serviceAccount?: string;
   address: string;
-  ports: Array<{ number: number; name?: string; protocol?: string }>;
+  /** `number` is the service port others dial; `targetPort` where this instance listens (default: number). */
+  ports: Array<{ number: number; name?: string; protocol?: string; targetPort?: number }>;
   locality?: string;
 }
 

@@ -1,7 +1,18 @@
-// CONTRACT (to be implemented by the translate work): see the helper brief in the commit log.
+/**
+ * Istio config + service registry → xDS v3 resources, one generator per type (Istio
+ * `pilot/pkg/networking/grpcgen` style): lds.ts, rds.ts, cds.ts, eds.ts. Pure: the same input
+ * always yields the same output (every list sorted by name), and nothing is encoded for the
+ * wire except nested typed configs, which must be `Any` bytes inside the plain objects.
+ */
 import type { IstioResource } from '../../config/types.js';
 import type { ServiceModel } from '../model.js';
-import type { ResourceTypeUrl } from '../../xds/type-urls.js';
+import { TYPE_URL, type ResourceTypeUrl } from '../../xds/type-urls.js';
+import { buildContext } from './context.js';
+import { generateClusters } from './cds.js';
+import { generateEndpoints } from './eds.js';
+import { generateListeners } from './lds.js';
+import { planClusters } from './plan.js';
+import { generateRouteConfigurations } from './rds.js';
 
 /** Input to translation: validated config plus the registry's services. */
 export interface TranslateInput {
@@ -20,4 +31,24 @@ export interface GeneratedResource {
 /** Output: resources per type URL. The snapshot cache encodes them once and versions them. */
 export type TranslateOutput = Map<ResourceTypeUrl, GeneratedResource[]>;
 
-export declare function translate(input: TranslateInput): TranslateOutput;
+/**
+ * Translates config and services into LDS, RDS, CDS and EDS resources, keyed by type URL in
+ * that order.
+ *
+ * @example
+ * const out = translate({ resources, services: mergeAnnouncements(servicesFromConfig(resources), announcements) });
+ * out.get(TYPE_URL.cluster)?.map((c) => c.name); // ['outbound|9080||reviews.default.svc.cluster.local', ...]
+ */
+export function translate(input: TranslateInput): TranslateOutput {
+  const ctx = buildContext(input.resources, input.services, input.domainSuffix);
+  const plans = planClusters(ctx);
+  return new Map<ResourceTypeUrl, GeneratedResource[]>([
+    [TYPE_URL.listener, generateListeners(ctx)],
+    [TYPE_URL.route, generateRouteConfigurations(ctx)],
+    [TYPE_URL.cluster, generateClusters(plans, ctx.domainSuffix)],
+    [TYPE_URL.endpoint, generateEndpoints(plans)],
+  ]);
+}
+
+export { clusterName, parseClusterName, listenerName } from './names.js';
+export type { ClusterNameParts } from './names.js';

@@ -1,0 +1,75 @@
+/**
+ * LDS generator (Istio `pilot/pkg/networking/grpcgen/lds.go` conventions): for each service
+ * port, an API listener named `<host>:<port>` — the name a gRPC client dialing
+ * `xds:///<host>:<port>` requests — whose HttpConnectionManager fetches the route configuration
+ * of the same name over ADS. The fault filter is installed empty so routes can switch it on
+ * per route; the router filter must come last.
+ *
+ * Kubernetes-style hosts also get listeners under the names a client in the cluster may dial
+ * (`reviews:9080`, `reviews.default:9080`, `reviews.default.svc:9080`), all pointing at the
+ * canonical route configuration; a service with a single port is also reachable without one.
+ * A bare `reviews` is ambiguous across namespaces (see `bareNameOwners` in context.ts).
+ */
+import { TYPE_URL } from '../../xds/type-urls.js';
+import type { ServiceModel } from '../model.js';
+import type { TranslateContext } from './context.js';
+import type { GeneratedResource } from './index.js';
+import { listenerName, shortAliases } from './names.js';
+import { anyOf, type AnyObject } from './proto-helpers.js';
+
+export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
+export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
+
+const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const typeName = (url: string): string => url.slice(url.lastIndexOf('/') + 1);
+
+let filters: Array<{ name: string; typed_config: AnyObject }> | undefined;
+
+/** The HTTP filter chain, encoded once: it is the same for every listener. */
+function httpFilters(): Array<{ name: string; typed_config: AnyObject }> {
+  filters ??= [
+    { name: FAULT_FILTER_NAME, typed_config: anyOf(typeName(TYPE_URL.fault), {}) },
+    { name: ROUTER_FILTER_NAME, typed_config: anyOf(typeName(TYPE_URL.router), {}) },
+  ];
+  return filters;
+}
+
+/** One API listener whose HCM takes route configuration `routeName` from ADS. */
+export function apiListener(name: string, routeName: string): Record<string, unknown> {
+  const hcm = {
+    stat_prefix: routeName,
+    rds: { route_config_name: routeName, config_source: { ads: {}, resource_api_version: 'V3' } },
+    http_filters: httpFilters(),
+  };
+  return { name, api_listener: { api_listener: anyOf(HCM, hcm) } };
+}
+
+/**
+ * Short names every listener of `service` answers to, besides its hostname, with and without
+ * port: the same list serves as virtual-host domains in RDS.
+ */
+export function serviceAliases(ctx: TranslateContext, service: ServiceModel): string[] {
+  const k8s = shortAliases(service.hostname, ctx.domainSuffix);
+  if (!k8s) return [];
+  const [bare, ...qualified] = k8s.aliases;
+  return ctx.bareNameOwners.get(k8s.name) === service.hostname && bare !== undefined ? [bare, ...qualified] : qualified;
+}
+
+/** Generates listeners for every service port, canonical names first so they win any clash. */
+export function generateListeners(ctx: TranslateContext): GeneratedResource[] {
+  const out = new Map<string, GeneratedResource>();
+  const add = (name: string, routeName: string): void => {
+    if (!out.has(name)) out.set(name, { name, message: apiListener(name, routeName) });
+  };
+  for (const s of ctx.services) for (const p of s.ports) add(listenerName(s.hostname, p.number), listenerName(s.hostname, p.number));
+  for (const s of ctx.services) {
+    const aliases = serviceAliases(ctx, s);
+    for (const p of s.ports) {
+      const route = listenerName(s.hostname, p.number);
+      for (const a of aliases) add(listenerName(a, p.number), route);
+    }
+    const only = s.ports.length === 1 ? s.ports[0] : undefined;
+    if (only) for (const a of [s.hostname, ...aliases]) add(a, listenerName(s.hostname, only.number));
+  }
+  return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

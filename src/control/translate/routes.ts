@@ -1,0 +1,265 @@
+/**
+ * One Istio HTTPRoute to Envoy routes (Istio `route.BuildHTTPRoutesForVirtualService`): one
+ * Envoy route per `match` entry (Istio ORs them), a single `prefix: /` route when there is
+ * none. Match conditions a shared snapshot cannot evaluate (sourceLabels, sourceNamespace,
+ * gateway-only matches, another port) drop that match entry, as Istio does for a proxy they
+ * do not select.
+ */
+import type { HTTPMatchRequest, HTTPRoute, HTTPRouteDestination, StringMatch, VirtualService } from '../../config/types.js';
+import type { ServicePortModel } from '../model.js';
+import { destinationRuleFor, type TranslateContext } from './context.js';
+import { expandDelegates } from './delegate.js';
+import { nanosToDuration, parseDurationNanos } from './durations.js';
+import { FAULT_FILTER_NAME } from './lds.js';
+import { clusterName, resolveHost } from './names.js';
+import { applyHeaders, faultConfig, hashPolicy, retryPolicy } from './route-policies.js';
+import { effectivePolicy } from './traffic-policy.js';
+import { fractionalPercent, wrap } from './proto-helpers.js';
+
+type Obj = Record<string, unknown>;
+
+function stringMatcher(m: StringMatch): Obj {
+  if ('exact' in m) return { exact: m.exact };
+  if ('prefix' in m) return { prefix: m.prefix };
+  return { safe_regex: { regex: m.regex } };
+}
+
+/** Header matcher; an empty prefix means "present" (Istio), which gRPC clients support too. */
+function headerMatcher(name: string, m: StringMatch, invert = false): Obj {
+  const out: Obj = { name: name.toLowerCase() };
+  if ('prefix' in m && m.prefix === '') out.present_match = true;
+  else out.string_match = stringMatcher(m);
+  if (invert) out.invert_match = true;
+  return out;
+}
+
+const sortedEntries = <T>(m: Record<string, T> | undefined): Array<[string, T]> =>
+  Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** RouteMatch for one Istio match entry, or `undefined` when it does not apply here. */
+export function routeMatch(m: HTTPMatchRequest | undefined, port: number): Obj | undefined {
+  if (m?.port !== undefined && m.port !== port) return undefined;
+  if (m?.gateways && m.gateways.length > 0 && !m.gateways.includes('mesh')) return undefined;
+  if (m?.sourceLabels || m?.sourceNamespace) return undefined;
+  const out: Obj = {};
+  const uri = m?.uri;
+  const ignoreCase = m?.ignoreUriCase === true;
+  if (!uri) out.prefix = '/';
+  else if ('exact' in uri) out.path = uri.exact;
+  else if ('prefix' in uri) out.prefix = uri.prefix;
+  else out.safe_regex = { regex: ignoreCase ? `(?i)${uri.regex}` : uri.regex };
+  if (ignoreCase && uri && !('regex' in uri)) out.case_sensitive = wrap(false);
+  const headers: Obj[] = [];
+  for (const [name, sm] of sortedEntries(m?.headers)) headers.push(headerMatcher(name, sm));
+  for (const [name, sm] of sortedEntries(m?.withoutHeaders)) headers.push(headerMatcher(name, sm, true));
+  if (m?.method) headers.push(headerMatcher(':method', m.method));
+  if (m?.authority) headers.push(headerMatcher(':authority', m.authority));
+  if (m?.scheme) headers.push(headerMatcher(':scheme', m.scheme));
+  if (headers.length) out.headers = headers;
+  const query = sortedEntries(m?.queryParams).map(([name, sm]) =>
+    'prefix' in sm && sm.prefix === '' ? { name, present_match: true } : { name, string_match: stringMatcher(sm) },
+  );
+  if (query.length) out.query_parameters = query;
+  return out;
+}
+
+/** A match that takes everything: later HTTPRoutes are unreachable (Istio stops there too). */
+function isCatchAll(m: HTTPMatchRequest): boolean {
+  const keys = Object.keys(m).filter((k) => k !== 'name' && k !== 'uri' && k !== 'ignoreUriCase');
+  if (keys.length) return false;
+  return !m.uri || ('prefix' in m.uri && m.uri.prefix === '/') || ('regex' in m.uri && (m.uri.regex === '.*' || m.uri.regex === '/.*'));
+}
+
+/** Weights as Istio gives them, scaled to sum to 100 when they don't (largest remainder). */
+export function normalizeWeights(weights: readonly number[]): number[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  if (total === 100 || total <= 0) return [...weights];
+  const exact = weights.map((w) => (w * 100) / total);
+  const out = exact.map(Math.floor);
+  let rest = 100 - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => ({ i, frac: x - Math.floor(x) })).sort((a, b) => b.frac - a.frac || a.i - b.i);
+  for (const { i } of order) {
+    if (rest-- <= 0) break;
+    out[i] = (out[i] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** Translates the HTTPRoutes of `vs` for one service port. */
+export class RouteBuilder {
+  constructor(
+    private readonly ctx: TranslateContext,
+    private readonly vs: VirtualService,
+    private readonly port: ServicePortModel,
+  ) {}
+
+  /** Cluster name for an Istio destination: given port, else the service's only port, else ours. */
+  cluster(dest: { host: string; subset?: string; port?: { number?: number } }): { name: string; host: string; port: number; subset: string } {
+    const host = resolveHost(dest.host, this.vs.metadata.namespace, this.ctx.domainSuffix);
+    const svc = this.ctx.serviceByHost.get(host);
+    const only = svc?.ports.length === 1 ? svc.ports[0]?.number : undefined;
+    const port = dest.port?.number ?? only ?? this.port.number;
+    const subset = dest.subset ?? '';
+    return { name: clusterName(port, subset, host), host, port, subset };
+  }
+
+  /** Envoy routes for every HTTPRoute, stopping after a catch-all. */
+  build(): Obj[] {
+    const out: Obj[] = [];
+    for (const http of expandDelegates(this.ctx, this.vs)) {
+      out.push(...this.translate(http));
+      if (!http.match || http.match.length === 0 || http.match.some(isCatchAll)) break;
+    }
+    return out;
+  }
+
+  private translate(http: HTTPRoute): Obj[] {
+    const action = this.action(http);
+    if (!action) return [];
+    const matches: Array<HTTPMatchRequest | undefined> = http.match && http.match.length > 0 ? http.match : [undefined];
+    const out: Obj[] = [];
+    for (const m of matches) {
+      const match = routeMatch(m, this.port.number);
+      if (!match) continue;
+      const route: Obj = { match, ...withRewrite(action, match, http) };
+      const name = m?.name ? (http.name ? `${http.name}.${m.name}` : m.name) : http.name;
+      if (name) route.name = name;
+      out.push(route);
+    }
+    return out;
+  }
+
+  /** The route's action and route-level extras, independent of the match. */
+  private action(http: HTTPRoute): Obj | undefined {
+    const out: Obj = {};
+    // gRPC clients NACK a whole RouteConfiguration holding redirect/direct_response routes,
+    // and gRPC cannot follow either: on GRPC ports such routes are dropped.
+    const grpc = this.port.protocol === 'GRPC';
+    if (http.redirect) {
+      if (grpc) return undefined;
+      out.redirect = redirectAction(http.redirect);
+    } else if (http.directResponse) {
+      if (grpc) return undefined;
+      const { status, body } = http.directResponse;
+      const direct: Obj = { status };
+      if (body?.string !== undefined) direct.body = { inline_string: body.string };
+      else if (body?.bytes !== undefined) direct.body = { inline_bytes: Buffer.from(body.bytes, 'base64') };
+      out.direct_response = direct;
+    } else {
+      const dests = weighted(http.route ?? []);
+      const route = this.routeAction(http, dests);
+      if (!route) return undefined;
+      out.route = route;
+      const fault = faultConfig(http.fault);
+      if (fault) out.typed_per_filter_config = { [FAULT_FILTER_NAME]: fault };
+      // A lone destination's header operations apply to the route itself (Istio merges them).
+      if (dests.length === 1) applyHeaders(out, dests[0]?.headers);
+    }
+    applyHeaders(out, http.headers);
+    return out;
+  }
+
+  private routeAction(http: HTTPRoute, dests: readonly HTTPRouteDestination[]): Obj | undefined {
+    const first = dests[0];
+    if (!first) return undefined;
+    const out: Obj = {};
+    if (dests.length === 1) {
+      out.cluster = this.cluster(first.destination).name;
+    } else {
+      const weights = normalizeWeights(dests.map((d) => d.weight ?? 0));
+      out.weighted_clusters = {
+        clusters: dests.map((d, i) => {
+          const cw: Obj = { name: this.cluster(d.destination).name, weight: wrap(weights[i] ?? 0) };
+          applyHeaders(cw, d.headers);
+          return cw;
+        }),
+      };
+    }
+    // Istio's default timeout is "none" (0 disables Envoy's 15 s default); gRPC reads
+    // max_stream_duration instead of timeout, so a real timeout is set on both.
+    const nanos = http.timeout !== undefined ? parseDurationNanos(http.timeout) : undefined;
+    out.timeout = nanosToDuration(nanos ?? 0n);
+    if (nanos !== undefined && nanos > 0n) out.max_stream_duration = { max_stream_duration: nanosToDuration(nanos) };
+    const hash = this.hashPolicy(dests);
+    if (hash) out.hash_policy = hash;
+    const retry = retryPolicy(http.retries, hash !== undefined);
+    if (retry) out.retry_policy = retry;
+    const mirrors = this.mirrors(http);
+    if (mirrors.length) out.request_mirror_policies = mirrors;
+    if (http.rewrite?.authority) out.host_rewrite_literal = http.rewrite.authority;
+    return out;
+  }
+
+  /** Hash policy shared by every destination's DestinationRule, if they agree. */
+  private hashPolicy(dests: readonly HTTPRouteDestination[]): Obj[] | undefined {
+    const policies = dests.map((d) => {
+      const c = this.cluster(d.destination);
+      const lb = effectivePolicy(destinationRuleFor(this.ctx, c.host), c.port, c.subset).loadBalancer;
+      return JSON.stringify(hashPolicy(lb?.consistentHash) ?? null);
+    });
+    const [firstPolicy] = policies;
+    if (firstPolicy === undefined || firstPolicy === 'null' || policies.some((p) => p !== firstPolicy)) return undefined;
+    return JSON.parse(firstPolicy) as Obj[];
+  }
+
+  private mirrors(http: HTTPRoute): Obj[] {
+    const out: Obj[] = [];
+    const policy = (dest: HTTPRouteDestination['destination'], percent: number): Obj => ({
+      cluster: this.cluster(dest).name,
+      runtime_fraction: { default_value: fractionalPercent(percent) },
+    });
+    if (http.mirror) out.push(policy(http.mirror, http.mirrorPercentage?.value ?? http.mirrorPercent ?? 100));
+    for (const m of http.mirrors ?? []) out.push(policy(m.destination, m.percentage?.value ?? 100));
+    return out;
+  }
+}
+
+/** Destinations that receive traffic: Istio drops zero weights when there are several. */
+function weighted(dests: readonly HTTPRouteDestination[]): HTTPRouteDestination[] {
+  if (dests.length <= 1) return [...dests];
+  if (dests.every((d) => d.weight === undefined)) {
+    const even = normalizeWeights(dests.map(() => 1));
+    return dests.map((d, i) => ({ ...d, weight: even[i] ?? 0 }));
+  }
+  return dests.filter((d) => (d.weight ?? 0) > 0);
+}
+
+const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
+
+function redirectAction(r: NonNullable<HTTPRoute['redirect']>): Obj {
+  const out: Obj = { response_code: REDIRECT_CODES[r.redirectCode ?? 301] ?? 'MOVED_PERMANENTLY' };
+  if (r.uri !== undefined) out.path_redirect = r.uri;
+  if (r.authority !== undefined) out.host_redirect = r.authority;
+  if (r.port !== undefined) out.port_redirect = r.port;
+  // derivePort has no RedirectAction equivalent; leaving port_redirect unset keeps the request's port.
+  if (r.scheme !== undefined) out.scheme_redirect = r.scheme;
+  return out;
+}
+
+/**
+ * The action for one match: copies the shared action and adds the URI rewrite, which depends on
+ * how the path was matched (prefix → prefix_rewrite; exact or regex → regex_rewrite of the
+ * whole path, since Envoy's prefix_rewrite would only replace a prefix).
+ */
+function withRewrite(action: Obj, match: Obj, http: HTTPRoute): Obj {
+  const copy: Obj = { ...action };
+  const route = action.route as Obj | undefined;
+  if (!route) return copy;
+  const r: Obj = { ...route };
+  const rw = http.rewrite;
+  if (rw?.uriRegexRewrite) {
+    r.regex_rewrite = { pattern: { regex: rw.uriRegexRewrite.match }, substitution: rw.uriRegexRewrite.rewrite };
+  } else if (rw?.uri !== undefined) {
+    if (typeof match.prefix === 'string') r.prefix_rewrite = rw.uri;
+    else if (typeof match.path === 'string') {
+      const flags = match.case_sensitive ? '(?i)' : '';
+      r.regex_rewrite = { pattern: { regex: `${flags}^${escapeRegex(match.path)}$` }, substitution: rw.uri };
+    } else r.regex_rewrite = { pattern: { regex: `^(?:${(match.safe_regex as { regex: string }).regex})$` }, substitution: rw.uri };
+  }
+  copy.route = r;
+  return copy;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
