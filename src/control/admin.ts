@@ -1,0 +1,173 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseConfig } from '../config/index.js';
+import { resourceKey, type Diagnostic } from '../config/types.js';
+import { isMeshError, type MeshErrorCode } from '../errors.js';
+import { trace } from '../internal/debug.js';
+import { TYPE_URL } from '../xds/type-urls.js';
+import type { ClientStatus } from './ads-stream.js';
+import { hostPort, listenError, probePort } from './listen.js';
+import type { ServiceModel } from './model.js';
+import type { Snapshot } from './snapshot.js';
+import type { ConfigStore } from './store/types.js';
+
+const log = trace('admin');
+
+/** Largest accepted POST /apply body. */
+const MAX_BODY = 10 * 1024 * 1024;
+
+const SHORT_TYPES: Record<string, string> = { LDS: TYPE_URL.listener, RDS: TYPE_URL.route, CDS: TYPE_URL.cluster, EDS: TYPE_URL.endpoint };
+
+/** What the admin API reads from the control server. */
+export interface AdminContext {
+  store: ConfigStore;
+  snapshot(): Snapshot;
+  clients(): ClientStatus[];
+  services(): ServiceModel[];
+  /** Store errors plus analysis of the merged config. */
+  configErrors(): Diagnostic[];
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: MeshErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The admin HTTP API (Istio's 15014), JSON in and out:
+ *
+ * | route | answer |
+ * |---|---|
+ * | `GET /healthz` | `ok` |
+ * | `GET /status` | `{ version, clients, configErrors }` |
+ * | `GET /config[?kind=K&name=N&namespace=NS]` | `IstioResource[]` |
+ * | `GET /errors` | `Diagnostic[]` |
+ * | `POST /apply` (YAML body, optional `x-meshlet-file`) | 200 `{ applied, warnings }`, 400 `{ diagnostics }` (nothing applied) |
+ * | `DELETE /config/<Kind>/<namespace>/<name>` | `{ deleted }`, 404 when absent |
+ * | `GET /registry` | `ServiceModel[]` (config and announced endpoints) |
+ * | `GET /debug/xds?type=LDS[&name=N]` | decoded resources `{ typeUrl, version, resources }` |
+ *
+ * Failures answer `{ error: { code, message } }`.
+ *
+ * @example
+ * ```ts
+ * const admin = new AdminServer(ctx);
+ * const port = await admin.listen('127.0.0.1', 15014);
+ * ```
+ */
+export class AdminServer {
+  private readonly server: Server;
+
+  constructor(private readonly ctx: AdminContext) {
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((err) => this.fail(res, err));
+    });
+    // Idle keep-alive sockets must not hold close() up.
+    this.server.keepAliveTimeout = 1000;
+  }
+
+  /** Binds; resolves the bound port. Throws MESHLET_ERR_PORT_IN_USE / MESHLET_ERR_LISTEN. */
+  async listen(host: string, port: number): Promise<number> {
+    await probePort('admin', host, port);
+    return new Promise<number>((resolve, reject) => {
+      const onError = (err: Error) => reject(listenError('admin', host, port, err));
+      this.server.once('error', onError);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => log('admin server error: %o', err));
+        const bound = (this.server.address() as AddressInfo).port;
+        log('admin API on http://%s', hostPort(host, bound));
+        resolve(bound);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    const q = (k: string) => url.searchParams.get(k) ?? undefined;
+    if (method === 'GET' && path === '/healthz') return this.text(res, 200, 'ok');
+    if (method === 'GET' && path === '/status') {
+      return this.json(res, 200, { version: this.ctx.snapshot().version, clients: this.ctx.clients(), configErrors: this.ctx.configErrors() });
+    }
+    if (method === 'GET' && path === '/errors') return this.json(res, 200, this.ctx.configErrors());
+    if (method === 'GET' && path === '/registry') return this.json(res, 200, this.ctx.services());
+    if (method === 'GET' && path === '/config') {
+      const kind = q('kind')?.toLowerCase();
+      const name = q('name');
+      const ns = q('namespace');
+      const list = this.ctx.store.list().filter((r) =>
+        (kind === undefined || r.kind.toLowerCase() === kind) && (name === undefined || r.metadata.name === name) && (ns === undefined || r.metadata.namespace === ns));
+      return this.json(res, 200, list);
+    }
+    if (method === 'DELETE' && path.startsWith('/config/')) {
+      const parts = path.slice('/config/'.length).split('/').map(decodeURIComponent);
+      const [kind, ns, name] = parts;
+      if (parts.length !== 3 || !kind || !ns || !name) throw new HttpError(400, 'MESHLET_ERR_ADMIN_REQUEST', 'expected DELETE /config/<Kind>/<namespace>/<name>');
+      const deleted = await this.ctx.store.delete(kind, ns, name);
+      if (!deleted) throw new HttpError(404, 'MESHLET_ERR_ADMIN_REQUEST', `${kind}/${ns}/${name} not found`);
+      return this.json(res, 200, { deleted: `${kind}/${ns}/${name}` });
+    }
+    if (method === 'POST' && path === '/apply') return this.apply(req, res);
+    if (method === 'GET' && path === '/debug/xds') {
+      const type = q('type') ?? 'LDS';
+      const typeUrl = SHORT_TYPES[type.toUpperCase()] ?? type;
+      const snapshot = this.ctx.snapshot();
+      if (!snapshot.typeUrls().includes(typeUrl)) throw new HttpError(400, 'MESHLET_ERR_ADMIN_REQUEST', `unknown xDS type "${type}" (LDS, RDS, CDS, EDS or a type URL)`);
+      const name = q('name');
+      return this.json(res, 200, { typeUrl, version: snapshot.typeVersion(typeUrl), resources: snapshot.decode(typeUrl, name === undefined ? undefined : [name]) });
+    }
+    throw new HttpError(404, 'MESHLET_ERR_ADMIN_REQUEST', `no admin route ${method} ${path}`);
+  }
+
+  private async apply(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = await readBody(req);
+    const header = req.headers['x-meshlet-file'];
+    const file = (Array.isArray(header) ? header[0] : header) || 'admin-apply.yaml';
+    const { resources, diagnostics } = parseConfig(text, file);
+    if (diagnostics.some((d) => d.severity === 'error')) return this.json(res, 400, { diagnostics });
+    await this.ctx.store.apply(resources, file);
+    this.json(res, 200, { applied: resources.map(resourceKey), warnings: diagnostics });
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    if (err instanceof HttpError) return this.json(res, err.status, { error: { code: err.code, message: err.message } });
+    if (isMeshError(err, 'MESHLET_ERR_STORE')) return this.json(res, 409, { error: { code: err.code, message: err.message } });
+    log('admin request failed: %o', err);
+    const code = isMeshError(err) ? err.code : 'MESHLET_ERR_ADMIN_REQUEST';
+    this.json(res, 500, { error: { code, message: (err as Error)?.message ?? String(err) } });
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    if (res.headersSent) return void res.end();
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private text(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, 'MESHLET_ERR_ADMIN_REQUEST', `request body over ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

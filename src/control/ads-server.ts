@@ -1,0 +1,144 @@
+import * as grpc from '@grpc/grpc-js';
+import { trace } from '../internal/debug.js';
+import { AdsStream, type ClientStatus, type NackEvent, type PushEvent } from './ads-stream.js';
+import { Emitter } from './events.js';
+import { hostPort, listenError, probePort } from './listen.js';
+import type { Registry } from './registry.js';
+import type { Snapshot } from './snapshot.js';
+import { decodeDiscoveryRequest, type DiscoveryRequest } from './wire.js';
+
+const log = trace('ads');
+
+/** gRPC method path of SotW ADS. */
+export const ADS_METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+
+/** Options of {@link AdsServer}. */
+export interface AdsServerOptions {
+  /** Source of the snapshot to serve (read on every request and push). */
+  snapshot: () => Snapshot;
+  registry: Registry;
+  /** How long an announced endpoint outlives its stream. Default: the registry's default. */
+  withdrawGraceMs?: number;
+  /** `control_plane.identifier` in every response. */
+  controlPlaneId?: string;
+}
+
+/**
+ * The ADS endpoint: a grpc-js server with one bidi method whose codecs are protobufjs for
+ * requests and identity for responses (responses are pre-built Buffers, see wire.ts). Delta xDS
+ * is not served; grpc-js answers UNIMPLEMENTED for it and clients fall back to SotW.
+ *
+ * @example
+ * ```ts
+ * const ads = new AdsServer({ snapshot: () => builder.snapshot, registry });
+ * const port = await ads.listen('127.0.0.1', 0);
+ * builder.onSnapshot(() => ads.push());
+ * ```
+ */
+export class AdsServer {
+  readonly pushes = new Emitter<PushEvent>((err) => log('push listener threw: %o', err));
+  readonly nacks = new Emitter<NackEvent>((err) => log('nack listener threw: %o', err));
+  private readonly server: grpc.Server;
+  private readonly streams = new Set<{ stream: AdsStream; call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer> }>();
+  private nonce = 0;
+
+  constructor(private readonly options: AdsServerOptions) {
+    // Responses can be large (every cluster of a mesh); lift grpc-js' default send cap.
+    this.server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    const definition: grpc.ServiceDefinition = {
+      StreamAggregatedResources: {
+        path: ADS_METHOD,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: (value: unknown) => value as Buffer,
+        requestDeserialize: (bytes: Buffer) => decodeDiscoveryRequest(bytes),
+        responseSerialize: (value: Buffer) => value,
+        responseDeserialize: (bytes: Buffer) => bytes,
+      },
+    };
+    this.server.addService(definition, {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>) => this.handle(call),
+    });
+  }
+
+  /** Binds and starts serving; resolves the bound port. Throws MESHLET_ERR_PORT_IN_USE / MESHLET_ERR_LISTEN. */
+  async listen(host: string, port: number): Promise<number> {
+    await probePort('xDS', host, port);
+    return new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(hostPort(host, port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
+        if (err) reject(listenError('xDS', host, port, err));
+        else resolve(bound);
+      });
+    });
+  }
+
+  /** Re-evaluates every stream against the current snapshot (after a rebuild). */
+  push(): void {
+    for (const { stream } of this.streams) stream.onSnapshot();
+  }
+
+  /** Sync state of every connected stream, oldest first. */
+  clients(): ClientStatus[] {
+    return [...this.streams].map(({ stream }) => stream.status());
+  }
+
+  /** Ends every stream and stops the server. */
+  async close(): Promise<void> {
+    for (const { stream, call } of this.streams) {
+      stream.close();
+      call.end();
+    }
+    this.streams.clear();
+    this.server.forceShutdown();
+  }
+
+  private handle(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>): void {
+    const { registry, withdrawGraceMs } = this.options;
+    let ended = false;
+    const stream = new AdsStream(
+      call.getPeer(),
+      {
+        snapshot: this.options.snapshot,
+        nextNonce: () => String(++this.nonce),
+        controlPlaneId: this.options.controlPlaneId ?? 'meshlet',
+        announce: (a, owner) => registry.announce(a, owner),
+        deregister: (nodeId, owner) => void registry.deregister(nodeId, { owner }),
+        onPush: (e) => this.pushes.fire(e),
+        onNack: (e) => this.nacks.fire(e),
+      },
+      (bytes) => {
+        if (!ended) call.write(bytes);
+      },
+    );
+    const entry = { stream, call };
+    this.streams.add(entry);
+    log('stream opened from %s', stream.peer);
+    const finish = (why: string) => {
+      if (ended) return;
+      ended = true;
+      stream.close();
+      this.streams.delete(entry);
+      log('stream %s closed (%s)', stream.nodeId || stream.peer, why);
+      // Endpoint survives a short grace so a reconnecting client never flaps out of EDS.
+      if (stream.announced) {
+        registry.withdraw(stream.announced.nodeId, { owner: stream, ...(withdrawGraceMs !== undefined ? { graceMs: withdrawGraceMs } : {}) });
+      }
+    };
+    call.on('data', (req: DiscoveryRequest) => {
+      try {
+        stream.onRequest(req);
+      } catch (err) {
+        // A bug in request handling fails this stream only; the client reconnects.
+        log('request handling failed: %o', err);
+        call.emit('error', { code: grpc.status.INTERNAL, details: `meshlet control: ${(err as Error).message}` });
+      }
+    });
+    call.on('end', () => {
+      finish('client ended');
+      call.end();
+    });
+    call.on('cancelled', () => finish('cancelled'));
+    call.on('error', (err) => finish(`error: ${err.message}`));
+    call.on('close', () => finish('closed'));
+  }
+}

@@ -1,0 +1,233 @@
+import type { Announcement } from './model.js';
+import type { Snapshot } from './snapshot.js';
+import { encodeDiscoveryResponse, type DiscoveryRequest } from './wire.js';
+import { NODE_METADATA, parseAnnouncement } from '../xds/node.js';
+import { shortTypeName, TYPE_URL } from '../xds/type-urls.js';
+import { trace } from '../internal/debug.js';
+
+const log = trace('ads');
+
+/** Per-type sync state of one client, as `meshlet status` shows it. */
+export interface TypeStatus {
+  /** `'*'` for a wildcard subscription. */
+  subscribed: string[] | '*';
+  /** version_info of the latest response sent. */
+  sentVersion?: string;
+  /** version_info the client last ACKed. */
+  ackedVersion?: string;
+  /** Nonce of the latest response sent. */
+  lastNonce?: string;
+  /** Latest rejection, cleared by the next ACK. */
+  nack?: { version: string; nonce: string; message: string; at: string };
+  /** A response is in flight: neither ACKed nor NACKed yet. */
+  pending: boolean;
+}
+
+/** One connected ADS stream. */
+export interface ClientStatus {
+  /** xDS node id ('' until the first request names one). */
+  id: string;
+  peer: string;
+  connectedAt: string;
+  announced?: { service: string; namespace: string; address: string; ports: number[] };
+  /** Keyed by LDS/RDS/CDS/EDS (or the message name of other types). */
+  types: Record<string, TypeStatus>;
+}
+
+/** Passed to the 'push' listeners. */
+export interface PushEvent {
+  client: string;
+  typeUrl: string;
+  version: string;
+  nonce: string;
+  resources: number;
+}
+
+/** Passed to the 'nack' listeners. */
+export interface NackEvent {
+  client: string;
+  typeUrl: string;
+  version: string;
+  nonce: string;
+  message: string;
+}
+
+/** What a stream needs from its server. */
+export interface StreamContext {
+  snapshot(): Snapshot;
+  nextNonce(): string;
+  controlPlaneId: string;
+  announce(a: Announcement, owner: AdsStream): void;
+  deregister(nodeId: string, owner: AdsStream): void;
+  onPush(e: PushEvent): void;
+  onNack(e: NackEvent): void;
+}
+
+interface TypeState {
+  wildcard: boolean;
+  /** The first request had no names: legacy wildcard, which later empty lists keep. */
+  legacyWildcard: boolean;
+  names: Set<string>;
+  /** Fingerprint of the (name, version) set last sent; a push happens only when it changes. */
+  sentKey?: string;
+  sentVersion?: string;
+  ackedVersion?: string;
+  lastNonce?: string;
+  nack?: TypeStatus['nack'];
+  pending: boolean;
+}
+
+/** Make-before-break order for pushes, as Istio does: clusters and endpoints before the listeners and routes that use them. */
+const PUSH_ORDER = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route] as string[];
+
+/**
+ * State-of-the-world protocol state of one ADS stream: subscriptions, versions and nonces per
+ * type. Transport-free (takes decoded requests, returns encoded responses through `send`) so
+ * the protocol is testable without gRPC.
+ *
+ * Rules (envoy xds-protocol "ACK/NACK and resource type instance version"):
+ * - A request whose response_nonce is not the latest nonce sent for its type is stale and is
+ *   ignored entirely, subscription changes included; the client repeats them with the next ACK.
+ * - First request for a type with no names, or any request naming '*', is a wildcard
+ *   subscription. After a legacy (empty) wildcard start, an empty list stays wildcard.
+ * - error_detail marks a NACK: recorded, and the rejected content is not re-sent; the next
+ *   content change (or subscription change) produces a new response.
+ * - A response is sent when the (name, version) set relevant to the stream differs from what was
+ *   last sent, and always for the first request of a type (an empty answer tells LDS/CDS clients
+ *   that the named resources do not exist).
+ */
+export class AdsStream {
+  readonly connectedAt = new Date();
+  nodeId = '';
+  announced: Announcement | undefined;
+  private readonly types = new Map<string, TypeState>();
+  private closed = false;
+
+  constructor(
+    readonly peer: string,
+    private readonly ctx: StreamContext,
+    private readonly send: (bytes: Buffer) => void,
+  ) {}
+
+  /** Handles one decoded DiscoveryRequest. */
+  onRequest(req: DiscoveryRequest): void {
+    if (this.closed) return;
+    if (req.node) this.onNode(req.node);
+    if (!req.typeUrl) {
+      log('%s: request without type_url ignored', this.label());
+      return;
+    }
+    let state = this.types.get(req.typeUrl);
+    const first = state === undefined;
+    if (state && state.lastNonce !== undefined && req.responseNonce !== state.lastNonce) {
+      log('%s %s: stale nonce %s (latest %s) ignored', this.label(), shortTypeName(req.typeUrl), req.responseNonce, state.lastNonce);
+      return;
+    }
+    state ??= { wildcard: false, legacyWildcard: req.resourceNames.length === 0, names: new Set(), pending: false };
+    this.types.set(req.typeUrl, state);
+    if (req.responseNonce && state.lastNonce === req.responseNonce) {
+      state.pending = false;
+      if (req.errorDetail) {
+        state.nack = { version: state.sentVersion ?? '', nonce: req.responseNonce, message: req.errorDetail.message, at: new Date().toISOString() };
+        log('%s %s: NACK of %s: %s', this.label(), shortTypeName(req.typeUrl), state.sentVersion, req.errorDetail.message);
+        this.ctx.onNack({ client: this.nodeId, typeUrl: req.typeUrl, version: state.nack.version, nonce: req.responseNonce, message: req.errorDetail.message });
+      } else {
+        state.nack = undefined;
+      }
+      state.ackedVersion = req.versionInfo || state.ackedVersion;
+    }
+    const names = req.resourceNames.filter((n) => n !== '*');
+    state.wildcard = req.resourceNames.includes('*') || (req.resourceNames.length === 0 && state.legacyWildcard);
+    state.names = new Set(names);
+    this.maybeSend(req.typeUrl, state, first);
+  }
+
+  /** Re-evaluates every subscription against a new snapshot. */
+  onSnapshot(): void {
+    if (this.closed) return;
+    const order = [...PUSH_ORDER.filter((t) => this.types.has(t)), ...[...this.types.keys()].filter((t) => !PUSH_ORDER.includes(t))];
+    for (const typeUrl of order) {
+      const state = this.types.get(typeUrl);
+      if (state) this.maybeSend(typeUrl, state, false);
+    }
+  }
+
+  /** Stops sending; the server handles registry withdrawal. */
+  close(): void {
+    this.closed = true;
+  }
+
+  status(): ClientStatus {
+    const types: Record<string, TypeStatus> = {};
+    for (const [typeUrl, s] of this.types) {
+      const t: TypeStatus = { subscribed: s.wildcard ? '*' : [...s.names].sort(), pending: s.pending };
+      if (s.sentVersion !== undefined) t.sentVersion = s.sentVersion;
+      if (s.ackedVersion !== undefined) t.ackedVersion = s.ackedVersion;
+      if (s.lastNonce !== undefined) t.lastNonce = s.lastNonce;
+      if (s.nack) t.nack = { ...s.nack };
+      types[shortTypeName(typeUrl)] = t;
+    }
+    const status: ClientStatus = { id: this.nodeId, peer: this.peer, connectedAt: this.connectedAt.toISOString(), types };
+    if (this.announced) {
+      const a = this.announced;
+      status.announced = { service: a.service, namespace: a.namespace, address: a.address, ports: a.ports.map((p) => p.number) };
+    }
+    return status;
+  }
+
+  private onNode(node: Record<string, unknown>): void {
+    const id = typeof node['id'] === 'string' ? node['id'] : '';
+    if (!this.nodeId && id) this.nodeId = id;
+    const announcement = parseAnnouncement(node);
+    if (announcement) {
+      this.announced = announcement;
+      this.ctx.announce(announcement, this);
+      return;
+    }
+    // A later node without an announcement (draining, or no ports left) withdraws at once.
+    const meta = (node['metadata'] ?? {}) as Record<string, unknown>;
+    if (this.announced) {
+      log('%s: node no longer announces (draining=%s); deregistering', this.label(), String(meta[NODE_METADATA.draining] ?? false));
+      this.ctx.deregister(this.announced.nodeId, this);
+      this.announced = undefined;
+    }
+  }
+
+  private maybeSend(typeUrl: string, state: TypeState, first: boolean): void {
+    const snapshot = this.ctx.snapshot();
+    const all = snapshot.resources(typeUrl);
+    const version = snapshot.typeVersion(typeUrl);
+    let key: string;
+    let bytes: Uint8Array[];
+    if (state.wildcard) {
+      key = `*${version}`;
+      bytes = [...all.values()].map((e) => e.bytes);
+    } else {
+      const parts: string[] = [];
+      bytes = [];
+      for (const name of [...state.names].sort()) {
+        const e = all.get(name);
+        if (!e) continue;
+        parts.push(`${name}\0${e.version}`);
+        bytes.push(e.bytes);
+      }
+      key = parts.join('\n');
+    }
+    if (!first && key === state.sentKey) return;
+    // Nothing subscribed and nothing ever sent for this type: no answer is needed.
+    if (!first && !state.wildcard && state.names.size === 0 && state.sentKey === undefined) return;
+    const nonce = this.ctx.nextNonce();
+    const buf = encodeDiscoveryResponse({ versionInfo: version, resources: bytes, typeUrl, nonce, controlPlane: this.ctx.controlPlaneId });
+    state.sentKey = key;
+    state.sentVersion = version;
+    state.lastNonce = nonce;
+    state.pending = true;
+    log('%s %s: send version %s nonce %s (%d resources)', this.label(), shortTypeName(typeUrl), version, nonce, bytes.length);
+    this.send(buf);
+    this.ctx.onPush({ client: this.nodeId, typeUrl, version, nonce, resources: bytes.length });
+  }
+
+  private label(): string {
+    return this.nodeId || this.peer;
+  }
+}

@@ -1,0 +1,141 @@
+import { analyze } from '../config/index.js';
+import type { Diagnostic } from '../config/types.js';
+import { trace } from '../internal/debug.js';
+import { shortTypeName } from '../xds/type-urls.js';
+import { Emitter, type Disposable } from './events.js';
+import { DEFAULT_DOMAIN_SUFFIX, type ServiceModel } from './model.js';
+import type { Registry } from './registry.js';
+import { mergeAnnouncements, servicesFromConfig } from './services.js';
+import { Snapshot } from './snapshot.js';
+import type { ConfigStore } from './store/types.js';
+import { translate, type TranslateInput, type TranslateOutput } from './translate/index.js';
+
+const log = trace('ads');
+
+/** Options of {@link SnapshotBuilder}. */
+export interface SnapshotBuilderOptions {
+  store: ConfigStore;
+  registry: Registry;
+  domainSuffix?: string;
+  /** Quiet time after a store/registry change before rebuilding, so bursts become one push. Default 20. */
+  debounceMs?: number;
+  /** Replaces the translator (tests). */
+  translate?: (input: TranslateInput) => TranslateOutput;
+}
+
+/**
+ * Turns store + registry into xDS snapshots: services are merged from config and announcements,
+ * translated (one generator per type), encoded once, and published when anything changed.
+ * Translation problems never take the server down: the previous snapshot stays in service and
+ * the problem is reported as a diagnostic.
+ *
+ * @example
+ * ```ts
+ * const builder = new SnapshotBuilder({ store, registry });
+ * builder.start();
+ * builder.onSnapshot((snap) => ads.push(snap));
+ * ```
+ */
+export class SnapshotBuilder {
+  private snap = Snapshot.empty();
+  private svc: ServiceModel[] = [];
+  private diags: Diagnostic[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private subs: Disposable[] = [];
+  private readonly built = new Emitter<Snapshot>((err) => log('snapshot listener threw: %o', err));
+  private readonly domainSuffix: string;
+  private readonly debounceMs: number;
+  private readonly translateFn: (input: TranslateInput) => TranslateOutput;
+
+  constructor(private readonly options: SnapshotBuilderOptions) {
+    this.domainSuffix = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
+    this.debounceMs = options.debounceMs ?? 20;
+    this.translateFn = options.translate ?? translate;
+  }
+
+  /** Builds the first snapshot synchronously and starts following changes. */
+  start(): void {
+    this.rebuild();
+    this.subs.push(this.options.store.onChange(() => this.schedule()));
+    this.subs.push(this.options.registry.onChange(() => this.schedule()));
+  }
+
+  /** The snapshot currently served. */
+  get snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  /** Services (config + announced endpoints) the current snapshot was built from. */
+  get services(): ServiceModel[] {
+    return this.svc;
+  }
+
+  /** Cross-resource analysis and translation problems of the latest build. */
+  get diagnostics(): Diagnostic[] {
+    return this.diags;
+  }
+
+  /** Called after every build whose snapshot version differs from the previous one. */
+  onSnapshot(fn: (snapshot: Snapshot) => void): Disposable {
+    return this.built.on(fn);
+  }
+
+  /** Called after every build, changed or not (diagnostics may have changed). */
+  readonly onBuild = new Emitter<void>((err) => log('build listener threw: %o', err));
+
+  /** Debounced rebuild. */
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.rebuild();
+    }, this.debounceMs);
+    this.timer.unref();
+  }
+
+  /** Rebuilds now. Never throws. */
+  rebuild(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const resources = this.options.store.list();
+    const diags: Diagnostic[] = [];
+    let services = this.svc;
+    let next = this.snap;
+    try {
+      services = mergeAnnouncements(servicesFromConfig(resources, this.domainSuffix), this.options.registry.list(), this.domainSuffix);
+      next = Snapshot.build(this.translateFn({ resources, services, domainSuffix: this.domainSuffix }), this.snap);
+      for (const e of next.errors) {
+        diags.push({ severity: 'error', code: 'MESHLET_ERR_XDS_INVALID', message: `${shortTypeName(e.typeUrl)} ${e.name} could not be encoded and is not served: ${e.message}`, resource: e.name });
+      }
+    } catch (err) {
+      // A translator bug must not stop the server: keep serving the previous snapshot.
+      log('snapshot build failed, keeping version %s: %o', this.snap.version, err);
+      diags.push({ severity: 'error', code: 'MESHLET_ERR_XDS_INVALID', message: `translation failed; still serving the previous configuration: ${(err as Error).message}` });
+    }
+    try {
+      diags.push(...analyze(resources, { services }));
+    } catch (err) {
+      log('analyze failed: %o', err);
+    }
+    this.svc = services;
+    this.diags = diags;
+    const changed = next.version !== this.snap.version;
+    this.snap = next;
+    if (changed) {
+      log('snapshot %s built (%d resources in store, %d services)', next.version, resources.length, services.length);
+      this.built.fire(next);
+    }
+    this.onBuild.fire();
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const s of this.subs) s.dispose();
+    this.subs = [];
+    this.built.clear();
+    this.onBuild.clear();
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * `meshlet/control`: the bundled control server and its building blocks.
+ *
+ * @example
+ * ```ts
+ * import { createControlServer } from 'meshlet/control';
+ * const server = await createControlServer({ configDir: './istio' });
+ * ```
+ */
+export { createControlServer } from './server.js';
+export type { ControlServer, ControlServerOptions, ControlServerEvents } from './server.js';
+export type { ConfigStore } from './store/types.js';
+export { MemoryStore } from './store/memory.js';
+export { FileStore } from './store/file.js';
+export type { FileStoreOptions } from './store/file.js';
+export { Registry, DEFAULT_WITHDRAW_GRACE_MS } from './registry.js';
+export type { RegistryEntry } from './registry.js';
+export { Snapshot } from './snapshot.js';
+export type { ResourceEntry, EncodeError } from './snapshot.js';
+export type { ClientStatus, TypeStatus, PushEvent, NackEvent } from './ads-stream.js';
+export type { Disposable } from './events.js';
+export type { Announcement, ServiceModel, EndpointModel, ServicePortModel } from './model.js';

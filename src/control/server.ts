@@ -1,0 +1,166 @@
+import type { Diagnostic } from '../config/types.js';
+import { trace } from '../internal/debug.js';
+import { AdminServer } from './admin.js';
+import { AdsServer } from './ads-server.js';
+import type { ClientStatus, NackEvent, PushEvent } from './ads-stream.js';
+import { SnapshotBuilder } from './builder.js';
+import { Emitter, type Disposable } from './events.js';
+import type { ServiceModel } from './model.js';
+import { Registry } from './registry.js';
+import type { Snapshot } from './snapshot.js';
+import { FileStore } from './store/file.js';
+import { MemoryStore } from './store/memory.js';
+import type { ConfigStore } from './store/types.js';
+
+const log = trace('ads');
+
+/** Options of {@link createControlServer}. */
+export interface ControlServerOptions {
+  /** Plaintext xDS (ADS) port. Default 15010; 0 picks a free port. */
+  xdsPort?: number;
+  /** Admin HTTP port. Default 15014; 0 picks a free port; `null` disables the admin API. */
+  adminPort?: number | null;
+  /**
+   * Interface to bind. Default `127.0.0.1`: the admin API can change config and has no
+   * authentication, so exposing it beyond the host is an explicit choice (`0.0.0.0`).
+   */
+  host?: string;
+  /** Config store. Default: a FileStore over `configDir` when given, else a MemoryStore. */
+  store?: ConfigStore;
+  /** Directory of Istio YAML to load and watch (ignored when `store` is given). */
+  configDir?: string;
+  /** Cluster DNS suffix. Default `cluster.local`. */
+  domainSuffix?: string;
+  /** Debounce of snapshot rebuilds after changes, ms. Default 20. */
+  debounceMs?: number;
+  /** How long an announced endpoint outlives its ADS stream, ms. Default 2000. */
+  withdrawGraceMs?: number;
+}
+
+/** Event name → payload of {@link ControlServer.on}. */
+export interface ControlServerEvents {
+  /** A DiscoveryResponse was sent. */
+  push: PushEvent;
+  /** A client rejected a response. */
+  nack: NackEvent;
+  /** A config problem appeared (file error, analysis error, untranslatable resource). */
+  'config-error': Diagnostic;
+}
+
+/** A running control server. */
+export interface ControlServer {
+  readonly host: string;
+  readonly xdsPort: number;
+  /** `undefined` when the admin API is disabled. */
+  readonly adminPort: number | undefined;
+  readonly store: ConfigStore;
+  readonly registry: Registry;
+  /** The snapshot currently served. */
+  snapshot(): Snapshot;
+  /** Per-client xDS sync state. */
+  clients(): ClientStatus[];
+  /** Services (config + announced endpoints) of the current snapshot. */
+  services(): ServiceModel[];
+  /** Store errors plus analysis/translation problems of the current config. */
+  configErrors(): Diagnostic[];
+  /** Rebuilds the snapshot now instead of after the debounce. */
+  rebuild(): void;
+  on<E extends keyof ControlServerEvents>(event: E, fn: (payload: ControlServerEvents[E]) => void): Disposable;
+  /** Ends every stream, stops listening, clears timers. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the control server: config store → snapshot (translate, encode once) → ADS on
+ * `xdsPort`, plus the admin API on `adminPort`.
+ *
+ * @example
+ * ```ts
+ * import { createControlServer } from 'meshlet/control';
+ * const server = await createControlServer({ configDir: './istio', xdsPort: 15010 });
+ * server.on('nack', (e) => console.warn(`${e.client} rejected ${e.typeUrl}: ${e.message}`));
+ * // …
+ * await server.close();
+ * ```
+ */
+export async function createControlServer(options: ControlServerOptions = {}): Promise<ControlServer> {
+  const host = options.host ?? '127.0.0.1';
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? (options.configDir !== undefined ? new FileStore(options.configDir) : new MemoryStore());
+  const registry = new Registry(options.withdrawGraceMs !== undefined ? { withdrawGraceMs: options.withdrawGraceMs } : {});
+  const builder = new SnapshotBuilder({
+    store,
+    registry,
+    ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
+    ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
+  });
+  const ads = new AdsServer({
+    snapshot: () => builder.snapshot,
+    registry,
+    ...(options.withdrawGraceMs !== undefined ? { withdrawGraceMs: options.withdrawGraceMs } : {}),
+  });
+  const configErrors = () => [...store.errors(), ...builder.diagnostics];
+  const admin = options.adminPort === null ? undefined : new AdminServer({
+    store,
+    snapshot: () => builder.snapshot,
+    clients: () => ads.clients(),
+    services: () => builder.services,
+    configErrors,
+  });
+  const configError = new Emitter<Diagnostic>((err) => log('config-error listener threw: %o', err));
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    builder.close();
+    await Promise.all([ads.close(), admin?.close()]);
+    registry.close();
+    if (ownsStore) await store.close();
+    configError.clear();
+    ads.pushes.clear();
+    ads.nacks.clear();
+  };
+
+  let xdsPort: number;
+  let adminPort: number | undefined;
+  try {
+    await store.start();
+    builder.start();
+    xdsPort = await ads.listen(host, options.xdsPort ?? 15010);
+    if (admin) adminPort = await admin.listen(host, options.adminPort ?? 15014);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  // Report each config problem once, when it first appears.
+  const fingerprint = (d: Diagnostic) => `${d.code}|${d.file ?? ''}|${d.line ?? ''}|${d.resource ?? ''}|${d.message}`;
+  let seen = new Set(configErrors().map(fingerprint));
+  builder.onBuild.on(() => {
+    const now = configErrors().filter((d) => d.severity === 'error');
+    const next = new Set(now.map(fingerprint));
+    for (const d of now) if (!seen.has(fingerprint(d))) configError.fire(d);
+    seen = next;
+  });
+  builder.onSnapshot(() => ads.push());
+  log('control server up: xDS %s:%d, admin %s', host, xdsPort, adminPort ?? 'disabled');
+
+  return {
+    host,
+    xdsPort,
+    adminPort,
+    store,
+    registry,
+    snapshot: () => builder.snapshot,
+    clients: () => ads.clients(),
+    services: () => builder.services,
+    configErrors,
+    rebuild: () => builder.rebuild(),
+    on(event, fn) {
+      if (event === 'push') return ads.pushes.on(fn as (e: PushEvent) => void);
+      if (event === 'nack') return ads.nacks.on(fn as (e: NackEvent) => void);
+      return configError.on(fn as (d: Diagnostic) => void);
+    },
+    close,
+  };
+}
