@@ -20,6 +20,15 @@ const ROOT_FILES = [
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
+  // Typed load_balancing_policy extensions: the control server emits these (grpc-js-xds only
+  // honours load_balancing_policy), and the client decodes them to pick its balancer.
+  'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
+  'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
+  'envoy/extensions/load_balancing_policies/random/v3/random.proto',
+  'envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto',
+  'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
+  'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
+  'envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto',
 ];
 
 let cached: protobuf.Root | undefined;
@@ -37,6 +46,42 @@ function includeDirs(): string[] {
 }
 
 /**
+ * protobufjs substitutes its bundled google/protobuf/struct.proto, whose `Value` fields are
+ * camelCase (`stringValue`) regardless of `keepCase`. Every other xDS field here is snake_case,
+ * so struct.proto is pre-registered with the .proto names (same field numbers, identical wire
+ * format) before loading, and the bundled copy is skipped as "already loaded":
+ * `{ fields: { k: { string_value: 'x' } } }` then works in fromObject and comes out of toObject.
+ * The definitions belong to this root only, so other protobufjs users are unaffected.
+ */
+function preloadSnakeCaseStruct(root: protobuf.Root): void {
+  root.addJSON({
+    google: {
+      nested: {
+        protobuf: {
+          nested: {
+            Struct: { fields: { fields: { keyType: 'string', type: 'Value', id: 1 } as protobuf.IField } },
+            Value: {
+              oneofs: { kind: { oneof: ['null_value', 'number_value', 'string_value', 'bool_value', 'struct_value', 'list_value'] } },
+              fields: {
+                null_value: { type: 'NullValue', id: 1 },
+                number_value: { type: 'double', id: 2 },
+                string_value: { type: 'string', id: 3 },
+                bool_value: { type: 'bool', id: 4 },
+                struct_value: { type: 'Struct', id: 5 },
+                list_value: { type: 'ListValue', id: 6 },
+              },
+            },
+            NullValue: { values: { NULL_VALUE: 0 } },
+            ListValue: { fields: { values: { rule: 'repeated', type: 'Value', id: 1 } } },
+          },
+        },
+      },
+    },
+  });
+  root.files.push('google/protobuf/struct.proto');
+}
+
+/**
  * The protobuf root with every xDS message meshlet uses, loaded once per process on first use
  * (~200 ms) so that importing meshlet costs nothing until xDS is actually spoken.
  */
@@ -51,6 +96,7 @@ export function xdsRoot(): protobuf.Root {
     }
     return target;
   };
+  preloadSnakeCaseStruct(root);
   root.loadSync(ROOT_FILES, { keepCase: true });
   root.resolveAll();
   cached = root;

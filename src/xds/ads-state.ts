@@ -1,0 +1,181 @@
+/**
+ * Per-type state of the ADS client: who watches what, the last good resources, the last
+ * accepted version, and how a state-of-the-world response is applied (gRFC A46: valid siblings
+ * of a bad resource are applied; the bad one keeps its last good value).
+ */
+import { trace } from '../internal/debug.js';
+import { meshError, type MeshError } from '../errors.js';
+import type { ValidationResult } from './model.js';
+import type { ResourceCodec } from './resources/index.js';
+import type { DiscoveryResponseObject } from './ads-codec.js';
+import { unwrapResource } from './ads-codec.js';
+import { shortTypeName } from './type-urls.js';
+
+const log = trace('xds');
+
+/** Receives changes of one resource name (or of every name, for a `'*'` watch). */
+export interface ResourceWatcher<M> {
+  onChange(name: string, model: M): void;
+  /** The resource no longer exists (LDS/CDS: absent from a state-of-the-world response). */
+  onRemove?(name: string): void;
+  /** A new version was rejected (the last good one stays in use), or could not be decoded. */
+  onError?(err: MeshError): void;
+}
+
+interface CacheEntry<M> {
+  model: M;
+  bytes: Uint8Array;
+  version: string;
+}
+
+/** What applying one response did; the client notifies watchers and ACKs/NACKs from it. */
+export interface ApplyOutcome<M> {
+  changed: Array<[string, M]>;
+  removed: string[];
+  /** Per resource (name, or `resources[i]` when the name is unknown) → MeshError for watchers. */
+  failed: Array<[string | undefined, MeshError]>;
+  /** NACK error_detail message, empty when everything was valid. */
+  errorDetail: string;
+}
+
+export const WILDCARD = '*';
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+/** Subscription and cache of one resource type. */
+export class TypeState<M> {
+  readonly watchers = new Map<string, Set<ResourceWatcher<M>>>();
+  readonly cache = new Map<string, CacheEntry<M>>();
+  /** Last version ACKed; sent with every request and on reconnect. */
+  versionInfo = '';
+  /** Nonce of the last response on the current stream. */
+  nonce = '';
+  /** Resource names in the last request sent on the current stream; undefined: none sent. */
+  sentNames: string[] | undefined;
+  /** Named LDS/CDS resources the server said do not exist (reported once). */
+  private readonly absent = new Set<string>();
+
+  constructor(readonly typeUrl: string, private readonly codec: ResourceCodec<M>) {}
+
+  get wildcard(): boolean {
+    return (this.watchers.get(WILDCARD)?.size ?? 0) > 0;
+  }
+
+  /** Whether any watcher is interested in anything of this type. */
+  get interested(): boolean {
+    return this.watchers.size > 0;
+  }
+
+  isSubscribed(name: string): boolean {
+    return this.wildcard || (this.watchers.get(name)?.size ?? 0) > 0;
+  }
+
+  /**
+   * resource_names for the next request. Wildcard alone is the legacy empty list (every server
+   * understands it); wildcard plus names needs the explicit `*` (xDS spec, "wildcard").
+   */
+  resourceNames(): string[] {
+    const names = [...this.watchers.keys()].filter((n) => n !== WILDCARD).sort();
+    if (!this.wildcard) return names;
+    return names.length === 0 ? [] : [WILDCARD, ...names];
+  }
+
+  /** Forget per-stream state; the accepted version and the cache survive reconnects. */
+  resetStream(): void {
+    this.nonce = '';
+    this.sentNames = undefined;
+  }
+
+  /** Drops cached entries nobody watches any more. */
+  prune(): void {
+    for (const name of [...this.cache.keys()]) if (!this.isSubscribed(name)) this.cache.delete(name);
+    for (const name of [...this.absent]) if (!this.isSubscribed(name)) this.absent.delete(name);
+  }
+
+  /** Watchers to tell about `name`: its own plus the wildcard ones. */
+  watchersOf(name: string | undefined): ResourceWatcher<M>[] {
+    const own = name === undefined ? [] : [...(this.watchers.get(name) ?? [])];
+    return name === WILDCARD ? own : [...own, ...(this.watchers.get(WILDCARD) ?? [])];
+  }
+
+  private error(name: string | undefined, code: 'MESHLET_ERR_XDS_INVALID' | 'MESHLET_ERR_XDS_DECODE', errors: readonly string[]): MeshError {
+    const what = `${shortTypeName(this.typeUrl)} resource ${name ?? '(unnamed)'}`;
+    const verb = code === 'MESHLET_ERR_XDS_DECODE' ? 'could not be decoded' : 'was rejected; keeping the last good version';
+    return meshError(code, `${what} ${verb}: ${errors.join('; ')}`, { detail: { typeUrl: this.typeUrl, name, errors: [...errors] } });
+  }
+
+  /** Decodes, validates and applies a response to the cache. Never throws. */
+  apply(res: DiscoveryResponseObject): ApplyOutcome<M> {
+    const version = res.version_info ?? '';
+    const valid = new Map<string, { model: M; bytes: Uint8Array }>();
+    const invalidNames = new Set<string>();
+    const out: ApplyOutcome<M> = { changed: [], removed: [], failed: [], errorDetail: '' };
+    const messages: string[] = [];
+    let unnamedFailure = false;
+    const fail = (name: string | undefined, key: string, code: 'MESHLET_ERR_XDS_INVALID' | 'MESHLET_ERR_XDS_DECODE', errors: readonly string[]): void => {
+      if (name === undefined) unnamedFailure = true;
+      else invalidNames.add(name);
+      for (const e of errors) messages.push(`${key}: ${e}`);
+      out.failed.push([name, this.error(name, code, errors)]);
+    };
+    for (const [i, raw] of (res.resources ?? []).entries()) {
+      const key = `resources[${i}]`;
+      let result: ValidationResult<M>;
+      let bytes: Uint8Array;
+      try {
+        const any = unwrapResource(raw);
+        if (any.type_url !== this.typeUrl) {
+          fail(undefined, key, 'MESHLET_ERR_XDS_DECODE', [`type_url ${String(any.type_url)} does not match the response type ${this.typeUrl}`]);
+          continue;
+        }
+        bytes = any.value ?? new Uint8Array();
+        result = this.codec.validate(this.codec.decode(bytes));
+      } catch (err) {
+        fail(undefined, key, 'MESHLET_ERR_XDS_DECODE', [`cannot decode: ${(err as Error).message}`]);
+        continue;
+      }
+      if (!result.ok) {
+        fail(result.name, result.name ?? key, 'MESHLET_ERR_XDS_INVALID', result.errors);
+      } else if (valid.has(result.name) || invalidNames.has(result.name)) {
+        valid.delete(result.name);
+        fail(result.name, result.name, 'MESHLET_ERR_XDS_INVALID', ['listed more than once in one response']);
+      } else {
+        valid.set(result.name, { model: result.model, bytes });
+      }
+    }
+    for (const [name, { model, bytes }] of valid) {
+      // Servers send every subscribed resource in each response; unwatched ones are ignored.
+      if (!this.isSubscribed(name)) continue;
+      this.absent.delete(name);
+      const prev = this.cache.get(name);
+      this.cache.set(name, { model, bytes, version });
+      if (!prev || !sameBytes(prev.bytes, bytes)) out.changed.push([name, model]);
+    }
+    for (const name of invalidNames) this.absent.delete(name);
+    // State of the world (LDS, CDS): what the response does not mention is gone — unless some
+    // resource in it could not even be named, in which case any name might be that one.
+    if (this.codec.allRequiredInSotW && !unnamedFailure) {
+      const mentioned = (n: string): boolean => valid.has(n) || invalidNames.has(n);
+      for (const name of [...this.cache.keys()]) {
+        if (mentioned(name)) continue;
+        this.cache.delete(name);
+        this.absent.add(name);
+        out.removed.push(name);
+      }
+      for (const name of this.watchers.keys()) {
+        if (name === WILDCARD || mentioned(name) || this.absent.has(name)) continue;
+        this.absent.add(name);
+        out.removed.push(name);
+      }
+    }
+    out.errorDetail = messages.join('; ');
+    if (messages.length > 0) log('%s NACK nonce=%s: %s', shortTypeName(this.typeUrl), res.nonce ?? '', out.errorDetail);
+    return out;
+  }
+
+  get(name: string): M | undefined {
+    return this.cache.get(name)?.model;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * meshlet's xDS layer: proto loading, type URLs, node metadata, resource decode + validation
+ * into an immutable model, and the ADS client.
+ */
+export { XdsClient } from './ads-client.js';
+export type { XdsClientOptions, XdsClientEvents } from './ads-client.js';
+export type { ResourceWatcher } from './ads-state.js';
+export {
+  ADS_METHOD, encodeAny, encodeDiscoveryRequest, decodeDiscoveryRequest, encodeDiscoveryResponse, decodeDiscoveryResponse,
+} from './ads-codec.js';
+export type { DiscoveryRequestObject, DiscoveryResponseObject } from './ads-codec.js';
+export { Backoff, DEFAULT_BACKOFF } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { Emitter } from './events.js';
+export type { Disposable } from './events.js';
+export { buildNode, parseAnnouncement, NODE_METADATA, MESHLET_VERSION } from './node.js';
+export type { BuildNodeOptions, NodeObject, NodePort } from './node.js';
+export { structToJson, jsonToStruct } from './struct.js';
+export type { JsonObject, JsonValue, StructProto, ValueProto } from './struct.js';
+export { xdsRoot, messageType } from './protos.js';
+export { TYPE_URL, RESOURCE_TYPE_URLS, messageNameOf, shortTypeName } from './type-urls.js';
+export type { ResourceTypeUrl } from './type-urls.js';
+export {
+  RESOURCE_CODECS, codecFor, ENVOY_CIRCUIT_BREAKER_DEFAULTS,
+  decodeListener, validateListener, decodeRouteConfig, validateRouteConfig,
+  decodeCluster, validateCluster, decodeEndpoints, validateEndpoints,
+} from './resources/index.js';
+export type { ResourceCodec } from './resources/index.js';
+export { ENVOY_DEFAULT_ROUTE_TIMEOUT_MS } from './model.js';
+export type * from './model.js';

@@ -1,0 +1,155 @@
+/**
+ * CDS: Cluster → {@link ClusterModel}. EDS clusters (what the mesh uses) plus STATIC and DNS
+ * clusters with an inline load_assignment (external services). Unset knobs get Envoy's defaults
+ * so the engine never has to know them.
+ */
+import type { CircuitBreakersModel, ClusterModel, ClusterType, EndpointsModel, OutlierDetectionModel, ValidationResult } from '../model.js';
+import { decodeMessage, durationMs, metadataJson, wrapped } from './common.js';
+import { endpointsModel } from './endpoint.js';
+import { lbSettings } from './lb-policy.js';
+import type { ClusterProto, OutlierDetectionProto, UInt32Proto } from './proto-types.js';
+
+/** Envoy's circuit-breaker thresholds when none are configured. */
+export const ENVOY_CIRCUIT_BREAKER_DEFAULTS: CircuitBreakersModel = Object.freeze({
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+});
+
+const CONNECT_TIMEOUT_DEFAULT_MS = 5000;
+
+function circuitBreakers(c: ClusterProto): CircuitBreakersModel {
+  // Only the DEFAULT routing priority applies to a client; HIGH is for Envoy's priority routing.
+  const t = (c.circuit_breakers?.thresholds ?? []).find((x) => (x.priority ?? 'DEFAULT') === 'DEFAULT');
+  if (!t) return ENVOY_CIRCUIT_BREAKER_DEFAULTS;
+  const d = ENVOY_CIRCUIT_BREAKER_DEFAULTS;
+  return {
+    maxConnections: wrapped(t.max_connections, d.maxConnections),
+    maxPendingRequests: wrapped(t.max_pending_requests, d.maxPendingRequests),
+    maxRequests: wrapped(t.max_requests, d.maxRequests),
+    maxRetries: wrapped(t.max_retries, d.maxRetries),
+  };
+}
+
+function outlierDetection(od: OutlierDetectionProto | undefined, errors: string[]): OutlierDetectionModel | undefined {
+  if (!od) return undefined;
+  const before = errors.length;
+  const pct = (v: UInt32Proto | undefined, field: string, fallback: number): number => {
+    const n = wrapped(v, fallback);
+    if (n > 100) errors.push(`outlier_detection.${field}: ${n} exceeds 100`);
+    return n;
+  };
+  const ms = (field: 'interval' | 'base_ejection_time' | 'max_ejection_time', fallback: number): number =>
+    durationMs(od[field], `outlier_detection.${field}`, errors) ?? fallback;
+  // Defaults from envoy/config/cluster/v3/outlier_detection.proto.
+  const model: OutlierDetectionModel = {
+    consecutive5xx: wrapped(od.consecutive_5xx, 5),
+    consecutiveGatewayFailure: wrapped(od.consecutive_gateway_failure, 5),
+    consecutiveLocalOriginFailure: wrapped(od.consecutive_local_origin_failure, 5),
+    intervalMs: ms('interval', 10_000),
+    baseEjectionTimeMs: ms('base_ejection_time', 30_000),
+    maxEjectionTimeMs: ms('max_ejection_time', 300_000),
+    maxEjectionPercent: pct(od.max_ejection_percent, 'max_ejection_percent', 10),
+    enforcingConsecutive5xx: pct(od.enforcing_consecutive_5xx, 'enforcing_consecutive_5xx', 100),
+    enforcingConsecutiveGatewayFailure: pct(od.enforcing_consecutive_gateway_failure, 'enforcing_consecutive_gateway_failure', 0),
+    enforcingSuccessRate: pct(od.enforcing_success_rate, 'enforcing_success_rate', 100),
+    successRateMinimumHosts: wrapped(od.success_rate_minimum_hosts, 5),
+    successRateRequestVolume: wrapped(od.success_rate_request_volume, 100),
+    successRateStdevFactor: wrapped(od.success_rate_stdev_factor, 1900),
+    failurePercentageThreshold: pct(od.failure_percentage_threshold, 'failure_percentage_threshold', 85),
+    enforcingFailurePercentage: pct(od.enforcing_failure_percentage, 'enforcing_failure_percentage', 0),
+    failurePercentageMinimumHosts: wrapped(od.failure_percentage_minimum_hosts, 5),
+    failurePercentageRequestVolume: wrapped(od.failure_percentage_request_volume, 50),
+    splitExternalLocalOriginErrors: od.split_external_local_origin_errors === true,
+  };
+  if (model.intervalMs === 0) errors.push('outlier_detection.interval: must be positive');
+  return errors.length === before ? model : undefined;
+}
+
+interface Discovery {
+  type: ClusterType;
+  edsServiceName?: string;
+  loadAssignment?: EndpointsModel;
+}
+
+function discovery(c: ClusterProto, name: string, errors: string[]): Discovery | undefined {
+  if (c.cluster_discovery_type === 'cluster_type') {
+    errors.push(`cluster_type: custom cluster type ${c.cluster_type?.name ?? ''} not supported`);
+    return undefined;
+  }
+  const type = c.type ?? 'STATIC'; // proto3 default enum value
+  switch (type) {
+    case 'EDS': {
+      const eds = c.eds_cluster_config;
+      if (!eds) {
+        errors.push('eds_cluster_config: unset for an EDS cluster');
+        return undefined;
+      }
+      if (!eds.eds_config?.ads && !eds.eds_config?.self) errors.push('eds_cluster_config.eds_config: neither ads nor self set');
+      return { type, edsServiceName: eds.service_name || name };
+    }
+    case 'STATIC':
+    case 'STRICT_DNS':
+    case 'LOGICAL_DNS': {
+      if (!c.load_assignment) {
+        errors.push(`load_assignment: unset for a ${type} cluster`);
+        return undefined;
+      }
+      const loadAssignment = endpointsModel(c.load_assignment, errors, 'load_assignment.', type !== 'STATIC');
+      return loadAssignment ? { type, loadAssignment } : undefined;
+    }
+    default:
+      errors.push(`type: ${type} not supported`);
+      return undefined;
+  }
+}
+
+/**
+ * Decodes a serialized envoy.config.cluster.v3.Cluster.
+ *
+ * @example
+ * ```ts
+ * const cluster = decodeCluster(any.value);
+ * ```
+ */
+export function decodeCluster(bytes: Uint8Array): ClusterProto {
+  return decodeMessage<ClusterProto>('envoy.config.cluster.v3.Cluster', bytes);
+}
+
+/**
+ * Validates a decoded Cluster into a {@link ClusterModel}, collecting every error with its field
+ * path (`outlier_detection.max_ejection_percent: 150 exceeds 100`).
+ *
+ * @example
+ * ```ts
+ * const result = validateCluster(decodeCluster(bytes));
+ * if (result.ok && result.model.edsServiceName) watchEndpoints(result.model.edsServiceName);
+ * ```
+ */
+export function validateCluster(c: ClusterProto): ValidationResult<ClusterModel> {
+  const errors: string[] = [];
+  const name = c.name ?? '';
+  if (name === '') errors.push('name: empty');
+  const disc = discovery(c, name, errors);
+  const lb = lbSettings(c, errors);
+  const od = outlierDetection(c.outlier_detection, errors);
+  const connectTimeoutMs = durationMs(c.connect_timeout, 'connect_timeout', errors) ?? CONNECT_TIMEOUT_DEFAULT_MS;
+  if (connectTimeoutMs === 0) errors.push('connect_timeout: must be positive');
+  const ts = c.transport_socket;
+  if (ts && (ts.config_type !== 'typed_config' || !ts.typed_config?.type_url)) errors.push('transport_socket.typed_config: unset');
+  if (!disc || !lb || errors.length > 0) return { ok: false, ...(name ? { name } : {}), errors };
+  const model: ClusterModel = {
+    name,
+    ...disc,
+    ...lb,
+    circuitBreakers: circuitBreakers(c),
+    ...(od ? { outlierDetection: od } : {}),
+    connectTimeoutMs,
+    metadata: metadataJson(c.metadata),
+    ...(ts?.typed_config?.type_url
+      ? { transportSocket: { name: ts.name ?? '', typeUrl: ts.typed_config.type_url, value: ts.typed_config.value ?? new Uint8Array() } }
+      : {}),
+  };
+  return { ok: true, name, model };
+}
