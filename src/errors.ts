@@ -62,7 +62,7 @@ export class MeshError extends Error {
     return true;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kMeshError] === true;
   }
 }

@@ -1,0 +1,42 @@
+import { createControlServer } from '../../control/index.js';
+import { meshError } from '../../errors.js';
+import { formatDiagnostic } from '../../config/index.js';
+import { parse, portOption } from '../args.js';
+import type { Output } from '../output.js';
+
+export const controlUsage = `meshlet control [--config DIR] [--xds-port 15010] [--admin-port 15014] [--host 127.0.0.1] [--store memory|file]`;
+
+/** `meshlet control`: runs the control server until SIGINT/SIGTERM. */
+export async function controlCommand(argv: string[], out: Output): Promise<number> {
+  const { values } = parse(argv, {
+    config: { type: 'string', short: 'c' },
+    'xds-port': { type: 'string' },
+    'admin-port': { type: 'string' },
+    host: { type: 'string' },
+    store: { type: 'string' },
+  });
+  const store = values.store ?? (values.config ? 'file' : 'memory');
+  if (store.startsWith('etcd')) {
+    throw meshError('MESHLET_ERR_USAGE', '--store etcd://… is not available yet; use --store memory or --config DIR');
+  }
+  if (store !== 'memory' && store !== 'file') throw meshError('MESHLET_ERR_USAGE', `--store must be memory or file, got "${store}"`);
+  if (store === 'file' && !values.config) throw meshError('MESHLET_ERR_USAGE', '--store file needs --config DIR');
+  const server = await createControlServer({
+    xdsPort: portOption(values['xds-port'], 15010, '--xds-port'),
+    adminPort: portOption(values['admin-port'], 15014, '--admin-port'),
+    ...(values.host ? { host: values.host } : {}),
+    ...(values.config ? { configDir: values.config } : {}),
+  });
+  const errors = server.store.errors();
+  out.info(`meshlet control: xDS (ADS) on ${server.host}:${server.xdsPort}, admin on http://${server.host}:${server.adminPort}` +
+    (values.config ? `, watching ${values.config} (${server.store.list().length} resources)` : ''));
+  for (const d of errors) out.error(formatDiagnostic(d));
+  server.on('config-error', (d) => out.error(formatDiagnostic(d)));
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
