@@ -1,18 +1,13 @@
 // How long a config change takes to reach N connected meshlet xDS clients, and how much server
-// memory each connected client costs. The control server runs in its own process.
+// memory each connected client costs. The control server runs in its own process; the clients
+// in --workers processes (real mesh clients each live in their own process).
 //
-//   node --import tsx bench/xds-convergence.ts [--clients 100] [--changes 20]
+//   node --import tsx bench/xds-convergence.ts [--clients 100] [--changes 20] [--workers 4]
 import { parseArgs } from 'node:util';
-import { XdsClient } from '../src/xds/ads-client.js';
-import { buildNode } from '../src/xds/node.js';
-import { TYPE_URL } from '../src/xds/type-urls.js';
-import type { ClusterModel, EndpointsModel, RouteConfigModel } from '../src/xds/model.js';
-import { startControlProcess, type ControlProcess } from './lib/control-process.js';
+import { startControlProcess } from './lib/control-process.js';
 import { fmt, percentile } from './lib/stats.js';
-
-const HOST = 'reviews.default.svc.cluster.local';
-const ROUTE = `${HOST}:9080`;
-const V1 = `outbound|9080|v1|${HOST}`;
+import { ClientPool } from './lib/worker-pool.js';
+import { HOST, type Expectation } from './lib/xds-client-worker.js';
 
 function serviceEntry(weight: number): string {
   return `apiVersion: networking.istio.io/v1
@@ -56,48 +51,20 @@ spec:
 `;
 }
 
-interface Probe {
-  /** Resolves with ms since `start` when this client has seen the change. */
-  arrived: Promise<number>;
+export interface ConvergenceResult {
+  clients: number;
+  workers: number;
+  changes: number;
+  rows: Array<{ kind: string; firstP50: number; p50: number; p99: number; max: number; lost: number }>;
+  perClientRssKiB: number;
+  perClientHeapKiB: number;
 }
 
-type Check = (client: XdsClient) => boolean;
-
-/** Each client reports the first moment `check` holds after the change was applied. */
-function probe(clients: XdsClient[], start: number, check: Check, timeoutMs: number): Probe[] {
-  return clients.map((client) => ({
-    arrived: new Promise<number>((resolve, reject) => {
-      if (check(client)) return resolve(performance.now() - start);
-      const timer = setTimeout(() => { sub.dispose(); reject(new Error('change did not arrive')); }, timeoutMs);
-      const sub = client.on('update', () => {
-        if (check(client)) {
-          clearTimeout(timer);
-          sub.dispose();
-          resolve(performance.now() - start);
-        }
-      });
-    }),
-  }));
-}
-
-function routeWeight(client: XdsClient): number | undefined {
-  const rc = client.get(TYPE_URL.route, ROUTE) as RouteConfigModel | undefined;
-  const action = rc?.virtualHosts[0]?.routes[0]?.action;
-  return action?.kind === 'weighted' ? action.clusters.find((c) => c.name === V1)?.weight : undefined;
-}
-
-function endpointWeight(client: XdsClient): number | undefined {
-  const eds = client.get(TYPE_URL.endpoint, V1) as EndpointsModel | undefined;
-  return eds?.localities[0]?.endpoints[0]?.weight;
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { clients: { type: 'string' }, changes: { type: 'string' } } });
-  const N = Number(values.clients ?? 100);
-  const CHANGES = Number(values.changes ?? 20);
-  const control: ControlProcess = await startControlProcess();
+export async function runConvergence(opts: { clients: number; changes: number; workers: number }): Promise<ConvergenceResult> {
+  const { clients: N, changes: CHANGES, workers } = opts;
+  const control = await startControlProcess();
   const apply = (yaml: string) => control.admin('/apply', { method: 'POST', body: yaml });
-  const clients: XdsClient[] = [];
+  let pool: ClientPool | undefined;
   try {
     await apply(serviceEntry(1));
     await apply(destinationRule(0));
@@ -105,50 +72,56 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
     const idle = await control.admin<{ memory: NodeJS.MemoryUsage }>('/debug/process?gc=1');
 
-    for (let i = 0; i < N; i++) {
-      const client = new XdsClient({ server: `127.0.0.1:${control.xdsPort}`, node: buildNode({ id: `bench-${i}`, cluster: 'bench' }) });
-      client.watch(TYPE_URL.listener, ROUTE, { onChange() {} });
-      client.watch(TYPE_URL.route, ROUTE, { onChange() {} });
-      client.watch(TYPE_URL.cluster, '*', { onChange() {} });
-      client.watch(TYPE_URL.endpoint, V1, { onChange() {} });
-      clients.push(client);
-    }
-    const synced = probe(clients, performance.now(), (c) => routeWeight(c) === 90 && endpointWeight(c) === 1, 60_000);
-    await Promise.all(synced.map((p) => p.arrived));
+    pool = await ClientPool.start(`127.0.0.1:${control.xdsPort}`, N, workers);
+    await pool.measure({ kind: 'synced', v1Weight: 90, weight: 1 }, async () => {}, 60_000);
     await new Promise((r) => setTimeout(r, 500));
     const loaded = await control.admin<{ memory: NodeJS.MemoryUsage; clients: number }>('/debug/process?gc=1');
 
-    const kinds: Array<{ kind: string; change: (i: number) => string; check: (i: number) => Check }> = [
-      { kind: 'route weight', change: (i) => virtualService(10 + (i % 80)), check: (i) => (c) => routeWeight(c) === 10 + (i % 80) },
-      { kind: 'endpoint', change: (i) => serviceEntry(2 + i), check: (i) => (c) => endpointWeight(c) === 2 + i },
-      { kind: 'new cluster', change: (i) => destinationRule(i + 1), check: (i) => (c) => (c.get(TYPE_URL.cluster, `outbound|9080|x${i}|${HOST}`) as ClusterModel | undefined) !== undefined },
+    const kinds: Array<{ kind: string; change: (i: number) => string; expect: (i: number) => Expectation }> = [
+      { kind: 'route weight', change: (i) => virtualService(10 + (i % 80)), expect: (i) => ({ kind: 'route', v1Weight: 10 + (i % 80) }) },
+      { kind: 'endpoint', change: (i) => serviceEntry(2 + i), expect: (i) => ({ kind: 'endpoint', weight: 2 + i }) },
+      { kind: 'new cluster', change: (i) => destinationRule(i + 1), expect: (i) => ({ kind: 'cluster', name: `outbound|9080|x${i}|${HOST}` }) },
     ];
-    const rows: string[][] = [];
-    for (const { kind, change, check } of kinds) {
+    const rows: ConvergenceResult['rows'] = [];
+    for (const { kind, change, expect } of kinds) {
       const samples: number[] = [];
+      const firsts: number[] = [];
+      let lost = 0;
       for (let i = 0; i < CHANGES; i++) {
-        const start = performance.now();
-        const probes = probe(clients, start, check(i), 10_000);
-        await apply(change(i));
-        samples.push(...(await Promise.all(probes.map((p) => p.arrived))));
+        const delays = await pool.measure(expect(i), () => apply(change(i)));
+        lost += delays.filter((d) => Number.isNaN(d)).length;
+        const ok = delays.filter((d) => !Number.isNaN(d));
+        firsts.push(Math.min(...ok));
+        samples.push(...ok);
         await new Promise((r) => setTimeout(r, 50));
       }
-      rows.push([kind, String(CHANGES), fmt(percentile(samples, 50)), fmt(percentile(samples, 99)), fmt(Math.max(...samples))]);
+      rows.push({ kind, firstP50: percentile(firsts, 50), p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), lost });
     }
-
-    const perClientRss = (loaded.memory.rss - idle.memory.rss) / N / 1024;
-    const perClientHeap = (loaded.memory.heapUsed - idle.memory.heapUsed) / N / 1024;
-    console.log(`\nxDS convergence: ${N} meshlet xDS clients (one process) ← control server (own process), ${CHANGES} changes per kind`);
-    console.log('change        | changes | p50 ms | p99 ms | max ms');
-    for (const r of rows) console.log(`${r[0]!.padEnd(13)} | ${r[1]!.padStart(7)} | ${r[2]!.padStart(6)} | ${r[3]!.padStart(6)} | ${r[4]!.padStart(6)}`);
-    console.log(`server memory per connected client: RSS ${fmt(perClientRss)} KiB, heap ${fmt(perClientHeap)} KiB (${loaded.clients} clients; idle RSS ${fmt(idle.memory.rss / 1048576)} MiB → ${fmt(loaded.memory.rss / 1048576)} MiB)`);
+    return {
+      clients: N, workers, changes: CHANGES, rows,
+      perClientRssKiB: (loaded.memory.rss - idle.memory.rss) / N / 1024,
+      perClientHeapKiB: (loaded.memory.heapUsed - idle.memory.heapUsed) / N / 1024,
+    };
   } finally {
-    await Promise.all(clients.map((c) => c.close()));
+    await pool?.stop();
     await control.stop();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+export function formatConvergence(r: ConvergenceResult): string {
+  const lines = [
+    `xDS convergence: ${r.clients} meshlet xDS clients in ${r.workers} processes ← control server (own process); ${r.changes} changes per kind; delay from the admin /apply call to each client holding the new config`,
+    '| change | first client p50 ms | p50 ms | p99 ms | max ms | lost |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...r.rows.map((x) => `| ${x.kind} | ${fmt(x.firstP50)} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${fmt(x.max)} | ${x.lost} |`),
+    `server memory per connected client: RSS ${fmt(r.perClientRssKiB)} KiB, heap ${fmt(r.perClientHeapKiB)} KiB`,
+  ];
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { clients: { type: 'string' }, changes: { type: 'string' }, workers: { type: 'string' } } });
+  runConvergence({ clients: Number(values.clients ?? 100), changes: Number(values.changes ?? 20), workers: Number(values.workers ?? 4) })
+    .then((r) => console.log(formatConvergence(r)))
+    .catch((err) => { console.error(err); process.exitCode = 1; });
+}

@@ -13,7 +13,10 @@ export interface ControlProcess {
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export async function startControlProcess(extraArgs: string[] = []): Promise<ControlProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', CLI, 'control', '--xds-port', '0', '--admin-port', '0', ...extraArgs], {
+  const child: ChildProcess = spawn(process.execPath, [
+    // BENCH_SERVER_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") profiles the server alone.
+    ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
+    '--expose-gc', '--import', 'tsx', CLI, 'control', '--xds-port', '0', '--admin-port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {

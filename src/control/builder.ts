@@ -41,6 +41,7 @@ export class SnapshotBuilder {
   private svc: ServiceModel[] = [];
   private diags: Diagnostic[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private lastBuild = -Infinity;
   private subs: Disposable[] = [];
   private readonly built = new Emitter<Snapshot>((err) => log('snapshot listener threw: %o', err));
   private readonly domainSuffix: string;
@@ -83,22 +84,40 @@ export class SnapshotBuilder {
   /** Called after every build, changed or not (diagnostics may have changed). */
   readonly onBuild = new Emitter<void>((err) => log('build listener threw: %o', err));
 
-  /** Debounced rebuild. */
+  /**
+   * Debounced rebuild with a leading edge: after a quiet period the rebuild runs on the next
+   * turn of the event loop (a burst applied synchronously still coalesces), and at most once per
+   * `debounceMs` while changes keep coming. A trailing-only timer would add its whole delay to
+   * every single change.
+   */
   schedule(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.rebuild();
-    }, this.debounceMs);
-    this.timer.unref();
+    const wait = Math.max(0, this.lastBuild + this.debounceMs - performance.now());
+    if (wait === 0) {
+      // Not unref'd: an unref'd immediate lets the loop block in poll until unrelated I/O arrives.
+      this.timer = setImmediate(() => this.fireScheduled()) as unknown as NodeJS.Timeout;
+    } else {
+      this.timer = setTimeout(() => this.fireScheduled(), wait);
+      this.timer.unref();
+    }
+  }
+
+  private fireScheduled(): void {
+    this.timer = undefined;
+    this.rebuild();
+  }
+
+  private clearTimer(): void {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    clearImmediate(this.timer as unknown as NodeJS.Immediate);
+    this.timer = undefined;
   }
 
   /** Rebuilds now. Never throws. */
   rebuild(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.clearTimer();
+    this.lastBuild = performance.now();
     const resources = this.options.store.list();
     const diags: Diagnostic[] = [];
     let services = this.svc;
@@ -114,25 +133,25 @@ export class SnapshotBuilder {
       log('snapshot build failed, keeping version %s: %o', this.snap.version, err);
       diags.push({ severity: 'error', code: 'MESHLET_ERR_XDS_INVALID', message: `translation failed; still serving the previous configuration: ${(err as Error).message}` });
     }
-    try {
-      diags.push(...analyze(resources, { services }));
-    } catch (err) {
-      log('analyze failed: %o', err);
-    }
     this.svc = services;
-    this.diags = diags;
     const changed = next.version !== this.snap.version;
     this.snap = next;
     if (changed) {
       log('snapshot %s built (%d resources in store, %d services)', next.version, resources.length, services.length);
       this.built.fire(next);
     }
+    // Analysis only feeds diagnostics, so it runs after the push has been handed to the streams.
+    try {
+      diags.push(...analyze(resources, { services }));
+    } catch (err) {
+      log('analyze failed: %o', err);
+    }
+    this.diags = diags;
     this.onBuild.fire();
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.clearTimer();
     for (const s of this.subs) s.dispose();
     this.subs = [];
     this.built.clear();

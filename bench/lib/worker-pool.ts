@@ -1,0 +1,62 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Expectation } from './xds-client-worker.js';
+
+const WORKER = fileURLToPath(new URL('./xds-client-worker.ts', import.meta.url));
+
+/** xDS clients spread over worker processes, as real mesh clients live in their own processes. */
+export class ClientPool {
+  private nextId = 0;
+  private constructor(private readonly workers: ChildProcess[]) {}
+
+  static async start(server: string, clients: number, workers: number): Promise<ClientPool> {
+    const procs = Array.from({ length: workers }, () => fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const pool = new ClientPool(procs);
+    const per = Math.ceil(clients / workers);
+    await Promise.all(procs.map((w, i) => pool.call(w, { cmd: 'start', server, first: i * per, count: Math.max(0, Math.min(per, clients - i * per)) })));
+    return pool;
+  }
+
+  /**
+   * Arms every worker for `expect`, runs `change` once all are armed, and resolves with each
+   * client's delay in ms from the moment `change` started.
+   */
+  async measure(expect: Expectation, change: () => Promise<unknown>, timeoutMs = 10_000): Promise<number[]> {
+    const armed: Array<Promise<void>> = [];
+    const done = this.workers.map((w) => {
+      const id = this.nextId++;
+      let onArmed!: () => void;
+      armed.push(new Promise<void>((r) => { onArmed = r; }));
+      return new Promise<number[]>((resolve) => {
+        const listener = (msg: { id: number; armed?: boolean; arrivals?: number[] }) => {
+          if (msg.id !== id) return;
+          if (msg.armed) onArmed();
+          if (msg.arrivals) { w.off('message', listener); resolve(msg.arrivals); }
+        };
+        w.on('message', listener);
+        w.send({ cmd: 'expect', id, expect, timeoutMs });
+      });
+    });
+    await Promise.all(armed);
+    const start = performance.timeOrigin + performance.now();
+    await change();
+    return (await Promise.all(done)).flat().map((t) => t - start);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => this.call(w, { cmd: 'stop' }).catch(() => undefined)));
+  }
+
+  private call(w: ChildProcess, msg: Record<string, unknown>): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const listener = (reply: { id: number }) => {
+        if (reply.id !== id) return;
+        w.off('message', listener);
+        resolve(reply);
+      };
+      w.on('message', listener);
+      w.send({ ...msg, id });
+    });
+  }
+}

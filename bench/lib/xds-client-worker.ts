@@ -1,0 +1,79 @@
+// A bench worker process holding a share of the xDS clients. The parent sends {cmd:'expect', key, …}
+// before each change; the worker answers with each client's arrival time (epoch ms, high-res) so
+// clients spread over processes can be compared on one clock.
+import { XdsClient } from '../../src/xds/ads-client.js';
+import { buildNode } from '../../src/xds/node.js';
+import { TYPE_URL } from '../../src/xds/type-urls.js';
+import type { ClusterModel, EndpointsModel, RouteConfigModel } from '../../src/xds/model.js';
+
+export const HOST = 'reviews.default.svc.cluster.local';
+export const ROUTE = `${HOST}:9080`;
+export const V1 = `outbound|9080|v1|${HOST}`;
+
+export type Expectation =
+  | { kind: 'route'; v1Weight: number }
+  | { kind: 'endpoint'; weight: number }
+  | { kind: 'cluster'; name: string }
+  | { kind: 'synced'; v1Weight: number; weight: number };
+
+const now = () => performance.timeOrigin + performance.now();
+
+function routeWeight(c: XdsClient): number | undefined {
+  const action = (c.get(TYPE_URL.route, ROUTE) as RouteConfigModel | undefined)?.virtualHosts[0]?.routes[0]?.action;
+  return action?.kind === 'weighted' ? action.clusters.find((w) => w.name === V1)?.weight : undefined;
+}
+
+function endpointWeight(c: XdsClient): number | undefined {
+  return (c.get(TYPE_URL.endpoint, V1) as EndpointsModel | undefined)?.localities[0]?.endpoints[0]?.weight;
+}
+
+function holds(c: XdsClient, e: Expectation): boolean {
+  switch (e.kind) {
+    case 'route': return routeWeight(c) === e.v1Weight;
+    case 'endpoint': return endpointWeight(c) === e.weight;
+    case 'cluster': return (c.get(TYPE_URL.cluster, e.name) as ClusterModel | undefined) !== undefined;
+    case 'synced': return routeWeight(c) === e.v1Weight && endpointWeight(c) === e.weight;
+  }
+}
+
+function arrival(c: XdsClient, e: Expectation, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    if (holds(c, e)) return resolve(now());
+    const timer = setTimeout(() => { sub.dispose(); resolve(NaN); }, timeoutMs);
+    const sub = c.on('update', () => {
+      if (!holds(c, e)) return;
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(now());
+    });
+  });
+}
+
+function startClients(server: string, first: number, count: number): XdsClient[] {
+  return Array.from({ length: count }, (_, i) => {
+    const c = new XdsClient({ server, node: buildNode({ id: `bench-${first + i}`, cluster: 'bench' }) });
+    c.watch(TYPE_URL.listener, ROUTE, { onChange() {} });
+    c.watch(TYPE_URL.route, ROUTE, { onChange() {} });
+    c.watch(TYPE_URL.cluster, '*', { onChange() {} });
+    c.watch(TYPE_URL.endpoint, V1, { onChange() {} });
+    return c;
+  });
+}
+
+if (process.send) {
+  let clients: XdsClient[] = [];
+  process.on('message', async (msg: { cmd: string; server?: string; first?: number; count?: number; expect?: Expectation; id?: number; timeoutMs?: number }) => {
+    if (msg.cmd === 'start') {
+      clients = startClients(msg.server!, msg.first!, msg.count!);
+      process.send!({ id: msg.id, ok: true });
+    } else if (msg.cmd === 'expect') {
+      // Armed before the parent applies the change; answers once every client has it.
+      const pending = clients.map((c) => arrival(c, msg.expect!, msg.timeoutMs ?? 10_000));
+      process.send!({ id: msg.id, armed: true });
+      process.send!({ id: msg.id, arrivals: await Promise.all(pending) });
+    } else if (msg.cmd === 'stop') {
+      await Promise.all(clients.map((c) => c.close()));
+      process.send!({ id: msg.id, ok: true }, () => process.exit(0));
+    }
+  });
+}
