@@ -1,0 +1,111 @@
+/**
+ * Compiles listeners and route configurations into matcher closures, cumulative weight tables
+ * and prebuilt header mutations — once per snapshot, never per request.
+ */
+import type { FaultModel, ListenerModel, RouteConfigModel, RouteModel } from '../xds/model.js';
+import type { HeaderMutation, RetryPlan } from './types.js';
+import { compileRouteMatch, type Matcher } from './matchers.js';
+import { compileRetryPlan, retryNonIdempotentOptIn } from './resilience/retry.js';
+import { compileRegexRewrite, headerMutation, type CompiledRegexRewrite } from './rewrite.js';
+import { DomainIndex } from './virtual-hosts.js';
+
+/** A forwarding action, compiled. */
+export type CompiledAction =
+  | { readonly kind: 'cluster'; readonly cluster: string }
+  | {
+      readonly kind: 'weighted';
+      readonly clusters: readonly string[];
+      /** Cumulative weights: pick the first entry > random × total. */
+      readonly cum: Float64Array;
+      readonly total: number;
+      readonly faults: ReadonlyArray<FaultModel | undefined>;
+    }
+  | { readonly kind: 'cluster_header'; readonly header: string }
+  | { readonly kind: 'other' };
+
+/** A route with everything precomputed. */
+export interface CompiledRoute {
+  readonly model: RouteModel;
+  readonly match: Matcher;
+  readonly action: CompiledAction;
+  readonly retry?: RetryPlan;
+  readonly timeoutMs?: number;
+  readonly requestHeaders: HeaderMutation;
+  readonly responseHeaders: HeaderMutation;
+  readonly regexRewrite?: CompiledRegexRewrite;
+  readonly redirectRegex?: CompiledRegexRewrite;
+}
+
+/** A virtual host's routes in order. */
+export interface CompiledVirtualHost {
+  readonly name: string;
+  readonly routes: readonly CompiledRoute[];
+}
+
+/** A route configuration with its domain index. */
+export interface CompiledRouteConfig {
+  readonly name: string;
+  readonly domains: DomainIndex<CompiledVirtualHost>;
+}
+
+/** A listener: its route configuration (undefined until RDS delivers it) and HTTP filter facts. */
+export interface CompiledListener {
+  readonly name: string;
+  readonly routeConfig?: CompiledRouteConfig;
+  /** Faults apply only when the listener runs the fault filter. */
+  readonly faultEnabled: boolean;
+  /** The fault filter's own (least specific) config. */
+  readonly listenerFault?: FaultModel;
+  readonly maxStreamDurationMs?: number;
+}
+
+function compileRoute(r: RouteModel): CompiledRoute {
+  const a = r.action;
+  let action: CompiledAction;
+  if (a.kind === 'cluster') action = { kind: 'cluster', cluster: a.cluster };
+  else if (a.kind === 'cluster_header') action = { kind: 'cluster_header', header: a.header.toLowerCase() };
+  else if (a.kind === 'weighted') {
+    const cum = new Float64Array(a.clusters.length);
+    let sum = 0;
+    a.clusters.forEach((c, i) => (cum[i] = sum += Math.max(0, c.weight)));
+    action = { kind: 'weighted', clusters: a.clusters.map((c) => c.name), cum, total: sum, faults: a.clusters.map((c) => c.fault) };
+  } else action = { kind: 'other' };
+  const out: {
+    -readonly [K in keyof CompiledRoute]: CompiledRoute[K];
+  } = {
+    model: r,
+    match: compileRouteMatch(r.match),
+    action,
+    requestHeaders: headerMutation(r.requestHeadersToAdd, r.requestHeadersToRemove),
+    responseHeaders: headerMutation(r.responseHeadersToAdd, r.responseHeadersToRemove),
+  };
+  if (r.retryPolicy) out.retry = compileRetryPlan(r.retryPolicy, retryNonIdempotentOptIn(r.metadata));
+  // Unset or 0: no overall timeout. We deliberately do not apply Envoy's implicit 15 s route
+  // timeout: Istio sends an explicit 0 for routes without one, and a silent 15 s cut-off would
+  // surprise streaming callers. The adapter may still bound calls by max_stream_duration.
+  if (r.timeoutMs !== undefined && r.timeoutMs > 0) out.timeoutMs = r.timeoutMs;
+  if (r.regexRewrite) out.regexRewrite = compileRegexRewrite(r.regexRewrite);
+  if (a.kind === 'redirect' && a.redirect.regexRewrite) out.redirectRegex = compileRegexRewrite(a.redirect.regexRewrite);
+  return out;
+}
+
+/** Compiles one route configuration. */
+export function compileRouteConfig(rc: RouteConfigModel): CompiledRouteConfig {
+  const entries = rc.virtualHosts.map((vh) => ({
+    domains: vh.domains,
+    value: { name: vh.name, routes: vh.routes.map(compileRoute) },
+  }));
+  return { name: rc.name, domains: new DomainIndex(entries) };
+}
+
+/** Compiles a listener against already compiled route configurations (shared by name). */
+export function compileListener(l: ListenerModel, routeConfigs: (name: string) => CompiledRouteConfig | undefined): CompiledListener {
+  const rc = l.routeConfig ? compileRouteConfig(l.routeConfig) : l.routeConfigName !== undefined ? routeConfigs(l.routeConfigName) : undefined;
+  let listenerFault: FaultModel | undefined;
+  for (const f of l.httpFilters) if (f.config.kind === 'fault') listenerFault = f.config.fault;
+  const out: { -readonly [K in keyof CompiledListener]: CompiledListener[K] } = { name: l.name, faultEnabled: l.hasFaultFilter };
+  if (rc) out.routeConfig = rc;
+  if (listenerFault) out.listenerFault = listenerFault;
+  if (l.maxStreamDurationMs !== undefined) out.maxStreamDurationMs = l.maxStreamDurationMs;
+  return out;
+}

@@ -1,0 +1,78 @@
+/**
+ * The per-request CallPlan: a small object holding the decisions already taken (fault, mirrors,
+ * rewrites, request hash) and delegating admission and picks to the cluster's counters and
+ * balancer. No closures are created per request.
+ */
+import type { ClusterRuntime } from './cluster.js';
+import type { CallPlan, HeaderMutation, RetryPlan, UpstreamEndpoint, AttemptOutcome } from './types.js';
+import type { RolledFault } from './resilience/fault.js';
+
+/** Mutable fields set by the router while building the plan. */
+export interface PlanFields {
+  routeName: string;
+  fault?: RolledFault;
+  timeoutMs?: number;
+  maxStreamDurationMs?: number;
+  retry?: RetryPlan;
+  requestHeaders: HeaderMutation;
+  responseHeaders: HeaderMutation;
+  rewritePath?: string;
+  rewriteHost?: string;
+  mirrors: readonly string[];
+  hash: number;
+}
+
+/** CallPlan bound to one cluster runtime of one snapshot. */
+export class RoutedPlan implements CallPlan {
+  readonly routeName: string;
+  readonly clusterName: string;
+  readonly fault?: RolledFault;
+  readonly timeoutMs?: number;
+  readonly maxStreamDurationMs?: number;
+  readonly retry?: RetryPlan;
+  readonly requestHeaders: HeaderMutation;
+  readonly responseHeaders: HeaderMutation;
+  readonly rewritePath?: string;
+  readonly rewriteHost?: string;
+  readonly mirrors: readonly string[];
+  /** The request hash for consistent-hash balancing (NaN: none). */
+  readonly hash: number;
+
+  constructor(
+    private readonly cluster: ClusterRuntime,
+    f: PlanFields,
+  ) {
+    this.clusterName = cluster.name;
+    this.routeName = f.routeName;
+    if (f.fault) this.fault = f.fault;
+    if (f.timeoutMs !== undefined) this.timeoutMs = f.timeoutMs;
+    if (f.maxStreamDurationMs !== undefined) this.maxStreamDurationMs = f.maxStreamDurationMs;
+    if (f.retry) this.retry = f.retry;
+    this.requestHeaders = f.requestHeaders;
+    this.responseHeaders = f.responseHeaders;
+    if (f.rewritePath !== undefined) this.rewritePath = f.rewritePath;
+    if (f.rewriteHost !== undefined) this.rewriteHost = f.rewriteHost;
+    this.mirrors = f.mirrors;
+    this.hash = f.hash;
+  }
+
+  admit(): { ok: true; release(): void } | { ok: false; flag: 'UO' } {
+    return this.cluster.state.counters.admit();
+  }
+
+  admitRetry(): { ok: true; release(): void } | { ok: false; flag: 'URX' | 'UO' } {
+    return this.cluster.state.counters.admitRetry();
+  }
+
+  pick(tried?: readonly UpstreamEndpoint[]): UpstreamEndpoint | undefined {
+    return this.cluster.pick(this.hash, tried);
+  }
+
+  startAttempt(endpoint: UpstreamEndpoint): void {
+    this.cluster.startAttempt(endpoint);
+  }
+
+  endAttempt(endpoint: UpstreamEndpoint, outcome: AttemptOutcome): void {
+    this.cluster.endAttempt(endpoint, outcome);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * RetryPlan from a route's RetryPolicyModel (Envoy's router retry state, reduced to decisions).
+ *
+ * Idempotency: GET/HEAD/OPTIONS/TRACE/PUT/DELETE are retried on every configured condition.
+ * Other methods (POST, PATCH, …) only when the upstream provably never saw the request:
+ * connect-failure, refused-stream, or a reset before the request was sent — unless the route
+ * opts in through its metadata: `filter_metadata.meshlet.retryNonIdempotent: true`.
+ */
+import type { RetryPolicyModel } from '../../xds/model.js';
+import type { AttemptOutcome, RetryPlan } from '../types.js';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** gRPC retry_on names; the gRPC adapter maps grpc-status to these (`unavailable` = 14, …). */
+export const GRPC_RETRY_CONDITIONS: Readonly<Record<string, number>> = {
+  cancelled: 1,
+  'deadline-exceeded': 4,
+  'resource-exhausted': 8,
+  internal: 13,
+  unavailable: 14,
+};
+
+class CompiledRetryPlan implements RetryPlan {
+  readonly retryOn: ReadonlySet<string>;
+  readonly numRetries: number;
+  readonly perTryTimeoutMs?: number;
+  readonly retriableStatusCodes: ReadonlySet<number>;
+  readonly retryNonIdempotent: boolean;
+  private readonly baseMs: number;
+  private readonly maxMs: number;
+
+  constructor(policy: RetryPolicyModel, retryNonIdempotent: boolean) {
+    this.retryOn = new Set(policy.retryOn);
+    this.numRetries = policy.numRetries;
+    if (policy.perTryTimeoutMs !== undefined && policy.perTryTimeoutMs > 0) this.perTryTimeoutMs = policy.perTryTimeoutMs;
+    this.retriableStatusCodes = new Set(policy.retriableStatusCodes);
+    this.retryNonIdempotent = retryNonIdempotent;
+    this.baseMs = policy.backoff.baseMs > 0 ? policy.backoff.baseMs : 25;
+    this.maxMs = policy.backoff.maxMs > 0 ? policy.backoff.maxMs : this.baseMs * 10;
+  }
+
+  backoffMs(n: number, random: () => number): number {
+    const ceiling = Math.min(this.baseMs * 2 ** Math.max(0, n - 1), this.maxMs);
+    return Math.floor(random() * (ceiling + 1));
+  }
+
+  shouldRetry(outcome: AttemptOutcome, method: string): boolean {
+    const on = this.retryOn;
+    const safe = this.retryNonIdempotent || IDEMPOTENT.has(method.toUpperCase());
+    switch (outcome.kind) {
+      case 'connect-failure':
+        return on.has('connect-failure') || on.has('5xx') || on.has('gateway-error') || on.has('reset');
+      case 'reset':
+        if (!outcome.beforeRequestSent && !safe) return false;
+        return on.has('reset') || on.has('5xx') || (outcome.beforeRequestSent && on.has('refused-stream'));
+      case 'timeout':
+        // A per-try timeout counts as a 5xx/gateway error in Envoy; an overall timeout ends the call.
+        return safe && (on.has('5xx') || on.has('gateway-error'));
+      case 'response': {
+        if (!safe) return false;
+        const s = outcome.status;
+        if (s >= 500 && on.has('5xx')) return true;
+        if ((s === 502 || s === 503 || s === 504) && on.has('gateway-error')) return true;
+        if (s === 409 && on.has('retriable-4xx')) return true;
+        if (s === 429 && on.has('envoy-ratelimited')) return true;
+        return on.has('retriable-status-codes') && this.retriableStatusCodes.has(s);
+      }
+    }
+  }
+}
+
+/** Reads the opt-in from route metadata (`meshlet.retryNonIdempotent === true`). */
+export function retryNonIdempotentOptIn(metadata: Readonly<Record<string, Readonly<Record<string, unknown>>>>): boolean {
+  return metadata.meshlet?.retryNonIdempotent === true;
+}
+
+/**
+ * Compiles a retry plan (once per route per snapshot).
+ *
+ * @example
+ * ```ts
+ * const plan = compileRetryPlan({ retryOn: ['5xx'], numRetries: 2, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
+ * plan.shouldRetry({ kind: 'response', status: 503 }, 'GET'); // true
+ * ```
+ */
+export function compileRetryPlan(policy: RetryPolicyModel, retryNonIdempotent: boolean): RetryPlan {
+  return new CompiledRetryPlan(policy, retryNonIdempotent);
+}
+
+/**
+ * Whether a gRPC status is retriable under a plan's gRPC retry_on names (`unavailable`,
+ * `cancelled`, …). For the gRPC adapter, which reports trailers-only failures by status code.
+ *
+ * @example grpcStatusRetriable(plan, 14) // true when retry_on includes "unavailable"
+ */
+export function grpcStatusRetriable(plan: RetryPlan, grpcStatus: number): boolean {
+  for (const name of plan.retryOn) if (GRPC_RETRY_CONDITIONS[name] === grpcStatus) return true;
+  return false;
+}

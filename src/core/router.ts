@@ -1,0 +1,101 @@
+/**
+ * The routing decision for one request against a snapshot: listener by host, virtual host by
+ * authority, first matching route, then the action (forward / redirect / direct) with every
+ * per-request roll done here: weighted cluster, fault, mirrors, request hash.
+ */
+import type { ClusterEnv } from './cluster.js';
+import type { CompiledListener, CompiledRoute } from './compile.js';
+import { RoutedPlan, type PlanFields } from './plan.js';
+import { RequestView } from './request.js';
+import { requestHash } from './request-hash.js';
+import { rollFault } from './resilience/fault.js';
+import { rollFraction } from './fraction.js';
+import { applyPrefixRewrite, applyRegexRewrite, redirectLocation } from './rewrite.js';
+import type { Snapshot } from './snapshot.js';
+import type { RequestInfo, RouteResult } from './types.js';
+import type { FaultModel } from '../xds/model.js';
+import { searchCumulative } from './balancer/types.js';
+
+const PASSTHROUGH: RouteResult = Object.freeze({ kind: 'passthrough' });
+const NO_ROUTE: RouteResult = Object.freeze({ kind: 'no_route' });
+const NO_MIRRORS: readonly string[] = Object.freeze([]);
+
+/** Routes a request. Pure apart from the injected random source and cluster counters. */
+export function routeRequest(snap: Snapshot, info: RequestInfo, env: ClusterEnv): RouteResult {
+  const target = snap.hosts.resolve(info.host, info.port);
+  if (!target) return PASSTHROUGH;
+  const { listener } = target.listener;
+  const rc = listener.routeConfig;
+  if (!rc) return NO_ROUTE; // RDS not delivered yet: Envoy answers 404 NR as well
+  const req = new RequestView(info);
+  const host = info.host.toLowerCase();
+  const vhost = target.listener.vhost ?? rc.domains.find([`${host}:${info.port}`, host]);
+  if (!vhost) return NO_ROUTE;
+  const random = env.random;
+  let route: CompiledRoute | undefined;
+  for (const r of vhost.routes) {
+    if (r.match(req, random)) {
+      route = r;
+      break;
+    }
+  }
+  if (!route) return NO_ROUTE;
+  const action = route.model.action;
+  switch (action.kind) {
+    case 'redirect':
+      return { kind: 'redirect', status: action.redirect.status, location: redirectLocation(action.redirect, route.model.match.path, req, route.redirectRegex) };
+    case 'direct':
+      return action.body === undefined
+        ? { kind: 'direct', status: action.status, responseHeaders: route.responseHeaders }
+        : { kind: 'direct', status: action.status, body: action.body, responseHeaders: route.responseHeaders };
+    case 'non_forwarding':
+      return NO_ROUTE;
+    default:
+      return forward(snap, route, listener, req, env);
+  }
+}
+
+function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListener, req: RequestView, env: ClusterEnv): RouteResult {
+  const a = route.action;
+  let clusterName: string | undefined;
+  let clusterFault: FaultModel | undefined;
+  if (a.kind === 'cluster') clusterName = a.cluster;
+  else if (a.kind === 'weighted') {
+    if (a.total <= 0) return NO_ROUTE;
+    const i = searchCumulative(a.cum, env.random() * a.total);
+    clusterName = a.clusters[i];
+    clusterFault = a.faults[i];
+  } else if (a.kind === 'cluster_header') clusterName = req.header(a.header);
+  const cluster = clusterName === undefined ? undefined : snap.clusters.get(clusterName);
+  if (!cluster) return NO_ROUTE;
+  const m = route.model;
+  const f: PlanFields = {
+    routeName: m.name,
+    requestHeaders: route.requestHeaders,
+    responseHeaders: route.responseHeaders,
+    mirrors: NO_MIRRORS,
+    hash: cluster.hashed ? requestHash(m.hashPolicy, req) : NaN,
+  };
+  if (listener.faultEnabled) {
+    // Most specific wins: weighted cluster > route (already folded with its virtual host) > filter.
+    const fm = clusterFault ?? m.fault ?? listener.listenerFault;
+    const rolled = fm ? rollFault(fm, req, env.random) : undefined;
+    if (rolled) f.fault = rolled;
+  }
+  if (route.timeoutMs !== undefined) f.timeoutMs = route.timeoutMs;
+  const msd = m.maxStreamDurationMs ?? listener.maxStreamDurationMs;
+  if (msd !== undefined && msd > 0) f.maxStreamDurationMs = msd;
+  if (route.retry) f.retry = route.retry;
+  // The upstream sees the normalized path (as behind Envoy with normalize_path), rewritten.
+  let path = req.path;
+  if (m.prefixRewrite !== undefined) path = applyPrefixRewrite(m.match.path, path, m.prefixRewrite);
+  else if (route.regexRewrite) path = applyRegexRewrite(route.regexRewrite, path);
+  if (path !== req.rawPath) f.rewritePath = path + req.query;
+  if (m.hostRewrite !== undefined) f.rewriteHost = m.hostRewrite;
+  if (m.mirrors.length > 0) {
+    const out: string[] = [];
+    for (const mirror of m.mirrors) if (rollFraction(mirror.fraction, env.random)) out.push(mirror.cluster);
+    if (out.length > 0) f.mirrors = out;
+  }
+  return { kind: 'forward', plan: new RoutedPlan(cluster, f) };
+}
