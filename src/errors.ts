@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   MESHLET_ERR_XDS_STREAM: 'The ADS stream failed; the client keeps its cached config and reconnects.',
   MESHLET_ERR_XDS_PROTOCOL: 'An xDS peer broke the protocol (wrong type URL, unknown nonce).',
   MESHLET_ERR_CLOSED: 'The object was used after close().',
+  MESHLET_ERR_UNKNOWN_HOST: 'Strict mode: an outbound request named a host the mesh does not know.',
 } as const;
 
 /** A stable meshlet error code. */

@@ -1,17 +1,28 @@
 /**
  * meshlet: a service mesh inside each Node.js process.
  *
- * This entry point holds what the mesh client is built on: the error table, the Istio config
- * model and the xDS client. `createMesh()` (HTTP and gRPC data planes) is the next milestone;
- * the control server lives at `meshlet/control`.
+ * This entry point holds the mesh client (`createMesh()`: HTTP data plane through undici,
+ * inbound servers), the error table, the Istio config model and the xDS client. Express and
+ * Fastify adapters live at `meshlet/express` and `meshlet/fastify`, the control server at
+ * `meshlet/control`.
  *
  * @example
  * ```ts
- * import { parseConfig, formatDiagnostic } from 'meshlet';
- * const { resources, diagnostics } = parseConfig(yamlText, 'reviews.yaml');
- * for (const d of diagnostics) console.error(formatDiagnostic(d));
+ * import { createMesh } from 'meshlet';
+ * const mesh = await createMesh({ service: 'productpage' });
+ * const res = await mesh.fetch('http://reviews:9080/reviews/1');
  * ```
  */
+export { createMesh } from './mesh/create.js';
+export type { Mesh, MeshOptions, MeshEvents, MeshInbound } from './mesh/types.js';
+export { MeshDispatcher } from './http/dispatcher.js';
+export type { MeshDispatcherOptions } from './http/dispatcher.js';
+export { FLAGS_HEADER } from './http/headers.js';
+export type { ListenTarget, ListenOptions, ListenHandle, FastifyLike } from './http/inbound.js';
+export type { InboundHook, InboundContext, InboundPeer, InboundDenial } from './http/pipeline.js';
+export type { RequestRecord } from './http/types.js';
+export type { ResponseFlag } from './core/types.js';
+
 export { MeshError, ERROR_CODES, isMeshError, meshError } from './errors.js';
 export type { MeshErrorCode } from './errors.js';
 

@@ -1,0 +1,317 @@
+/**
+ * The state of one routed (`forward`) request, undici-style: the interceptor logic lives here,
+ * not in the dispatcher (CONVENTIONS 1). Order of a call, as in Envoy's filter chain:
+ * fault delay → fault abort → circuit breaker admission → mirrors → attempts (pick, send,
+ * retry with backoff) under one deadline timer. Every failure reaches the caller's
+ * `onResponseError` or becomes a local reply; nothing is thrown.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { AttemptOutcome, CallPlan, Engine, ResponseFlag } from '../core/types.js';
+import { Attempt, CALLER_ENDED, classifyError, type AttemptOwner } from './attempt.js';
+import { CallerController, localReply, safely, type DispatchHandler } from './handler.js';
+import { FLAGS_HEADER, responseHeaders, type HeaderRecord } from './headers.js';
+import { LOCAL_REPLY, replayable, sendMirrors, upstreamOrigin } from './upstream.js';
+import type { RecordSink } from './types.js';
+
+/** What every call of one dispatcher shares. */
+export interface CallContext {
+  readonly agent: Dispatcher;
+  readonly engine: Engine;
+  readonly random: () => number;
+  /** Set only while someone listens for request records. */
+  readonly record: RecordSink | undefined;
+}
+
+/** The request after routing: what goes upstream. */
+export interface RoutedRequest {
+  readonly opts: Dispatcher.DispatchOptions;
+  readonly method: string;
+  readonly host: string;
+  /** Original path (for records). */
+  readonly path: string;
+  /** Path sent upstream (rewritten). */
+  readonly upstreamPath: string;
+  /** Request headers after the route's mutation, `host` set. */
+  readonly headers: HeaderRecord;
+}
+
+const RETRY_ABORT = new Error('meshlet: attempt abandoned for a retry');
+const TIMEOUT_ABORT = new Error('meshlet: attempt timed out');
+
+/**
+ * Runs one forward call. Create and call {@link CallHandler.run}; the caller's handler gets
+ * exactly one ending (onResponseEnd or onResponseError).
+ *
+ * @example
+ * ```ts
+ * new CallHandler(ctx, routed, toCurrentHandler(handler), result.plan).run();
+ * ```
+ */
+export class CallHandler implements AttemptOwner {
+  readonly controller: CallerController;
+  private readonly flags: ResponseFlag[] = [];
+  private readonly tried: Attempt['endpoint'][] = [];
+  private readonly replayable: boolean;
+  private readonly startedAt = performance.now();
+  private attempt: Attempt | undefined;
+  private attempts = 0;
+  private admission: { release(): void } | undefined;
+  /** Retry slot held across a backoff wait. */
+  private waitingSlot: (() => void) | undefined;
+  private deadline = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private wait: NodeJS.Timeout | undefined;
+  private done = false;
+  private streaming = false;
+  private status = 0;
+
+  constructor(
+    private readonly ctx: CallContext,
+    private readonly req: RoutedRequest,
+    private readonly handler: DispatchHandler,
+    private readonly plan: CallPlan,
+  ) {
+    this.replayable = replayable(req.opts.body);
+    this.controller = new CallerController({
+      abort: (reason) => this.callerAbort(reason),
+      pause: () => this.attempt?.controller?.pause(),
+      resume: () => this.attempt?.controller?.resume(),
+    });
+  }
+
+  run(): void {
+    queueMicrotask(() => {
+      safely(() => this.handler.onRequestStart?.(this.controller, {}));
+      if (this.done || this.controller.aborted) return;
+      const delay = this.plan.fault?.delayMs;
+      if (delay !== undefined && delay > 0) {
+        this.flag('DI');
+        this.wait = setTimeout(() => this.route(), delay);
+      } else this.route();
+    });
+  }
+
+  // ---- phases -------------------------------------------------------------------------------
+
+  private route(): void {
+    this.wait = undefined;
+    if (this.done) return;
+    const abort = this.plan.fault?.abortStatus;
+    if (abort !== undefined) {
+      this.flag('FI');
+      return this.reply(abort, LOCAL_REPLY.faultAbort);
+    }
+    const admission = this.plan.admit();
+    if (!admission.ok) {
+      this.flag(admission.flag);
+      return this.reply(503, LOCAL_REPLY.overflow);
+    }
+    this.admission = admission;
+    if (this.plan.mirrors.length > 0 && this.replayable) sendMirrors(this.ctx.agent, this.ctx.engine, this.plan.mirrors, this.req);
+    const timeout = this.plan.timeoutMs;
+    if (timeout !== undefined && timeout > 0) this.deadline = Date.now() + timeout;
+    this.next(undefined);
+  }
+
+  private next(retrySlot: (() => void) | undefined): void {
+    this.wait = undefined;
+    this.waitingSlot = undefined;
+    if (this.done) return void retrySlot?.();
+    const endpoint = this.plan.pick(this.tried);
+    if (!endpoint) {
+      retrySlot?.();
+      this.flag('UH');
+      return this.reply(503, LOCAL_REPLY.noHealthyUpstream);
+    }
+    this.attempts++;
+    this.tried.push(endpoint);
+    const attempt = new Attempt(this, this.plan, endpoint, retrySlot);
+    this.attempt = attempt;
+    this.armTimer();
+    const { opts, upstreamPath, headers } = this.req;
+    try {
+      this.ctx.agent.dispatch({ ...opts, origin: upstreamOrigin(endpoint.address, endpoint.port), path: upstreamPath, headers }, attempt);
+    } catch (err) {
+      attempt.onResponseError(undefined as never, err as Error);
+    }
+  }
+
+  /** A retriable outcome: retry when allowed (true), else the flag to record (or false). */
+  private mayRetry(outcome: AttemptOutcome): true | ResponseFlag | false {
+    const retry = this.plan.retry;
+    if (!retry || retry.numRetries <= 0 || !this.replayable || this.done) return false;
+    if (!retry.shouldRetry(outcome, this.req.method)) return false;
+    if (this.attempts > retry.numRetries) return 'URX';
+    if (this.deadline && Date.now() >= this.deadline) return false;
+    const slot = this.plan.admitRetry();
+    if (!slot.ok) return slot.flag;
+    this.waitingSlot = slot.release;
+    const delay = retry.backoffMs(this.attempts, this.ctx.random);
+    this.wait = setTimeout(() => this.next(slot.release), Math.max(0, delay));
+    this.armTimer();
+    return true;
+  }
+
+  // ---- attempt callbacks --------------------------------------------------------------------
+
+  onAttemptHeaders(attempt: Attempt, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (attempt !== this.attempt || status < 200) return; // 1xx are not forwarded
+    attempt.status = status;
+    attempt.releaseRetrySlot();
+    const outcome: AttemptOutcome = { kind: 'response', status };
+    const retry = this.mayRetry(outcome);
+    if (retry === true) {
+      this.attempt = undefined;
+      attempt.end(outcome);
+      attempt.abandon(RETRY_ABORT);
+      return;
+    }
+    if (retry) this.flag(retry);
+    this.streaming = true;
+    this.status = status;
+    attempt.deadline = 0;
+    if (this.timer && !this.deadline) this.clearTimer();
+    const out = responseHeaders(headers, this.plan.responseHeaders, this.flags);
+    safely(() => this.handler.onResponseStart?.(this.controller, status, out, statusMessage));
+  }
+
+  onAttemptData(chunk: Buffer): void {
+    safely(() => this.handler.onResponseData?.(this.controller, chunk));
+  }
+
+  onAttemptEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void {
+    if (attempt !== this.attempt) return;
+    this.attempt = undefined;
+    attempt.end({ kind: 'response', status: attempt.status });
+    this.finish();
+    safely(() => this.handler.onResponseEnd?.(this.controller, trailers));
+  }
+
+  onAttemptError(attempt: Attempt, err: Error): void {
+    if (attempt !== this.attempt) return;
+    this.attempt = undefined;
+    const outcome = classifyError(err);
+    if (this.streaming || !outcome) {
+      attempt.end(outcome ?? CALLER_ENDED);
+      if (outcome) this.flag(outcome.kind === 'timeout' ? 'UT' : 'UR');
+      return this.fail(err);
+    }
+    attempt.end(outcome);
+    const retry = this.mayRetry(outcome);
+    if (retry === true) return;
+    if (retry) this.flag(retry);
+    if (outcome.kind === 'connect-failure') {
+      this.flag('UF');
+      this.reply(503, LOCAL_REPLY.connectFailure);
+    } else if (outcome.kind === 'timeout') {
+      this.flag('UT');
+      this.reply(504, LOCAL_REPLY.timeout);
+    } else {
+      this.flag('UC');
+      this.reply(503, LOCAL_REPLY.reset);
+    }
+  }
+
+  onAttemptUpgrade(attempt: Attempt, status: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    if (attempt !== this.attempt) return void socket.destroy();
+    this.attempt = undefined;
+    attempt.end({ kind: 'response', status });
+    this.status = status;
+    this.finish();
+    safely(() => this.handler.onRequestUpgrade?.(this.controller, status, headers, socket));
+  }
+
+  // ---- timeouts and endings -----------------------------------------------------------------
+
+  /** One timer per request, at the nearer of the overall deadline and the per-try deadline. */
+  private armTimer(): void {
+    const perTry = this.streaming ? undefined : this.plan.retry?.perTryTimeoutMs;
+    if (!this.deadline && !perTry) return;
+    const now = Date.now();
+    let at = this.deadline || Infinity;
+    if (perTry && this.attempt && !this.wait) {
+      this.attempt.deadline = now + perTry;
+      at = Math.min(at, this.attempt.deadline);
+    }
+    this.clearTimer();
+    if (at !== Infinity) this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - now));
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    if (this.done) return;
+    const now = Date.now();
+    const overall = this.deadline !== 0 && now >= this.deadline;
+    const attempt = this.attempt;
+    if (!overall && !(attempt && attempt.deadline && now >= attempt.deadline)) return this.armTimer();
+    if (attempt) {
+      this.attempt = undefined;
+      attempt.end({ kind: 'timeout' });
+      attempt.abandon(TIMEOUT_ABORT);
+    }
+    if (!overall && !this.streaming && this.mayRetry({ kind: 'timeout' }) === true) return;
+    this.flag('UT');
+    if (this.streaming) this.fail(Object.assign(new Error(LOCAL_REPLY.timeout), { code: 'UND_ERR_BODY_TIMEOUT' }));
+    else this.reply(504, LOCAL_REPLY.timeout);
+  }
+
+  private callerAbort(reason: Error): void {
+    if (this.done) return;
+    this.flag('DC');
+    const attempt = this.attempt;
+    this.attempt = undefined;
+    if (attempt) {
+      attempt.end(CALLER_ENDED);
+      attempt.abandon(reason);
+    }
+    this.finish();
+    safely(() => this.handler.onResponseError?.(this.controller, reason));
+  }
+
+  private reply(status: number, body: string): void {
+    this.status = status;
+    if (!this.finish()) return;
+    const headers: IncomingHttpHeaders = this.flags.length > 0 ? { [FLAGS_HEADER]: this.flags.join(',') } : {};
+    localReply(this.handler, status, body, headers, this.controller, true);
+  }
+
+  private fail(err: Error): void {
+    if (this.finish()) safely(() => this.handler.onResponseError?.(this.controller, err));
+  }
+
+  /** Ends the call once: timers, breaker and retry slots, the record. */
+  private finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.clearTimer();
+    if (this.wait) clearTimeout(this.wait);
+    this.wait = undefined;
+    this.waitingSlot?.();
+    this.waitingSlot = undefined;
+    this.admission?.release();
+    this.admission = undefined;
+    const sink = this.ctx.record;
+    if (sink) {
+      const last = this.tried[this.tried.length - 1];
+      sink({
+        method: this.req.method, host: this.req.host, path: this.req.path,
+        routeName: this.plan.routeName, clusterName: this.plan.clusterName,
+        ...(last ? { endpoint: last.key } : {}),
+        status: this.controller.aborted ? 0 : this.status, flags: this.flags, attempts: this.attempts,
+        durationMs: performance.now() - this.startedAt,
+      });
+    }
+    return true;
+  }
+
+  private flag(flag: ResponseFlag): void {
+    if (!this.flags.includes(flag)) this.flags.push(flag);
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * `MeshDispatcher`: an undici Dispatcher that routes every request through the engine. Use it
+ * with `fetch`, `request`, `stream`, or install it globally (opt-in). Hosts the mesh does not
+ * know pass through unchanged (or fail in strict mode); mesh hosts get Envoy's router semantics.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, Dispatcher } from 'undici';
+import { meshError } from '../errors.js';
+import type { Engine, RequestInfo, ResponseFlag } from '../core/types.js';
+import { CallHandler, type CallContext } from './call-handler.js';
+import { LOCAL_REPLY } from './upstream.js';
+import { localError, localReply, safely, toCurrentHandler, type DispatchController, type DispatchHandler } from './handler.js';
+import { applyMutation, FLAGS_HEADER, isEmptyMutation, normalizeHeaders } from './headers.js';
+import type { RecordSink } from './types.js';
+
+/**
+ * Options of {@link MeshDispatcher} (createMesh builds one for you).
+ *
+ * @example
+ * ```ts
+ * const dispatcher = new MeshDispatcher({ engine, strict: true });
+ * ```
+ */
+export interface MeshDispatcherOptions {
+  engine: Engine;
+  /** Reject hosts the mesh does not know (MESHLET_ERR_UNKNOWN_HOST) instead of passing them through. */
+  strict?: boolean;
+  /** Upstream connection pool; default a keep-alive `Agent` owned (and closed) by the dispatcher. */
+  agent?: Dispatcher;
+  /** Randomness for retry jitter (tests pass a seeded one). */
+  random?: () => number;
+  /** The caller's own address, for source-IP hashing. */
+  sourceIp?: string;
+  /** Returns a sink while someone listens for request records (checked per request). */
+  records?: () => RecordSink | undefined;
+}
+
+interface ParsedOrigin {
+  protocol: string;
+  hostname: string;
+  port: number;
+  authority: string;
+}
+
+const ORIGIN_CACHE_LIMIT = 1024;
+
+/**
+ * The mesh's undici dispatcher.
+ *
+ * @example
+ * ```ts
+ * import { request } from 'undici';
+ * const { statusCode, body } = await request('http://reviews:9080/reviews/1', { dispatcher: mesh.dispatcher });
+ * ```
+ */
+export class MeshDispatcher extends Dispatcher {
+  private readonly engine: Engine;
+  private readonly agent: Dispatcher;
+  private readonly ownsAgent: boolean;
+  private readonly strict: boolean;
+  private readonly sourceIp: string | undefined;
+  private readonly records: () => RecordSink | undefined;
+  private readonly random: () => number;
+  private readonly origins = new Map<string, ParsedOrigin>();
+  private closed = false;
+
+  constructor(options: MeshDispatcherOptions) {
+    super();
+    this.engine = options.engine;
+    this.ownsAgent = options.agent === undefined;
+    this.agent = options.agent ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000 });
+    this.strict = options.strict ?? false;
+    this.sourceIp = options.sourceIp;
+    this.records = options.records ?? (() => undefined);
+    this.random = options.random ?? Math.random;
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, rawHandler: DispatchHandler): boolean {
+    const handler = toCurrentHandler(rawHandler);
+    if (this.closed) {
+      localError(handler, meshError('MESHLET_ERR_CLOSED', 'mesh dispatcher used after close()'));
+      return true;
+    }
+    try {
+      return this.route(opts, handler, rawHandler);
+    } catch (err) {
+      localError(handler, err as Error);
+      return true;
+    }
+  }
+
+  private route(opts: Dispatcher.DispatchOptions, handler: DispatchHandler, rawHandler: DispatchHandler): boolean {
+    const o = opts.origin === undefined ? undefined : this.parseOrigin(opts.origin);
+    const sink = this.records();
+    const method = opts.method ?? 'GET';
+    const path = opts.path ?? '/';
+    if (!o || o.protocol !== 'http:') return this.passthrough(opts, handler, rawHandler, sink, o, method, path);
+    const headers = normalizeHeaders(opts.headers);
+    const info: RequestInfo = { method, path, host: o.hostname, port: o.port, headers };
+    if (this.sourceIp !== undefined) info.sourceIp = this.sourceIp;
+    const result = this.engine.route(info);
+    const done = (status: number, flags: ResponseFlag[], routeName = '', clusterName = ''): void =>
+      sink?.({ method, host: o.hostname, path, routeName, clusterName, status, flags, attempts: 0, durationMs: 0 });
+    switch (result.kind) {
+      case 'passthrough':
+        return this.passthrough(opts, handler, rawHandler, sink, o, method, path);
+      case 'no_route':
+        done(404, ['NR']);
+        localReply(handler, 404, LOCAL_REPLY.noRoute, { [FLAGS_HEADER]: 'NR' });
+        return true;
+      case 'direct': {
+        const out: IncomingHttpHeaders = {};
+        if (!isEmptyMutation(result.responseHeaders)) applyMutation(out, result.responseHeaders);
+        done(result.status, []);
+        localReply(handler, result.status, result.body, out);
+        return true;
+      }
+      case 'redirect':
+        done(result.status, []);
+        localReply(handler, result.status, undefined, { location: result.location });
+        return true;
+      case 'forward': {
+        const { plan } = result;
+        if (!isEmptyMutation(plan.requestHeaders)) applyMutation(headers, plan.requestHeaders);
+        headers['host'] = plan.rewriteHost ?? o.authority;
+        const ctx: CallContext = { agent: this.agent, engine: this.engine, random: this.random, record: sink };
+        const routed = { opts, method, host: o.hostname, path, upstreamPath: plan.rewritePath ?? path, headers };
+        new CallHandler(ctx, routed, handler, plan).run();
+        return true;
+      }
+    }
+  }
+
+  private passthrough(
+    opts: Dispatcher.DispatchOptions, handler: DispatchHandler, rawHandler: DispatchHandler,
+    sink: RecordSink | undefined, o: ParsedOrigin | undefined, method: string, path: string,
+  ): boolean {
+    const host = o?.hostname ?? String(opts.origin ?? '');
+    if (this.strict) {
+      sink?.({ method, host, path, routeName: '', clusterName: '', status: 0, flags: [], attempts: 0, durationMs: 0 });
+      localError(handler, meshError('MESHLET_ERR_UNKNOWN_HOST', `strict mesh: ${host} is not a mesh host (no service, ServiceEntry or route knows it)`, { detail: { host, port: o?.port } }));
+      return true;
+    }
+    if (!sink) return this.agent.dispatch(opts, rawHandler);
+    return this.agent.dispatch(opts, new RecordingHandler(handler, sink, { method, host, path }));
+  }
+
+  private parseOrigin(origin: string | URL): ParsedOrigin | undefined {
+    const key = typeof origin === 'string' ? origin : origin.origin;
+    let parsed = this.origins.get(key);
+    if (parsed) return parsed;
+    let url: URL;
+    try {
+      url = typeof origin === 'string' ? new URL(origin) : origin;
+    } catch {
+      return undefined;
+    }
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    parsed = { protocol: url.protocol, hostname: hostname.toLowerCase(), port, authority: url.host };
+    if (this.origins.size >= ORIGIN_CACHE_LIMIT) this.origins.clear();
+    this.origins.set(key, parsed);
+    return parsed;
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    this.closed = true;
+    const p = this.ownsAgent ? this.agent.close() : Promise.resolve();
+    if (!callback) return p;
+    p.then(callback, callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(errOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | void {
+    this.closed = true;
+    const err = typeof errOrCallback === 'function' ? null : errOrCallback ?? null;
+    const cb = typeof errOrCallback === 'function' ? errOrCallback : callback;
+    const p = this.ownsAgent ? this.agent.destroy(err) : Promise.resolve();
+    if (!cb) return p;
+    p.then(cb, cb);
+  }
+}
+
+/** Wraps a passthrough handler to emit a record when the request ends. */
+class RecordingHandler implements DispatchHandler {
+  private status = 0;
+  private readonly start = performance.now();
+
+  constructor(private readonly h: DispatchHandler, private readonly sink: RecordSink, private readonly req: { method: string; host: string; path: string }) {}
+
+  private emit(status: number): void {
+    this.sink({ ...this.req, routeName: '', clusterName: 'PassthroughCluster', status, flags: [], attempts: 1, durationMs: performance.now() - this.start });
+  }
+
+  onRequestStart(c: DispatchController, ctx: unknown): void {
+    this.h.onRequestStart?.(c, ctx);
+  }
+
+  onRequestUpgrade(c: DispatchController, status: number, headers: IncomingHttpHeaders, socket: import('node:stream').Duplex): void {
+    this.h.onRequestUpgrade?.(c, status, headers, socket);
+  }
+
+  onResponseStart(c: DispatchController, status: number, headers: IncomingHttpHeaders, msg?: string): void {
+    this.status = status;
+    this.h.onResponseStart?.(c, status, headers, msg);
+  }
+
+  onResponseData(c: DispatchController, chunk: Buffer): void {
+    this.h.onResponseData?.(c, chunk);
+  }
+
+  onResponseEnd(c: DispatchController, trailers: IncomingHttpHeaders): void {
+    safely(() => this.emit(this.status));
+    this.h.onResponseEnd?.(c, trailers);
+  }
+
+  onResponseError(c: DispatchController, err: Error): void {
+    safely(() => this.emit(0));
+    this.h.onResponseError?.(c, err);
+  }
+}

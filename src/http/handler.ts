@@ -1,0 +1,199 @@
+/**
+ * Handler plumbing shared by the dispatcher and the call handler: callers may hand us undici's
+ * legacy handler (`onConnect/onHeaders/onData/onComplete/onError`, what `fetch` and
+ * `undici.request` still use) or the current one (`onRequestStart/onResponseStart/…`). Inside,
+ * everything speaks the current API.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { trace } from '../internal/debug.js';
+
+const log = trace('mesh');
+
+export type DispatchHandler = Dispatcher.DispatchHandler;
+export type DispatchController = Dispatcher.DispatchController;
+
+function rawPairs(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Buffer[] {
+  const raw: Buffer[] = [];
+  for (const [key, val] of Object.entries(headers)) {
+    if (val === undefined) continue;
+    if (Array.isArray(val)) for (const v of val) raw.push(Buffer.from(key, 'latin1'), Buffer.from(v, 'latin1'));
+    else raw.push(Buffer.from(key, 'latin1'), Buffer.from(String(val), 'latin1'));
+  }
+  return raw;
+}
+
+/** Presents a legacy undici handler through the current handler API (like undici's WrapHandler). */
+class LegacyHandler implements DispatchHandler {
+  constructor(private readonly h: DispatchHandler) {}
+
+  onRequestStart(controller: DispatchController, context: unknown): void {
+    (this.h.onConnect as ((abort: (err?: Error) => void, ctx: unknown) => void) | undefined)?.(
+      (reason?: Error) => controller.abort(reason ?? new Error('aborted')),
+      context,
+    );
+  }
+
+  onRequestUpgrade(_controller: DispatchController, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    this.h.onUpgrade?.(statusCode, rawPairs(headers), socket);
+  }
+
+  onResponseStart(controller: DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.h.onResponseStarted?.();
+    if (this.h.onHeaders?.(statusCode, rawPairs(headers), () => controller.resume(), statusMessage ?? '') === false) controller.pause();
+  }
+
+  onResponseData(controller: DispatchController, chunk: Buffer): void {
+    if (this.h.onData?.(chunk) === false) controller.pause();
+  }
+
+  onResponseEnd(_controller: DispatchController, trailers: IncomingHttpHeaders): void {
+    (this.h.onComplete as ((t: Buffer[]) => void) | undefined)?.(rawPairs(trailers ?? {}));
+  }
+
+  onResponseError(_controller: DispatchController, err: Error): void {
+    this.h.onError?.(err);
+  }
+}
+
+/**
+ * Returns a handler speaking the current undici API, wrapping a legacy one.
+ *
+ * @example
+ * ```ts
+ * const h = toCurrentHandler(handlerFromFetch);
+ * h.onResponseStart?.(controller, 200, { 'content-type': 'text/plain' }, 'OK');
+ * ```
+ */
+export function toCurrentHandler(handler: DispatchHandler): DispatchHandler {
+  return typeof handler.onRequestStart === 'function' ? handler : new LegacyHandler(handler);
+}
+
+/**
+ * Calls a caller's handler method, catching what it throws: a throwing user handler must not
+ * take the mesh (or the event loop) down with it.
+ *
+ * @example
+ * ```ts
+ * safely(() => handler.onResponseData?.(controller, chunk));
+ * ```
+ */
+export function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    log('handler threw: %o', err);
+  }
+}
+
+/**
+ * The controller a caller gets from us in `onRequestStart`: abort/pause/resume are forwarded to
+ * whichever upstream attempt is current.
+ *
+ * @example
+ * ```ts
+ * const controller = new CallerController({ abort: (r) => call.abort(r), pause: () => {}, resume: () => {} });
+ * handler.onRequestStart?.(controller, {});
+ * ```
+ */
+export class CallerController implements DispatchController {
+  private abortedReason: Error | null = null;
+  private isPaused = false;
+
+  constructor(private readonly hooks: { abort(reason: Error): void; pause(): void; resume(): void }) {}
+
+  get aborted(): boolean {
+    return this.abortedReason !== null;
+  }
+
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  get reason(): Error | null {
+    return this.abortedReason;
+  }
+
+  abort(reason: Error): void {
+    if (this.abortedReason !== null) return;
+    this.abortedReason = reason ?? new Error('aborted');
+    this.hooks.abort(this.abortedReason);
+  }
+
+  pause(): void {
+    this.isPaused = true;
+    this.hooks.pause();
+  }
+
+  resume(): void {
+    if (!this.isPaused) return;
+    this.isPaused = false;
+    this.hooks.resume();
+  }
+}
+
+const NOOP_HOOKS = { abort: () => {}, pause: () => {}, resume: () => {} };
+
+/**
+ * Sends a locally generated response (Envoy's "local reply") to a handler: onRequestStart,
+ * onResponseStart, the body, onResponseEnd — asynchronously, as real I/O would.
+ *
+ * @example
+ * ```ts
+ * localReply(handler, 503, 'no healthy upstream', { 'x-meshlet-response-flags': 'UH' });
+ * ```
+ */
+export function localReply(
+  handler: DispatchHandler,
+  status: number,
+  body: string | undefined,
+  headers: IncomingHttpHeaders = {},
+  controller?: CallerController,
+  started = false,
+): void {
+  const ctl = controller ?? new CallerController(NOOP_HOOKS);
+  const send = (): void => {
+    if (!started) safely(() => handler.onRequestStart?.(ctl, {}));
+    if (ctl.aborted) return void safely(() => handler.onResponseError?.(ctl, ctl.reason as Error));
+    const bytes = body === undefined ? undefined : Buffer.from(body, 'utf8');
+    const out: IncomingHttpHeaders = { ...headers };
+    if (bytes) {
+      out['content-type'] ??= 'text/plain';
+      out['content-length'] = String(bytes.length);
+    } else out['content-length'] = '0';
+    safely(() => handler.onResponseStart?.(ctl, status, out, statusText(status)));
+    if (ctl.aborted) return void safely(() => handler.onResponseError?.(ctl, ctl.reason as Error));
+    if (bytes && bytes.length > 0) safely(() => handler.onResponseData?.(ctl, bytes));
+    if (ctl.aborted) return void safely(() => handler.onResponseError?.(ctl, ctl.reason as Error));
+    safely(() => handler.onResponseEnd?.(ctl, {}));
+  };
+  queueMicrotask(send);
+}
+
+/**
+ * Sends an error to a handler (after onRequestStart, asynchronously): how the dispatcher fails a
+ * request without throwing.
+ *
+ * @example
+ * ```ts
+ * localError(handler, meshError('MESHLET_ERR_CLOSED', 'mesh dispatcher used after close()'));
+ * ```
+ */
+export function localError(handler: DispatchHandler, err: Error): void {
+  const ctl = new CallerController(NOOP_HOOKS);
+  queueMicrotask(() => {
+    safely(() => handler.onRequestStart?.(ctl, {}));
+    safely(() => handler.onResponseError?.(ctl, err));
+  });
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect',
+  308: 'Permanent Redirect', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? '';
+}

@@ -1,0 +1,33 @@
+/** Types shared by the HTTP adapter and the mesh. */
+import type { ResponseFlag } from '../core/types.js';
+
+/**
+ * One outbound request as the mesh saw it, emitted by `mesh.on('request', fn)` after it ended
+ * (Envoy's access-log fields, meshlet's names).
+ *
+ * @example
+ * ```ts
+ * mesh.on('request', (r) => { if (r.flags.length) console.warn(r.method, r.host, r.path, r.status, r.flags.join(',')); });
+ * ```
+ */
+export interface RequestRecord {
+  method: string;
+  /** Host as the caller wrote it (no port). */
+  host: string;
+  path: string;
+  /** Route name from RDS; `''` for passthrough and requests that matched no route. */
+  routeName: string;
+  /** Upstream cluster (`outbound|9080|v1|reviews.default.svc.cluster.local`), `PassthroughCluster` when not in the mesh, `''` when none. */
+  clusterName: string;
+  /** `address:port` of the last attempt's endpoint, if one was picked. */
+  endpoint?: string;
+  /** Status the caller got; 0 when it got an error instead. */
+  status: number;
+  flags: ResponseFlag[];
+  /** Upstream attempts made (0 for local replies). */
+  attempts: number;
+  durationMs: number;
+}
+
+/** Receives a {@link RequestRecord} per request; only called when someone listens. */
+export type RecordSink = (record: RequestRecord) => void;

@@ -1,0 +1,202 @@
+/**
+ * `createMesh()`: one engine, one xDS client feeding it, one dispatcher for outbound traffic,
+ * an inbound pipeline for `listen()`ed servers, and the shutdown order that keeps callers from
+ * seeing errors: deregister → drain → close xDS → close connection pools.
+ */
+import { randomBytes } from 'node:crypto';
+import { fetch as undiciFetch, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { createEngine } from '../core/index.js';
+import { meshError } from '../errors.js';
+import { MeshDispatcher } from '../http/dispatcher.js';
+import { InboundServer, type ListenHandle, type ListenOptions, type ListenTarget } from '../http/inbound.js';
+import { contextOf, InboundPipeline } from '../http/pipeline.js';
+import type { RecordSink, RequestRecord } from '../http/types.js';
+import { trace } from '../internal/debug.js';
+import { XdsClient } from '../xds/ads-client.js';
+import { Emitter, type Disposable } from '../xds/events.js';
+import { buildNode, type BuildNodeOptions, type NodePort } from '../xds/node.js';
+import type { Mesh, MeshEvents, MeshInbound, MeshOptions } from './types.js';
+import { XdsFeed } from './xds-feed.js';
+
+const log = trace('mesh');
+
+const DEFAULT_CONTROL_PLANE = '127.0.0.1:15010';
+
+/**
+ * Creates a mesh client and waits (up to `initialFetchTimeoutMs`) for its first config. Never
+ * rejects because the control plane is down: the mesh starts empty (everything passes through)
+ * and fills in when the control server answers.
+ *
+ * @example
+ * ```ts
+ * import { createMesh } from 'meshlet';
+ * const mesh = await createMesh({ service: 'productpage', labels: { version: 'v1' } });
+ * const reviews = await mesh.fetch('http://reviews:9080/reviews/1');
+ * await mesh.listen(app, { port: 9080 });
+ * process.on('SIGTERM', () => void mesh.close());
+ * ```
+ */
+export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
+  const mesh = new MeshClient(options);
+  await mesh.start(options.initialFetchTimeoutMs ?? 5000);
+  return mesh;
+}
+
+interface Served {
+  inbound: InboundServer;
+  port: NodePort;
+}
+
+class MeshClient implements Mesh {
+  readonly dispatcher: MeshDispatcher;
+  readonly engine: ReturnType<typeof createEngine>;
+  readonly xds: XdsClient;
+  readonly inbound: MeshInbound;
+  readonly fetch: typeof undiciFetch;
+  private readonly pipeline = new InboundPipeline();
+  private readonly feed: XdsFeed;
+  private readonly events = new Emitter<MeshEvents>();
+  private readonly node: BuildNodeOptions;
+  private readonly served = new Set<Served>();
+  private readonly drainTimeoutMs: number;
+  private readonly address: string;
+  private requestListeners = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: MeshOptions) {
+    const namespace = options.namespace ?? 'default';
+    this.address = options.address ?? '127.0.0.1';
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
+    const random = options.random ?? Math.random;
+    this.engine = createEngine({
+      namespace,
+      ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
+      ...(options.locality !== undefined ? { locality: options.locality } : {}),
+      random,
+    });
+    this.node = {
+      id: options.nodeId ?? `${options.service ?? 'meshlet'}-${process.pid}-${randomBytes(3).toString('hex')}.${namespace}`,
+      namespace,
+      address: this.address,
+      ...(options.service !== undefined ? { service: options.service } : {}),
+      ...(options.labels !== undefined ? { labels: options.labels } : {}),
+      ...(options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
+      ...(options.locality !== undefined ? { locality: options.locality } : {}),
+    };
+    this.xds = new XdsClient({
+      server: options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE,
+      node: buildNode(this.node),
+      ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
+    });
+    this.feed = new XdsFeed(this.xds, this.engine);
+    const sink: RecordSink = (r: RequestRecord) => this.events.emit('request', r);
+    this.dispatcher = new MeshDispatcher({
+      engine: this.engine,
+      strict: options.strict ?? false,
+      random,
+      sourceIp: this.address,
+      records: () => (this.requestListeners > 0 ? sink : undefined),
+    });
+    const pipeline = this.pipeline;
+    this.inbound = {
+      use: (hook) => pipeline.use(hook),
+      handle: (req, res, next, deny) => pipeline.handle(req, res, next, deny),
+      context: (req) => contextOf(req),
+      finish: (req) => {
+        const ctx = contextOf(req);
+        if (ctx) pipeline.finish(ctx);
+      },
+      get inFlight() {
+        return pipeline.inFlight;
+      },
+    };
+    const dispatcher = this.dispatcher;
+    this.fetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+      undiciFetch(input, { ...init, dispatcher })) as typeof undiciFetch;
+  }
+
+  async start(timeoutMs: number): Promise<void> {
+    const ready = await this.feed.ready(timeoutMs);
+    log('mesh %s started (%s)', this.node.id, ready ? 'config complete' : 'initial fetch timed out');
+  }
+
+  on<E extends keyof MeshEvents>(event: E, fn: MeshEvents[E]): Disposable {
+    const sub = this.events.on(event, fn);
+    if (event !== 'request') return sub;
+    this.requestListeners++;
+    let disposed = false;
+    return {
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        this.requestListeners--;
+        sub.dispose();
+      },
+    };
+  }
+
+  async listen(target: ListenTarget, options: ListenOptions): Promise<ListenHandle> {
+    if (this.closing) throw meshError('MESHLET_ERR_CLOSED', 'mesh.listen() after close()');
+    const inbound = await InboundServer.start(target, { ...options, host: options.host ?? this.address }, this.pipeline);
+    const used = new Set([...this.served].map((s) => s.port.name));
+    const name = used.has('http') ? `http-${options.servicePort ?? inbound.port}` : 'http';
+    const served: Served = { inbound, port: { number: options.servicePort ?? inbound.port, name, protocol: 'HTTP', targetPort: inbound.port } };
+    this.served.add(served);
+    this.announce(false);
+    log('serving %s on %s:%d as port %d', this.node.service ?? '(no service)', options.host ?? this.address, inbound.port, served.port.number);
+    let closing: Promise<void> | undefined;
+    return {
+      port: inbound.port,
+      server: inbound.server,
+      close: () => {
+        closing ??= (async () => {
+          if (this.served.delete(served) && !this.closing) this.announce(false);
+          await inbound.close(this.drainTimeoutMs);
+        })();
+        return closing;
+      },
+    };
+  }
+
+  installGlobalDispatcher(): Disposable {
+    const previous = getGlobalDispatcher();
+    setGlobalDispatcher(this.dispatcher);
+    return {
+      dispose: () => {
+        if (getGlobalDispatcher() === this.dispatcher) setGlobalDispatcher(previous);
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    // 1. Deregister first, so callers stop picking this endpoint while it still answers.
+    if (this.served.size > 0) this.announce(true);
+    // 2. Stop accepting and drain what is in flight.
+    this.pipeline.startDraining();
+    const servers = [...this.served];
+    this.served.clear();
+    await Promise.all(servers.map((s) => s.inbound.close(this.drainTimeoutMs).catch((err: unknown) => log('close of a server failed: %o', err))));
+    // 3. xDS (the draining node went out on this stream before its half-close), then the pools.
+    this.feed.dispose();
+    await this.xds.close().catch((err: unknown) => log('xDS close failed: %o', err));
+    const pools = this.dispatcher.close();
+    const timer = setTimeout(() => void this.dispatcher.destroy().catch(() => {}), this.drainTimeoutMs);
+    await pools.catch(() => {});
+    clearTimeout(timer);
+    this.events.clear();
+  }
+
+  private announce(draining: boolean): void {
+    const ports = [...this.served].map((s) => s.port);
+    try {
+      this.xds.updateNode(buildNode({ ...this.node, ports, ...(draining ? { draining: true } : {}) }));
+    } catch (err) {
+      log('updateNode failed: %o', err);
+    }
+  }
+}

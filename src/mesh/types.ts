@@ -1,0 +1,116 @@
+/** Public types of `createMesh()`. */
+import type { fetch as undiciFetch } from 'undici';
+import type { Engine } from '../core/types.js';
+import type { MeshDispatcher } from '../http/dispatcher.js';
+import type { ListenHandle, ListenOptions, ListenTarget } from '../http/inbound.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { InboundContext, InboundDenial, InboundHook } from '../http/pipeline.js';
+import type { RequestRecord } from '../http/types.js';
+import type { XdsClient } from '../xds/ads-client.js';
+import type { BackoffOptions } from '../xds/backoff.js';
+import type { Disposable } from '../xds/events.js';
+
+/**
+ * Options of `createMesh()`.
+ *
+ * @example
+ * ```ts
+ * const mesh = await createMesh({ controlPlane: 'istiod.local:15010', service: 'reviews', labels: { version: 'v2' }, strict: true });
+ * ```
+ */
+export interface MeshOptions {
+  /** `host:port` of the control server's xDS port. Default env `MESHLET_CONTROL_PLANE`, else `127.0.0.1:15010`. */
+  controlPlane?: string;
+  /** The service this process serves as (needed for `listen()` to register an endpoint). */
+  service?: string;
+  /** Default `default`. */
+  namespace?: string;
+  labels?: Record<string, string>;
+  serviceAccount?: string;
+  /** `region/zone/subzone`. */
+  locality?: string;
+  /** Address announced for `listen()`ed ports (and the default listen interface). Default `127.0.0.1`. */
+  address?: string;
+  /** Reject requests to hosts the mesh does not know (MESHLET_ERR_UNKNOWN_HOST) instead of passing them through. */
+  strict?: boolean;
+  /** How long `createMesh()` waits for the first full config (LDS+CDS and the RDS/EDS they name). Default 5000. */
+  initialFetchTimeoutMs?: number;
+  /** How long `close()` waits for inbound requests in flight before destroying them. Default 5000. */
+  drainTimeoutMs?: number;
+  /** Reconnect backoff of the xDS stream. */
+  xdsBackoff?: BackoffOptions;
+  /** Cluster DNS suffix. Default `cluster.local`. */
+  domainSuffix?: string;
+  /** xDS node id; default `<service>-<pid>-<random>.<namespace>`. */
+  nodeId?: string;
+  /** Randomness for routing decisions and retry jitter (tests pass a seeded one). */
+  random?: () => number;
+}
+
+/**
+ * Events of a mesh; subscribe with `mesh.on(name, fn)` (returns a disposable).
+ *
+ * @example
+ * ```ts
+ * const sub = mesh.on('request', (r) => log.info(r));
+ * sub.dispose();
+ * ```
+ */
+export interface MeshEvents {
+  /** An outbound request ended. */
+  request: (record: RequestRecord) => void;
+}
+
+/**
+ * The inbound pipeline's public face: add hooks, see what is in flight, run it from other frameworks.
+ *
+ * @example
+ * ```ts
+ * http.createServer((req, res) => mesh.inbound.handle(req, res, () => myFrameworkHandler(req, res)));
+ * ```
+ */
+export interface MeshInbound {
+  /** Adds a hook (run in order); dispose to remove. */
+  use(hook: InboundHook): Disposable;
+  /** Inbound requests in flight (entered the pipeline, response not closed). */
+  readonly inFlight: number;
+  /**
+   * Runs a request through the pipeline, then `next()` unless a hook denied it; for frameworks
+   * without an adapter. A request already seen (say via mesh.listen) goes straight to `next()`.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, next: () => void, deny?: (denial: InboundDenial) => void): void;
+  /** The request's pipeline context, if it went through the pipeline. */
+  context(req: IncomingMessage): InboundContext | undefined;
+  /** Runs the onResponse hooks now (once); otherwise they run when the response closes. */
+  finish(req: IncomingMessage): void;
+}
+
+/**
+ * A mesh client: outbound through `fetch`/`dispatcher`, inbound through `listen`.
+ *
+ * @example
+ * ```ts
+ * const mesh = await createMesh({ service: 'productpage' });
+ * const res = await mesh.fetch('http://reviews:9080/reviews/1');
+ * await mesh.close();
+ * ```
+ */
+export interface Mesh {
+  /** WHATWG fetch through the mesh (undici's fetch with `dispatcher: mesh.dispatcher`). */
+  readonly fetch: typeof undiciFetch;
+  /** The undici Dispatcher that routes through the mesh (`request`, `stream`, `fetch`, …). */
+  readonly dispatcher: MeshDispatcher;
+  /** The routing engine (read-only use: `route`, `knowsHost`, `onUpdate`, `version`). */
+  readonly engine: Engine;
+  /** The xDS client (diagnostics: `versions()`, `on('nack', …)`). */
+  readonly xds: XdsClient;
+  /** Inbound pipeline hooks (security and telemetry plug in here). */
+  readonly inbound: MeshInbound;
+  /** Serves a handler/server/Express app/Fastify instance and registers it with the control server. */
+  listen(target: ListenTarget, options: ListenOptions): Promise<ListenHandle>;
+  /** Opt-in: makes undici's global dispatcher (and Node's global `fetch`) go through the mesh. Dispose to restore. */
+  installGlobalDispatcher(): Disposable;
+  on<E extends keyof MeshEvents>(event: E, fn: MeshEvents[E]): Disposable;
+  /** Deregisters, drains inbound requests, closes the xDS stream and the connection pools. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,205 @@
+/**
+ * Feeds the engine from the xDS client: wildcard LDS and CDS, then the RDS names listeners point
+ * at and the EDS names EDS clusters point at (unwatched when nothing names them any more).
+ * Changes are coalesced into one `engine.update()` per tick (setImmediate, not unref'd). A
+ * listener reaches the engine only once its RDS resource has (Envoy's listener warming).
+ */
+import type { Disposable } from '../xds/events.js';
+import type { XdsClient } from '../xds/ads-client.js';
+import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../xds/model.js';
+import { TYPE_URL } from '../xds/type-urls.js';
+import { trace } from '../internal/debug.js';
+
+const log = trace('mesh');
+
+/** The part of the engine controller the feed drives. */
+export interface EngineSink {
+  update(config: {
+    listeners: ReadonlyMap<string, ListenerModel>;
+    routes: ReadonlyMap<string, RouteConfigModel>;
+    clusters: ReadonlyMap<string, ClusterModel>;
+    endpoints: ReadonlyMap<string, EndpointsModel>;
+  }): void;
+}
+
+/** A ref-counted named watch. */
+interface NamedWatch {
+  refs: number;
+  watch: Disposable;
+}
+
+/**
+ * Wires an {@link XdsClient} to an engine.
+ *
+ * @example
+ * ```ts
+ * const feed = new XdsFeed(xds, engine);
+ * await feed.ready(5000); // true once LDS+CDS and what they name arrived
+ * feed.dispose();
+ * ```
+ */
+export class XdsFeed {
+  private readonly listeners = new Map<string, ListenerModel>();
+  private readonly routes = new Map<string, RouteConfigModel>();
+  private readonly clusters = new Map<string, ClusterModel>();
+  private readonly endpoints = new Map<string, EndpointsModel>();
+  private readonly rds = new Map<string, NamedWatch>();
+  private readonly eds = new Map<string, NamedWatch>();
+  private readonly listenerRds = new Map<string, string>();
+  private readonly clusterEds = new Map<string, string>();
+  private readonly subs: Disposable[] = [];
+  private readonly seen = new Set<string>();
+  private waiters: Array<() => void> = [];
+  private immediate: NodeJS.Immediate | undefined;
+  private disposed = false;
+
+  constructor(private readonly client: XdsClient, private readonly engine: EngineSink) {
+    this.subs.push(
+      client.watch(TYPE_URL.listener, '*', {
+        onChange: (name, l) => {
+          this.listeners.set(name, l);
+          this.link(this.listenerRds, this.rds, name, l.routeConfigName, (n) => this.watchRds(n));
+          this.schedule();
+        },
+        onRemove: (name) => {
+          this.listeners.delete(name);
+          this.link(this.listenerRds, this.rds, name, undefined, (n) => this.watchRds(n));
+          this.schedule();
+        },
+      }),
+      client.watch(TYPE_URL.cluster, '*', {
+        onChange: (name, c) => {
+          this.clusters.set(name, c);
+          const eds = c.type === 'EDS' ? c.edsServiceName ?? c.name : undefined;
+          this.link(this.clusterEds, this.eds, name, eds, (n) => this.watchEds(n));
+          this.schedule();
+        },
+        onRemove: (name) => {
+          this.clusters.delete(name);
+          this.link(this.clusterEds, this.eds, name, undefined, (n) => this.watchEds(n));
+          this.schedule();
+        },
+      }),
+      client.on('ack', (typeUrl) => this.sawType(typeUrl)),
+      client.on('nack', (typeUrl) => this.sawType(typeUrl)),
+    );
+  }
+
+  /** Resolves true when the first full config arrived, false after `timeoutMs` (never rejects). */
+  ready(timeoutMs: number): Promise<boolean> {
+    if (this.isReady()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        log('initial xDS fetch not complete after %d ms; serving what arrived', timeoutMs);
+        resolve(false);
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.waiters.push(done);
+    });
+  }
+
+  /** Stops watching; the engine keeps its last config. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.immediate) clearImmediate(this.immediate);
+    for (const s of this.subs) s.dispose();
+    for (const w of [...this.rds.values(), ...this.eds.values()]) w.watch.dispose();
+    this.rds.clear();
+    this.eds.clear();
+    for (const w of this.waiters) w();
+    this.waiters = [];
+  }
+
+  private isReady(): boolean {
+    if (!this.seen.has(TYPE_URL.listener) || !this.seen.has(TYPE_URL.cluster)) return false;
+    for (const name of this.rds.keys()) if (!this.routes.has(name)) return false;
+    for (const name of this.eds.keys()) if (!this.endpoints.has(name)) return false;
+    return true;
+  }
+
+  private sawType(typeUrl: string): void {
+    if (typeUrl !== TYPE_URL.listener && typeUrl !== TYPE_URL.cluster) return;
+    this.seen.add(typeUrl);
+    this.schedule();
+  }
+
+  /** Moves `owner`'s reference from its previous name to `next`, watching/unwatching as refs change. */
+  private link(owners: Map<string, string>, watches: Map<string, NamedWatch>, owner: string, next: string | undefined, watch: (name: string) => Disposable): void {
+    const prev = owners.get(owner);
+    if (prev === next) return;
+    if (next !== undefined) {
+      owners.set(owner, next);
+      const w = watches.get(next);
+      if (w) w.refs++;
+      else watches.set(next, { refs: 1, watch: watch(next) });
+    } else owners.delete(owner);
+    if (prev !== undefined) {
+      const w = watches.get(prev);
+      if (w && --w.refs === 0) {
+        watches.delete(prev);
+        w.watch.dispose();
+        (watches === this.rds ? this.routes : this.endpoints).delete(prev);
+      }
+    }
+  }
+
+  private watchRds(name: string): Disposable {
+    return this.client.watch(TYPE_URL.route, name, {
+      onChange: (n, rc) => {
+        this.routes.set(n, rc);
+        this.schedule();
+      },
+      onRemove: (n) => {
+        this.routes.delete(n);
+        this.schedule();
+      },
+    });
+  }
+
+  private watchEds(name: string): Disposable {
+    return this.client.watch(TYPE_URL.endpoint, name, {
+      onChange: (n, eps) => {
+        this.endpoints.set(n, eps);
+        this.schedule();
+      },
+      onRemove: (n) => {
+        this.endpoints.delete(n);
+        this.schedule();
+      },
+    });
+  }
+
+  private schedule(): void {
+    if (this.immediate || this.disposed) return;
+    this.immediate = setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.immediate = undefined;
+    if (this.disposed) return;
+    try {
+      // Envoy's listener warming: a listener whose route configuration has not arrived yet is
+      // held back (its host keeps behaving as before) instead of answering 404 NR meanwhile.
+      const listeners = new Map<string, ListenerModel>();
+      for (const [name, l] of this.listeners) if (l.routeConfigName === undefined || this.routes.has(l.routeConfigName)) listeners.set(name, l);
+      this.engine.update({
+        listeners,
+        routes: new Map(this.routes),
+        clusters: new Map(this.clusters),
+        endpoints: new Map(this.endpoints),
+      });
+    } catch (err) {
+      log('engine.update threw: %o', err);
+    }
+    if (this.waiters.length > 0 && this.isReady()) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
