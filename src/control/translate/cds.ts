@@ -76,15 +76,24 @@ export function loadBalancerFields(lb: LoadBalancerSettings | undefined): Record
   }
 }
 
-/** Circuit-breaker thresholds, only for the limits the rule sets. */
-export function circuitBreakers(pool: ConnectionPoolSettings | undefined): Record<string, unknown> | undefined {
-  const t: Record<string, unknown> = {};
-  if (pool?.tcp?.maxConnections !== undefined) t.max_connections = wrap(pool.tcp.maxConnections);
-  if (pool?.http?.http1MaxPendingRequests !== undefined) t.max_pending_requests = wrap(pool.http.http1MaxPendingRequests);
-  if (pool?.http?.http2MaxRequests !== undefined) t.max_requests = wrap(pool.http.http2MaxRequests);
-  if (pool?.http?.maxRetries !== undefined) t.max_retries = wrap(pool.http.maxRetries);
-  if (Object.keys(t).length === 0) return undefined;
-  return { thresholds: [{ priority: 'DEFAULT', ...t }] };
+/**
+ * Istio's default for every connection-pool limit is 2^32-1 (DestinationRule reference), and
+ * Istio always writes the thresholds so Envoy's own much lower defaults (1024 requests, 3
+ * concurrent retries) never apply silently.
+ */
+const ISTIO_UNLIMITED = 4294967295;
+
+/** Circuit-breaker thresholds: the rule's limits, Istio's "unlimited" for the rest. */
+export function circuitBreakers(pool: ConnectionPoolSettings | undefined): Record<string, unknown> {
+  return {
+    thresholds: [{
+      priority: 'DEFAULT',
+      max_connections: wrap(pool?.tcp?.maxConnections ?? ISTIO_UNLIMITED),
+      max_pending_requests: wrap(pool?.http?.http1MaxPendingRequests ?? ISTIO_UNLIMITED),
+      max_requests: wrap(pool?.http?.http2MaxRequests ?? ISTIO_UNLIMITED),
+      max_retries: wrap(pool?.http?.maxRetries ?? ISTIO_UNLIMITED),
+    }],
+  };
 }
 
 /**
@@ -146,7 +155,7 @@ export function buildCluster(p: ClusterPlan, domainSuffix: string): Record<strin
     cluster.eds_cluster_config = { eds_config: ADS, service_name: p.name };
   }
   const breakers = circuitBreakers(pool);
-  if (breakers) cluster.circuit_breakers = breakers;
+  cluster.circuit_breakers = breakers;
   const od = outlierDetection(p.policy.outlierDetection);
   if (od) cluster.outlier_detection = od;
   const minHealth = p.policy.outlierDetection?.minHealthPercent;

@@ -8,8 +8,11 @@
  *   request holds a connection, requests beyond max_connections wait in the pool's queue
  *   (pending). Admission fails when in flight ≥ max_connections + max_pending_requests.
  * - `http.maxRetries` → max_retries: concurrent retries ≥ it → 'UO'.
- * - Retry budget (always applied, Envoy's defaults): concurrent retries may not exceed
- *   max(3, 20% of active requests) → 'URX'.
+ * - Retry budget (always applied, Envoy's defaults 20% / min 3): concurrent retries may not
+ *   exceed max(3, 20% of the requests in flight that are not themselves retrying) → 'URX'.
+ *   Envoy takes 20% of all active requests, retrying ones included, which lets retries reach
+ *   25% of first attempts (r ≤ 0.2·(o + r)); excluding them caps the extra load at 20%, the
+ *   amplification bound the budget is meant to give (≤ 1.2× offered load, plus the floor of 3).
  */
 import type { CircuitBreakersModel } from '../../xds/model.js';
 
@@ -65,7 +68,8 @@ export class ClusterCounters {
       this.retryOverflows++;
       return { ok: false, flag: 'UO' };
     }
-    const budget = Math.max(RETRY_BUDGET.minConcurrency, Math.floor((this.active * RETRY_BUDGET.percent) / 100));
+    const firstAttempts = this.active - this.retriesActive;
+    const budget = Math.max(RETRY_BUDGET.minConcurrency, Math.floor((firstAttempts * RETRY_BUDGET.percent) / 100));
     if (this.retriesActive >= budget) {
       this.retryOverflows++;
       return { ok: false, flag: 'URX' };

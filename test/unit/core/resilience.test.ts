@@ -37,20 +37,20 @@ test('circuit breaker: overflow → UO at maxRequests and at maxConnections + ma
   assert.deepEqual(byRequests.admit(), { ok: false, flag: 'UO' });
 });
 
-test('retry budget caps concurrent retries at max(3, 20% of active); max_retries → UO', () => {
+test('retry budget caps concurrent retries at max(3, 20% of first attempts in flight); max_retries → UO', () => {
   const engine = oneService({ cluster: { circuitBreakers: { maxConnections: 1000, maxPendingRequests: 1000, maxRequests: 1000, maxRetries: 1000 } } });
   const plan = planOf(engine);
   for (let i = 0; i < 5; i++) assert.ok(plan.admit().ok);
   const retries = [plan.admitRetry(), plan.admitRetry(), plan.admitRetry()];
   assert.ok(retries.every((r) => r.ok), 'minimum of 3 concurrent retries');
   assert.deepEqual(plan.admitRetry(), { ok: false, flag: 'URX' });
-  for (let i = 0; i < 45; i++) plan.admit(); // 50 active → budget 10
+  for (let i = 0; i < 45; i++) plan.admit(); // 50 active: r retries allowed while r < 20% of (50 − r)
   let admitted = 3;
   while (plan.admitRetry().ok) admitted++;
-  assert.equal(admitted, 10);
+  assert.equal(admitted, 8);
   const r0 = retries[0]!;
   if (r0.ok) r0.release();
-  assert.equal(engine.stats().clusters[CLUSTER]?.retriesActive, 9);
+  assert.equal(engine.stats().clusters[CLUSTER]?.retriesActive, 7);
 
   const small = planOf(oneService({ cluster: { circuitBreakers: { maxConnections: 1000, maxPendingRequests: 1000, maxRequests: 1000, maxRetries: 1 } } }));
   assert.ok(small.admitRetry().ok);

@@ -35,12 +35,13 @@ test('CDS load balancing: lb_policy stays gRPC-safe, others as ordered load_bala
   assert.equal(rr.load_balancing_policy, undefined);
 });
 
-test('CDS circuit breakers: only the limits that are set; connect timeout from the pool', () => {
+test("CDS circuit breakers: the rule's limits, Istio's 2^32-1 for unset ones; connect timeout from the pool", () => {
   const c = run([reviewsDr({ connectionPool: { tcp: { maxConnections: 100, connectTimeout: '250ms' }, http: { http2MaxRequests: 1000, maxRetries: 3 } } })]).cluster(`outbound|9080||${REVIEWS}`);
-  assert.deepEqual(c.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_connections: { value: 100 }, max_requests: { value: 1000 }, max_retries: { value: 3 } }] });
+  assert.deepEqual(c.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_connections: { value: 100 }, max_pending_requests: { value: 4294967295 }, max_requests: { value: 1000 }, max_retries: { value: 3 } }] });
   assert.deepEqual(c.connect_timeout, { seconds: 0, nanos: 250_000_000 });
   const none = run([reviewsDr({})]).cluster(`outbound|9080||${REVIEWS}`);
-  assert.equal(none.circuit_breakers, undefined);
+  const unlimited = { value: 4294967295 };
+  assert.deepEqual(none.circuit_breakers, { thresholds: [{ priority: 'DEFAULT', max_connections: unlimited, max_pending_requests: unlimited, max_requests: unlimited, max_retries: unlimited }] });
   assert.equal(none.outlier_detection, undefined);
 });
 
