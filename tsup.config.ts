@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup';
 // ESM + CJS + .d.ts for each public entry point; the CLI is ESM only (bin/meshlet.js loads it).
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', 'control/index': 'src/control/index.ts' },
+    entry: { index: 'src/index.ts', 'control/index': 'src/control/index.ts', express: 'src/express.ts', fastify: 'src/fastify.ts', 'grpc/index': 'src/grpc/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -3,6 +3,7 @@
  * an inbound pipeline for `listen()`ed servers, and the shutdown order that keeps callers from
  * seeing errors: deregister → drain → close xDS → close connection pools.
  */
+import { meshGrpc, type MeshGrpc } from '../grpc/mesh-grpc.js';
 import { randomBytes } from 'node:crypto';
 import { fetch as undiciFetch, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { createEngine } from '../core/index.js';
@@ -58,6 +59,11 @@ class MeshClient implements Mesh {
   private readonly events = new Emitter<MeshEvents>();
   private readonly node: BuildNodeOptions;
   private readonly served = new Set<Served>();
+  /** Ports announced by the gRPC adapter's servers, kept in the same node metadata list. */
+  private readonly extraPorts = new Set<{ port: NodePort }>();
+  private grpcFace: MeshGrpc | undefined;
+  private readonly random: () => number;
+  private readonly sink: RecordSink;
   private readonly drainTimeoutMs: number;
   private readonly address: string;
   private requestListeners = 0;
@@ -68,6 +74,7 @@ class MeshClient implements Mesh {
     this.address = options.address ?? '127.0.0.1';
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
     const random = options.random ?? Math.random;
+    this.random = random;
     this.engine = createEngine({
       namespace,
       ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
@@ -90,6 +97,7 @@ class MeshClient implements Mesh {
     });
     this.feed = new XdsFeed(this.xds, this.engine);
     const sink: RecordSink = (r: RequestRecord) => this.events.emit('request', r);
+    this.sink = sink;
     this.dispatcher = new MeshDispatcher({
       engine: this.engine,
       strict: options.strict ?? false,
@@ -158,6 +166,24 @@ class MeshClient implements Mesh {
     };
   }
 
+  get grpc(): MeshGrpc {
+    this.grpcFace ??= meshGrpc(this, {
+      random: this.random,
+      records: () => (this.requestListeners > 0 ? this.sink : undefined),
+      announcePort: (port) => {
+        const entry = { port };
+        this.extraPorts.add(entry);
+        this.announce(false);
+        return {
+          dispose: () => {
+            if (this.extraPorts.delete(entry) && !this.closing) this.announce(false);
+          },
+        };
+      },
+    });
+    return this.grpcFace;
+  }
+
   installGlobalDispatcher(): Disposable {
     const previous = getGlobalDispatcher();
     setGlobalDispatcher(this.dispatcher);
@@ -175,7 +201,7 @@ class MeshClient implements Mesh {
 
   private async shutdown(): Promise<void> {
     // 1. Deregister first, so callers stop picking this endpoint while it still answers.
-    if (this.served.size > 0) this.announce(true);
+    if (this.served.size > 0 || this.extraPorts.size > 0) this.announce(true);
     // 2. Stop accepting and drain what is in flight.
     this.pipeline.startDraining();
     const servers = [...this.served];
@@ -184,6 +210,7 @@ class MeshClient implements Mesh {
     // 3. xDS (the draining node went out on this stream before its half-close), then the pools.
     this.feed.dispose();
     await this.xds.close().catch((err: unknown) => log('xDS close failed: %o', err));
+    this.grpcFace?.dispose();
     const pools = this.dispatcher.close();
     const timer = setTimeout(() => void this.dispatcher.destroy().catch(() => {}), this.drainTimeoutMs);
     await pools.catch(() => {});
@@ -192,7 +219,7 @@ class MeshClient implements Mesh {
   }
 
   private announce(draining: boolean): void {
-    const ports = [...this.served].map((s) => s.port);
+    const ports = [...[...this.served].map((s) => s.port), ...[...this.extraPorts].map((e) => e.port)];
     try {
       this.xds.updateNode(buildNode({ ...this.node, ports, ...(draining ? { draining: true } : {}) }));
     } catch (err) {

@@ -1,4 +1,5 @@
 /** Public types of `createMesh()`. */
+import type { MeshGrpc } from '../grpc/mesh-grpc.js';
 import type { fetch as undiciFetch } from 'undici';
 import type { Engine } from '../core/types.js';
 import type { MeshDispatcher } from '../http/dispatcher.js';
@@ -106,6 +107,11 @@ export interface Mesh {
   readonly xds: XdsClient;
   /** Inbound pipeline hooks (security and telemetry plug in here). */
   readonly inbound: MeshInbound;
+  /**
+   * The gRPC face of this mesh (created on first use): channel options, interceptors and
+   * `client()` for `mesh:///host:port` targets, and `createServer()` / `wrapServer()`.
+   */
+  readonly grpc: MeshGrpc;
   /** Serves a handler/server/Express app/Fastify instance and registers it with the control server. */
   listen(target: ListenTarget, options: ListenOptions): Promise<ListenHandle>;
   /** Opt-in: makes undici's global dispatcher (and Node's global `fetch`) go through the mesh. Dispose to restore. */

@@ -150,7 +150,7 @@ test('retry budget: attempts 5 against a dead backend amplify a sustained offere
   const callers = 100;
   const perCaller = 6;
   const results = (await Promise.all(Array.from({ length: callers }, async () => {
-    const mine: Array<{ status: number; flags: string[] }> = [];
+    const mine: Array<Awaited<ReturnType<typeof call>>> = [];
     for (let i = 0; i < perCaller; i++) mine.push(await call('http://down:9080/'));
     return mine;
   }))).flat();

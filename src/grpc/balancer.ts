@@ -1,0 +1,213 @@
+/**
+ * The `meshlet` LB policy: keeps one subchannel per endpoint address and a picker that asks the
+ * call's CallPlan (`plan.pick(tried)`) which endpoint to use, so round robin, least request,
+ * ring hash with hash policies, locality priorities and outlier ejection are the engine's, the
+ * same as for HTTP. Subchannels are created when the engine first picks an endpoint (and for
+ * any endpoints the resolver lists up front), kept connected, and dropped after an idle period.
+ */
+import { connectivityState as State, experimental, Metadata, status as Status, type ChannelOptions } from '@grpc/grpc-js';
+import type { UpstreamEndpoint } from '../core/types.js';
+import type { AttemptContext } from './call-state.js';
+import { GRPC_LOCAL_REPLY } from './config-selector.js';
+import { MESH_LB_POLICY, registry } from './registry.js';
+import { attemptOutcome } from './status.js';
+
+type Helper = experimental.ChannelControlHelper;
+type Subchannel = experimental.SubchannelInterface;
+type PickResult = experimental.PickResult;
+
+/** Subchannels nobody picked for this long are released (checked on config updates). */
+export const SUBCHANNEL_IDLE_MS = 5 * 60_000;
+
+/** The (empty) config of the `meshlet` policy. */
+export class MeshLbConfig implements experimental.TypedLoadBalancingConfig {
+  getLoadBalancerName(): string {
+    return MESH_LB_POLICY;
+  }
+  toJsonObject(): object {
+    return { [MESH_LB_POLICY]: {} };
+  }
+  static createFromJson(_obj: unknown): MeshLbConfig {
+    return new MeshLbConfig();
+  }
+}
+
+interface Entry {
+  readonly subchannel: Subchannel;
+  lastUsed: number;
+}
+
+const NO_PICK = { subchannel: null, status: null, onCallStarted: null, onCallEnded: null };
+
+function failed(type: experimental.PickResultType, code: Status, details: string): PickResult {
+  return { pickResultType: type, subchannel: null, status: { code, details, metadata: new Metadata() }, onCallStarted: null, onCallEnded: null };
+}
+
+/** The picker: immutable, asks the plan, answers from the balancer's subchannel map. */
+class MeshPicker implements experimental.Picker {
+  constructor(private readonly lb: MeshLoadBalancer) {}
+
+  pick(args: experimental.PickArgs): PickResult {
+    const attempt = registry().byPickInfo.get(args.extraPickInfo);
+    const plan = attempt?.call.plan;
+    if (!attempt || !plan) return failed(experimental.PickResultType.DROP, Status.UNAVAILABLE, 'meshlet: call was not routed by the mesh resolver');
+    const call = attempt.call;
+    const endpoint = plan.pick(call.tried);
+    if (!endpoint) {
+      call.flag('UH');
+      attempt.local = true;
+      return failed(experimental.PickResultType.DROP, Status.UNAVAILABLE, GRPC_LOCAL_REPLY.noHealthyUpstream);
+    }
+    const subchannel = this.lb.subchannelFor(endpoint);
+    switch (subchannel.getConnectivityState()) {
+      case State.READY:
+        return {
+          pickResultType: experimental.PickResultType.COMPLETE,
+          subchannel,
+          status: null,
+          onCallStarted: () => started(attempt, endpoint),
+          onCallEnded: (code, _details, trailers) => ended(attempt, endpoint, code, trailers),
+        };
+      case State.TRANSIENT_FAILURE:
+        connectFailed(attempt, endpoint);
+        return failed(experimental.PickResultType.DROP, Status.UNAVAILABLE, `${GRPC_LOCAL_REPLY.connectFailure} (${endpoint.key})`);
+      default:
+        subchannel.startConnecting();
+        return { pickResultType: experimental.PickResultType.QUEUE, ...NO_PICK };
+    }
+  }
+}
+
+function started(attempt: AttemptContext, endpoint: UpstreamEndpoint): void {
+  const call = attempt.call;
+  attempt.endpoint = endpoint;
+  call.tried.push(endpoint);
+  call.plan?.startAttempt(endpoint);
+}
+
+function ended(attempt: AttemptContext, endpoint: UpstreamEndpoint, code: Status, trailers: Metadata): void {
+  const outcome = attemptOutcome(code, trailers, attempt.sawHeaders);
+  attempt.outcome = outcome;
+  attempt.call.plan?.endAttempt(endpoint, outcome);
+}
+
+/** The picked endpoint cannot be connected to: Envoy's connect failure (UF), fed to outlier detection. */
+function connectFailed(attempt: AttemptContext, endpoint: UpstreamEndpoint): void {
+  const call = attempt.call;
+  const outcome = { kind: 'connect-failure' } as const;
+  attempt.endpoint = endpoint;
+  attempt.outcome = outcome;
+  call.tried.push(endpoint);
+  call.flag('UF');
+  call.plan?.startAttempt(endpoint);
+  call.plan?.endAttempt(endpoint, outcome);
+}
+
+/** Keys grpc-js must not see in subchannel args (objects that change per resolution). */
+function subchannelOptions(options: ChannelOptions): ChannelOptions {
+  const out: ChannelOptions = {};
+  for (const [k, v] of Object.entries(options)) if (!k.startsWith('grpc.internal.')) out[k] = v;
+  return out;
+}
+
+/** The `meshlet` load balancer of one channel. */
+export class MeshLoadBalancer implements experimental.LoadBalancer {
+  private readonly entries = new Map<string, Entry>();
+  private options: ChannelOptions = {};
+  private destroyed = false;
+  private state: State = State.IDLE;
+  private readonly onState: experimental.ConnectivityStateListener = (subchannel, _prev, next) => {
+    if (this.destroyed) return;
+    if (next === State.IDLE) subchannel.startConnecting();
+    this.publish();
+  };
+
+  constructor(private readonly helper: Helper) {}
+
+  updateAddressList(endpoints: experimental.StatusOr<experimental.Endpoint[]>, _config: experimental.TypedLoadBalancingConfig, options: ChannelOptions): boolean {
+    this.options = subchannelOptions(options);
+    const now = Date.now();
+    const listed = new Set<string>();
+    if (endpoints.ok) {
+      for (const ep of endpoints.value) {
+        for (const a of ep.addresses) {
+          if (!('host' in a)) continue;
+          const key = `${a.host}:${a.port}`;
+          listed.add(key);
+          this.ensure(key, a.host, a.port).lastUsed = now;
+        }
+      }
+    }
+    for (const [key, e] of this.entries) if (!listed.has(key) && now - e.lastUsed > SUBCHANNEL_IDLE_MS) this.release(key, e);
+    this.publish();
+    return true;
+  }
+
+  /** The subchannel of an endpoint, created (and connecting) on first use. */
+  subchannelFor(endpoint: UpstreamEndpoint): Subchannel {
+    const e = this.ensure(endpoint.key, endpoint.address, endpoint.port);
+    e.lastUsed = Date.now();
+    return e.subchannel;
+  }
+
+  exitIdle(): void {
+    for (const e of this.entries.values()) if (e.subchannel.getConnectivityState() === State.IDLE) e.subchannel.startConnecting();
+  }
+
+  resetBackoff(): void {}
+
+  destroy(): void {
+    this.destroyed = true;
+    for (const [key, e] of this.entries) this.release(key, e);
+  }
+
+  getTypeName(): string {
+    return MESH_LB_POLICY;
+  }
+
+  private ensure(key: string, host: string, port: number): Entry {
+    let e = this.entries.get(key);
+    if (e) return e;
+    const subchannel = this.helper.createSubchannel({ host, port }, this.options);
+    subchannel.ref();
+    subchannel.addConnectivityStateListener(this.onState);
+    this.helper.addChannelzChild(subchannel.getChannelzRef());
+    e = { subchannel, lastUsed: Date.now() };
+    this.entries.set(key, e);
+    if (subchannel.getConnectivityState() === State.IDLE) subchannel.startConnecting();
+    return e;
+  }
+
+  private release(key: string, e: Entry): void {
+    this.entries.delete(key);
+    e.subchannel.removeConnectivityStateListener(this.onState);
+    this.helper.removeChannelzChild(e.subchannel.getChannelzRef());
+    e.subchannel.unref();
+  }
+
+  /** Channel state: READY if any subchannel is; CONNECTING while any tries (or none exist yet). */
+  private publish(): void {
+    if (this.destroyed) return;
+    let ready = false;
+    let connecting = this.entries.size === 0;
+    for (const e of this.entries.values()) {
+      const s = e.subchannel.getConnectivityState();
+      if (s === State.READY) ready = true;
+      else if (s === State.CONNECTING || s === State.IDLE) connecting = true;
+    }
+    this.state = ready ? State.READY : connecting ? State.CONNECTING : State.TRANSIENT_FAILURE;
+    this.helper.updateState(this.state, new MeshPicker(this), null);
+  }
+}
+
+/**
+ * Registers the `meshlet` LB policy with grpc-js (idempotent per grpc-js copy).
+ *
+ * @example
+ * ```ts
+ * registerMeshBalancer();
+ * ```
+ */
+export function registerMeshBalancer(): void {
+  experimental.registerLoadBalancerType(MESH_LB_POLICY, MeshLoadBalancer, MeshLbConfig);
+}

@@ -1,0 +1,174 @@
+/**
+ * The per-call half of the `mesh:` resolver: a grpc-js ConfigSelector (gRFC A31) that runs
+ * `engine.route()` once per logical call with the method path and the call's metadata, and
+ * returns a CallConfig whose timeout is the route's, whose `pickInformation` leads the LB
+ * picker to the CallPlan, and whose dynamic filter applies what must happen before anything is
+ * sent: fault delay/abort, circuit-breaker admission, local replies (no route, direct
+ * response). Filters can end a call with any status; a CallConfig status cannot (grpc-js
+ * rewrites some codes coming from the control plane), which is why local replies go there too.
+ */
+import { experimental, Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+import type { RouteResult } from '../core/types.js';
+import { AttemptContext, CallState } from './call-state.js';
+import { registry } from './registry.js';
+import { httpToGrpcStatus } from './status.js';
+import type { GrpcMeshRuntime } from './types.js';
+
+type ConfigSelector = experimental.ConfigSelector;
+type CallConfig = ReturnType<ConfigSelector['invoke']>;
+type Filter = experimental.Filter;
+
+/** Envoy's local-reply texts, as the HTTP adapter uses them. */
+export const GRPC_LOCAL_REPLY = {
+  noRoute: 'meshlet: no route matched the call',
+  notInMesh: 'meshlet: host is not in the mesh',
+  overflow: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+  faultAbort: 'fault filter abort',
+  noHealthyUpstream: 'no healthy upstream',
+  connectFailure: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+} as const;
+
+function localStatus(code: Status, details: string): StatusObject {
+  return { code, details, metadata: new Metadata() };
+}
+
+/** Call metadata as the engine's lower-case header record (binary values are skipped). */
+export function metadataHeaders(metadata: Metadata): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = { 'content-type': 'application/grpc' };
+  for (const [key, values] of Object.entries(metadata.toHttp2Headers())) {
+    if (key.endsWith('-bin') || values === undefined) continue;
+    out[key] = Array.isArray(values) ? values.map(String) : String(values);
+  }
+  return out;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The per-attempt filter: first attempts run fault + admission, every attempt watches headers. */
+class MeshFilter extends experimental.BaseFilter implements Filter {
+  private ended = false;
+
+  constructor(private readonly attempt: AttemptContext, private readonly first: boolean, private readonly reject: StatusObject | undefined) {
+    super();
+  }
+
+  override async sendMetadata(metadata: Promise<Metadata>): Promise<Metadata> {
+    const md = await metadata;
+    const call = this.attempt.call;
+    if (this.reject) throw this.reject;
+    const plan = call.plan;
+    if (!this.first || !plan) return md;
+    const fault = plan.fault;
+    if (fault?.delayMs !== undefined && fault.delayMs > 0) {
+      call.flag('DI');
+      await delay(fault.delayMs);
+      if (this.ended) throw localStatus(Status.CANCELLED, 'call ended during fault delay');
+    }
+    if (fault && (fault.abortGrpcStatus !== undefined || fault.abortStatus !== undefined)) {
+      call.flag('FI');
+      this.attempt.local = true;
+      const code = fault.abortGrpcStatus ?? httpToGrpcStatus(fault.abortStatus as number);
+      throw localStatus(code, GRPC_LOCAL_REPLY.faultAbort);
+    }
+    const admission = plan.admit();
+    if (!admission.ok) {
+      call.flag(admission.flag);
+      this.attempt.local = true;
+      throw localStatus(Status.UNAVAILABLE, GRPC_LOCAL_REPLY.overflow);
+    }
+    call.admission = admission.release;
+    return md;
+  }
+
+  override receiveMetadata(metadata: Metadata): Metadata {
+    this.attempt.sawHeaders = true;
+    return metadata;
+  }
+
+  override receiveTrailers(status: StatusObject): StatusObject {
+    this.ended = true;
+    const call = this.attempt.call;
+    if (!call.intercepted) {
+      // A bare channel call (no meshlet interceptor): this is the only attempt.
+      if (status.code === Status.DEADLINE_EXCEEDED && call.routeDeadline <= call.callerDeadline) call.flag('UT');
+      call.finish(status.code);
+    }
+    return status;
+  }
+}
+
+function config(attempt: AttemptContext, first: boolean, reject?: StatusObject, timeoutMs?: number): CallConfig {
+  const pickInformation: Record<string, string> = {};
+  registry().byPickInfo.set(pickInformation, attempt);
+  const methodConfig: CallConfig['methodConfig'] = { name: [] };
+  if (timeoutMs !== undefined && timeoutMs > 0) {
+    methodConfig.timeout = { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1_000_000 };
+  }
+  return { methodConfig, pickInformation, status: Status.OK, dynamicFilterFactories: [{ createFilter: () => new MeshFilter(attempt, first, reject) }] };
+}
+
+function localReply(attempt: AttemptContext, code: Status, details: string): CallConfig {
+  attempt.local = true;
+  return config(attempt, true, localStatus(code, details));
+}
+
+function routed(attempt: AttemptContext, result: RouteResult): CallConfig {
+  const call = attempt.call;
+  switch (result.kind) {
+    case 'forward': {
+      const plan = result.plan;
+      call.plan = plan;
+      const timeout = plan.timeoutMs !== undefined && plan.timeoutMs > 0 ? plan.timeoutMs : undefined;
+      if (timeout !== undefined) call.routeDeadline = Date.now() + timeout;
+      const perTry = plan.retry?.perTryTimeoutMs;
+      const attemptTimeout = perTry !== undefined && perTry > 0 ? Math.min(perTry, timeout ?? Infinity) : timeout;
+      return config(attempt, true, undefined, attemptTimeout);
+    }
+    case 'no_route':
+      call.flag('NR');
+      return localReply(attempt, Status.UNAVAILABLE, GRPC_LOCAL_REPLY.noRoute);
+    case 'passthrough':
+      return localReply(attempt, Status.UNAVAILABLE, `${GRPC_LOCAL_REPLY.notInMesh}: ${call.host}`);
+    case 'direct':
+      return localReply(attempt, httpToGrpcStatus(result.status), result.body ?? `direct response ${result.status}`);
+    case 'redirect':
+      return localReply(attempt, Status.UNAVAILABLE, `meshlet: route redirects to ${result.location}; gRPC does not follow redirects`);
+  }
+}
+
+/**
+ * Builds the ConfigSelector of a `mesh:///host:port` channel.
+ *
+ * @example
+ * ```ts
+ * listener(statusOrFromValue([]), { [CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: createConfigSelector(runtime, 'reviews', 9080) }, serviceConfig, '');
+ * ```
+ */
+export function createConfigSelector(runtime: GrpcMeshRuntime, host: string, port: number): ConfigSelector {
+  const reg = registry();
+  return {
+    invoke(methodName: string, metadata: Metadata): CallConfig {
+      let attempt = reg.byOptions.get(metadata.getOptions());
+      if (!attempt) attempt = new AttemptContext(new CallState(runtime, false));
+      const call = attempt.call;
+      if (call.routed) {
+        // A retry of an intercepted call: same plan, no second roll of the dice; the
+        // interceptor already gave this attempt its deadline.
+        return call.plan ? config(attempt, false) : localReply(attempt, Status.UNAVAILABLE, GRPC_LOCAL_REPLY.noRoute);
+      }
+      call.routed = true;
+      call.host = host;
+      call.path = methodName;
+      let result: RouteResult;
+      try {
+        result = runtime.engine.route({ method: 'POST', path: methodName, host, port, headers: metadataHeaders(metadata) });
+      } catch (err) {
+        return localReply(attempt, Status.INTERNAL, `meshlet: routing failed: ${(err as Error).message}`);
+      }
+      return routed(attempt, result);
+    },
+    unref() {},
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * `meshGrpc(mesh)`: everything a grpc-js client or server needs to join a mesh — channel
+ * options (mesh id + service config selecting the meshlet LB policy), credentials, the client
+ * interceptor, a `client()` convenience, server helpers, and request records.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Engine } from '../core/types.js';
+import type { XdsClient } from '../xds/ads-client.js';
+import { Emitter, type Disposable } from '../xds/events.js';
+import { nodeAnnouncer, type AnnouncePort } from './announce.js';
+import { registerMeshBalancer } from './balancer.js';
+import { createClientInterceptor } from './interceptor.js';
+import { MESH_ID_OPTION, MESH_LB_POLICY, MESH_SCHEME, registry } from './registry.js';
+import { registerMeshResolver } from './resolver.js';
+import { inboundInterceptor, meshServer, type GrpcInboundHook, type GrpcServerOptions, type MeshGrpcServer } from './server.js';
+import type { GrpcMeshRuntime, GrpcRecordSink, GrpcRequestRecord } from './types.js';
+
+/** The parts of a mesh the gRPC adapter uses. */
+export interface GrpcMeshSource {
+  readonly engine: Engine;
+  /** Needed to announce servers when no `announcePort` hook is given. */
+  readonly xds?: XdsClient;
+}
+
+/** Optional wiring from the mesh that owns this adapter. */
+export interface MeshGrpcHooks {
+  /** The mesh's own request sink (its `'request'` event), asked per call; undefined when nobody listens. */
+  records?: () => GrpcRecordSink | undefined;
+  /** Announces a served port through the mesh's node (keeps HTTP and gRPC ports in one list). */
+  announcePort?: AnnouncePort;
+  /** Retry jitter randomness (tests pass a seeded one). Default Math.random. */
+  random?: () => number;
+}
+
+/** A grpc-js client constructor (generated, `makeGenericClientConstructor`, or `loadPackageDefinition`). */
+export type GrpcClientConstructor<T> = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => T;
+
+/** The gRPC face of a mesh. */
+export interface MeshGrpc {
+  /** Value of the `grpc.meshlet.mesh_id` channel option naming this mesh. */
+  readonly meshId: string;
+  /** Channel options for a `mesh:///host:port` target. */
+  readonly channelOptions: grpc.ChannelOptions;
+  /** Channel credentials (plaintext until the mesh has mTLS). */
+  readonly credentials: grpc.ChannelCredentials;
+  /** The client interceptor (retries, per-try timeouts, records). */
+  readonly interceptors: grpc.Interceptor[];
+  /** Client options = channelOptions + interceptors (+ yours). */
+  clientOptions(extra?: grpc.ClientOptions): grpc.ClientOptions;
+  /** Constructs a client for `target` (`reviews:9080` or `mesh:///reviews:9080`) with all of the above. */
+  client<T>(ctor: GrpcClientConstructor<T>, target: string, options?: grpc.ClientOptions): T;
+  /** A grpc-js Server with the meshlet inbound interceptor; bind() announces it. */
+  createServer(options?: GrpcServerOptions): MeshGrpcServer;
+  /** Announce/drain helpers for an existing server (no inbound hooks). */
+  wrapServer(server: grpc.Server, options?: GrpcServerOptions): MeshGrpcServer;
+  /** Each finished outbound call (also sent to the mesh's sink when wired). */
+  on(event: 'request', fn: (record: GrpcRequestRecord) => void): Disposable;
+  /** Unregisters the mesh: new calls on its channels fail with UNAVAILABLE. Idempotent. */
+  dispose(): void;
+}
+
+/** `mesh:///host:port` for a bare `host:port`; other targets unchanged. */
+export function meshTarget(target: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(target) && !/^[^:/]+:\d+$/.test(target) ? target : `${MESH_SCHEME}:///${target}`;
+}
+
+let registered = false;
+
+function ensureRegistered(): void {
+  const reg = registry();
+  if (registered && reg.registeredWith.has(grpc.experimental)) return;
+  registerMeshResolver();
+  registerMeshBalancer();
+  reg.registeredWith.add(grpc.experimental);
+  registered = true;
+}
+
+/**
+ * Returns the gRPC adapter of a mesh (one per mesh: calling it again returns the same object).
+ *
+ * @example
+ * ```ts
+ * import { createMesh } from 'meshlet';
+ * import { meshGrpc } from 'meshlet/grpc';
+ * const mesh = await createMesh({ service: 'productpage' });
+ * const g = meshGrpc(mesh);
+ * const reviews = g.client(ReviewsClient, 'reviews:9090');
+ * const server = g.createServer();
+ * await server.bind('127.0.0.1:0');
+ * ```
+ */
+export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshGrpc {
+  const reg = registry();
+  const cache = reg as unknown as { byMesh?: WeakMap<object, MeshGrpc> };
+  const byMesh = (cache.byMesh ??= new WeakMap());
+  const existing = byMesh.get(mesh);
+  if (existing) return existing;
+  ensureRegistered();
+  const meshId = `mesh-${process.pid}-${reg.nextId++}`;
+  const events = new Emitter<{ request: (r: GrpcRequestRecord) => void }>();
+  let listeners = 0;
+  const sink: GrpcRecordSink = (r) => {
+    events.emit('request', r);
+    hooks.records?.()?.(r);
+  };
+  const runtime: GrpcMeshRuntime = {
+    id: meshId,
+    engine: mesh.engine,
+    random: hooks.random ?? Math.random,
+    records: () => (listeners > 0 || hooks.records?.() !== undefined ? sink : undefined),
+  };
+  reg.meshes.set(meshId, runtime);
+  const channelOptions: grpc.ChannelOptions = {
+    [MESH_ID_OPTION]: meshId,
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ [MESH_LB_POLICY]: {} }] }),
+    // meshlet's interceptor retries; grpc-js's own retry layer would buffer every message.
+    'grpc.enable_retries': 0,
+  };
+  const credentials = grpc.credentials.createInsecure();
+  const interceptors = [createClientInterceptor(runtime)];
+  const announce: AnnouncePort = hooks.announcePort ?? (mesh.xds ? nodeAnnouncer(mesh.xds) : () => ({ dispose() {} }));
+  const clientOptions = (extra: grpc.ClientOptions = {}): grpc.ClientOptions => ({
+    ...channelOptions,
+    ...extra,
+    interceptors: [...interceptors, ...(extra.interceptors ?? [])],
+  });
+  const api: MeshGrpc = {
+    meshId,
+    channelOptions,
+    credentials,
+    interceptors,
+    clientOptions,
+    client: (ctor, target, options) => new ctor(meshTarget(target), credentials, clientOptions(options)),
+    createServer(options = {}) {
+      const hookList: GrpcInboundHook[] = [];
+      const { servicePort: _s, portName: _p, drainTimeoutMs: _d, ...serverOptions } = options;
+      const server = new grpc.Server({ ...serverOptions, interceptors: [inboundInterceptor(hookList), ...(serverOptions.interceptors ?? [])] });
+      return meshServer(server, hookList, announce, options);
+    },
+    wrapServer: (server, options = {}) => meshServer(server, undefined, announce, options),
+    on(_event, fn) {
+      listeners++;
+      const sub = events.on('request', fn);
+      let done = false;
+      return {
+        dispose: () => {
+          if (done) return;
+          done = true;
+          listeners--;
+          sub.dispose();
+        },
+      };
+    },
+    dispose() {
+      reg.meshes.delete(meshId);
+      events.clear();
+    },
+  };
+  byMesh.set(mesh, api);
+  return api;
+}

@@ -1,0 +1,143 @@
+/**
+ * Mesh-aware gRPC servers: `createServer()` builds a grpc-js Server whose server interceptor
+ * runs the inbound hooks (peer identity, authorization, metrics plug in there); `bind()`
+ * announces the port to the control server once bound; `close()` withdraws the announcement,
+ * drains (tryShutdown) and force-closes what is left after the drain timeout.
+ */
+import { Metadata, Server, ServerCredentials, ServerInterceptingCall, status as Status, type ServerInterceptor, type ServerOptions } from '@grpc/grpc-js';
+import { meshError } from '../errors.js';
+import type { Disposable } from '../xds/events.js';
+import type { AnnouncePort } from './announce.js';
+
+/** What inbound hooks see of a call. */
+export interface GrpcInboundContext {
+  /** `/pkg.Service/Method`. */
+  readonly method: string;
+  /** Request metadata (available from `onCall` on). */
+  metadata: Metadata;
+  /** `address:port` of the caller. */
+  readonly peer: string;
+  readonly startedAt: number;
+  /** Free-form state hooks share (e.g. the peer's SPIFFE identity). */
+  readonly state: Record<string, unknown>;
+}
+
+/** A denial: the call ends with this status and the handler never runs. */
+export interface GrpcDenial {
+  code: Status;
+  details: string;
+}
+
+/** An inbound hook; every part is optional. Hooks run in the order they were added. */
+export interface GrpcInboundHook {
+  /** Runs when request metadata arrived; return a status to deny the call. */
+  onCall?(ctx: GrpcInboundContext): GrpcDenial | void;
+  /** Runs when the call's status is sent. */
+  onEnd?(ctx: GrpcInboundContext, status: { code: Status; details: string }): void;
+}
+
+/** Options of `createServer()`. */
+export interface GrpcServerOptions extends ServerOptions {
+  /** Service port announced to the control server (default: the bound port). */
+  servicePort?: number;
+  /** Port name announced; default `grpc` (Istio infers the protocol from it). */
+  portName?: string;
+  /** How long `close()` lets calls finish before force-closing. Default 5000. */
+  drainTimeoutMs?: number;
+}
+
+/** A gRPC server in the mesh. */
+export interface MeshGrpcServer {
+  readonly server: Server;
+  /** Adds an inbound hook (createServer only; a wrapped server has no interceptor); dispose to remove. */
+  use(hook: GrpcInboundHook): Disposable;
+  /** bindAsync, then announce. `address` is `host:port` or a port (host 0.0.0.0). Resolves the bound port. */
+  bind(address: string | number, credentials?: ServerCredentials): Promise<number>;
+  /** Withdraws, drains, force-closes after the drain timeout. Idempotent. */
+  close(): Promise<void>;
+}
+
+function runHooks(hooks: readonly GrpcInboundHook[], ctx: GrpcInboundContext): GrpcDenial | undefined {
+  for (const h of hooks) {
+    try {
+      const denial = h.onCall?.(ctx);
+      if (denial) return denial;
+    } catch (err) {
+      return { code: Status.INTERNAL, details: `meshlet: inbound hook failed: ${(err as Error).message}` };
+    }
+  }
+  return undefined;
+}
+
+/** The server interceptor that runs a hook list. */
+export function inboundInterceptor(hooks: readonly GrpcInboundHook[]): ServerInterceptor {
+  return (descriptor, call) => {
+    if (hooks.length === 0) return new ServerInterceptingCall(call);
+    const ctx: GrpcInboundContext = { method: descriptor.path, metadata: new Metadata(), peer: call.getPeer(), startedAt: performance.now(), state: {} };
+    let ended = false;
+    const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMd) => {
+            ctx.metadata = metadata;
+            const denial = runHooks(hooks, ctx);
+            if (denial) intercepted.sendStatus(denial);
+            else nextMd(metadata);
+          },
+        }),
+      sendStatus: (status, nextStatus) => {
+        if (!ended) {
+          ended = true;
+          for (const h of hooks) {
+            try {
+              h.onEnd?.(ctx, { code: status.code, details: status.details });
+            } catch {
+              // metrics hooks never break a call
+            }
+          }
+        }
+        nextStatus(status);
+      },
+    });
+    return intercepted;
+  };
+}
+
+/** Builds the {@link MeshGrpcServer} API around a server. */
+export function meshServer(server: Server, hooks: GrpcInboundHook[] | undefined, announce: AnnouncePort, options: GrpcServerOptions): MeshGrpcServer {
+  const announced: Disposable[] = [];
+  let closing: Promise<void> | undefined;
+  const drainMs = options.drainTimeoutMs ?? 5000;
+  return {
+    server,
+    use(hook) {
+      if (!hooks) throw meshError('MESHLET_ERR_USAGE', 'meshlet: inbound hooks need createServer(); a wrapped server has no meshlet interceptor');
+      hooks.push(hook);
+      return { dispose: () => void (hooks.includes(hook) && hooks.splice(hooks.indexOf(hook), 1)) };
+    },
+    async bind(address, credentials = ServerCredentials.createInsecure()) {
+      const addr = typeof address === 'number' ? `0.0.0.0:${address}` : address;
+      const port = await new Promise<number>((resolve, reject) => server.bindAsync(addr, credentials, (err, p) => (err ? reject(err) : resolve(p))));
+      const servicePort = options.servicePort ?? port;
+      const name = options.portName ?? (announced.length === 0 ? 'grpc' : `grpc-${servicePort}`);
+      announced.push(announce({ number: servicePort, name, protocol: 'GRPC', targetPort: port }));
+      return port;
+    },
+    close() {
+      closing ??= (async () => {
+        for (const a of announced.splice(0)) a.dispose();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, drainMs);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      })();
+      return closing;
+    },
+  };
+}
