@@ -55,7 +55,7 @@ export interface ConvergenceResult {
   clients: number;
   workers: number;
   changes: number;
-  rows: Array<{ kind: string; firstP50: number; p50: number; p99: number; max: number; lost: number }>;
+  rows: Array<{ kind: string; firstP50: number; p50: number; p99: number; max: number; lost: number; serverCpuMs: number; clientCpuUs: number }>;
   perClientRssKiB: number;
   perClientHeapKiB: number;
 }
@@ -87,6 +87,8 @@ export async function runConvergence(opts: { clients: number; changes: number; w
       const samples: number[] = [];
       const firsts: number[] = [];
       let lost = 0;
+      const cpu0 = (await control.admin<{ cpu: NodeJS.CpuUsage }>('/debug/process')).cpu;
+      pool.workerCpuUs = 0;
       for (let i = 0; i < CHANGES; i++) {
         const delays = await pool.measure(expect(i), () => apply(change(i)));
         lost += delays.filter((d) => Number.isNaN(d)).length;
@@ -95,7 +97,12 @@ export async function runConvergence(opts: { clients: number; changes: number; w
         samples.push(...ok);
         await new Promise((r) => setTimeout(r, 50));
       }
-      rows.push({ kind, firstP50: percentile(firsts, 50), p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), lost });
+      const cpu1 = (await control.admin<{ cpu: NodeJS.CpuUsage }>('/debug/process')).cpu;
+      // CPU cost per change (server, includes the admin calls) and per client update (workers):
+      // unlike the latencies, these hold steady when the machine is shared.
+      const serverCpuMs = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1000 / CHANGES;
+      const clientCpuUs = pool.workerCpuUs / (CHANGES * N);
+      rows.push({ kind, firstP50: percentile(firsts, 50), p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), lost, serverCpuMs, clientCpuUs });
     }
     return {
       clients: N, workers, changes: CHANGES, rows,
@@ -111,9 +118,9 @@ export async function runConvergence(opts: { clients: number; changes: number; w
 export function formatConvergence(r: ConvergenceResult): string {
   const lines = [
     `xDS convergence: ${r.clients} meshlet xDS clients in ${r.workers} processes ← control server (own process); ${r.changes} changes per kind; delay from the admin /apply call to each client holding the new config`,
-    '| change | first client p50 ms | p50 ms | p99 ms | max ms | lost |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...r.rows.map((x) => `| ${x.kind} | ${fmt(x.firstP50)} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${fmt(x.max)} | ${x.lost} |`),
+    '| change | first client p50 ms | p50 ms | p99 ms | max ms | lost | server CPU ms/change | client CPU µs/update |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...r.rows.map((x) => `| ${x.kind} | ${fmt(x.firstP50)} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${fmt(x.max)} | ${x.lost} | ${fmt(x.serverCpuMs, 2)} | ${fmt(x.clientCpuUs, 0)} |`),
     `server memory per connected client: RSS ${fmt(r.perClientRssKiB)} KiB, heap ${fmt(r.perClientHeapKiB)} KiB`,
   ];
   return lines.join('\n');

@@ -7,10 +7,14 @@ const WORKER = fileURLToPath(new URL('./xds-client-worker.ts', import.meta.url))
 /** xDS clients spread over worker processes, as real mesh clients live in their own processes. */
 export class ClientPool {
   private nextId = 0;
+  /** CPU µs the workers spent in measure() calls, summed over workers (reset by the caller). */
+  workerCpuUs = 0;
   private constructor(private readonly workers: ChildProcess[]) {}
 
   static async start(server: string, clients: number, workers: number): Promise<ClientPool> {
-    const procs = Array.from({ length: workers }, () => fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    // BENCH_WORKER_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") profiles the client workers.
+    const flags = process.env.BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const procs = Array.from({ length: workers }, () => fork(WORKER, [], { execArgv: [...flags, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const pool = new ClientPool(procs);
     const per = Math.ceil(clients / workers);
     await Promise.all(procs.map((w, i) => pool.call(w, { cmd: 'start', server, first: i * per, count: Math.max(0, Math.min(per, clients - i * per)) })));
@@ -28,10 +32,10 @@ export class ClientPool {
       let onArmed!: () => void;
       armed.push(new Promise<void>((r) => { onArmed = r; }));
       return new Promise<number[]>((resolve) => {
-        const listener = (msg: { id: number; armed?: boolean; arrivals?: number[] }) => {
+        const listener = (msg: { id: number; armed?: boolean; arrivals?: number[]; cpuUs?: number }) => {
           if (msg.id !== id) return;
           if (msg.armed) onArmed();
-          if (msg.arrivals) { w.off('message', listener); resolve(msg.arrivals); }
+          if (msg.arrivals) { w.off('message', listener); this.workerCpuUs += msg.cpuUs ?? 0; resolve(msg.arrivals); }
         };
         w.on('message', listener);
         w.send({ cmd: 'expect', id, expect, timeoutMs });

@@ -69,8 +69,13 @@ if (process.send) {
     } else if (msg.cmd === 'expect') {
       // Armed before the parent applies the change; answers once every client has it.
       const pending = clients.map((c) => arrival(c, msg.expect!, msg.timeoutMs ?? 10_000));
+      const cpu = process.cpuUsage();
       process.send!({ id: msg.id, armed: true });
-      process.send!({ id: msg.id, arrivals: await Promise.all(pending) });
+      const arrivals = await Promise.all(pending);
+      // CPU this worker spent until its last client had the change: robust to a busy machine,
+      // unlike the latencies.
+      const used = process.cpuUsage(cpu);
+      process.send!({ id: msg.id, arrivals, cpuUs: used.user + used.system });
     } else if (msg.cmd === 'stop') {
       await Promise.all(clients.map((c) => c.close()));
       process.send!({ id: msg.id, ok: true }, () => process.exit(0));

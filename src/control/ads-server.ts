@@ -66,10 +66,24 @@ export class AdsServer {
     await probePort('xDS', host, port);
     return new Promise<number>((resolve, reject) => {
       this.server.bindAsync(hostPort(host, port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
-        if (err) reject(listenError('xDS', host, port, err));
-        else resolve(bound);
+        if (err) return reject(listenError('xDS', host, port, err));
+        this.disableNagle();
+        resolve(bound);
       });
     });
+  }
+
+  /**
+   * grpc-js creates its http2 servers without `noDelay` (its client sockets do set it), so each
+   * small push waits in Nagle's buffer behind any unacknowledged segment on that connection —
+   * up to a delayed-ACK timeout (40 ms on Linux) when ACKs of the previous push are in flight.
+   * net.Server reads `noDelay` per accepted connection, so setting it after the bind covers every
+   * stream. The map is grpc-js internal: when it is missing nothing breaks, pushes are just slower.
+   */
+  private disableNagle(): void {
+    const servers = (this.server as unknown as { http2Servers?: Map<{ noDelay?: boolean }, unknown> }).http2Servers;
+    if (!(servers instanceof Map)) return log('grpc-js internals changed: cannot set TCP_NODELAY on xDS connections');
+    for (const server of servers.keys()) server.noDelay = true;
   }
 
   /** Re-evaluates every stream against the current snapshot (after a rebuild). */

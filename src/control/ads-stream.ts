@@ -1,6 +1,6 @@
 import type { Announcement } from './model.js';
 import type { Snapshot } from './snapshot.js';
-import { encodeDiscoveryResponse, type DiscoveryRequest } from './wire.js';
+import { finishDiscoveryResponse, type DiscoveryRequest } from './wire.js';
 import { NODE_METADATA, parseAnnouncement } from '../xds/node.js';
 import { shortTypeName, TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';
@@ -68,6 +68,11 @@ interface TypeState {
   /** The first request had no names: legacy wildcard, which later empty lists keep. */
   legacyWildcard: boolean;
   names: Set<string>;
+  /** `names` sorted, computed on the first push after a subscription change. */
+  sorted?: string[];
+  /** Content key of the subscription at type version `keyVersion`; cleared when the subscription changes. */
+  key?: string;
+  keyVersion?: string;
   /** Fingerprint of the (name, version) set last sent; a push happens only when it changes. */
   sentKey?: string;
   sentVersion?: string;
@@ -139,17 +144,20 @@ export class AdsStream {
     const names = req.resourceNames.filter((n) => n !== '*');
     state.wildcard = req.resourceNames.includes('*') || (req.resourceNames.length === 0 && state.legacyWildcard);
     state.names = new Set(names);
+    state.sorted = undefined;
+    state.keyVersion = undefined;
     this.maybeSend(req.typeUrl, state, first);
   }
 
   /** Re-evaluates every subscription against a new snapshot. */
   onSnapshot(): void {
     if (this.closed) return;
-    const order = [...PUSH_ORDER.filter((t) => this.types.has(t)), ...[...this.types.keys()].filter((t) => !PUSH_ORDER.includes(t))];
-    for (const typeUrl of order) {
+    // Runs for every stream on every snapshot: no intermediate arrays.
+    for (const typeUrl of PUSH_ORDER) {
       const state = this.types.get(typeUrl);
       if (state) this.maybeSend(typeUrl, state, false);
     }
+    for (const [typeUrl, state] of this.types) if (!PUSH_ORDER.includes(typeUrl)) this.maybeSend(typeUrl, state, false);
   }
 
   /** Stops sending; the server handles registry withdrawal. */
@@ -197,34 +205,48 @@ export class AdsStream {
     const snapshot = this.ctx.snapshot();
     const all = snapshot.resources(typeUrl);
     const version = snapshot.typeVersion(typeUrl);
-    let key: string;
-    let bytes: Uint8Array[];
-    if (state.wildcard) {
-      key = `*${version}`;
-      bytes = [...all.values()].map((e) => e.bytes);
-    } else {
-      const parts: string[] = [];
-      bytes = [];
-      for (const name of [...state.names].sort()) {
-        const e = all.get(name);
-        if (!e) continue;
-        parts.push(`${name}\0${e.version}`);
-        bytes.push(e.bytes);
+    // Every push re-evaluates every type of every stream, and usually one type changed: the
+    // key computed for this type version (which hashes every (name, version) of the type)
+    // still holds, so only the changed type builds its key.
+    let key = state.keyVersion === version ? state.key : undefined;
+    if (key === undefined) {
+      if (state.wildcard) {
+        key = `*${version}`;
+      } else {
+        state.sorted ??= [...state.names].sort();
+        key = '';
+        for (const name of state.sorted) {
+          const e = all.get(name);
+          if (e) key += key === '' ? `${name}\0${e.version}` : `\n${name}\0${e.version}`;
+        }
       }
-      key = parts.join('\n');
+      state.key = key;
+      state.keyVersion = version;
     }
     if (!first && key === state.sentKey) return;
     // Nothing subscribed and nothing ever sent for this type: no answer is needed.
     if (!first && !state.wildcard && state.names.size === 0 && state.sentKey === undefined) return;
+    const { head, count } = snapshot.responseHead(typeUrl, key, () => this.selected(all, state));
     const nonce = this.ctx.nextNonce();
-    const buf = encodeDiscoveryResponse({ versionInfo: version, resources: bytes, typeUrl, nonce, controlPlane: this.ctx.controlPlaneId });
+    const buf = finishDiscoveryResponse(head, nonce, this.ctx.controlPlaneId);
     state.sentKey = key;
     state.sentVersion = version;
     state.lastNonce = nonce;
     state.pending = true;
-    log('%s %s: send version %s nonce %s (%d resources)', this.label(), shortTypeName(typeUrl), version, nonce, bytes.length);
+    log('%s %s: send version %s nonce %s (%d resources)', this.label(), shortTypeName(typeUrl), version, nonce, count);
     this.send(buf);
-    this.ctx.onPush({ client: this.nodeId, typeUrl, version, nonce, resources: bytes.length });
+    this.ctx.onPush({ client: this.nodeId, typeUrl, version, nonce, resources: count });
+  }
+
+  /** Encoded resources a stream gets for a type: all of them, or its subscribed names that exist. */
+  private selected(all: ReadonlyMap<string, { bytes: Uint8Array }>, state: TypeState): Uint8Array[] {
+    if (state.wildcard) return [...all.values()].map((e) => e.bytes);
+    const bytes: Uint8Array[] = [];
+    for (const name of state.sorted ?? [...state.names].sort()) {
+      const e = all.get(name);
+      if (e) bytes.push(e.bytes);
+    }
+    return bytes;
   }
 
   private label(): string {

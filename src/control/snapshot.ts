@@ -3,7 +3,8 @@ import type protobuf from 'protobufjs';
 import { messageType } from '../xds/protos.js';
 import { messageNameOf, RESOURCE_TYPE_URLS } from '../xds/type-urls.js';
 import type { TranslateOutput } from './translate/index.js';
-import { encodeAny } from './wire.js';
+import { deepEqual } from './translate/deep-equal.js';
+import { encodeAny, encodeResponseHead } from './wire.js';
 
 /** One resource, encoded once per version and shared by every subscriber. */
 export interface ResourceEntry {
@@ -13,6 +14,11 @@ export interface ResourceEntry {
   readonly value: Uint8Array;
   /** Content hash of `bytes`: unchanged content keeps its version across snapshots. */
   readonly version: string;
+  /**
+   * The translator output these bytes were encoded from; the next build compares against it
+   * and skips encoding and hashing when nothing changed. Treat as frozen.
+   */
+  readonly message?: Readonly<Record<string, unknown>>;
 }
 
 /** A resource the snapshot could not encode (a translator bug); the type keeps the others. */
@@ -23,9 +29,21 @@ export interface EncodeError {
 }
 
 const EMPTY: ReadonlyMap<string, ResourceEntry> = new Map();
+const MAX_HEADS_PER_TYPE = 256;
 
 function shortHash(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex').slice(0, 16);
+}
+
+/** Same names in the same order with the very same entries: the type's version is unchanged. */
+function sameEntries(a: ReadonlyMap<string, ResourceEntry>, b: ReadonlyMap<string, ResourceEntry>): boolean {
+  if (a.size !== b.size) return false;
+  const it = a.entries();
+  for (const [name, e] of b) {
+    const [n, old] = it.next().value as [string, ResourceEntry];
+    if (n !== name || old !== e) return false;
+  }
+  return true;
 }
 
 /**
@@ -60,7 +78,10 @@ export class Snapshot {
 
   /**
    * Encodes translator output. Entries whose bytes equal the previous snapshot's are reused as
-   * the same objects, so memory and identity stay stable across rebuilds.
+   * the same objects, so memory and identity stay stable across rebuilds. A resource whose
+   * generated message is deep-equal to the previous build's is not encoded or hashed again
+   * (most of a rebuild: one change touches a resource or two), so translator output must not be
+   * mutated after it was handed to a build.
    */
   static build(output: TranslateOutput | ReadonlyMap<string, ReadonlyArray<{ name: string; message: Record<string, unknown> }>>, previous?: Snapshot): Snapshot {
     const types = new Map<string, Map<string, ResourceEntry>>();
@@ -77,12 +98,18 @@ export class Snapshot {
           continue;
         }
         try {
+          const old = prev?.get(name);
+          // Unchanged generated message: same bytes, so the previous entry (and its hash) stands.
+          // The same object again proves nothing (it may have been mutated since), a fresh equal one does.
+          if (old?.message !== undefined && old.message !== message && deepEqual(old.message, message)) {
+            entries.set(name, old);
+            continue;
+          }
           type ??= messageType(messageNameOf(typeUrl));
           const value = type.encode(type.fromObject(message)).finish();
           const bytes = encodeAny(typeUrl, value);
           const version = shortHash(bytes);
-          const old = prev?.get(name);
-          entries.set(name, old && old.version === version ? old : { bytes, value, version });
+          entries.set(name, old && old.version === version ? old : { bytes, value, version, message });
         } catch (err) {
           errors.push({ typeUrl, name, message: (err as Error).message });
         }
@@ -91,9 +118,33 @@ export class Snapshot {
     }
     const versions = new Map<string, string>();
     for (const [typeUrl, entries] of types) {
-      versions.set(typeUrl, shortHash([...entries].map(([name, e]) => `${name}\0${e.version}`).join('\n')));
+      const prev = previous?.types.get(typeUrl);
+      versions.set(typeUrl, prev && sameEntries(prev, entries) ? previous!.typeVersion(typeUrl) : shortHash([...entries].map(([name, e]) => `${name}\0${e.version}`).join('\n')));
     }
     return new Snapshot(types, versions, errors);
+  }
+
+  /** Encoded response heads by type URL, then by the stream's content key (see {@link responseHead}). */
+  private readonly heads = new Map<string, Map<string, { head: Buffer; count: number }>>();
+
+  /**
+   * The nonce-independent part of a DiscoveryResponse (version_info, resources, type_url),
+   * encoded once per snapshot and content key and shared by every stream that sends the same
+   * content: a push to N wildcard subscribers costs one encode plus N nonce appends. `key`
+   * must identify the content within this snapshot (ads-stream's sentKey does: the wildcard
+   * marker, or the subscribed names with their versions). Distinct keys per type are capped so
+   * a fleet of clients with unique subscriptions cannot grow a snapshot without bound; past
+   * the cap heads are encoded per stream as before.
+   */
+  responseHead(typeUrl: string, key: string, resources: () => Uint8Array[]): { head: Buffer; count: number } {
+    let byKey = this.heads.get(typeUrl);
+    let hit = byKey?.get(key);
+    if (hit) return hit;
+    const bytes = resources();
+    hit = { head: encodeResponseHead(this.typeVersion(typeUrl), bytes, typeUrl), count: bytes.length };
+    if (!byKey) this.heads.set(typeUrl, (byKey = new Map()));
+    if (byKey.size < MAX_HEADS_PER_TYPE) byKey.set(key, hit);
+    return hit;
   }
 
   /** Resources of one type, sorted by name. Unknown types are empty. */

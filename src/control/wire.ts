@@ -1,4 +1,5 @@
 import type protobuf from 'protobufjs';
+import { fieldSize, WireReader, writeBytesField as writeField, writeStringField, writeVarint } from '../xds/pb-wire.js';
 import { messageType } from '../xds/protos.js';
 import { structToJson } from '../xds/struct.js';
 
@@ -11,36 +12,6 @@ import { structToJson } from '../xds/struct.js';
  */
 
 const encoder = new TextEncoder();
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
-/** Size of a length-delimited field (1-byte tag: field numbers < 16). */
-function fieldSize(len: number): number {
-  return 1 + varintSize(len) + len;
-}
-
-function writeField(buf: Uint8Array, pos: number, tag: number, bytes: Uint8Array): number {
-  buf[pos++] = tag;
-  pos = writeVarint(buf, pos, bytes.length);
-  buf.set(bytes, pos);
-  return pos + bytes.length;
-}
 
 // Tags: (field number << 3) | wire type 2 (length-delimited).
 const TAG = { f1: 0x0a, f2: 0x12, f4: 0x22, f5: 0x2a, f6: 0x32 } as const;
@@ -82,28 +53,54 @@ export interface ResponseParts {
  * ```
  */
 export function encodeDiscoveryResponse(parts: ResponseParts): Buffer {
-  const version = encoder.encode(parts.versionInfo);
-  const typeUrl = encoder.encode(parts.typeUrl);
-  const nonce = encoder.encode(parts.nonce);
-  const cp = parts.controlPlane ? encoder.encode(parts.controlPlane) : undefined;
+  return finishDiscoveryResponse(encodeResponseHead(parts.versionInfo, parts.resources, parts.typeUrl), parts.nonce, parts.controlPlane);
+}
+
+/**
+ * The part of a DiscoveryResponse every subscriber of the same (version, resources) gets
+ * byte for byte: fields 1, 2 and 4. Only the nonce and control plane follow it, so a push
+ * encodes the head once per snapshot and content (see `Snapshot.responseHead`), not once per
+ * stream.
+ */
+export function encodeResponseHead(versionInfo: string, resources: readonly Uint8Array[], typeUrl: string): Buffer {
+  const versionLen = Buffer.byteLength(versionInfo);
+  const typeUrlLen = Buffer.byteLength(typeUrl);
   let size = 0;
-  if (version.length > 0) size += fieldSize(version.length);
-  for (const r of parts.resources) size += fieldSize(r.length);
-  if (typeUrl.length > 0) size += fieldSize(typeUrl.length);
-  if (nonce.length > 0) size += fieldSize(nonce.length);
-  const cpInner = cp ? fieldSize(cp.length) : 0;
-  if (cp) size += fieldSize(cpInner);
+  if (versionLen > 0) size += fieldSize(versionLen);
+  for (const r of resources) size += fieldSize(r.length);
+  if (typeUrlLen > 0) size += fieldSize(typeUrlLen);
   const out = Buffer.allocUnsafe(size);
   let pos = 0;
-  if (version.length > 0) pos = writeField(out, pos, TAG.f1, version);
-  for (const r of parts.resources) pos = writeField(out, pos, TAG.f2, r);
-  if (typeUrl.length > 0) pos = writeField(out, pos, TAG.f4, typeUrl);
-  if (nonce.length > 0) pos = writeField(out, pos, TAG.f5, nonce);
-  if (cp) {
-    out[pos++] = TAG.f6;
-    pos = writeVarint(out, pos, cpInner);
-    pos = writeField(out, pos, TAG.f1, cp);
+  if (versionLen > 0) pos = writeStringField(out, pos, TAG.f1, versionInfo, versionLen);
+  for (const r of resources) pos = writeField(out, pos, TAG.f2, r);
+  if (typeUrlLen > 0) writeStringField(out, pos, TAG.f4, typeUrl, typeUrlLen);
+  return out;
+}
+
+let cpCache: { id: string; field: Buffer } | undefined;
+
+/** `control_plane { identifier }` as field 6, memoized: a server has one identifier. */
+function controlPlaneField(id: string): Buffer {
+  if (cpCache?.id !== id) {
+    const idLen = Buffer.byteLength(id);
+    const inner = fieldSize(idLen);
+    const field = Buffer.allocUnsafe(fieldSize(inner));
+    field[0] = TAG.f6;
+    writeStringField(field, writeVarint(field, 1, inner), TAG.f1, id, idLen);
+    cpCache = { id, field };
   }
+  return cpCache.field;
+}
+
+/** A full DiscoveryResponse: a head from {@link encodeResponseHead}, then nonce (5) and control plane (6). */
+export function finishDiscoveryResponse(head: Uint8Array, nonce: string, controlPlane?: string): Buffer {
+  const nonceLen = Buffer.byteLength(nonce);
+  const cp = controlPlane ? controlPlaneField(controlPlane) : undefined;
+  const out = Buffer.allocUnsafe(head.length + (nonceLen > 0 ? fieldSize(nonceLen) : 0) + (cp ? cp.length : 0));
+  out.set(head, 0);
+  let pos = head.length;
+  if (nonceLen > 0) pos = writeStringField(out, pos, TAG.f5, nonce, nonceLen);
+  if (cp) out.set(cp, pos);
   return out;
 }
 
@@ -119,34 +116,56 @@ export interface DiscoveryRequest {
   errorDetail?: { code: number; message: string };
 }
 
-let requestType: protobuf.Type | undefined;
+let nodeType: protobuf.Type | undefined;
 
 /**
- * Decodes DiscoveryRequest bytes with protobufjs (throws on malformed input; grpc-js then fails
- * the call, never the process).
+ * Decodes DiscoveryRequest bytes: hand-written for the fields the server reads, because every
+ * ACK of every client passes through here; only the node (first request of a stream) goes
+ * through protobufjs. Unknown fields are skipped. Throws on malformed input; grpc-js then fails
+ * the call, never the process.
  */
 export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
-  requestType ??= messageType('envoy.service.discovery.v3.DiscoveryRequest');
-  const msg = requestType.decode(bytes);
-  const obj = requestType.toObject(msg, { longs: Number, enums: String, defaults: false }) as {
-    version_info?: string;
-    node?: Record<string, unknown>;
-    resource_names?: string[];
-    type_url?: string;
-    response_nonce?: string;
-    error_detail?: { code?: number; message?: string };
-  };
-  const req: DiscoveryRequest = {
-    versionInfo: obj.version_info ?? '',
-    resourceNames: obj.resource_names ?? [],
-    typeUrl: obj.type_url ?? '',
-    responseNonce: obj.response_nonce ?? '',
-  };
-  if (obj.node) {
-    const node = { ...obj.node };
-    if (node.metadata) node.metadata = structToJson(node.metadata);
-    req.node = node;
+  const r = WireReader.of(bytes);
+  const req: DiscoveryRequest = { versionInfo: '', resourceNames: [], typeUrl: '', responseNonce: '' };
+  while (!r.done()) {
+    const tag = r.varint32();
+    switch (tag >>> 3) {
+      case 1: r.expect(tag, 2); req.versionInfo = r.string(); break;
+      case 2: {
+        r.expect(tag, 2);
+        nodeType ??= messageType('envoy.config.core.v3.Node');
+        const node = nodeType.toObject(nodeType.decode(r.bytes()), { longs: Number, enums: String, defaults: false }) as Record<string, unknown>;
+        if (node.metadata) node.metadata = structToJson(node.metadata);
+        req.node = node;
+        break;
+      }
+      case 3: r.expect(tag, 2); req.resourceNames.push(r.string()); break;
+      case 4: r.expect(tag, 2); req.typeUrl = r.string(); break;
+      case 5: r.expect(tag, 2); req.responseNonce = r.string(); break;
+      case 6: {
+        r.expect(tag, 2);
+        const [start, end] = r.span();
+        r.pos = start;
+        req.errorDetail = readStatus(r, end);
+        break;
+      }
+      default: r.skip(tag & 7);
+    }
   }
-  if (obj.error_detail) req.errorDetail = { code: obj.error_detail.code ?? 0, message: obj.error_detail.message ?? '' };
   return req;
+}
+
+/** google.rpc.Status { int32 code = 1; string message = 2; repeated Any details = 3 (skipped) }. */
+function readStatus(r: WireReader, end: number): { code: number; message: string } {
+  const status = { code: 0, message: '' };
+  while (r.pos < end) {
+    const tag = r.varint32();
+    switch (tag >>> 3) {
+      case 1: r.expect(tag, 0); status.code = r.varint32() | 0; break;
+      case 2: r.expect(tag, 2); status.message = r.string(); break;
+      default: r.skip(tag & 7);
+    }
+  }
+  if (r.pos !== end) throw new RangeError('error_detail overruns its length');
+  return status;
 }

@@ -86,8 +86,10 @@ export class XdsClient {
     this.target = {
       server: options.server,
       credentials: options.credentials ?? grpc.credentials.createInsecure(),
-      // xDS responses of a large mesh exceed grpc's 4 MiB default.
-      channelOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024, ...options.channelOptions },
+      // xDS responses of a large mesh exceed grpc's 4 MiB default. grpc-js retries are off: a
+      // failed stream is the client's to reopen (with its own backoff), and with retries on
+      // grpc-js keeps every written ACK in a retry buffer with extra bookkeeping per message.
+      channelOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024, 'grpc.enable_retries': 0, ...options.channelOptions },
     };
     this.backoff = new Backoff(options.backoff);
     for (const [typeUrl, codec] of Object.entries(RESOURCE_CODECS)) {

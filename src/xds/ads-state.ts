@@ -40,6 +40,15 @@ export interface ApplyOutcome<M> {
 
 export const WILDCARD = '*';
 
+/** Failures collected while applying one response. */
+interface Failures<M> {
+  invalidNames: Set<string>;
+  messages: string[];
+  out: ApplyOutcome<M>;
+  /** Some resource could not even be named. */
+  unnamed: boolean;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
@@ -106,6 +115,13 @@ export class TypeState<M> {
     return meshError(code, `${what} ${verb}: ${errors.join('; ')}`, { detail: { typeUrl: this.typeUrl, name, errors: [...errors] } });
   }
 
+  private fail(acc: Failures<M>, name: string | undefined, key: string, code: 'MESHLET_ERR_XDS_INVALID' | 'MESHLET_ERR_XDS_DECODE', errors: readonly string[]): void {
+    if (name === undefined) acc.unnamed = true;
+    else acc.invalidNames.add(name);
+    for (const e of errors) acc.messages.push(`${key}: ${e}`);
+    acc.out.failed.push([name, this.error(name, code, errors)]);
+  }
+
   /** Decodes, validates and applies a response to the cache. Never throws. */
   apply(res: DiscoveryResponseObject): ApplyOutcome<M> {
     const version = res.version_info ?? '';
@@ -113,13 +129,9 @@ export class TypeState<M> {
     const invalidNames = new Set<string>();
     const out: ApplyOutcome<M> = { changed: [], removed: [], failed: [], errorDetail: '' };
     const messages: string[] = [];
-    let unnamedFailure = false;
-    const fail = (name: string | undefined, key: string, code: 'MESHLET_ERR_XDS_INVALID' | 'MESHLET_ERR_XDS_DECODE', errors: readonly string[]): void => {
-      if (name === undefined) unnamedFailure = true;
-      else invalidNames.add(name);
-      for (const e of errors) messages.push(`${key}: ${e}`);
-      out.failed.push([name, this.error(name, code, errors)]);
-    };
+    // No closures here: apply runs for every response, and tsx's keepNames turns each closure
+    // creation into a defineProperty call on top of the allocation.
+    const acc: Failures<M> = { invalidNames, messages, out, unnamed: false };
     for (const [i, raw] of (res.resources ?? []).entries()) {
       const key = `resources[${i}]`;
       let result: ValidationResult<M>;
@@ -127,20 +139,20 @@ export class TypeState<M> {
       try {
         const any = unwrapResource(raw);
         if (any.type_url !== this.typeUrl) {
-          fail(undefined, key, 'MESHLET_ERR_XDS_DECODE', [`type_url ${String(any.type_url)} does not match the response type ${this.typeUrl}`]);
+          this.fail(acc, undefined, key, 'MESHLET_ERR_XDS_DECODE', [`type_url ${String(any.type_url)} does not match the response type ${this.typeUrl}`]);
           continue;
         }
         bytes = any.value ?? new Uint8Array();
-        result = this.codec.validate(this.codec.decode(bytes));
+        result = this.unchanged(bytes) ?? this.codec.validate(this.codec.decode(bytes));
       } catch (err) {
-        fail(undefined, key, 'MESHLET_ERR_XDS_DECODE', [`cannot decode: ${(err as Error).message}`]);
+        this.fail(acc, undefined, key, 'MESHLET_ERR_XDS_DECODE', [`cannot decode: ${(err as Error).message}`]);
         continue;
       }
       if (!result.ok) {
-        fail(result.name, result.name ?? key, 'MESHLET_ERR_XDS_INVALID', result.errors);
+        this.fail(acc, result.name, result.name ?? key, 'MESHLET_ERR_XDS_INVALID', result.errors);
       } else if (valid.has(result.name) || invalidNames.has(result.name)) {
         valid.delete(result.name);
-        fail(result.name, result.name, 'MESHLET_ERR_XDS_INVALID', ['listed more than once in one response']);
+        this.fail(acc, result.name, result.name, 'MESHLET_ERR_XDS_INVALID', ['listed more than once in one response']);
       } else {
         valid.set(result.name, { model: result.model, bytes });
       }
@@ -156,16 +168,15 @@ export class TypeState<M> {
     for (const name of invalidNames) this.absent.delete(name);
     // State of the world (LDS, CDS): what the response does not mention is gone — unless some
     // resource in it could not even be named, in which case any name might be that one.
-    if (this.codec.allRequiredInSotW && !unnamedFailure) {
-      const mentioned = (n: string): boolean => valid.has(n) || invalidNames.has(n);
+    if (this.codec.allRequiredInSotW && !acc.unnamed) {
       for (const name of [...this.cache.keys()]) {
-        if (mentioned(name)) continue;
+        if (valid.has(name) || invalidNames.has(name)) continue;
         this.cache.delete(name);
         this.absent.add(name);
         out.removed.push(name);
       }
       for (const name of this.watchers.keys()) {
-        if (name === WILDCARD || mentioned(name) || this.absent.has(name)) continue;
+        if (name === WILDCARD || valid.has(name) || invalidNames.has(name) || this.absent.has(name)) continue;
         this.absent.add(name);
         out.removed.push(name);
       }
@@ -173,6 +184,29 @@ export class TypeState<M> {
     out.errorDetail = messages.join('; ');
     if (messages.length > 0) log('%s NACK nonce=%s: %s', shortTypeName(this.typeUrl), res.nonce ?? '', out.errorDetail);
     return out;
+  }
+
+  /**
+   * The cached result for bytes identical to a cached resource's. SotW resends every resource of
+   * a type on each change (all clusters when one is added), and decode + validate is a pure
+   * function of the bytes, so an identical resource needs neither. The name is only a lookup
+   * hint, read from field 1 when it comes first (the name of Listener, RouteConfiguration,
+   * Cluster and ClusterLoadAssignment, as every encoder writes it); full byte equality with the
+   * entry cached under that name is what proves the result.
+   */
+  private unchanged(bytes: Uint8Array): ValidationResult<M> | undefined {
+    if (this.cache.size === 0 || bytes.length < 2 || bytes[0] !== 0x0a) return undefined;
+    let len = 0;
+    let pos = 1;
+    for (let shift = 0; pos < bytes.length && shift < 28; shift += 7) {
+      const b = bytes[pos++]!;
+      len |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    if (len > bytes.length - pos) return undefined;
+    const name = Buffer.from(bytes.buffer, bytes.byteOffset + pos, len).toString('utf8');
+    const entry = this.cache.get(name);
+    return entry && sameBytes(entry.bytes, bytes) ? { ok: true, name, model: entry.model } : undefined;
   }
 
   get(name: string): M | undefined {

@@ -103,7 +103,18 @@ export function xdsRoot(): protobuf.Root {
   return root;
 }
 
-/** Looks up a message type by its fully qualified name, e.g. `envoy.config.listener.v3.Listener`. */
+const types = new Map<string, protobuf.Type>();
+
+/**
+ * Looks up a message type by its fully qualified name, e.g. `envoy.config.listener.v3.Listener`.
+ * Memoized: protobufjs' `lookupType` walks the namespace tree on every call (it was the top
+ * self-time entry of the xDS client's CPU profile), and every encode/decode asks for a type.
+ */
 export function messageType(fullName: string): protobuf.Type {
-  return xdsRoot().lookupType(fullName);
+  let type = types.get(fullName);
+  if (type === undefined) {
+    type = xdsRoot().lookupType(fullName);
+    types.set(fullName, type);
+  }
+  return type;
 }

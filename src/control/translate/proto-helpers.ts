@@ -4,6 +4,7 @@
  * .proto's snake_case names, which the shared root registers), `FractionalPercent`, wrappers.
  */
 import { messageType } from '../../xds/protos.js';
+import { cloneData, deepEqual } from './deep-equal.js';
 
 /** `google.protobuf.Any` as a plain object. */
 export interface AnyObject {
@@ -29,10 +30,32 @@ export type ValueObject =
  * misspelt field throws here (in tests) rather than silently vanishing on the wire.
  */
 export function anyOf(fullName: string, object: Record<string, unknown> = {}): AnyObject {
+  // Every rebuild re-translates everything, and most typed configs (one HCM per listener) come
+  // out the same as last time: reuse their Any instead of fromObject + encode again. The JSON
+  // text only finds the candidate; deepEqual decides (JSON maps NaN and null alike).
+  let key: string | undefined;
+  try {
+    key = `${fullName}\0${JSON.stringify(object)}`;
+  } catch {
+    key = undefined; // bigint, cycles: not cacheable, and fromObject below reports the problem
+  }
+  const hit = key === undefined ? undefined : anyCache.get(key);
+  if (hit && deepEqual(hit.object, object)) return hit.any;
   const type = messageType(fullName);
-  const value = type.encode(type.fromObject(object)).finish();
-  return { type_url: `type.googleapis.com/${fullName}`, value };
+  // An own copy: finish() may return a view into Node's 8 KiB Buffer pool, which a cached
+  // entry would otherwise keep alive whole.
+  const value = Uint8Array.prototype.slice.call(type.encode(type.fromObject(object)).finish());
+  const any = { type_url: `type.googleapis.com/${fullName}`, value };
+  if (key !== undefined) {
+    if (anyCache.size >= ANY_CACHE_MAX) anyCache.clear();
+    anyCache.set(key, { object: cloneData(object), any });
+  }
+  return any;
 }
+
+/** Typed configs encoded by {@link anyOf}; cleared when full (a mesh has a few per listener/cluster). */
+const anyCache = new Map<string, { object: unknown; any: AnyObject }>();
+const ANY_CACHE_MAX = 8192;
 
 /** JSON-like data to a Struct; `undefined` members are dropped, as JSON would. */
 export function toStruct(data: Record<string, unknown>): StructObject {

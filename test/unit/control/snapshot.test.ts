@@ -52,4 +52,36 @@ describe('Snapshot', () => {
     assert.equal(a.errors.length, 1);
     assert.equal(a.errors[0]!.name, 'bad');
   });
+
+  test('an unchanged generated message reuses its entry without re-encoding; a changed one does not', () => {
+    const a = build([listener('l1'), listener('l2')], [cluster('c1')]);
+    const b = build([listener('l1'), listener('l2', 9091)], [cluster('c1')], a);
+    assert.equal(b.resources(TYPE_URL.listener).get('l1'), a.resources(TYPE_URL.listener).get('l1'));
+    assert.notEqual(b.resources(TYPE_URL.listener).get('l2')!.version, a.resources(TYPE_URL.listener).get('l2')!.version);
+    // Same content again: the type version is carried over, not recomputed differently.
+    const c = build([listener('l1'), listener('l2', 9091)], [cluster('c1')], b);
+    assert.equal(c.version, b.version);
+    assert.equal(c.typeVersion(TYPE_URL.listener), b.typeVersion(TYPE_URL.listener));
+    // Identical to a build from scratch.
+    const fresh = build([listener('l1'), listener('l2', 9091)], [cluster('c1')]);
+    assert.equal(c.version, fresh.version);
+  });
+
+  test('the same message object mutated between builds is encoded again', () => {
+    const l = listener('l1');
+    const a = build([l], []);
+    (l.message.address as { socket_address: { port_value: number } }).socket_address.port_value = 7000;
+    const b = build([l], [], a);
+    assert.notEqual(b.typeVersion(TYPE_URL.listener), a.typeVersion(TYPE_URL.listener));
+    assert.equal(b.decode(TYPE_URL.listener)[0]!.resource['address'] && (b.decode(TYPE_URL.listener)[0]!.resource['address'] as { socket_address: { port_value: number } }).socket_address.port_value, 7000);
+  });
+
+  test('response heads are shared per content key and match the resources', () => {
+    const a = build([listener('l1'), listener('l2')], []);
+    const all = () => [...a.resources(TYPE_URL.listener).values()].map((e) => e.bytes);
+    const h1 = a.responseHead(TYPE_URL.listener, '*', all);
+    const h2 = a.responseHead(TYPE_URL.listener, '*', () => { throw new Error('not called for a cached key'); });
+    assert.equal(h1, h2);
+    assert.equal(h1.count, 2);
+  });
 });

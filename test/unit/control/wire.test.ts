@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeDiscoveryRequest, encodeAny, encodeDiscoveryResponse } from '../../../src/control/wire.js';
+import { decodeDiscoveryRequest, encodeAny, encodeDiscoveryResponse, encodeResponseHead, finishDiscoveryResponse } from '../../../src/control/wire.js';
 import { messageType } from '../../../src/xds/protos.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';
 
@@ -78,5 +78,50 @@ describe('DiscoveryRequest decoding', () => {
     assert.deepEqual(req.errorDetail, { code: 3, message: 'bad' });
     assert.equal(req.node?.['id'], 'n1');
     assert.deepEqual(req.node?.['metadata'], { MESHLET_SERVICE: 'reviews', MESHLET_PORTS: [{ number: 9080 }] });
+  });
+});
+
+describe('hand-written DiscoveryRequest decoder', () => {
+  const Request = messageType('envoy.service.discovery.v3.DiscoveryRequest');
+
+  test('matches the protobufjs reading of an ACK, a NACK and an empty request', () => {
+    const objects = [
+      { version_info: 'v9', resource_names: ['x', 'y'], type_url: TYPE_URL.route, response_nonce: '12' },
+      { type_url: TYPE_URL.cluster, response_nonce: '1', error_detail: { code: -1, message: 'no' } },
+      { error_detail: {} },
+      {},
+    ];
+    for (const o of objects) {
+      const req = decodeDiscoveryRequest(Request.encode(Request.fromObject(o)).finish());
+      const pj = Request.toObject(Request.decode(Request.encode(Request.fromObject(o)).finish()), { longs: Number, enums: String, defaults: false }) as Record<string, any>;
+      assert.equal(req.versionInfo, pj['version_info'] ?? '');
+      assert.deepEqual(req.resourceNames, pj['resource_names'] ?? []);
+      assert.equal(req.typeUrl, pj['type_url'] ?? '');
+      assert.equal(req.responseNonce, pj['response_nonce'] ?? '');
+      assert.deepEqual(req.errorDetail, pj['error_detail'] ? { code: pj['error_detail'].code ?? 0, message: pj['error_detail'].message ?? '' } : undefined);
+    }
+  });
+
+  test('skips unknown fields and throws on truncation', () => {
+    const bytes = Buffer.concat([Buffer.from([0x78, 0x05]), Request.encode(Request.fromObject({ type_url: TYPE_URL.route })).finish()]);
+    assert.equal(decodeDiscoveryRequest(bytes).typeUrl, TYPE_URL.route);
+    assert.throws(() => decodeDiscoveryRequest(bytes.subarray(0, bytes.length - 1)), RangeError);
+  });
+});
+
+describe('response heads', () => {
+  test('head + nonce is byte-identical to the one-shot encoder', () => {
+    const anys = [encodeAny(TYPE_URL.listener, listenerBytes('a')), encodeAny(TYPE_URL.listener, listenerBytes('b'))];
+    const head = encodeResponseHead('v1', anys, TYPE_URL.listener);
+    for (const [nonce, cp] of [['1', 'meshlet'], ['123456', 'other'], ['', undefined]] as const) {
+      const theirs = Response.encode(Response.fromObject({
+        version_info: 'v1',
+        resources: anys.map((a) => messageType('google.protobuf.Any').toObject(messageType('google.protobuf.Any').decode(a))),
+        type_url: TYPE_URL.listener,
+        ...(nonce ? { nonce } : {}),
+        ...(cp ? { control_plane: { identifier: cp } } : {}),
+      })).finish();
+      assert.deepEqual(finishDiscoveryResponse(head, nonce, cp), Buffer.from(theirs));
+    }
   });
 });
