@@ -55,6 +55,8 @@ export interface MeshGrpc {
   wrapServer(server: grpc.Server, options?: GrpcServerOptions): MeshGrpcServer;
   /** Each finished outbound call (also sent to the mesh's sink when wired). */
   on(event: 'request', fn: (record: GrpcRequestRecord) => void): Disposable;
+  /** Drains and closes every server made by createServer()/wrapServer() (mesh.close() calls it). */
+  closeServers(): Promise<void>;
   /** Unregisters the mesh: new calls on its channels fail with UNAVAILABLE. Idempotent. */
   dispose(): void;
 }
@@ -124,6 +126,17 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
     ...extra,
     interceptors: [...interceptors, ...(extra.interceptors ?? [])],
   });
+  // Servers made here are closed with the mesh, as mesh.listen() servers are.
+  const servers = new Set<MeshGrpcServer>();
+  const track = (server: MeshGrpcServer): MeshGrpcServer => {
+    servers.add(server);
+    const close = server.close.bind(server);
+    server.close = () => {
+      servers.delete(server);
+      return close();
+    };
+    return server;
+  };
   const api: MeshGrpc = {
     meshId,
     channelOptions,
@@ -135,9 +148,14 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
       const hookList: GrpcInboundHook[] = [];
       const { servicePort: _s, portName: _p, drainTimeoutMs: _d, ...serverOptions } = options;
       const server = new grpc.Server({ ...serverOptions, interceptors: [inboundInterceptor(hookList), ...(serverOptions.interceptors ?? [])] });
-      return meshServer(server, hookList, announce, options);
+      return track(meshServer(server, hookList, announce, options));
     },
-    wrapServer: (server, options = {}) => meshServer(server, undefined, announce, options),
+    wrapServer: (server, options = {}) => track(meshServer(server, undefined, announce, options)),
+    async closeServers() {
+      const all = [...servers];
+      servers.clear();
+      await Promise.all(all.map((s) => s.close()));
+    },
     on(_event, fn) {
       listeners++;
       const sub = events.on('request', fn);

@@ -206,7 +206,10 @@ class MeshClient implements Mesh {
     this.pipeline.startDraining();
     const servers = [...this.served];
     this.served.clear();
-    await Promise.all(servers.map((s) => s.inbound.close(this.drainTimeoutMs).catch((err: unknown) => log('close of a server failed: %o', err))));
+    await Promise.all([
+      ...servers.map((s) => s.inbound.close(this.drainTimeoutMs).catch((err: unknown) => log('close of a server failed: %o', err))),
+      this.grpcFace?.closeServers().catch((err: unknown) => log('close of a gRPC server failed: %o', err)),
+    ]);
     // 3. xDS (the draining node went out on this stream before its half-close), then the pools.
     this.feed.dispose();
     await this.xds.close().catch((err: unknown) => log('xDS close failed: %o', err));

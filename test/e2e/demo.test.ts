@@ -1,5 +1,5 @@
-// The README's demo command, end to end: control server + example config + announced services +
-// stock grpc-js-xds traffic that follows the VirtualServices.
+// The README's demo command, end to end: control server + example config + HTTP (Express,
+// Fastify) and gRPC services on meshlet + meshlet and stock grpc-js-xds traffic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 
-test('meshlet demo routes jason to v2, splits the rest v1/v3, and aborts x-test calls', async () => {
+test('meshlet demo: every caller follows the VirtualServices', async () => {
   const child = spawn(process.execPath, [BIN, 'demo', '--duration', '4', '--xds-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -16,14 +16,23 @@ test('meshlet demo routes jason to v2, splits the rest v1/v3, and aborts x-test 
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(code, 0, err);
   assert.equal(err, '');
-  const tables = out.split('\n\n').slice(1);
-  const last = tables.at(-1) ?? '';
-  const count = (label: string) => Number(new RegExp(`${label.replace(/[()]/g, '\\$&')}\\s+(\\d+)`).exec(last)?.[1] ?? 0);
-  assert.ok(count('reviews (jason)     → reviews-v2') > 0, out);
-  assert.match(last, /ratings \(x-test\)\s+→ gRPC UNAVAILABLE/);
-  assert.doesNotMatch(last, /reviews \(jason\)\s+→ reviews-v[13]/);
-  assert.doesNotMatch(last, /reviews \(anonymous\)\s+→ reviews-v2/);
-  const v1 = count('reviews (anonymous) → reviews-v1');
-  const v3 = count('reviews (anonymous) → reviews-v3');
-  assert.ok(v1 > v3 && v3 > 0, `80/20 canary expected, got v1=${v1} v3=${v3}`);
+  const last = out.split('\n\n').at(-1) ?? '';
+  const rows = new Map<string, number>();
+  for (const line of last.split('\n')) {
+    const m = /^(.+?)\s+→\s+(.+?)\s+(\d+)$/.exec(line);
+    if (m) rows.set(`${m[1]!.replace(/\s+/g, ' ')} → ${m[2]}`, Number(m[3]));
+  }
+  const n = (key: string) => rows.get(key) ?? 0;
+  assert.ok(n('meshlet HTTP details → details-v1') > 0, last);
+  assert.ok(n('meshlet HTTP ratings → ratings-v1') > 0, last);
+  assert.ok(n('meshlet HTTP ratings x-test → HTTP 503 (FI)') > 0, last);
+  for (const caller of ['meshlet gRPC', 'grpc-js-xds']) {
+    assert.ok(n(`${caller} reviews jason → reviews-v2`) > 0, last);
+    assert.equal(n(`${caller} reviews jason → reviews-v1`) + n(`${caller} reviews jason → reviews-v3`), 0, last);
+    assert.equal(n(`${caller} reviews → reviews-v2`), 0, last);
+    const v1 = n(`${caller} reviews → reviews-v1`);
+    const v3 = n(`${caller} reviews → reviews-v3`);
+    assert.ok(v1 > v3 && v3 > 0, `${caller}: 80/20 canary expected, got v1=${v1} v3=${v3}`);
+  }
+  assert.equal([...rows.keys()].filter((k) => /UNAVAILABLE|UH|NR/.test(k)).length, 0, last);
 });

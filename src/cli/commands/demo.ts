@@ -1,31 +1,23 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createControlServer, type ControlServer } from '../../control/index.js';
+import { createControlServer } from '../../control/index.js';
 import { formatDiagnostic } from '../../config/index.js';
 import { meshError } from '../../errors.js';
 import { packageRoot } from '../../internal/package-root.js';
-import { EchoClient, echoCall, startEchoServer, type EchoServer } from '../../testing/echo.js';
-import { XdsClient } from '../../xds/ads-client.js';
-import { buildNode } from '../../xds/node.js';
-import { TYPE_URL } from '../../xds/type-urls.js';
+import { createMesh } from '../../mesh/create.js';
+import type { Mesh } from '../../mesh/types.js';
+import { EchoClient, echoCall } from '../../testing/echo.js';
+import { SERVICE_PORT, startDetails, startRatings, startReviews } from '../demo/services.js';
 import { parse, portOption } from '../args.js';
 import { table, type Output } from '../output.js';
 
 export const demoUsage = 'meshlet demo [--duration SECONDS] [--xds-port 15010] [--admin-port 15014] [--config DIR]';
 
-const WORKLOADS = [
-  { service: 'reviews', version: 'v1' },
-  { service: 'reviews', version: 'v2' },
-  { service: 'reviews', version: 'v3' },
-  { service: 'ratings', version: 'v1' },
-  { service: 'details', version: 'v1' },
-];
-const SERVICE_PORT = 9080;
-
 /**
- * `meshlet demo`: the bookinfo-style mesh in one process. The control server watches the example
- * config; each example service is a real gRPC server that announces itself over xDS; a stock
- * @grpc/grpc-js-xds client plays productpage and sends traffic that follows the VirtualServices.
+ * `meshlet demo`: a bookinfo-style mesh in one process. The control server watches the example
+ * config; details (Express) and ratings (Fastify) are HTTP services and reviews v1/v2/v3 are gRPC
+ * services, each its own meshlet mesh announcing itself over xDS; productpage is a meshlet client
+ * (mesh.fetch and mesh.grpc), and a stock @grpc/grpc-js-xds client calls reviews beside it.
  */
 export async function demoCommand(argv: string[], out: Output): Promise<number> {
   const { values } = parse(argv, {
@@ -49,49 +41,73 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
     for (const d of server.store.errors()) out.error(formatDiagnostic(d));
     out.info(`control server: xDS on 127.0.0.1:${server.xdsPort}, admin http://127.0.0.1:${server.adminPort}/status, config ${configDir}`);
 
-    for (const w of WORKLOADS) {
-      const backend = await startEchoServer(`${w.service}-${w.version}`);
-      closers.push(() => backend.close());
-      closers.push(announce(server, w, backend));
-    }
-    out.info(`services: ${WORKLOADS.map((w) => `${w.service}-${w.version}`).join(', ')} (gRPC, announced over xDS)`);
+    const controlPlane = `127.0.0.1:${server.xdsPort}`;
+    const mesh = async (service: string, version: string): Promise<Mesh> => {
+      const m = await createMesh({ controlPlane, service, labels: { app: service, version }, serviceAccount: `bookinfo-${service}`, initialFetchTimeoutMs: 2000 });
+      closers.push(() => m.close());
+      return m;
+    };
+    await startDetails(await mesh('details', 'v1'));
+    await startRatings(await mesh('ratings', 'v1'));
+    for (const v of ['v1', 'v2', 'v3']) await startReviews(await mesh('reviews', v), v);
+    out.info('services: details-v1 (Express), ratings-v1 (Fastify), reviews-v1/v2/v3 (gRPC), each a meshlet mesh announced over xDS');
 
-    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${server.xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: 'productpage-demo', cluster: 'productpage', locality: {} },
+    const productpage = await mesh('productpage', 'v1');
+    const reviews = productpage.grpc.client(EchoClient, `reviews:${SERVICE_PORT}`);
+    process.env['GRPC_XDS_BOOTSTRAP_CONFIG'] = JSON.stringify({
+      xds_servers: [{ server_uri: controlPlane, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      node: { id: 'productpage-grpc-js-xds', cluster: 'productpage', locality: {} },
     });
     const grpcXds = await import('@grpc/grpc-js-xds');
     grpcXds.register();
-    const reviews = new EchoClient(`xds:///reviews.default.svc.cluster.local:${SERVICE_PORT}`, grpc.credentials.createInsecure());
-    const ratings = new EchoClient(`xds:///ratings.default.svc.cluster.local:${SERVICE_PORT}`, grpc.credentials.createInsecure());
-    closers.push(() => reviews.close(), () => ratings.close());
-    out.info('traffic: productpage (stock @grpc/grpc-js-xds) → reviews as anonymous and as jason, → ratings with x-test: abort');
+    const stock = new EchoClient(`xds:///reviews.default.svc.cluster.local:${SERVICE_PORT}`, grpc.credentials.createInsecure());
+    closers.push(() => reviews.close(), () => stock.close());
+    out.info('traffic: productpage (meshlet: fetch + gRPC) and a stock @grpc/grpc-js-xds client, as anonymous, as jason, and with x-test: abort');
 
-    await runTraffic(out, reviews, ratings, duration);
+    await runTraffic(out, { productpage, reviews, stock }, duration);
     return 0;
   } finally {
     for (const close of closers.reverse()) await close();
   }
 }
 
-function announce(server: ControlServer, w: { service: string; version: string }, backend: EchoServer): () => void {
-  const client = new XdsClient({
-    server: `127.0.0.1:${server.xdsPort}`,
-    node: buildNode({
-      id: `${w.service}-${w.version}-${backend.port}`,
-      service: w.service,
-      namespace: 'default',
-      labels: { app: w.service, version: w.version },
-      serviceAccount: `bookinfo-${w.service}`,
-      address: '127.0.0.1',
-      ports: [{ number: SERVICE_PORT, name: 'grpc', protocol: 'GRPC', targetPort: backend.port }],
-    }),
-  });
-  client.watch(TYPE_URL.listener, '*', { onChange() {} });
-  return () => client.close();
+interface Clients {
+  productpage: Mesh;
+  reviews: grpc.Client;
+  stock: grpc.Client;
 }
 
-async function runTraffic(out: Output, reviews: grpc.Client, ratings: grpc.Client, duration: number): Promise<void> {
+/** One round of the traffic mix: label → who answered (or why not). */
+async function round(c: Clients): Promise<Array<[string, string]>> {
+  const http = async (url: string, headers: Record<string, string> = {}): Promise<string> => {
+    const res = await c.productpage.fetch(url, { headers });
+    const body = (await res.json().catch(() => undefined)) as { from?: string } | undefined;
+    const flags = res.headers.get('x-meshlet-response-flags');
+    return body?.from ?? `HTTP ${res.status}${flags ? ` (${flags})` : ''}`;
+  };
+  const rpc = (client: grpc.Client, md?: Record<string, string>) =>
+    echoCall(client, md).then((r) => r.from, (err: { code?: number }) => `gRPC ${grpc.status[err.code ?? 2] ?? err.code}`);
+  const [details, ratings, abort, anon, jason, stockAnon, stockJason] = await Promise.all([
+    http('http://details:9080/details/0'),
+    http('http://ratings:9080/ratings/0'),
+    http('http://ratings:9080/ratings/0', { 'x-test': 'abort' }),
+    rpc(c.reviews),
+    rpc(c.reviews, { 'end-user': 'jason' }),
+    rpc(c.stock),
+    rpc(c.stock, { 'end-user': 'jason' }),
+  ]);
+  return [
+    ['meshlet HTTP  details', details],
+    ['meshlet HTTP  ratings', ratings],
+    ['meshlet HTTP  ratings x-test', abort],
+    ['meshlet gRPC  reviews', anon],
+    ['meshlet gRPC  reviews jason', jason],
+    ['grpc-js-xds   reviews', stockAnon],
+    ['grpc-js-xds   reviews jason', stockJason],
+  ];
+}
+
+async function runTraffic(out: Output, clients: Clients, duration: number): Promise<void> {
   const stopAt = Date.now() + duration * 1000;
   let stopped = false;
   const stop = () => { stopped = true; };
@@ -100,29 +116,19 @@ async function runTraffic(out: Output, reviews: grpc.Client, ratings: grpc.Clien
   try {
     while (!stopped && Date.now() < stopAt) {
       const counts = new Map<string, number>();
-      const bump = (k: string) => counts.set(k, (counts.get(k) ?? 0) + 1);
       const roundEnd = Math.min(Date.now() + 2000, stopAt);
       while (!stopped && Date.now() < roundEnd) {
-        const [anon, jason, abort] = await Promise.allSettled([
-          echoCall(reviews),
-          echoCall(reviews, { 'end-user': 'jason' }),
-          echoCall(ratings, { 'x-test': 'abort' }),
-        ]);
-        bump(`reviews (anonymous) → ${anon.status === 'fulfilled' ? anon.value.from : grpcStatus(anon.reason)}`);
-        bump(`reviews (jason)     → ${jason.status === 'fulfilled' ? jason.value.from : grpcStatus(jason.reason)}`);
-        bump(`ratings (x-test)    → ${abort.status === 'fulfilled' ? abort.value.from : grpcStatus(abort.reason)}`);
+        for (const [label, answer] of await round(clients)) {
+          const key = `${label.padEnd(28)} → ${answer}`;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
         await new Promise((r) => setTimeout(r, 5));
       }
       const rows = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => [k, String(n)]);
-      out.info(`\n${new Date().toISOString()}\n${table(['ROUTE → ANSWERED BY', 'CALLS'], rows)}`);
+      out.info(`\n${new Date().toISOString()}\n${table(['CALLER  ROUTE → ANSWERED BY', 'CALLS'], rows)}`);
     }
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-}
-
-function grpcStatus(err: unknown): string {
-  const code = (err as { code?: number }).code;
-  return code === undefined ? 'error' : `gRPC ${grpc.status[code] ?? code}`;
 }
