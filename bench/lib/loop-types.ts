@@ -1,0 +1,5 @@
+/** Event-loop delay over one phase, ms. */
+export interface LoopDelayRead {
+  p99Ms: number;
+  maxMs: number;
+}
