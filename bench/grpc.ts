@@ -7,6 +7,7 @@
 //   node --import tsx bench/grpc.ts [--rounds 5] [--seconds 2] [--inflight 16]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { createControlServer } from '../src/control/index.js';
@@ -15,14 +16,16 @@ import { createMesh } from '../src/mesh/create.js';
 import { meshGrpc } from '../src/grpc/index.js';
 import { EchoClient, echoCall } from '../src/testing/echo.js';
 import { CLIENT_CPU, SERVER_CPU, pinPid, pinned } from './lib/pin.js';
+import type { Goal } from './lib/dataplane-report.js';
+import { aaGate, type GateResult } from './lib/gate.js';
+import { summarize } from './lib/summary.js';
+import { num, ratioCell, type Row } from './lib/table.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
-const ROUNDS = Math.max(5, arg('rounds', 5));
-const SECONDS = arg('seconds', 2);
-const INFLIGHT = arg('inflight', 16);
+let INFLIGHT = arg('inflight', 16);
 const HOST = 'echo.default.svc.cluster.local';
 
 async function startOrigin(): Promise<{ port: number; stop(): void }> {
@@ -58,7 +61,13 @@ async function phase(client: grpc.Client, seconds: number): Promise<Phase> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function main(): Promise<void> {
+interface GrpcRun {
+  names: string[];
+  results: Record<string, Phase[]>;
+}
+
+/** Origin in its own process, control server in this one; every variant measured in the same rounds. */
+async function measure(rounds: number, seconds: number, log: (line: string) => void): Promise<GrpcRun> {
   pinPid(process.pid, CLIENT_CPU);
   const origin = await startOrigin();
   const control = await createControlServer({ xdsPort: 0, adminPort: null, debounceMs: 5 });
@@ -87,16 +96,75 @@ spec:
     meshlet: g.client(EchoClient, `${HOST}:9090`),
     'grpc-js-xds': new EchoClient(`xds:///${HOST}:9090`, insecure),
   };
-  for (const c of Object.values(variants)) for (let i = 0; i < 50; i++) await echoCall(c, {}, 10_000);
-  const names = Object.keys(variants);
-  const results: Record<string, Phase[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let round = 0; round <= ROUNDS; round++) {
-    const order = names.map((_, i) => names[(i + round) % names.length]!);
-    for (const name of order) {
-      const r = await phase(variants[name]!, round === 0 ? Math.min(1, SECONDS) : SECONDS);
-      if (round > 0) results[name]!.push(r);
+  try {
+    for (const c of Object.values(variants)) for (let i = 0; i < 50; i++) await echoCall(c, {}, 10_000);
+    const names = Object.keys(variants);
+    const results: Record<string, Phase[]> = Object.fromEntries(names.map((n) => [n, []]));
+    for (let round = 0; round <= rounds; round++) {
+      log(`gRPC round ${round}/${rounds}${round === 0 ? ' (warm-up)' : ''} …`);
+      const order = names.map((_, i) => names[(i + round) % names.length]!);
+      for (const name of order) {
+        const r = await phase(variants[name]!, round === 0 ? Math.min(1, seconds) : seconds);
+        if (round > 0) results[name]!.push(r);
+      }
     }
+    return { names, results };
+  } finally {
+    for (const c of Object.values(variants)) c.close();
+    await mesh.close();
+    await control.close();
+    origin.stop();
   }
+}
+
+const LABELS: Record<string, string> = {
+  'raw-a': 'raw grpc-js (baseline)',
+  'raw-b': 'A/A: raw grpc-js again',
+  meshlet: 'meshlet gRPC (mesh:///)',
+  'grpc-js-xds': 'stock @grpc/grpc-js-xds (xds:///)',
+};
+
+/**
+ * The gRPC cases for bench/run.ts's one table: throughput ratios against raw grpc-js, latency
+ * added at p50/p99 (closed loop), the A/A gate, and the goals (≥ 0.95× raw, ≥ 1.0× grpc-js-xds).
+ */
+export async function runGrpcCases(opts: { quick: boolean; rounds: number; log: (line: string) => void }): Promise<{ rows: Row[]; gates: GateResult[]; goals: Goal[] }> {
+  const run = await measure(opts.rounds, opts.quick ? 1 : 2, opts.log);
+  const base = run.results['raw-a']!;
+  const params = `unary; ${INFLIGHT} in flight; closed loop`;
+  const ratio = (n: string) => summarize(run.results[n]!.map((r, i) => r.rps / base[i]!.rps));
+  const added = (n: string, k: 'p50' | 'p99') => summarize(run.results[n]!.map((r, i) => (r[k] - base[i]![k]) * 1000));
+  const gate = aaGate(base.map((r) => r.rps), run.results['raw-b']!.map((r) => r.rps));
+  const meshVsXds = summarize(run.results['meshlet']!.map((r, i) => r.rps / run.results['grpc-js-xds']![i]!.rps));
+  const rows: Row[] = run.names.map((n) => {
+    const baseline = n === 'raw-a';
+    const rps = summarize(run.results[n]!.map((r) => r.rps));
+    const p50 = summarize(run.results[n]!.map((r) => r.p50 * 1000));
+    const p99 = summarize(run.results[n]!.map((r) => r.p99 * 1000));
+    const cell = (s: ReturnType<typeof summarize>) => `${s.median >= 0 ? '+' : ''}${num(s.median, 0)} µs [${num(s.min, 0)}…${num(s.max, 0)}]`;
+    return {
+      case: LABELS[n] ?? n,
+      params,
+      result: baseline ? `${num(rps.median, 0)} rps [${num(rps.min, 0)}–${num(rps.max, 0)}]` : ratioCell(ratio(n)),
+      p50: baseline ? `${num(p50.median, 0)} µs` : cell(added(n, 'p50')),
+      p99: baseline ? `${num(p99.median, 0)} µs` : cell(added(n, 'p99')),
+      cpu: '', memory: '', stall: '',
+      goal: n === 'raw-b' ? (gate.valid ? '✔ A/A within ±3%' : '✘ VOID (±3%)')
+        : n === 'meshlet' ? `${ratio(n).median >= 0.95 ? '✔ met' : '✘ not met'} (≥ 0.95× raw); ${ratioCell(meshVsXds)} grpc-js-xds ${meshVsXds.median >= 1 ? '✔ met' : '✘ not met'} (≥ 1.0×)` : '',
+    };
+  });
+  const goals: Goal[] = [
+    { name: 'gRPC: meshlet vs raw grpc-js (≥ 0.95×)', met: ratio('meshlet').median >= 0.95, value: ratioCell(ratio('meshlet')) },
+    { name: 'gRPC: meshlet vs stock grpc-js-xds (≥ 1.0×)', met: meshVsXds.median >= 1, value: ratioCell(meshVsXds) },
+  ];
+  return { rows, gates: [{ ...gate, reason: `gRPC: ${gate.reason}` }], goals };
+}
+
+async function main(): Promise<void> {
+  const rounds = Math.max(5, arg('rounds', 5));
+  const seconds = arg('seconds', 2);
+  INFLIGHT = arg('inflight', 16);
+  const { names, results } = await measure(rounds, seconds, (line) => process.stderr.write(`${line}\n`));
   const lines: string[] = [];
   const ratio = (n: string, k: keyof Phase): number[] => results[n]!.map((r, i) => r[k] / results['raw-a']![i]![k]);
   const fmt = (xs: number[]): string => `${median(xs).toFixed(3)} [${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}]`;
@@ -111,14 +179,13 @@ spec:
   lines.push('');
   lines.push(`A/A (raw-b ÷ raw-a throughput, median): ${aa.toFixed(3)} → ${valid ? 'PASS (within ±3%)' : 'VOID (outside ±3%)'}`);
   process.stdout.write(`${lines.join('\n')}\n`);
-  for (const c of Object.values(variants)) c.close();
-  await mesh.close();
-  await control.close();
-  origin.stop();
-  process.exitCode = valid ? 0 : 2;
+  // A VOID run is reported, never an error: nothing fails on a timing.
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench/grpc failed: ${String(err)}\n`);
-  process.exitCode = 1;
-});
+// Run directly: the standalone table. Imported by bench/run.ts: only runGrpcCases is used.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench/grpc failed: ${String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
