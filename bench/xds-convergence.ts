@@ -7,49 +7,8 @@ import { parseArgs } from 'node:util';
 import { startControlProcess } from './lib/control-process.js';
 import { fmt, percentile } from './lib/stats.js';
 import { ClientPool } from './lib/worker-pool.js';
+import { destinationRule, serviceEntry, virtualService } from './lib/bench-config.js';
 import { HOST, type Expectation } from './lib/xds-client-worker.js';
-
-function serviceEntry(weight: number): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: reviews }
-spec:
-  hosts: [${HOST}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: grpc, protocol: GRPC }]
-  endpoints:
-  - { address: 10.0.0.1, labels: { version: v1 }, weight: ${weight} }
-  - { address: 10.0.0.2, labels: { version: v2 } }
-  - { address: 10.0.0.3, labels: { version: v3 } }
-`;
-}
-
-function destinationRule(extraSubsets: number): string {
-  const extra = Array.from({ length: extraSubsets }, (_, i) => `  - { name: x${i}, labels: { version: v1 } }\n`).join('');
-  return `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews }
-spec:
-  host: reviews
-  subsets:
-  - { name: v1, labels: { version: v1 } }
-  - { name: v2, labels: { version: v2 } }
-${extra}`;
-}
-
-function virtualService(v1Weight: number): string {
-  return `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - route:
-    - { destination: { host: reviews, subset: v1 }, weight: ${v1Weight} }
-    - { destination: { host: reviews, subset: v2 }, weight: ${100 - v1Weight} }
-`;
-}
 
 export interface ConvergenceResult {
   clients: number;

@@ -3,6 +3,7 @@
 // restarted on the same port with a changed config; how long until every client holds it).
 // Kept apart from xds-convergence.ts, whose measurement logic is owned elsewhere; it reuses the
 // same worker pool and client expectations.
+import { virtualService } from './bench-config.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,17 +37,6 @@ spec:
   - { name: v2, labels: { version: v2 } }
 `;
 
-const routes = (v1: number) => `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews }
-spec:
-  hosts: [reviews]
-  http:
-  - route:
-    - { destination: { host: reviews, subset: v1 }, weight: ${v1} }
-    - { destination: { host: reviews, subset: v2 }, weight: ${100 - v1} }
-`;
-
 export interface ControlExtras {
   clients: number;
   changes: number;
@@ -70,7 +60,7 @@ const FILE_WEIGHT = 33;
 export async function runControlExtras(o: { clients: number; changes: number; workers: number; log?: (l: string) => void }): Promise<ControlExtras> {
   const dir = mkdtempSync(join(tmpdir(), 'meshlet-bench-control-'));
   writeFileSync(join(dir, 'base.yaml'), base);
-  writeFileSync(join(dir, 'routes.yaml'), routes(90));
+  writeFileSync(join(dir, 'routes.yaml'), virtualService(90));
   const port = await freePort();
   const args = ['--config', dir, '--xds-port', String(port)];
   let control: ControlProcess = await startControlProcess(args);
@@ -85,13 +75,13 @@ export async function runControlExtras(o: { clients: number; changes: number; wo
     const c0 = cpuMicros(control.pid);
     for (let i = 0; i < o.changes; i++) {
       const w = 10 + (i % 80);
-      await pool.measure({ kind: 'route', v1Weight: w }, () => control.admin('/apply', { method: 'POST', body: routes(w) }), 30_000);
+      await pool.measure({ kind: 'route', v1Weight: w }, () => control.admin('/apply', { method: 'POST', body: virtualService(w) }), 30_000);
     }
     const cpu = cpuMicros(control.pid) - c0;
 
     // The storm: the file now says FILE_WEIGHT (hidden behind the applied one, so nothing is
     // pushed); a restarted server forgets applied resources and serves the file's weight.
-    writeFileSync(join(dir, 'routes.yaml'), routes(FILE_WEIGHT));
+    writeFileSync(join(dir, 'routes.yaml'), virtualService(FILE_WEIGHT));
     await new Promise((r) => setTimeout(r, 800)); // past the directory poll, so the old server has read it
     let serverStartMs = NaN;
     const delays = await pool.measure({ kind: 'route', v1Weight: FILE_WEIGHT }, async () => {
