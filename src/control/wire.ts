@@ -149,7 +149,7 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
         req.errorDetail = readStatus(r, end);
         break;
       }
-      default: r.skip(tag & 7);
+      default: r.skipField(tag & 7);
     }
   }
   return req;
@@ -163,7 +163,7 @@ function readStatus(r: WireReader, end: number): { code: number; message: string
     switch (tag >>> 3) {
       case 1: r.expect(tag, 0); status.code = r.varint32() | 0; break;
       case 2: r.expect(tag, 2); status.message = r.string(); break;
-      default: r.skip(tag & 7);
+      default: r.skipField(tag & 7);
     }
   }
   if (r.pos !== end) throw new RangeError('error_detail overruns its length');

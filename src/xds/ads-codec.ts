@@ -119,7 +119,7 @@ function readAny(r: WireReader, end: number): AnyProto {
     switch (tag >>> 3) {
       case 1: r.expect(tag, 2); any.type_url = r.string(); break;
       case 2: r.expect(tag, 2); any.value = r.bytes(); break;
-      default: r.skip(tag & 7);
+      default: r.skipField(tag & 7);
     }
   }
   if (r.pos !== end) throw new RangeError('Any overruns its length');
@@ -156,13 +156,13 @@ export function decodeDiscoveryResponse(bytes: Uint8Array): DiscoveryResponseObj
         const cp: { identifier?: string } = {};
         while (r.pos < end) {
           const t = r.varint32();
-          if (t >>> 3 === 1) { r.expect(t, 2); cp.identifier = r.string(); } else r.skip(t & 7);
+          if (t >>> 3 === 1) { r.expect(t, 2); cp.identifier = r.string(); } else r.skipField(t & 7);
         }
         if (r.pos !== end) throw new RangeError('control_plane overruns its length');
         res.control_plane = cp;
         break;
       }
-      default: r.skip(tag & 7);
+      default: r.skipField(tag & 7);
     }
   }
   return res;

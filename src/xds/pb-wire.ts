@@ -121,7 +121,7 @@ export class WireReader {
   }
 
   /** Skips a field of the given wire type (the tag was read already). */
-  skip(wireType: number): void {
+  skipField(wireType: number): void {
     switch (wireType) {
       case 0:
         this.varint32();
@@ -136,7 +136,7 @@ export class WireReader {
         for (;;) {
           const tag = this.varint32();
           if ((tag & 7) === 4) return;
-          this.skip(tag & 7);
+          this.skipField(tag & 7);
         }
       case 5:
         this.advance(4);
