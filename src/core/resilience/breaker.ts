@@ -51,15 +51,7 @@ export class ClusterCounters {
       return { ok: false, flag: 'UO' };
     }
     this.active++;
-    let done = false;
-    return {
-      ok: true,
-      release: () => {
-        if (done) return;
-        done = true;
-        this.active--;
-      },
-    };
+    return onceSlot(() => this.active--);
   }
 
   /** Admits a retry: the max_retries breaker first, then the retry budget. */
@@ -75,14 +67,19 @@ export class ClusterCounters {
       return { ok: false, flag: 'URX' };
     }
     this.retriesActive++;
-    let done = false;
-    return {
-      ok: true,
-      release: () => {
-        if (done) return;
-        done = true;
-        this.retriesActive--;
-      },
-    };
+    return onceSlot(() => this.retriesActive--);
   }
+}
+
+/** A slot whose release runs `free` exactly once, however often it is called. */
+function onceSlot(free: () => void): Slot {
+  let done = false;
+  return {
+    ok: true,
+    release: () => {
+      if (done) return;
+      done = true;
+      free();
+    },
+  };
 }
