@@ -5,7 +5,8 @@
 import { isMap, isScalar, type Node, type Pair } from 'yaml';
 import { dnsLabelProblem, dnsSubdomainProblem, stringMap } from './schemas/common.js';
 import { KINDS } from './schemas/index.js';
-import { errorCount, mark, obj, report, str, type WalkContext } from './schema.js';
+import { checkAnnotations } from './annotations.js';
+import { errorCount, joinPath, mark, obj, report, str, suggest, type WalkContext } from './schema.js';
 import { setFieldSources } from './sources.js';
 import type { IstioResource, ObjectMeta, ResourceKind } from './types.js';
 import { nodePosition, type YamlDocument } from './yaml.js';
@@ -104,6 +105,9 @@ export function validateDocument(yd: YamlDocument, ctx: WalkContext, defaultName
   if (!specField?.value || !isMap(specField.value)) {
     report(ctx, 'spec', 'MESHLET_ERR_CONFIG_RESOURCE', 'spec is required and must be a map', { node: specField?.value ?? root });
     return undefined;
+  }
+  for (const p of checkAnnotations(kind as ResourceKind, metadata?.annotations, suggest)) {
+    report(ctx, joinPath('metadata.annotations', p.key), p.severity === 'error' ? 'MESHLET_ERR_CONFIG_SCHEMA' : 'MESHLET_ERR_CONFIG_UNKNOWN_FIELD', p.message, { severity: p.severity });
   }
   const spec = info.spec(specField.value, ctx, 'spec');
   if (errorCount(ctx) !== before || spec === undefined || metadata === undefined) return undefined;

@@ -83,7 +83,7 @@ export function obj(spec: ObjectSpec): Schema {
 }
 
 /** The known field closest to a misspelt one: same letters ignoring case/underscores, or edit distance ≤ 2. */
-function suggest(key: string, known: readonly string[]): string | undefined {
+export function suggest(key: string, known: readonly string[]): string | undefined {
   const norm = (s: string): string => s.replace(/[_-]/g, '').toLowerCase();
   const exact = known.find((k) => norm(k) === norm(key));
   if (exact) return exact;

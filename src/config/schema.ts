@@ -269,4 +269,4 @@ export function mapOf(value: Schema, options: { key?: (key: string) => string | 
   };
 }
 
-export { obj, type ObjectSpec } from './schema-object.js';
+export { obj, suggest, type ObjectSpec } from './schema-object.js';

@@ -79,7 +79,7 @@ function compileRoute(r: RouteModel): CompiledRoute {
     requestHeaders: headerMutation(r.requestHeadersToAdd, r.requestHeadersToRemove),
     responseHeaders: headerMutation(r.responseHeadersToAdd, r.responseHeadersToRemove),
   };
-  if (r.retryPolicy) out.retry = compileRetryPlan(r.retryPolicy, retryNonIdempotentOptIn(r.metadata));
+  if (r.retryPolicy) out.retry = compileRetryPlan(r.retryPolicy, retryNonIdempotentOptIn(r.metadata), r.hedgeOnPerTryTimeout === true);
   // Unset or 0: no overall timeout. We deliberately do not apply Envoy's implicit 15 s route
   // timeout: Istio sends an explicit 0 for routes without one, and a silent 15 s cut-off would
   // surprise streaming callers. The adapter may still bound calls by max_stream_duration.

@@ -59,6 +59,13 @@ export interface RetryPlan {
   readonly retriableStatusCodes: ReadonlySet<number>;
   /** Non-idempotent methods are retried only on conditions that prove the app never saw the request, unless the route opts in. */
   readonly retryNonIdempotent: boolean;
+  /**
+   * Envoy's hedge_policy.hedge_on_per_try_timeout: a per-try timeout does not cancel the
+   * attempt; another starts beside it and the first usable response wins.
+   */
+  readonly hedgeOnPerTryTimeout: boolean;
+  /** Whether this request is duplicated at a per-try timeout: hedging is on and the method is idempotent (never POST/PATCH). */
+  hedges(method: string): boolean;
   /** Jittered exponential backoff delay before retry number `n` (1-based), per Envoy: random in [0, min(base·2^(n-1), max)]. */
   backoffMs(n: number, random: () => number): number;
   /** Should this outcome be retried (ignores budget; see CallPlan.admitRetry)? */

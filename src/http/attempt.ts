@@ -57,6 +57,11 @@ export class Attempt implements DispatchHandler {
   /** Per-try deadline (epoch ms), 0 when none. */
   deadline = 0;
   status = 0;
+  /**
+   * Hedged at its per-try timeout (Envoy's `retried()`): still in flight beside a newer attempt,
+   * never retried again; its retriable failure is dropped while another attempt can answer.
+   */
+  hedged = false;
   private abandoned: Error | undefined;
   private ended = false;
 

@@ -4,6 +4,12 @@
  * fault delay → fault abort → circuit breaker admission → mirrors → attempts (pick, send,
  * retry with backoff) under one deadline timer. Every failure reaches the caller's
  * `onResponseError` or becomes a local reply; nothing is thrown.
+ *
+ * Hedging (route hedge_policy.hedge_on_per_try_timeout, idempotent methods only) follows
+ * Envoy's router: a per-try timeout leaves the attempt running ("racing") and starts another
+ * through the normal retry path (budget, backoff, previous hosts); the first response that is
+ * not retriable wins and the others are aborted; a retriable failure of one racer is dropped
+ * while another attempt or a scheduled retry can still answer.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -39,6 +45,7 @@ export interface RoutedRequest {
 
 const RETRY_ABORT = new Error('meshlet: attempt abandoned for a retry');
 const TIMEOUT_ABORT = new Error('meshlet: attempt timed out');
+const HEDGE_LOST = new Error('meshlet: another hedged attempt answered first');
 
 /**
  * Runs one forward call. Create and call {@link CallHandler.run}; the caller's handler gets
@@ -55,7 +62,12 @@ export class CallHandler implements AttemptOwner {
   private readonly tried: Attempt['endpoint'][] = [];
   private readonly replayable: boolean;
   private readonly startedAt = performance.now();
+  /** The newest attempt: the one a per-try deadline applies to and, once it wins, the response. */
   private attempt: Attempt | undefined;
+  /** Older attempts still in flight after a hedge (undefined unless hedging happened). */
+  private racing: Attempt[] | undefined;
+  /** The attempt whose response the caller got. */
+  private servedBy: Attempt['endpoint'] | undefined;
   private attempts = 0;
   private admission: { release(): void } | undefined;
   /** Retry slot held across a backoff wait. */
@@ -122,6 +134,7 @@ export class CallHandler implements AttemptOwner {
     const endpoint = this.plan.pick(this.tried);
     if (!endpoint) {
       retrySlot?.();
+      if (this.racing) return this.armTimer(); // the hedged attempts may still answer
       this.flag('UH');
       return this.reply(503, LOCAL_REPLY.noHealthyUpstream);
     }
@@ -129,6 +142,8 @@ export class CallHandler implements AttemptOwner {
     this.tried.push(endpoint);
     const attempt = new Attempt(this, this.plan, endpoint, retrySlot);
     this.attempt = attempt;
+    const perTry = this.plan.retry?.perTryTimeoutMs;
+    if (perTry) attempt.deadline = Date.now() + perTry;
     this.armTimer();
     const { opts, upstreamPath, headers } = this.req;
     try {
@@ -157,18 +172,19 @@ export class CallHandler implements AttemptOwner {
   // ---- attempt callbacks --------------------------------------------------------------------
 
   onAttemptHeaders(attempt: Attempt, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    if (attempt !== this.attempt || status < 200) return; // 1xx are not forwarded
+    if (status < 200 || !this.isLive(attempt)) return; // 1xx are not forwarded
     attempt.status = status;
     attempt.releaseRetrySlot();
     const outcome: AttemptOutcome = { kind: 'response', status };
-    const retry = this.mayRetry(outcome);
-    if (retry === true) {
-      this.attempt = undefined;
+    const retry = attempt.hedged ? false : this.mayRetry(outcome);
+    if (retry === true || (this.racing && this.othersPending(attempt) && this.plan.retry?.shouldRetry(outcome, this.req.method))) {
+      this.drop(attempt);
       attempt.end(outcome);
       attempt.abandon(RETRY_ABORT);
       return;
     }
     if (retry) this.flag(retry);
+    this.win(attempt);
     this.streaming = true;
     this.status = status;
     attempt.deadline = 0;
@@ -190,8 +206,8 @@ export class CallHandler implements AttemptOwner {
   }
 
   onAttemptError(attempt: Attempt, err: Error): void {
-    if (attempt !== this.attempt) return;
-    this.attempt = undefined;
+    if (!this.isLive(attempt)) return;
+    this.drop(attempt);
     const outcome = classifyError(err);
     if (this.streaming || !outcome) {
       attempt.end(outcome ?? CALLER_ENDED);
@@ -199,8 +215,8 @@ export class CallHandler implements AttemptOwner {
       return this.fail(err);
     }
     attempt.end(outcome);
-    const retry = this.mayRetry(outcome);
-    if (retry === true) return;
+    const retry = attempt.hedged ? false : this.mayRetry(outcome);
+    if (retry === true || this.othersPending(attempt)) return;
     if (retry) this.flag(retry);
     if (outcome.kind === 'connect-failure') {
       this.flag('UF');
@@ -215,7 +231,8 @@ export class CallHandler implements AttemptOwner {
   }
 
   onAttemptUpgrade(attempt: Attempt, status: number, headers: IncomingHttpHeaders, socket: Duplex): void {
-    if (attempt !== this.attempt) return void socket.destroy();
+    if (!this.isLive(attempt)) return void socket.destroy();
+    this.win(attempt);
     this.attempt = undefined;
     attempt.end({ kind: 'response', status });
     this.status = status;
@@ -227,14 +244,10 @@ export class CallHandler implements AttemptOwner {
 
   /** One timer per request, at the nearer of the overall deadline and the per-try deadline. */
   private armTimer(): void {
-    const perTry = this.streaming ? undefined : this.plan.retry?.perTryTimeoutMs;
+    const perTry = this.streaming || !this.attempt ? 0 : this.attempt.deadline;
     if (!this.deadline && !perTry) return;
     const now = Date.now();
-    let at = this.deadline || Infinity;
-    if (perTry && this.attempt && !this.wait) {
-      this.attempt.deadline = now + perTry;
-      at = Math.min(at, this.attempt.deadline);
-    }
+    const at = Math.min(this.deadline || Infinity, perTry || Infinity);
     this.clearTimer();
     if (at !== Infinity) this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - now));
   }
@@ -251,6 +264,7 @@ export class CallHandler implements AttemptOwner {
     const overall = this.deadline !== 0 && now >= this.deadline;
     const attempt = this.attempt;
     if (!overall && !(attempt && attempt.deadline && now >= attempt.deadline)) return this.armTimer();
+    if (attempt && !overall && this.plan.retry?.hedgeOnPerTryTimeout) return this.softTimeout(attempt);
     if (attempt) {
       this.attempt = undefined;
       attempt.end({ kind: 'timeout' });
@@ -271,6 +285,7 @@ export class CallHandler implements AttemptOwner {
       attempt.end(CALLER_ENDED);
       attempt.abandon(reason);
     }
+    this.abandonRacing(reason);
     this.finish();
     safely(() => this.handler.onResponseError?.(this.controller, reason));
   }
@@ -295,11 +310,12 @@ export class CallHandler implements AttemptOwner {
     this.wait = undefined;
     this.waitingSlot?.();
     this.waitingSlot = undefined;
+    this.abandonRacing(TIMEOUT_ABORT);
     this.admission?.release();
     this.admission = undefined;
     const sink = this.ctx.record;
     if (sink) {
-      const last = this.tried[this.tried.length - 1];
+      const last = this.servedBy ?? this.tried[this.tried.length - 1];
       sink({
         method: this.req.method, host: this.req.host, path: this.req.path,
         routeName: this.plan.routeName, clusterName: this.plan.clusterName,
@@ -309,6 +325,83 @@ export class CallHandler implements AttemptOwner {
       });
     }
     return true;
+  }
+
+  // ---- hedging -------------------------------------------------------------------------------
+
+  /**
+   * A per-try timeout on a hedged route (Envoy's onSoftPerTryTimeout): reported to outlier
+   * detection, the attempt keeps running; idempotent requests get a parallel attempt when the
+   * retry policy and budget allow one (else the flag says why and the attempt carries on alone).
+   */
+  private softTimeout(attempt: Attempt): void {
+    attempt.deadline = 0;
+    attempt.end({ kind: 'timeout' });
+    if (!this.streaming && this.plan.retry?.hedges(this.req.method)) {
+      attempt.hedged = true;
+      this.attempt = undefined;
+      (this.racing ??= []).push(attempt);
+      const retry = this.mayRetry({ kind: 'timeout' });
+      if (retry === true) return;
+      if (retry) this.flag(retry);
+      this.racing.pop();
+      if (this.racing.length === 0) this.racing = undefined;
+      attempt.hedged = false;
+      this.attempt = attempt;
+    }
+    this.armTimer();
+  }
+
+  private isLive(attempt: Attempt): boolean {
+    return attempt === this.attempt || (this.racing !== undefined && this.racing.includes(attempt));
+  }
+
+  /** Another attempt in flight or a retry scheduled, besides `attempt`. */
+  private othersPending(attempt: Attempt): boolean {
+    if (this.wait) return true;
+    if (this.attempt && this.attempt !== attempt) return true;
+    return this.racing !== undefined && this.racing.some((a) => a !== attempt);
+  }
+
+  /** Forgets an attempt that failed or was discarded. */
+  private drop(attempt: Attempt): void {
+    if (this.attempt === attempt) this.attempt = undefined;
+    else if (this.racing) {
+      const i = this.racing.indexOf(attempt);
+      if (i >= 0) this.racing.splice(i, 1);
+      if (this.racing.length === 0) this.racing = undefined;
+    }
+  }
+
+  /** `attempt` answers the call: every other attempt and any scheduled retry are cancelled. */
+  private win(attempt: Attempt): void {
+    this.servedBy = attempt.endpoint;
+    if (!this.racing && this.attempt === attempt) return;
+    const current = this.attempt;
+    if (current && current !== attempt) {
+      current.end(CALLER_ENDED);
+      current.abandon(HEDGE_LOST);
+    }
+    this.attempt = undefined;
+    this.drop(attempt);
+    this.abandonRacing(HEDGE_LOST);
+    this.attempt = attempt;
+    if (this.wait) {
+      clearTimeout(this.wait);
+      this.wait = undefined;
+      this.waitingSlot?.();
+      this.waitingSlot = undefined;
+    }
+  }
+
+  private abandonRacing(reason: Error): void {
+    const racing = this.racing;
+    if (!racing) return;
+    this.racing = undefined;
+    for (const a of racing) {
+      a.end(CALLER_ENDED);
+      a.abandon(reason);
+    }
   }
 
   private flag(flag: ResponseFlag): void {

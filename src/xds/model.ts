@@ -175,6 +175,8 @@ export interface RouteModel {
   readonly maxStreamDurationMs?: number;
   /** The route's own policy, else its virtual host's. */
   readonly retryPolicy?: RetryPolicyModel;
+  /** hedge_policy.hedge_on_per_try_timeout of the route's policy, else its virtual host's. */
+  readonly hedgeOnPerTryTimeout?: boolean;
   /** Most specific of route > virtual host (weighted clusters may override again). */
   readonly fault?: FaultModel;
   readonly hashPolicy: readonly HashPolicyModel[];

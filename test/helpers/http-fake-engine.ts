@@ -27,6 +27,8 @@ export function retryPlan(over: Partial<RetryPlan> & { on?: string[] } = {}): Re
     ...(over.perTryTimeoutMs !== undefined ? { perTryTimeoutMs: over.perTryTimeoutMs } : {}),
     retriableStatusCodes: over.retriableStatusCodes ?? new Set(),
     retryNonIdempotent: over.retryNonIdempotent ?? false,
+    hedgeOnPerTryTimeout: over.hedgeOnPerTryTimeout ?? false,
+    hedges: over.hedges ?? ((method: string) => (over.hedgeOnPerTryTimeout ?? false) && ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'].includes(method)),
     backoffMs: over.backoffMs ?? (() => 1),
     shouldRetry: over.shouldRetry ?? ((o: AttemptOutcome, method: string) => {
       const idempotent = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'].includes(method);

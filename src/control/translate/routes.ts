@@ -14,7 +14,8 @@ import { FAULT_FILTER_NAME } from './lds.js';
 import { clusterName, resolveHost } from './names.js';
 import { applyHeaders, faultConfig, hashPolicy, retryPolicy } from './route-policies.js';
 import { effectivePolicy } from './traffic-policy.js';
-import { fractionalPercent, wrap } from './proto-helpers.js';
+import { annotationOn } from '../../config/annotations.js';
+import { fractionalPercent, toStruct, wrap } from './proto-helpers.js';
 
 type Obj = Record<string, unknown>;
 
@@ -152,6 +153,9 @@ export class RouteBuilder {
       out.route = route;
       const fault = faultConfig(http.fault);
       if (fault) out.typed_per_filter_config = { [FAULT_FILTER_NAME]: fault };
+      if (annotationOn(this.vs, 'meshlet.io/retry-non-idempotent')) {
+        out.metadata = { filter_metadata: { meshlet: toStruct({ retryNonIdempotent: true }) } };
+      }
       // A lone destination's header operations apply to the route itself (Istio merges them).
       if (dests.length === 1) applyHeaders(out, dests[0]?.headers);
     }
@@ -184,6 +188,7 @@ export class RouteBuilder {
     if (hash) out.hash_policy = hash;
     const retry = retryPolicy(http.retries, hash !== undefined);
     if (retry) out.retry_policy = retry;
+    if (annotationOn(this.vs, 'meshlet.io/hedge-on-per-try-timeout')) out.hedge_policy = { hedge_on_per_try_timeout: true };
     const mirrors = this.mirrors(http);
     if (mirrors.length) out.request_mirror_policies = mirrors;
     if (http.rewrite?.authority) out.host_rewrite_literal = http.rewrite.authority;

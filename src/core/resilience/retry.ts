@@ -26,17 +26,23 @@ class CompiledRetryPlan implements RetryPlan {
   readonly perTryTimeoutMs?: number;
   readonly retriableStatusCodes: ReadonlySet<number>;
   readonly retryNonIdempotent: boolean;
+  readonly hedgeOnPerTryTimeout: boolean;
   private readonly baseMs: number;
   private readonly maxMs: number;
 
-  constructor(policy: RetryPolicyModel, retryNonIdempotent: boolean) {
+  constructor(policy: RetryPolicyModel, retryNonIdempotent: boolean, hedgeOnPerTryTimeout: boolean) {
     this.retryOn = new Set(policy.retryOn);
     this.numRetries = policy.numRetries;
     if (policy.perTryTimeoutMs !== undefined && policy.perTryTimeoutMs > 0) this.perTryTimeoutMs = policy.perTryTimeoutMs;
     this.retriableStatusCodes = new Set(policy.retriableStatusCodes);
     this.retryNonIdempotent = retryNonIdempotent;
+    this.hedgeOnPerTryTimeout = hedgeOnPerTryTimeout;
     this.baseMs = policy.backoff.baseMs > 0 ? policy.backoff.baseMs : 25;
     this.maxMs = policy.backoff.maxMs > 0 ? policy.backoff.maxMs : this.baseMs * 10;
+  }
+
+  hedges(method: string): boolean {
+    return this.hedgeOnPerTryTimeout && IDEMPOTENT.has(method.toUpperCase());
   }
 
   backoffMs(n: number, random: () => number): number {
@@ -75,7 +81,8 @@ export function retryNonIdempotentOptIn(metadata: Readonly<Record<string, Readon
 }
 
 /**
- * Compiles a retry plan (once per route per snapshot).
+ * Compiles a retry plan (once per route per snapshot). `hedgeOnPerTryTimeout` is the route's
+ * hedge_policy (Envoy): per-try timeouts start a parallel attempt instead of cancelling.
  *
  * @example
  * ```ts
@@ -83,8 +90,8 @@ export function retryNonIdempotentOptIn(metadata: Readonly<Record<string, Readon
  * plan.shouldRetry({ kind: 'response', status: 503 }, 'GET'); // true
  * ```
  */
-export function compileRetryPlan(policy: RetryPolicyModel, retryNonIdempotent: boolean): RetryPlan {
-  return new CompiledRetryPlan(policy, retryNonIdempotent);
+export function compileRetryPlan(policy: RetryPolicyModel, retryNonIdempotent: boolean, hedgeOnPerTryTimeout = false): RetryPlan {
+  return new CompiledRetryPlan(policy, retryNonIdempotent, hedgeOnPerTryTimeout);
 }
 
 /**

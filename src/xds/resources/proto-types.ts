@@ -55,7 +55,13 @@ export interface VirtualHostProto extends HeaderMutationsProto {
   routes?: RouteProto[];
   typed_per_filter_config?: Record<string, AnyProto>;
   retry_policy?: RetryPolicyProto;
+  hedge_policy?: HedgePolicyProto;
   require_tls?: string;
+}
+export interface HedgePolicyProto {
+  initial_requests?: UInt32Proto;
+  additional_request_chance?: FractionalPercentProto;
+  hedge_on_per_try_timeout?: boolean;
 }
 export interface HeaderMatcherProto {
   name?: string;
@@ -100,6 +106,7 @@ export interface RouteActionProto {
   timeout?: DurationProto;
   max_stream_duration?: { max_stream_duration?: DurationProto; grpc_timeout_header_max?: DurationProto };
   retry_policy?: RetryPolicyProto;
+  hedge_policy?: HedgePolicyProto;
   hash_policy?: HashPolicyProto[];
   prefix_rewrite?: string;
   regex_rewrite?: RegexRewriteProto;

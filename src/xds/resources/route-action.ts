@@ -4,7 +4,7 @@ import type {
 } from '../model.js';
 import { durationMs, fraction, regexRewrite } from './common.js';
 import { faultOf, perFilterConfigs } from './filters.js';
-import type { HashPolicyProto, RedirectActionProto, RetryPolicyProto, RouteActionProto, RouteProto } from './proto-types.js';
+import type { HashPolicyProto, HedgePolicyProto, RedirectActionProto, RetryPolicyProto, RouteActionProto, RouteProto } from './proto-types.js';
 
 const UINT32_MAX = 0xffff_ffff;
 /** Envoy's retry back-off base interval when none is configured. */
@@ -35,6 +35,20 @@ export function retryPolicy(rp: RetryPolicyProto | undefined, path: string, erro
     backoff: { baseMs, maxMs: maxMs ?? baseMs * 10 },
     retriableStatusCodes: rp.retriable_status_codes ?? [],
   };
+}
+
+/**
+ * Validates a HedgePolicy; returns whether to hedge on per-try timeout (undefined: no policy).
+ * initial_requests and additional_request_chance are accepted but, as in Envoy, not acted on.
+ */
+export function hedgePolicy(hp: HedgePolicyProto | undefined, path: string, errors: string[]): boolean | undefined {
+  if (!hp) return undefined;
+  const initial = hp.initial_requests?.value;
+  if (initial !== undefined && initial < 1) {
+    errors.push(`${path}.initial_requests: ${initial} is below 1`);
+    return undefined;
+  }
+  return hp.hedge_on_per_try_timeout === true;
 }
 
 function hashPolicy(list: HashPolicyProto[] | undefined, path: string, errors: string[]): HashPolicyModel[] {

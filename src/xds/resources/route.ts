@@ -9,7 +9,7 @@ import type {
 import { decodeMessage, headersToAdd, headersToRemove, metadataJson } from './common.js';
 import { faultOf, perFilterConfigs } from './filters.js';
 import type { HeaderMutationsProto, RouteConfigurationProto, RouteProto, VirtualHostProto } from './proto-types.js';
-import { clusterAction, forwarding, otherAction, retryPolicy } from './route-action.js';
+import { clusterAction, forwarding, hedgePolicy, otherAction, retryPolicy } from './route-action.js';
 import { routeMatch } from './route-match.js';
 
 interface Mutations {
@@ -41,6 +41,7 @@ function merge(outer: Mutations, inner: Mutations): Mutations {
 interface VhostContext {
   mutations: Mutations;
   retry: RetryPolicyModel | undefined;
+  hedge: boolean | undefined;
   fault: FaultModel | undefined;
 }
 
@@ -57,6 +58,8 @@ function route(r: RouteProto, path: string, errors: string[], ctx: VhostContext)
     extra = forwarding(ra, `${path}.route`, errors);
     const retry = retryPolicy(ra.retry_policy, `${path}.route.retry_policy`, errors) ?? ctx.retry;
     if (retry) extra = { ...extra, retryPolicy: retry };
+    // The route's hedge policy replaces the virtual host's entirely (Envoy: not merged).
+    if (hedgePolicy(ra.hedge_policy, `${path}.route.hedge_policy`, errors) ?? ctx.hedge) extra = { ...extra, hedgeOnPerTryTimeout: true };
   } else {
     action = otherAction(r, path, errors);
   }
@@ -100,7 +103,8 @@ function virtualHost(vh: VirtualHostProto, path: string, errors: string[], outer
   }
   const typedPerFilterConfig = perFilterConfigs(vh.typed_per_filter_config, `${path}.typed_per_filter_config`, errors);
   const retry = retryPolicy(vh.retry_policy, `${path}.retry_policy`, errors);
-  const ctx: VhostContext = { mutations: merge(outer, mutations(vh, `${path}.`, errors)), retry, fault: faultOf(typedPerFilterConfig) };
+  const hedge = hedgePolicy(vh.hedge_policy, `${path}.hedge_policy`, errors);
+  const ctx: VhostContext = { mutations: merge(outer, mutations(vh, `${path}.`, errors)), retry, hedge, fault: faultOf(typedPerFilterConfig) };
   const routes: RouteModel[] = [];
   for (const [i, r] of (vh.routes ?? []).entries()) {
     const model = route(r, `${path}.routes[${i}]`, errors, ctx);

@@ -211,3 +211,45 @@ describe('loadConfigPath', () => {
     });
   });
 });
+
+describe('meshlet.io annotations', () => {
+  const vsWith = (annotations: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: r
+  annotations:
+${annotations}
+spec:
+  hosts: [r]
+  http:
+  - route: [{ destination: { host: r } }]
+`;
+  it('accepts the known ones and leaves other annotations alone', () => {
+    const { resources, diagnostics } = parseConfig(vsWith('    meshlet.io/hedge-on-per-try-timeout: "true"\n    meshlet.io/retry-non-idempotent: "false"\n    example.com/owner: team-a'), 'a.yaml');
+    assert.deepEqual(diagnostics, []);
+    assert.equal(resources[0]?.metadata.annotations?.['meshlet.io/hedge-on-per-try-timeout'], 'true');
+  });
+  it('rejects a bad value at its line, and warns about an unknown name with a suggestion', () => {
+    const { resources, diagnostics } = parseConfig(vsWith('    meshlet.io/hedge-on-per-try-timeout: "yes"\n    meshlet.io/retry-non-idempotnet: "true"'), 'b.yaml');
+    assert.equal(resources.length, 0);
+    const [bad, unknown] = diagnostics;
+    assert.equal(bad?.severity, 'error');
+    assert.equal(bad?.code, 'MESHLET_ERR_CONFIG_SCHEMA');
+    assert.equal(bad?.line, 6);
+    assert.equal(bad?.path, 'metadata.annotations["meshlet.io/hedge-on-per-try-timeout"]');
+    assert.match(bad?.message ?? '', /must be "true" or "false", got "yes"/);
+    assert.equal(unknown?.severity, 'warning');
+    assert.equal(unknown?.line, 7);
+    assert.match(unknown?.message ?? '', /did you mean "meshlet.io\/retry-non-idempotent"/);
+  });
+  it('warns when an annotation does not apply to the kind', () => {
+    const { resources, diagnostics } = parseConfig(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: d, annotations: { meshlet.io/hedge-on-per-try-timeout: "true" } }
+spec: { host: d }
+`, 'c.yaml');
+    assert.equal(resources.length, 1);
+    assert.equal(diagnostics[0]?.severity, 'warning');
+    assert.match(diagnostics[0]?.message ?? '', /applies to VirtualService, not DestinationRule/);
+  });
+});

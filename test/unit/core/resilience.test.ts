@@ -83,6 +83,16 @@ test('route metadata meshlet.retryNonIdempotent opts POST into retries', () => {
   assert.equal(retry.shouldRetry({ kind: 'response', status: 500 }, 'POST'), true);
 });
 
+test('route hedge policy: the plan hedges idempotent methods only', () => {
+  const policy = { retryOn: ['5xx'], numRetries: 2, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [], perTryTimeoutMs: 100 };
+  const hedged = planOf(oneService({ routes: [route({ hedgeOnPerTryTimeout: true, retryPolicy: policy })] })).retry!;
+  assert.equal(hedged.hedgeOnPerTryTimeout, true);
+  assert.deepEqual(['GET', 'head', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PATCH'].map((m) => hedged.hedges(m)), [true, true, true, true, true, false, false]);
+  const plain = planOf(oneService({ routes: [route({ retryPolicy: policy })] })).retry!;
+  assert.equal(plain.hedgeOnPerTryTimeout, false);
+  assert.equal(plain.hedges('GET'), false);
+});
+
 test('outlier detection: eject after N consecutive 5xx, return after base × count, growing time', () => {
   const clock = { t: 1_000_000 };
   const engine = oneService({ clock, cluster: { outlierDetection: { ...OUTLIER, consecutive5xx: 3, consecutiveGatewayFailure: 0 } }, endpoints: flat(CLUSTER, 3) });

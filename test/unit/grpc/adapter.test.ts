@@ -62,7 +62,7 @@ function fakeEngine(backends: () => Backend[], retryOn: string[] = []) {
       const plan: CallPlan = {
         routeName: 'r', clusterName: 'c', mirrors: [],
         requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] },
-        ...(retryOn.length ? { retry: { retryOn: new Set(retryOn), numRetries: 2, retriableStatusCodes: new Set<number>(), retryNonIdempotent: false, backoffMs: () => 1, shouldRetry: () => false } } : {}),
+        ...(retryOn.length ? { retry: { retryOn: new Set(retryOn), numRetries: 2, retriableStatusCodes: new Set<number>(), retryNonIdempotent: false, hedgeOnPerTryTimeout: false, hedges: () => false, backoffMs: () => 1, shouldRetry: () => false } } : {}),
         admit: () => ({ ok: true, release() {} }),
         admitRetry: () => ({ ok: true, release() {} }),
         pick: (tried) => {

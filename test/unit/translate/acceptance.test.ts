@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import type { IstioResource } from '../../../src/config/types.js';
 import { messageType } from '../../../src/xds/protos.js';
 import { messageNameOf, TYPE_URL } from '../../../src/xds/type-urls.js';
-import { bookinfoRules, dr, googleapis, ratingsAbort, REVIEWS, run, se, vs, we } from './fixtures.js';
+import { annotated, bookinfoRules, dr, googleapis, ratingsAbort, REVIEWS, run, se, vs, we } from './fixtures.js';
 import { encode, grpcDecode } from './grpc-xds.js';
+import { decodeRouteConfig, validateRouteConfig } from '../../../src/xds/resources/route.js';
 
 /** Bookinfo plus one of every feature the translator emits. */
 const everything: IstioResource[] = [
@@ -23,7 +24,7 @@ const everything: IstioResource[] = [
   dr('ratings', { host: 'ratings', trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: 'x-user', ringHash: { minimumRingSize: 4096 } } } }, subsets: [{ name: 'v1', labels: { version: 'v1' } }] }),
   dr('details', { host: 'details', trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: 'c', ttl: '10s' }, maglev: { tableSize: 65537 } } } } }),
   dr('productpage', { host: 'productpage', trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true } } } }),
-  vs('reviews', {
+  annotated(vs('reviews', {
     hosts: ['reviews'],
     http: [
       {
@@ -50,7 +51,7 @@ const everything: IstioResource[] = [
         retries: { attempts: 0 },
       },
     ],
-  }),
+  }), { 'meshlet.io/hedge-on-per-try-timeout': 'true', 'meshlet.io/retry-non-idempotent': 'true' }),
   ratingsAbort,
   googleapis,
   se('vm', { hosts: ['vm.internal'], ports: [{ number: 8080, name: 'grpc-api', protocol: 'GRPC' }, { number: 8081, name: 'http' }], resolution: 'STATIC', location: 'MESH_INTERNAL', workloadSelector: { labels: { app: 'vm' } } }),
@@ -132,4 +133,26 @@ test('EDS with IPv4 and IPv6 endpoints, weights and WorkloadEntry ports pass grp
   assert.equal(cla.endpoints[1].lb_endpoints[0].endpoint.address.socket_address.port_value, 8080);
   const v = grpcDecode(TYPE_URL.endpoint, { name: 'outbound|8080||vm.internal', message: cla });
   assert.equal(v.error, undefined);
+});
+
+test('meshlet annotations become hedge_policy and route metadata that grpc-js-xds accepts and our client reads', () => {
+  const r = run(everything);
+  const rc = r.out.get(TYPE_URL.route)!.find((x) => x.name === `${REVIEWS}:9080`)!;
+  assert.equal(grpcDecode(TYPE_URL.route, rc).error, undefined);
+  const routes = (rc.message as any).virtual_hosts[0].routes;
+  assert.ok(routes.length >= 3);
+  for (const route of routes) {
+    assert.deepEqual(route.route.hedge_policy, { hedge_on_per_try_timeout: true });
+    assert.equal(route.metadata.filter_metadata.meshlet.fields.retryNonIdempotent.bool_value, true);
+  }
+  const mine = validateRouteConfig(decodeRouteConfig(encode(TYPE_URL.route, rc)));
+  assert.ok(mine.ok, JSON.stringify(mine));
+  const model = mine.model.virtualHosts[0]!.routes[0]!;
+  assert.equal(model.hedgeOnPerTryTimeout, true);
+  assert.deepEqual(model.metadata.meshlet, { retryNonIdempotent: true });
+  // Without the annotations: neither field.
+  const plain = run([vs('plain', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }], retries: { attempts: 1, perTryTimeout: '1s' } }] })]);
+  const plainRoute = (plain.routeConfig(`${REVIEWS}:9080`).virtual_hosts[0].routes as any[])[0];
+  assert.equal(plainRoute.route.hedge_policy, undefined);
+  assert.equal(plainRoute.metadata, undefined);
 });

@@ -11,6 +11,10 @@ export const meta = (name: string, namespace = 'default') => ({ name, namespace 
 export function vs(name: string, spec: VirtualService['spec'], namespace = 'default'): VirtualService {
   return { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: meta(name, namespace), spec };
 }
+/** The resource with `metadata.annotations` set. */
+export function annotated<T extends IstioResource>(r: T, annotations: Record<string, string>): T {
+  return { ...r, metadata: { ...r.metadata, annotations } };
+}
 export function dr(name: string, spec: DestinationRule['spec'], namespace = 'default'): DestinationRule {
   return { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: meta(name, namespace), spec };
 }

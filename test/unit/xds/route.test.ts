@@ -142,3 +142,23 @@ test('per-filter fault override keyed by any name, wrapped in FilterConfig, and 
   assert.deepEqual(b?.fault?.abort, abort);
   assert.equal(c?.fault, undefined);
 });
+
+test('hedge_policy: the route policy replaces the virtual host one; initial_requests below 1 is NACKed', () => {
+  const r = validate({
+    name: 'rc',
+    virtual_hosts: [{
+      name: 'vh', domains: ['*'],
+      hedge_policy: { hedge_on_per_try_timeout: true },
+      routes: [
+        { match: { prefix: '/inherit' }, route: { cluster: 'c' } },
+        { match: { prefix: '/off' }, route: { cluster: 'c', hedge_policy: { initial_requests: { value: 1 } } } },
+        { match: { prefix: '/' }, route: { cluster: 'c', hedge_policy: { hedge_on_per_try_timeout: true, additional_request_chance: { numerator: 5 } } } },
+      ],
+    }],
+  });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.model.virtualHosts[0]?.routes.map((x) => x.hedgeOnPerTryTimeout), [true, undefined, true]);
+  const bad = validate(routeConfig('rc', [{ match: { prefix: '/' }, route: { cluster: 'c', hedge_policy: { initial_requests: { value: 0 } } } }]));
+  assert.equal(bad.ok, false);
+  assert.deepEqual(!bad.ok ? bad.errors : [], ['virtual_hosts[0].routes[0].route.hedge_policy.initial_requests: 0 is below 1']);
+});
