@@ -66,3 +66,12 @@ export async function closedPort(): Promise<number> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Deterministic 50% failure: a small LCG, so a test sees the same sequence on every run. */
+export function coin(seed: number): () => boolean {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31 < 0.5;
+  };
+}

@@ -1,6 +1,7 @@
 // A control server with Istio YAML plus meshes that announce backends through mesh.listen():
 // what every HTTP data-plane integration test starts from. close() tears everything down.
 import assert from 'node:assert/strict';
+import { request, type Dispatcher } from 'undici';
 import { createControlServer, type ControlServer } from '../../src/control/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createMesh } from '../../src/mesh/create.js';
@@ -83,4 +84,12 @@ export async function waitFor(pred: () => boolean, timeoutMs: number, what: stri
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** One request through `dispatcher` (POST sends a small replayable body): status, response flags, latency. */
+export async function timedCall(dispatcher: Dispatcher, url: string, method = 'GET'): Promise<{ status: number; flags: string; ms: number }> {
+  const t0 = performance.now();
+  const res = await request(url, { dispatcher, method, ...(method === 'POST' ? { body: 'x' } : {}) });
+  await res.body.text();
+  return { status: res.statusCode, flags: String(res.headers['x-meshlet-response-flags'] ?? ''), ms: performance.now() - t0 };
 }

@@ -4,10 +4,9 @@
 // same route without the annotation, which must behave differently.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'undici';
 import type { Mesh } from '../../../src/mesh/types.js';
-import { reply, sleep } from '../../helpers/http-backends.js';
-import { MeshFixture, type Served } from '../../helpers/http-mesh.js';
+import { coin, reply, sleep } from '../../helpers/http-backends.js';
+import { MeshFixture, timedCall, type Served } from '../../helpers/http-mesh.js';
 
 const route = (name: string, annotation: string, retries: string): string => `
 apiVersion: networking.istio.io/v1
@@ -34,15 +33,6 @@ let fx: MeshFixture;
 let client: Mesh;
 const served: Record<string, Served[]> = {};
 
-/** Deterministic 50% failure (LCG), as in the resilience tests. */
-function coin(seed: number): () => boolean {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s / 2 ** 31 < 0.5;
-  };
-}
-
 before(async () => {
   fx = await MeshFixture.start(CONFIG);
   // Every instance takes 250 ms: longer than the 100 ms per-try timeout.
@@ -65,12 +55,7 @@ after(async () => {
   await fx?.close();
 });
 
-async function call(url: string, method = 'GET'): Promise<{ status: number; flags: string; ms: number }> {
-  const t0 = performance.now();
-  const res = await request(url, { dispatcher: client.dispatcher, method, ...(method === 'POST' ? { body: 'x' } : {}) });
-  await res.body.text();
-  return { status: res.statusCode, flags: String(res.headers['x-meshlet-response-flags'] ?? ''), ms: performance.now() - t0 };
-}
+const call = (url: string, method = 'GET'): ReturnType<typeof timedCall> => timedCall(client.dispatcher, url, method);
 
 const hits = (host: string): number => (served[host] ?? []).reduce((n, s) => n + s.hits.length, 0);
 

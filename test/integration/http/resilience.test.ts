@@ -3,10 +3,9 @@
 // mirroring. Backends are other meshes that announce themselves with mesh.listen().
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'undici';
 import type { Mesh } from '../../../src/mesh/types.js';
-import { reply, sleep } from '../../helpers/http-backends.js';
-import { MeshFixture, waitFor, type Served } from '../../helpers/http-mesh.js';
+import { coin, reply, sleep } from '../../helpers/http-backends.js';
+import { MeshFixture, timedCall, waitFor, type Served } from '../../helpers/http-mesh.js';
 
 const CONFIG = `
 apiVersion: networking.istio.io/v1
@@ -70,15 +69,6 @@ let bad: Served;
 let down: Served;
 let mirror: Served;
 
-/** Deterministic 50% failure: a small LCG, so the test is the same on every run. */
-function coin(seed: number): () => boolean {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s / 2 ** 31 < 0.5;
-  };
-}
-
 before(async () => {
   fx = await MeshFixture.start(CONFIG);
   const fail = coin(7);
@@ -99,12 +89,7 @@ after(async () => {
   await fx?.close();
 });
 
-async function call(url: string, method = 'GET'): Promise<{ status: number; flags: string; ms: number }> {
-  const t0 = performance.now();
-  const res = await request(url, { dispatcher: client.dispatcher, method, ...(method === 'POST' ? { body: 'x' } : {}) });
-  await res.body.text();
-  return { status: res.statusCode, flags: String(res.headers['x-meshlet-response-flags'] ?? ''), ms: performance.now() - t0 };
-}
+const call = (url: string, method = 'GET'): ReturnType<typeof timedCall> => timedCall(client.dispatcher, url, method);
 
 async function waves<T>(n: number, width: number, fn: () => Promise<T>): Promise<T[]> {
   const out: T[] = [];
