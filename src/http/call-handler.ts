@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { AttemptOutcome, CallPlan, Engine, ResponseFlag } from '../core/types.js';
 import { Attempt, CALLER_ENDED, classifyError, type AttemptOwner } from './attempt.js';
+import { readBody, shouldBuffer } from './body-buffer.js';
 import { CallerController, localReply, safely, type DispatchHandler } from './handler.js';
 import { FLAGS_HEADER, responseHeaders, type HeaderRecord } from './headers.js';
 import { LOCAL_REPLY, replayable, sendMirrors, upstreamOrigin } from './upstream.js';
@@ -60,7 +61,7 @@ export class CallHandler implements AttemptOwner {
   readonly controller: CallerController;
   private readonly flags: ResponseFlag[] = [];
   private readonly tried: Attempt['endpoint'][] = [];
-  private readonly replayable: boolean;
+  private replayable: boolean;
   private readonly startedAt = performance.now();
   /** The newest attempt: the one a per-try deadline applies to and, once it wins, the response. */
   private attempt: Attempt | undefined;
@@ -81,7 +82,7 @@ export class CallHandler implements AttemptOwner {
 
   constructor(
     private readonly ctx: CallContext,
-    private readonly req: RoutedRequest,
+    private req: RoutedRequest,
     private readonly handler: DispatchHandler,
     private readonly plan: CallPlan,
   ) {
@@ -97,15 +98,29 @@ export class CallHandler implements AttemptOwner {
     queueMicrotask(() => {
       safely(() => this.handler.onRequestStart?.(this.controller, {}));
       if (this.done || this.controller.aborted) return;
-      const delay = this.plan.fault?.delayMs;
-      if (delay !== undefined && delay > 0) {
-        this.flag('DI');
-        this.wait = setTimeout(() => this.route(), delay);
-      } else this.route();
+      const { body } = this.req.opts;
+      if (this.replayable || !shouldBuffer(body, this.req.headers, this.plan)) return this.start();
+      readBody(body as AsyncIterable<unknown>, Number(this.req.headers['content-length'])).then(
+        (bytes) => {
+          if (this.done) return;
+          this.req = { ...this.req, opts: { ...this.req.opts, body: bytes } };
+          this.replayable = true;
+          this.start();
+        },
+        (err: Error) => this.fail(err),
+      );
     });
   }
 
   // ---- phases -------------------------------------------------------------------------------
+
+  private start(): void {
+    const delay = this.plan.fault?.delayMs;
+    if (delay !== undefined && delay > 0) {
+      this.flag('DI');
+      this.wait = setTimeout(() => this.route(), delay);
+    } else this.route();
+  }
 
   private route(): void {
     this.wait = undefined;

@@ -178,6 +178,38 @@ test('mirrors get a fire-and-forget copy with Host <host>-shadow; the main respo
   assert.equal(shadow.hits[0]?.body, 'payload');
 });
 
+test('fetch() bodies: a small declared body is buffered so PUT is retried and mirrored; a large or unsized stream goes out once', async () => {
+  let n = 0;
+  const flaky = await backend('flaky-put', (_h, res) => reply(res, ++n % 2 === 1 ? 503 : 200, 'x'));
+  const shadow = await backend('shadow-put', (_h, res) => reply(res, 200, 'ok'));
+  engine.mirrorTargets.set('mirror-put', endpoint(shadow.port));
+  engine.next = () => ({ kind: 'forward', plan: plan([endpoint(flaky.port)], newLog(), { retry: retryPlan(), mirrors: ['mirror-put'] }) });
+  records.length = 0;
+  const res = await fetch('http://reviews/put', { dispatcher: mesh, method: 'PUT', body: JSON.stringify({ a: 1 }) });
+  assert.equal(res.status, 200);
+  await res.text();
+  assert.equal(records[0]?.attempts, 2);
+  assert.deepEqual(flaky.hits.map((h) => h.body), ['{"a":1}', '{"a":1}']);
+  for (let i = 0; i < 50 && shadow.hits.length === 0; i++) await sleep(10);
+  assert.equal(shadow.hits[0]?.body, '{"a":1}');
+
+  // Beyond the buffer limit (64 KiB): sent once, the 503 passes through.
+  n = 0;
+  const big = 'x'.repeat(64 * 1024 + 1);
+  const bigRes = await fetch('http://reviews/put', { dispatcher: mesh, method: 'PUT', body: big });
+  assert.equal(bigRes.status, 503);
+  await bigRes.text();
+  assert.equal(flaky.hits.at(-1)?.body.length, big.length);
+  // A stream without a declared length (chunked): sent once too.
+  n = 0;
+  const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('chunked')); c.close(); } });
+  const chunked = await fetch('http://reviews/put', { dispatcher: mesh, method: 'PUT', body: stream, duplex: 'half' });
+  assert.equal(chunked.status, 503);
+  await chunked.text();
+  assert.equal(flaky.hits.at(-1)?.body, 'chunked');
+  assert.equal(flaky.hits.length, 4);
+});
+
 test('passthrough forwards unchanged; strict mode refuses with MESHLET_ERR_UNKNOWN_HOST', async () => {
   engine.next = () => ({ kind: 'passthrough' });
   const res = await request(`http://127.0.0.1:${ok.port}/direct`, { dispatcher: mesh });
