@@ -325,7 +325,14 @@ export class CallHandler implements AttemptOwner {
     this.wait = undefined;
     this.waitingSlot?.();
     this.waitingSlot = undefined;
-    this.abandonRacing(TIMEOUT_ABORT);
+    if (this.racing) {
+      // Ended while hedged attempts were in flight (e.g. one failed locally): stop them all.
+      const current = this.attempt;
+      this.attempt = undefined;
+      current?.end(CALLER_ENDED);
+      current?.abandon(HEDGE_LOST);
+      this.abandonRacing(HEDGE_LOST);
+    }
     this.admission?.release();
     this.admission = undefined;
     const sink = this.ctx.record;
