@@ -19,7 +19,7 @@ export interface RequestRecord {
   routeName: string;
   /** Upstream cluster (`outbound|9080|v1|reviews.default.svc.cluster.local`), `PassthroughCluster` when not in the mesh, `''` when none. */
   clusterName: string;
-  /** `address:port` of the last attempt's endpoint, if one was picked. */
+  /** `address:port` of the endpoint that answered (with hedging, the winning attempt's), else of the last attempt's, if one was picked. */
   endpoint?: string;
   /** Status the caller got; 0 when it got an error instead. */
   status: number;
