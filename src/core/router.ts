@@ -71,8 +71,14 @@ function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListene
   const m = route.model;
   const f: PlanFields = {
     routeName: m.name,
+    fault: undefined,
+    timeoutMs: route.timeoutMs,
+    maxStreamDurationMs: undefined,
+    retry: route.retry,
     requestHeaders: route.requestHeaders,
     responseHeaders: route.responseHeaders,
+    rewritePath: undefined,
+    rewriteHost: m.hostRewrite,
     mirrors: NO_MIRRORS,
     hash: cluster.hashed ? requestHash(m.hashPolicy, req) : NaN,
   };
@@ -82,16 +88,13 @@ function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListene
     const rolled = fm ? rollFault(fm, req, env.random) : undefined;
     if (rolled) f.fault = rolled;
   }
-  if (route.timeoutMs !== undefined) f.timeoutMs = route.timeoutMs;
   const msd = m.maxStreamDurationMs ?? listener.maxStreamDurationMs;
   if (msd !== undefined && msd > 0) f.maxStreamDurationMs = msd;
-  if (route.retry) f.retry = route.retry;
   // The upstream sees the normalized path (as behind Envoy with normalize_path), rewritten.
   let path = req.path;
   if (m.prefixRewrite !== undefined) path = applyPrefixRewrite(m.match.path, path, m.prefixRewrite);
   else if (route.regexRewrite) path = applyRegexRewrite(route.regexRewrite, path);
   if (path !== req.rawPath) f.rewritePath = path + req.query;
-  if (m.hostRewrite !== undefined) f.rewriteHost = m.hostRewrite;
   if (m.mirrors.length > 0) {
     const out: string[] = [];
     for (const mirror of m.mirrors) if (rollFraction(mirror.fraction, env.random)) out.push(mirror.cluster);

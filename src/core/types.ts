@@ -44,6 +44,11 @@ export interface UpstreamEndpoint {
   readonly locality: { readonly region: string; readonly zone: string; readonly subZone: string };
 }
 
+/** A held breaker or retry-budget slot: `release()` frees it (once, however often it is called). */
+export interface HeldSlot {
+  release(): void;
+}
+
 /** How one attempt ended, reported back for outlier detection, least-request and retries. */
 export type AttemptOutcome =
   | { kind: 'response'; status: number }
@@ -101,9 +106,9 @@ export interface CallPlan {
   /** Clusters to mirror to (fraction already rolled); fire-and-forget. */
   readonly mirrors: readonly string[];
   /** Admission through the cluster's circuit breaker (max requests / pending). */
-  admit(): { ok: true; release(): void } | { ok: false; flag: 'UO' };
+  admit(): ({ ok: true } & HeldSlot) | { ok: false; flag: 'UO' };
   /** A retry may start: retry budget (20% of active, min 3 concurrent) and max_retries breaker. Returns a release for the retry slot. */
-  admitRetry(): { ok: true; release(): void } | { ok: false; flag: 'URX' | 'UO' };
+  admitRetry(): ({ ok: true } & HeldSlot) | { ok: false; flag: 'URX' | 'UO' };
   /** Endpoint for an attempt; `tried` are previous attempts' endpoints (retry_host_predicate previous_hosts). Undefined → UH. */
   pick(tried?: readonly UpstreamEndpoint[]): UpstreamEndpoint | undefined;
   /** Must be called once per attempt that got an endpoint: least-request counters and outlier detection. */

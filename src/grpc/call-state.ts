@@ -4,7 +4,7 @@
  * LB picker (endpoint choice). They find each other through the global registry's WeakMaps, so
  * nothing rides on the wire.
  */
-import type { AttemptOutcome, CallPlan, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
+import type { AttemptOutcome, CallPlan, HeldSlot, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
 import { grpcToHttpStatus } from './status.js';
 import type { GrpcMeshRuntime, GrpcRequestRecord } from './types.js';
 
@@ -23,7 +23,7 @@ export class CallState {
   /** Epoch ms at which the route timeout expires (Infinity: none). */
   routeDeadline = Infinity;
   /** Circuit-breaker admission, released when the call ends. */
-  admission: (() => void) | undefined;
+  admission: HeldSlot | undefined;
   private readonly startedAt = performance.now();
   private done = false;
 
@@ -46,7 +46,7 @@ export class CallState {
   finish(code: number): void {
     if (this.done) return;
     this.done = true;
-    this.admission?.();
+    this.admission?.release();
     this.admission = undefined;
     const sink = this.runtime.records();
     if (!sink) return;

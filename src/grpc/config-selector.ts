@@ -78,7 +78,7 @@ class MeshFilter extends experimental.BaseFilter implements Filter {
       this.attempt.local = true;
       throw localStatus(Status.UNAVAILABLE, GRPC_LOCAL_REPLY.overflow);
     }
-    call.admission = admission.release;
+    call.admission = admission;
     return md;
   }
 

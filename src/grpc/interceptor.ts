@@ -11,7 +11,7 @@
  * while no message has been sent upstream.
  */
 import { InterceptingCall, Metadata, status as Status, type Interceptor, type InterceptorOptions, type NextCall, type StatusObject } from '@grpc/grpc-js';
-import type { AttemptOutcome } from '../core/types.js';
+import type { AttemptOutcome, HeldSlot } from '../core/types.js';
 import { AttemptContext, CallState } from './call-state.js';
 import { registry } from './registry.js';
 import { GRPC_CONDITION_BY_CODE } from './status.js';
@@ -69,7 +69,7 @@ class MeshClientCall implements Child {
   private callerCancelled = false;
   private done = false;
   private retryTimer: NodeJS.Timeout | undefined;
-  private retrySlot: (() => void) | undefined;
+  private retrySlot: HeldSlot | undefined;
 
   constructor(private readonly options: InterceptorOptions, private readonly next: NextCall, runtime: GrpcMeshRuntime) {
     this.requestStream = options.method_definition.requestStream;
@@ -231,13 +231,13 @@ class MeshClientCall implements Child {
       slot.release();
       return false;
     }
-    this.retrySlot = slot.release;
+    this.retrySlot = slot;
     this.retryTimer = setTimeout(() => this.launch(), backoff);
     return true;
   }
 
   private releaseRetrySlot(): void {
-    this.retrySlot?.();
+    this.retrySlot?.release();
     this.retrySlot = undefined;
   }
 

@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AttemptOutcome, CallPlan, UpstreamEndpoint } from '../core/types.js';
+import type { AttemptOutcome, CallPlan, HeldSlot, UpstreamEndpoint } from '../core/types.js';
 import type { DispatchController, DispatchHandler } from './handler.js';
 
 /** What an attempt reports to (the call handler). */
@@ -19,6 +19,22 @@ export interface AttemptOwner {
 
 /** Outcome reported for attempts the caller (not the upstream) ended: a 4xx outlier detection ignores. */
 export const CALLER_ENDED: AttemptOutcome = { kind: 'response', status: 499 };
+
+const RESPONSES: AttemptOutcome[] = [];
+
+/**
+ * The (shared, frozen) outcome of an attempt answered with `status`: one object per status code
+ * rather than one per request.
+ *
+ * @example
+ * ```ts
+ * attempt.end(responseOutcome(200));
+ * ```
+ */
+export function responseOutcome(status: number): AttemptOutcome {
+  if (!Number.isInteger(status) || status < 100 || status > 999) return { kind: 'response', status };
+  return (RESPONSES[status] ??= Object.freeze({ kind: 'response', status }));
+}
 
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 const RESETS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
@@ -70,7 +86,7 @@ export class Attempt implements DispatchHandler {
     private readonly plan: CallPlan,
     readonly endpoint: UpstreamEndpoint,
     /** Releases the retry-budget slot this attempt holds (retries only). */
-    private retrySlot: (() => void) | undefined,
+    private retrySlot: HeldSlot | undefined,
   ) {
     plan.startAttempt(endpoint);
   }
@@ -90,7 +106,7 @@ export class Attempt implements DispatchHandler {
   releaseRetrySlot(): void {
     const slot = this.retrySlot;
     this.retrySlot = undefined;
-    slot?.();
+    slot?.release();
   }
 
   /** The call gives up on this attempt: abort it upstream, ignore whatever comes next. */

@@ -14,21 +14,19 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { AttemptOutcome, CallPlan, Engine, ResponseFlag } from '../core/types.js';
-import { Attempt, CALLER_ENDED, classifyError, type AttemptOwner } from './attempt.js';
+import type { AttemptOutcome, CallPlan, Engine, HeldSlot, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
+import { Attempt, CALLER_ENDED, classifyError, responseOutcome, type AttemptOwner } from './attempt.js';
 import { readBody, shouldBuffer } from './body-buffer.js';
-import { CallerController, localReply, safely, type DispatchHandler } from './handler.js';
+import { CallerController, localReply, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
 import { FLAGS_HEADER, responseHeaders, type HeaderRecord } from './headers.js';
-import { LOCAL_REPLY, replayable, sendMirrors, upstreamOrigin } from './upstream.js';
+import { LOCAL_REPLY, originOf, replayable, sendMirrors, upstreamOptions } from './upstream.js';
 import type { RecordSink } from './types.js';
 
-/** What every call of one dispatcher shares. */
+/** What every call of one dispatcher shares (one object per dispatcher). */
 export interface CallContext {
   readonly agent: Dispatcher;
   readonly engine: Engine;
   readonly random: () => number;
-  /** Set only while someone listens for request records. */
-  readonly record: RecordSink | undefined;
 }
 
 /** The request after routing: what goes upstream. */
@@ -42,6 +40,8 @@ export interface RoutedRequest {
   readonly upstreamPath: string;
   /** Request headers after the route's mutation, `host` set. */
   readonly headers: HeaderRecord;
+  /** TLS server name matching the Host header, when known (spares undici deriving it per request). */
+  readonly servername?: string | undefined;
 }
 
 const RETRY_ABORT = new Error('meshlet: attempt abandoned for a retry');
@@ -54,15 +54,17 @@ const HEDGE_LOST = new Error('meshlet: another hedged attempt answered first');
  *
  * @example
  * ```ts
- * new CallHandler(ctx, routed, toCurrentHandler(handler), result.plan).run();
+ * new CallHandler(ctx, undefined, routed, toCurrentHandler(handler), result.plan).run();
  * ```
  */
-export class CallHandler implements AttemptOwner {
+export class CallHandler implements AttemptOwner, ControllerHooks {
   readonly controller: CallerController;
   private readonly flags: ResponseFlag[] = [];
-  private readonly tried: Attempt['endpoint'][] = [];
+  /** The newest attempt's endpoint; `tried` (for previous-hosts picks) exists only once a call retries. */
+  private lastTried: UpstreamEndpoint | undefined;
+  private tried: UpstreamEndpoint[] | undefined;
   private replayable: boolean;
-  private readonly startedAt = performance.now();
+  private readonly startedAt: number;
   /** The newest attempt: the one a per-try deadline applies to and, once it wins, the response. */
   private attempt: Attempt | undefined;
   /** Older attempts still in flight after a hedge (undefined unless hedging happened). */
@@ -70,9 +72,9 @@ export class CallHandler implements AttemptOwner {
   /** The attempt whose response the caller got. */
   private servedBy: Attempt['endpoint'] | undefined;
   private attempts = 0;
-  private admission: { release(): void } | undefined;
+  private admission: HeldSlot | undefined;
   /** Retry slot held across a backoff wait. */
-  private waitingSlot: (() => void) | undefined;
+  private waitingSlot: HeldSlot | undefined;
   private deadline = 0;
   private timer: NodeJS.Timeout | undefined;
   private wait: NodeJS.Timeout | undefined;
@@ -82,22 +84,41 @@ export class CallHandler implements AttemptOwner {
 
   constructor(
     private readonly ctx: CallContext,
+    /** Set only while someone listens for request records. */
+    private readonly record: RecordSink | undefined,
     private req: RoutedRequest,
     private readonly handler: DispatchHandler,
     private readonly plan: CallPlan,
   ) {
     this.replayable = replayable(req.opts.body);
-    this.controller = new CallerController({
-      abort: (reason) => this.callerAbort(reason),
-      pause: () => this.attempt?.controller?.pause(),
-      resume: () => this.attempt?.controller?.resume(),
-    });
+    this.controller = new CallerController(this);
+    this.startedAt = record ? performance.now() : 0;
   }
 
+  onCallerAbort(reason: Error): void {
+    this.callerAbort(reason);
+  }
+
+  onCallerPause(): void {
+    this.attempt?.controller?.pause();
+  }
+
+  onCallerResume(): void {
+    this.attempt?.controller?.resume();
+  }
+
+  /**
+   * Starts the call, synchronously as undici's own dispatchers do (onRequestStart may arrive
+   * before `dispatch()` returns). Never throws: a failure becomes the caller's error.
+   */
   run(): void {
-    queueMicrotask(() => {
-      safely(() => this.handler.onRequestStart?.(this.controller, {}));
-      if (this.done || this.controller.aborted) return;
+    try {
+      this.handler.onRequestStart?.(this.controller, {});
+    } catch (err) {
+      swallowed(err);
+    }
+    if (this.done || this.controller.aborted) return;
+    try {
       const { body } = this.req.opts;
       if (this.replayable || !shouldBuffer(body, this.req.headers, this.plan)) return this.start();
       readBody(body as AsyncIterable<unknown>, Number(this.req.headers['content-length'])).then(
@@ -109,7 +130,9 @@ export class CallHandler implements AttemptOwner {
         },
         (err: Error) => this.fail(err),
       );
-    });
+    } catch (err) {
+      this.fail(err as Error);
+    }
   }
 
   // ---- phases -------------------------------------------------------------------------------
@@ -142,19 +165,21 @@ export class CallHandler implements AttemptOwner {
     this.next(undefined);
   }
 
-  private next(retrySlot: (() => void) | undefined): void {
+  private next(retrySlot: HeldSlot | undefined): void {
     this.wait = undefined;
     this.waitingSlot = undefined;
-    if (this.done) return void retrySlot?.();
+    if (this.done) return void retrySlot?.release();
+    if (this.lastTried && !this.tried) this.tried = [this.lastTried];
     const endpoint = this.plan.pick(this.tried);
     if (!endpoint) {
-      retrySlot?.();
+      retrySlot?.release();
       if (this.racing) return this.armTimer(); // the hedged attempts may still answer
       this.flag('UH');
       return this.reply(503, LOCAL_REPLY.noHealthyUpstream);
     }
     this.attempts++;
-    this.tried.push(endpoint);
+    this.tried?.push(endpoint);
+    this.lastTried = endpoint;
     const attempt = new Attempt(this, this.plan, endpoint, retrySlot);
     this.attempt = attempt;
     const perTry = this.plan.retry?.perTryTimeoutMs;
@@ -162,7 +187,7 @@ export class CallHandler implements AttemptOwner {
     this.armTimer();
     const { opts, upstreamPath, headers } = this.req;
     try {
-      this.ctx.agent.dispatch({ ...opts, origin: upstreamOrigin(endpoint.address, endpoint.port), path: upstreamPath, headers }, attempt);
+      this.ctx.agent.dispatch(upstreamOptions(opts, originOf(endpoint), upstreamPath, headers, this.req.servername), attempt);
     } catch (err) {
       attempt.onResponseError(undefined as never, err as Error);
     }
@@ -177,9 +202,9 @@ export class CallHandler implements AttemptOwner {
     if (this.deadline && Date.now() >= this.deadline) return false;
     const slot = this.plan.admitRetry();
     if (!slot.ok) return slot.flag;
-    this.waitingSlot = slot.release;
+    this.waitingSlot = slot;
     const delay = retry.backoffMs(this.attempts, this.ctx.random);
-    this.wait = setTimeout(() => this.next(slot.release), Math.max(0, delay));
+    this.wait = setTimeout(() => this.next(slot), Math.max(0, delay));
     this.armTimer();
     return true;
   }
@@ -190,7 +215,7 @@ export class CallHandler implements AttemptOwner {
     if (status < 200 || !this.isLive(attempt)) return; // 1xx are not forwarded
     attempt.status = status;
     attempt.releaseRetrySlot();
-    const outcome: AttemptOutcome = { kind: 'response', status };
+    const outcome = responseOutcome(status);
     const retry = attempt.hedged ? false : this.mayRetry(outcome);
     if (retry === true || (this.racing && this.othersPending(attempt) && this.plan.retry?.shouldRetry(outcome, this.req.method))) {
       this.drop(attempt);
@@ -205,19 +230,34 @@ export class CallHandler implements AttemptOwner {
     attempt.deadline = 0;
     if (this.timer && !this.deadline) this.clearTimer();
     const out = responseHeaders(headers, this.plan.responseHeaders, this.flags);
-    safely(() => this.handler.onResponseStart?.(this.controller, status, out, statusMessage));
+    if (out === headers) this.controller.rawHeaders = rawOf(attempt.controller, 'rawHeaders');
+    // try/catch rather than safely(): no closure per response or per chunk on the hot path.
+    try {
+      this.handler.onResponseStart?.(this.controller, status, out, statusMessage);
+    } catch (err) {
+      swallowed(err);
+    }
   }
 
   onAttemptData(chunk: Buffer): void {
-    safely(() => this.handler.onResponseData?.(this.controller, chunk));
+    try {
+      this.handler.onResponseData?.(this.controller, chunk);
+    } catch (err) {
+      swallowed(err);
+    }
   }
 
   onAttemptEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void {
     if (attempt !== this.attempt) return;
     this.attempt = undefined;
-    attempt.end({ kind: 'response', status: attempt.status });
+    attempt.end(responseOutcome(attempt.status));
     this.finish();
-    safely(() => this.handler.onResponseEnd?.(this.controller, trailers));
+    this.controller.rawTrailers = rawOf(attempt.controller, 'rawTrailers');
+    try {
+      this.handler.onResponseEnd?.(this.controller, trailers);
+    } catch (err) {
+      swallowed(err);
+    }
   }
 
   onAttemptError(attempt: Attempt, err: Error): void {
@@ -249,7 +289,7 @@ export class CallHandler implements AttemptOwner {
     if (!this.isLive(attempt)) return void socket.destroy();
     this.win(attempt);
     this.attempt = undefined;
-    attempt.end({ kind: 'response', status });
+    attempt.end(responseOutcome(status));
     this.status = status;
     this.finish();
     safely(() => this.handler.onRequestUpgrade?.(this.controller, status, headers, socket));
@@ -323,7 +363,7 @@ export class CallHandler implements AttemptOwner {
     this.clearTimer();
     if (this.wait) clearTimeout(this.wait);
     this.wait = undefined;
-    this.waitingSlot?.();
+    this.waitingSlot?.release();
     this.waitingSlot = undefined;
     if (this.racing) {
       // Ended while hedged attempts were in flight (e.g. one failed locally): stop them all.
@@ -335,9 +375,9 @@ export class CallHandler implements AttemptOwner {
     }
     this.admission?.release();
     this.admission = undefined;
-    const sink = this.ctx.record;
+    const sink = this.record;
     if (sink) {
-      const last = this.servedBy ?? this.tried[this.tried.length - 1];
+      const last = this.servedBy ?? this.lastTried;
       sink({
         method: this.req.method, host: this.req.host, path: this.req.path,
         routeName: this.plan.routeName, clusterName: this.plan.clusterName,
@@ -411,7 +451,7 @@ export class CallHandler implements AttemptOwner {
     if (this.wait) {
       clearTimeout(this.wait);
       this.wait = undefined;
-      this.waitingSlot?.();
+      this.waitingSlot?.release();
       this.waitingSlot = undefined;
     }
   }
@@ -429,4 +469,10 @@ export class CallHandler implements AttemptOwner {
   private flag(flag: ResponseFlag): void {
     if (!this.flags.includes(flag)) this.flags.push(flag);
   }
+}
+
+/** The raw header list undici's controller carries (its UnwrapController does), or null. */
+function rawOf(controller: unknown, field: 'rawHeaders' | 'rawTrailers'): Buffer[] | null {
+  const raw = (controller as Record<string, unknown> | undefined)?.[field];
+  return Array.isArray(raw) ? (raw as Buffer[]) : null;
 }

@@ -4,6 +4,7 @@
  * know pass through unchanged (or fail in strict mode); mesh hosts get Envoy's router semantics.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
 import { Agent, Dispatcher } from 'undici';
 import { meshError } from '../errors.js';
 import type { Engine, RequestInfo, ResponseFlag } from '../core/types.js';
@@ -11,7 +12,7 @@ import { CallHandler, type CallContext } from './call-handler.js';
 import { LOCAL_REPLY } from './upstream.js';
 import { localError, localReply, safely, toCurrentHandler, type DispatchController, type DispatchHandler } from './handler.js';
 import { applyMutation, FLAGS_HEADER, isEmptyMutation, normalizeHeaders } from './headers.js';
-import type { RecordSink } from './types.js';
+import type { RecordSink, RequestRecord } from './types.js';
 
 /**
  * Options of {@link MeshDispatcher} (createMesh builds one for you).
@@ -40,6 +41,11 @@ interface ParsedOrigin {
   hostname: string;
   port: number;
   authority: string;
+  /**
+   * The TLS server name undici would derive from our Host header (the host name, none for an
+   * IP). Computed once per origin: undici's own derivation runs net.isIP() per request (~1 µs).
+   */
+  servername: string | undefined;
 }
 
 const ORIGIN_CACHE_LIMIT = 1024;
@@ -62,6 +68,7 @@ export class MeshDispatcher extends Dispatcher {
   private readonly records: () => RecordSink | undefined;
   private readonly random: () => number;
   private readonly origins = new Map<string, ParsedOrigin>();
+  private readonly ctx: CallContext;
   private closed = false;
 
   constructor(options: MeshDispatcherOptions) {
@@ -73,6 +80,7 @@ export class MeshDispatcher extends Dispatcher {
     this.sourceIp = options.sourceIp;
     this.records = options.records ?? (() => undefined);
     this.random = options.random ?? Math.random;
+    this.ctx = { agent: this.agent, engine: this.engine, random: this.random };
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, rawHandler: DispatchHandler): boolean {
@@ -99,33 +107,31 @@ export class MeshDispatcher extends Dispatcher {
     const info: RequestInfo = { method, path, host: o.hostname, port: o.port, headers };
     if (this.sourceIp !== undefined) info.sourceIp = this.sourceIp;
     const result = this.engine.route(info);
-    const done = (status: number, flags: ResponseFlag[], routeName = '', clusterName = ''): void =>
-      sink?.({ method, host: o.hostname, path, routeName, clusterName, status, flags, attempts: 0, durationMs: 0 });
     switch (result.kind) {
       case 'passthrough':
         return this.passthrough(opts, handler, rawHandler, sink, o, method, path);
       case 'no_route':
-        done(404, ['NR']);
+        sink?.(localRecord(method, o.hostname, path, 404, ['NR']));
         localReply(handler, 404, LOCAL_REPLY.noRoute, { [FLAGS_HEADER]: 'NR' });
         return true;
       case 'direct': {
         const out: IncomingHttpHeaders = {};
         if (!isEmptyMutation(result.responseHeaders)) applyMutation(out, result.responseHeaders);
-        done(result.status, []);
+        sink?.(localRecord(method, o.hostname, path, result.status, []));
         localReply(handler, result.status, result.body, out);
         return true;
       }
       case 'redirect':
-        done(result.status, []);
+        sink?.(localRecord(method, o.hostname, path, result.status, []));
         localReply(handler, result.status, undefined, { location: result.location });
         return true;
       case 'forward': {
         const { plan } = result;
         if (!isEmptyMutation(plan.requestHeaders)) applyMutation(headers, plan.requestHeaders);
         headers['host'] = plan.rewriteHost ?? o.authority;
-        const ctx: CallContext = { agent: this.agent, engine: this.engine, random: this.random, record: sink };
-        const routed = { opts, method, host: o.hostname, path, upstreamPath: plan.rewritePath ?? path, headers };
-        new CallHandler(ctx, routed, handler, plan).run();
+        const servername = plan.rewriteHost === undefined ? o.servername : undefined;
+        const routed = { opts, method, host: o.hostname, path, upstreamPath: plan.rewritePath ?? path, headers, servername };
+        new CallHandler(this.ctx, sink, routed, handler, plan).run();
         return true;
       }
     }
@@ -157,7 +163,7 @@ export class MeshDispatcher extends Dispatcher {
     }
     const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    parsed = { protocol: url.protocol, hostname: hostname.toLowerCase(), port, authority: url.host };
+    parsed = { protocol: url.protocol, hostname: hostname.toLowerCase(), port, authority: url.host, servername: isIP(hostname) ? undefined : hostname.toLowerCase() };
     if (this.origins.size >= ORIGIN_CACHE_LIMIT) this.origins.clear();
     this.origins.set(key, parsed);
     return parsed;
@@ -184,6 +190,11 @@ export class MeshDispatcher extends Dispatcher {
     if (!cb) return p;
     p.then(cb, cb);
   }
+}
+
+/** The record of a request answered by the mesh itself (no route, direct response, redirect). */
+function localRecord(method: string, host: string, path: string, status: number, flags: ResponseFlag[]): RequestRecord {
+  return { method, host, path, routeName: '', clusterName: '', status, flags, attempts: 0, durationMs: 0 };
 }
 
 /** Wraps a passthrough handler to emit a record when the request ends. */

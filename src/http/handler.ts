@@ -41,15 +41,19 @@ class LegacyHandler implements DispatchHandler {
 
   onResponseStart(controller: DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     this.h.onResponseStarted?.();
-    if (this.h.onHeaders?.(statusCode, rawPairs(headers), () => controller.resume(), statusMessage ?? '') === false) controller.pause();
+    // The upstream's own raw headers when they reach the caller unchanged (undici's controllers
+    // carry them the same way): no re-encoding, duplicates and case kept.
+    const raw = (controller as { rawHeaders?: Buffer[] | null }).rawHeaders ?? rawPairs(headers);
+    if (this.h.onHeaders?.(statusCode, raw, () => controller.resume(), statusMessage ?? '') === false) controller.pause();
   }
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
     if (this.h.onData?.(chunk) === false) controller.pause();
   }
 
-  onResponseEnd(_controller: DispatchController, trailers: IncomingHttpHeaders): void {
-    (this.h.onComplete as ((t: Buffer[]) => void) | undefined)?.(rawPairs(trailers ?? {}));
+  onResponseEnd(controller: DispatchController, trailers: IncomingHttpHeaders): void {
+    const raw = (controller as { rawTrailers?: Buffer[] | null }).rawTrailers ?? rawPairs(trailers ?? {});
+    (this.h.onComplete as ((t: Buffer[]) => void) | undefined)?.(raw);
   }
 
   onResponseError(_controller: DispatchController, err: Error): void {
@@ -83,25 +87,48 @@ export function safely(fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    log('handler threw: %o', err);
+    swallowed(err);
   }
 }
 
 /**
- * The controller a caller gets from us in `onRequestStart`: abort/pause/resume are forwarded to
- * whichever upstream attempt is current.
+ * Logs what a caller's handler threw and carries on (the catch of {@link safely}, for hot paths
+ * that inline their try/catch instead of allocating a closure).
  *
  * @example
  * ```ts
- * const controller = new CallerController({ abort: (r) => call.abort(r), pause: () => {}, resume: () => {} });
+ * try { handler.onResponseData?.(controller, chunk); } catch (err) { swallowed(err); }
+ * ```
+ */
+export function swallowed(err: unknown): void {
+  log('handler threw: %o', err);
+}
+
+/** Where a {@link CallerController} forwards the caller's abort/pause/resume. */
+export interface ControllerHooks {
+  onCallerAbort(reason: Error): void;
+  onCallerPause(): void;
+  onCallerResume(): void;
+}
+
+/**
+ * The controller a caller gets from us in `onRequestStart`: abort/pause/resume are forwarded to
+ * whichever upstream attempt is current. Like undici's own controllers it carries the raw
+ * response headers and trailers when they are passed on unchanged (null otherwise).
+ *
+ * @example
+ * ```ts
+ * const controller = new CallerController({ onCallerAbort: (r) => call.abort(r), onCallerPause() {}, onCallerResume() {} });
  * handler.onRequestStart?.(controller, {});
  * ```
  */
 export class CallerController implements DispatchController {
+  rawHeaders: Buffer[] | null = null;
+  rawTrailers: Buffer[] | null = null;
   private abortedReason: Error | null = null;
   private isPaused = false;
 
-  constructor(private readonly hooks: { abort(reason: Error): void; pause(): void; resume(): void }) {}
+  constructor(private readonly hooks: ControllerHooks) {}
 
   get aborted(): boolean {
     return this.abortedReason !== null;
@@ -118,22 +145,22 @@ export class CallerController implements DispatchController {
   abort(reason: Error): void {
     if (this.abortedReason !== null) return;
     this.abortedReason = reason ?? new Error('aborted');
-    this.hooks.abort(this.abortedReason);
+    this.hooks.onCallerAbort(this.abortedReason);
   }
 
   pause(): void {
     this.isPaused = true;
-    this.hooks.pause();
+    this.hooks.onCallerPause();
   }
 
   resume(): void {
     if (!this.isPaused) return;
     this.isPaused = false;
-    this.hooks.resume();
+    this.hooks.onCallerResume();
   }
 }
 
-const NOOP_HOOKS = { abort: () => {}, pause: () => {}, resume: () => {} };
+const NOOP_HOOKS: ControllerHooks = { onCallerAbort() {}, onCallerPause() {}, onCallerResume() {} };
 
 /**
  * Sends a locally generated response (Envoy's "local reply") to a handler: onRequestStart,

@@ -3,7 +3,7 @@
  * replayability, endpoint origins, and mirroring (fire-and-forget shadow copies).
  */
 import type { Dispatcher } from 'undici';
-import type { Engine } from '../core/types.js';
+import type { Engine, UpstreamEndpoint } from '../core/types.js';
 import { DISCARD } from './attempt.js';
 import { shadowHost, type HeaderRecord } from './headers.js';
 
@@ -37,6 +37,59 @@ export function upstreamOrigin(address: string, port: number): string {
   return address.includes(':') ? `http://[${address}]:${port}` : `http://${address}:${port}`;
 }
 
+const origins = new WeakMap<UpstreamEndpoint, string>();
+
+/**
+ * The endpoint's origin, built once per endpoint: the same string instance every time also
+ * keeps undici's per-origin pool lookup from hashing a fresh string per request.
+ *
+ * @example
+ * ```ts
+ * originOf(plan.pick()!); // 'http://10.0.0.7:9080'
+ * ```
+ */
+export function originOf(endpoint: UpstreamEndpoint): string {
+  let origin = origins.get(endpoint);
+  if (origin === undefined) {
+    origin = upstreamOrigin(endpoint.address, endpoint.port);
+    origins.set(endpoint, origin);
+  }
+  return origin;
+}
+
+// DispatchOptions undici's core reads (set in the literal below), and the ones only its API
+// layer reads (`request()`/`fetch()` consumed them before dispatching); anything else a caller
+// passed — options for interceptors of a user-supplied agent — is copied after them.
+const KNOWN_OPTIONS = new Set(['origin', 'path', 'method', 'body', 'headers', 'query', 'idempotent', 'blocking', 'upgrade',
+  'headersTimeout', 'bodyTimeout', 'reset', 'throwOnError', 'expectContinue', 'typeOfService', 'servername', 'maxRedirections',
+  'dispatcher', 'signal', 'opaque', 'onInfo', 'responseHeaders', 'highWaterMark']);
+
+/**
+ * The options for one upstream dispatch: the caller's, with the endpoint's origin, the routed
+ * path and headers. Built as one literal on purpose: `{ ...opts, headers }` — a spread that adds a
+ * key the source lacked — gives V8 objects on which undici's `Request` constructor runs ~10×
+ * slower (measured: 5.3 µs vs 0.3 µs per request; +20–30 µs CPU per proxied request end to end).
+ *
+ * @example
+ * ```ts
+ * agent.dispatch(upstreamOptions(opts, originOf(endpoint), '/reviews/1', headers), attempt);
+ * ```
+ */
+export function upstreamOptions(
+  opts: Dispatcher.DispatchOptions, origin: string, path: string, headers: HeaderRecord, servername?: string,
+): Dispatcher.DispatchOptions {
+  const o = opts as Dispatcher.DispatchOptions & { servername?: string; maxRedirections?: number };
+  const out: Dispatcher.DispatchOptions & Record<string, unknown> = {
+    origin, path, method: o.method, body: o.body, headers, query: o.query, idempotent: o.idempotent, blocking: o.blocking,
+    upgrade: o.upgrade, headersTimeout: o.headersTimeout, bodyTimeout: o.bodyTimeout, reset: o.reset,
+    throwOnError: o.throwOnError, expectContinue: o.expectContinue, typeOfService: o.typeOfService, servername: o.servername ?? servername,
+    maxRedirections: o.maxRedirections,
+  };
+  // Options for interceptors of a user-supplied agent (rare): carried over as given.
+  for (const key in opts) if (!KNOWN_OPTIONS.has(key)) out[key] = (opts as unknown as Record<string, unknown>)[key];
+  return out;
+}
+
 /**
  * Fire-and-forget copies of a (replayable) request to each mirror cluster, Host
  * `<host>-shadow` (Envoy); responses are discarded and errors swallowed, so a mirror never
@@ -58,7 +111,7 @@ export function sendMirrors(
   for (const cluster of clusters) {
     try {
       const ep = engine.pickFrom(cluster);
-      if (ep) agent.dispatch({ ...req.opts, origin: upstreamOrigin(ep.address, ep.port), path: req.upstreamPath, headers }, DISCARD);
+      if (ep) agent.dispatch(upstreamOptions(req.opts, originOf(ep), req.upstreamPath, headers), DISCARD);
     } catch {
       // a mirror never fails the main request
     }

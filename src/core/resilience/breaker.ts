@@ -15,14 +15,14 @@
  *   amplification bound the budget is meant to give (≤ 1.2× offered load, plus the floor of 3).
  */
 import type { CircuitBreakersModel } from '../../xds/model.js';
+import type { HeldSlot } from '../types.js';
 
 /** Envoy's retry budget defaults. */
 export const RETRY_BUDGET = { percent: 20, minConcurrency: 3 } as const;
 
-/** A released slot is released once, however often `release` is called. */
-export interface Slot {
+/** A held slot: released once, however often `release` is called. */
+export interface Slot extends HeldSlot {
   readonly ok: true;
-  release(): void;
 }
 
 /** Long-lived counters of one cluster (carried across snapshots by cluster name). */
@@ -51,7 +51,7 @@ export class ClusterCounters {
       return { ok: false, flag: 'UO' };
     }
     this.active++;
-    return onceSlot(() => this.active--);
+    return new CounterSlot(this, false);
   }
 
   /** Admits a retry: the max_retries breaker first, then the retry budget. */
@@ -67,19 +67,21 @@ export class ClusterCounters {
       return { ok: false, flag: 'URX' };
     }
     this.retriesActive++;
-    return onceSlot(() => this.retriesActive--);
+    return new CounterSlot(this, true);
   }
 }
 
-/** A slot whose release runs `free` exactly once, however often it is called. */
-function onceSlot(free: () => void): Slot {
-  let done = false;
-  return {
-    ok: true,
-    release: () => {
-      if (done) return;
-      done = true;
-      free();
-    },
-  };
+/** A held request or retry slot: one small object per request, no closures. */
+class CounterSlot implements Slot {
+  readonly ok = true;
+  private held = true;
+
+  constructor(private readonly counters: ClusterCounters, private readonly retry: boolean) {}
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (this.retry) this.counters.retriesActive--;
+    else this.counters.active--;
+  }
 }

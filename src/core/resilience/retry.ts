@@ -52,7 +52,8 @@ class CompiledRetryPlan implements RetryPlan {
 
   shouldRetry(outcome: AttemptOutcome, method: string): boolean {
     const on = this.retryOn;
-    const safe = this.retryNonIdempotent || IDEMPOTENT.has(method.toUpperCase());
+    // Undici passes methods upper-case already: no toUpperCase() (a string per call) unless needed.
+    const safe = this.retryNonIdempotent || IDEMPOTENT.has(method) || IDEMPOTENT.has(method.toUpperCase());
     switch (outcome.kind) {
       case 'connect-failure':
         return on.has('connect-failure') || on.has('5xx') || on.has('gateway-error') || on.has('reset');

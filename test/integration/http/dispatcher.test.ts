@@ -3,7 +3,7 @@
 // admission, mirrors, header handling, caller aborts) are checked in isolation from routing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fetch, request } from 'undici';
+import { Agent, fetch, request } from 'undici';
 import { MeshDispatcher } from '../../../src/http/dispatcher.js';
 import type { RequestRecord } from '../../../src/http/types.js';
 import { isMeshError } from '../../../src/errors.js';
@@ -233,4 +233,50 @@ test('a caller abort ends the attempt, frees the breaker slot and records DC', a
   assert.equal(log.released, 1);
   assert.deepEqual(records[0]?.flags, ['DC']);
   assert.equal(log.ended.length, 1);
+});
+
+test('response headers reach a request() caller as the upstream sent them: repeated set-cookie, trailers', async () => {
+  const multi = await backend('multi', (_h, res) => {
+    res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+    res.setHeader('Trailer', 'x-checksum');
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('body');
+    res.addTrailers({ 'x-checksum': 'abc' });
+    res.end();
+  });
+  const log = newLog();
+  engine.next = () => ({ kind: 'forward', plan: plan([endpoint(multi.port)], log) });
+  const res = await request('http://reviews/', { dispatcher: mesh });
+  assert.equal(await res.body.text(), 'body');
+  assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+  assert.deepEqual(res.trailers, { 'x-checksum': 'abc' });
+  // With a response mutation the caller sees the mutated headers (rebuilt, not the upstream's raw list).
+  engine.next = () => ({ kind: 'forward', plan: plan([endpoint(multi.port)], log, { responseHeaders: { set: [{ name: 'x-resp', value: 'r', action: 'overwrite' }], remove: [] } }) });
+  const mutated = await request('http://reviews/', { dispatcher: mesh });
+  await mutated.body.text();
+  assert.equal(mutated.headers['x-resp'], 'r');
+  assert.deepEqual(mutated.headers['set-cookie'], ['a=1', 'b=2']);
+});
+
+test('options for a user-supplied agent reach it; onRequestStart may come before dispatch() returns', async () => {
+  const seen: Record<string, unknown>[] = [];
+  const agent = new Agent().compose((dispatch) => (opts, handler) => {
+    seen.push(opts as unknown as Record<string, unknown>);
+    return dispatch(opts, handler);
+  });
+  const custom = new MeshDispatcher({ engine, agent });
+  try {
+    const log = newLog();
+    engine.next = () => ({ kind: 'forward', plan: plan([endpoint(ok.port)], log) });
+    const res = await custom.request({ origin: 'http://reviews:9080', path: '/x', method: 'GET', headersTimeout: 1234, myInterceptorOption: 'yes' } as Parameters<typeof custom.request>[0]);
+    await res.body.text();
+    assert.equal(res.statusCode, 200);
+    assert.equal(seen[0]?.['origin'], `http://127.0.0.1:${ok.port}`);
+    assert.equal(seen[0]?.['headersTimeout'], 1234);
+    assert.equal(seen[0]?.['myInterceptorOption'], 'yes');
+    assert.deepEqual(seen[0]?.['headers'], { host: 'reviews:9080' });
+  } finally {
+    await custom.close();
+    await agent.close();
+  }
 });
