@@ -1,0 +1,152 @@
+// What the mesh adds to one HTTP request in client CPU: raw undici vs mesh.dispatcher (a host
+// with no traffic policy, and one with LB + retry + breaker + deadline + outlier), closed loop at
+// 16 in flight. Every measurement is a fresh process (pinned to the client core), so one
+// variant's JIT state (V8 sometimes settles a hot undici function into a slow shape) cannot
+// colour the others; launches are interleaved across variants and reported as medians. The
+// origin and the control server run in their own processes on the other core.
+//
+// CPU per request is steadier than throughput on a shared 2-core VM, so this is the number to
+// watch while working on the hot path. The mesh is the bundled build (`npm run build`), as users
+// run it; `--source` measures the TypeScript through tsx instead.
+//
+//   npm run bench:overhead
+//   npm run bench:overhead -- --rounds 9 --requests 20000 --payload 1k
+//   BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:overhead -- --rounds 1
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Agent, type Dispatcher } from 'undici';
+import { FEATURES_HOST, meshBenchConfig, PLAIN_HOST } from './cases/http-mesh-config.js';
+import { track, untrack } from './lib/cleanup.js';
+import { startControlProcess } from './lib/control-process.js';
+import { CLIENT_CPU, pinned, pinPid, SERVER_CPU } from './lib/pin.js';
+import { RpcChild } from './lib/rpc-child.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    requests: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '16' },
+    payload: { type: 'string', default: 'tiny' },
+    source: { type: 'boolean', default: false },
+    child: { type: 'string' },
+    port: { type: 'string' },
+    xds: { type: 'string' },
+  },
+});
+
+const VARIANTS = ['raw', 'raw (A/A)', 'mesh pass-through', 'mesh features'] as const;
+type VariantId = (typeof VARIANTS)[number];
+interface Sample { rps: number; cpuUs: number; errors: number }
+
+async function closedLoop(d: Dispatcher, origin: string, path: string, requests: number, concurrency: number): Promise<Sample> {
+  let issued = 0;
+  let errors = 0;
+  const one = async (): Promise<void> => {
+    const res = await d.request({ origin, path, method: 'GET' });
+    for await (const _ of res.body) { /* drain */ }
+    if (res.statusCode !== 200) errors++;
+  };
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (issued < requests) { issued++; await one().catch(() => { errors++; }); }
+  }));
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { rps: (requests * 1000) / ms, cpuUs: (cpu.user + cpu.system) / requests, errors };
+}
+
+/** One measurement in this (child) process: set up the variant, warm up, measure, print JSON. */
+async function child(id: VariantId): Promise<void> {
+  const port = Number(args.port);
+  const path = `/${args.payload}`;
+  const requests = Number(args.requests);
+  const concurrency = Number(args.concurrency);
+  let dispatcher: Dispatcher;
+  let origin: string;
+  let close: () => Promise<void>;
+  if (id === 'raw' || id === 'raw (A/A)') {
+    const agent = new Agent({ connections: 64, keepAliveTimeout: 120_000, keepAliveMaxTimeout: 120_000 });
+    dispatcher = agent;
+    origin = `http://127.0.0.1:${port}`;
+    close = () => agent.close();
+  } else {
+    const lib = args.source
+      ? await import('../src/index.js')
+      : (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof import('../src/index.js');
+    const mesh = await lib.createMesh({ controlPlane: `127.0.0.1:${args.xds}`, service: 'bench-client', strict: true, initialFetchTimeoutMs: 15_000 });
+    dispatcher = mesh.dispatcher;
+    origin = `http://${id === 'mesh features' ? FEATURES_HOST : PLAIN_HOST}`;
+    close = () => mesh.close();
+  }
+  await closedLoop(dispatcher, origin, path, Math.min(5000, requests), concurrency); // warm-up (JIT, pools)
+  const sample = await closedLoop(dispatcher, origin, path, requests, concurrency);
+  await close();
+  process.stdout.write(`${JSON.stringify(sample)}\n`);
+}
+
+function runChild(id: VariantId, port: number, xdsPort: number): Promise<Sample> {
+  const script = fileURLToPath(import.meta.url);
+  // BENCH_CLIENT_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") profiles the measured processes.
+  const flags = process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const childArgs = [...flags, '--import', 'tsx', script, '--child', id, '--port', String(port), '--xds', String(xdsPort),
+    '--requests', args.requests!, '--concurrency', args.concurrency!, '--payload', args.payload!, ...(args.source ? ['--source'] : [])];
+  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, childArgs);
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    track(p.pid);
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    p.once('exit', (code) => {
+      untrack(p.pid);
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${id}: exit ${code}: ${out}`));
+      else resolve(JSON.parse(line) as Sample);
+    });
+  });
+}
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
+
+async function main(): Promise<void> {
+  if (!args.source) {
+    try { execFileSync('test', ['-f', fileURLToPath(new URL('../dist/index.js', import.meta.url))]); }
+    catch { throw new Error('dist/index.js is missing: run `npm run build` first (or pass --source)'); }
+  }
+  const origin = RpcChild.start(new URL('./lib/origin-server.ts', import.meta.url), 'origin', SERVER_CPU);
+  const port = await origin.call<number>('listen');
+  const control = await startControlProcess();
+  track(control.pid);
+  pinPid(control.pid, SERVER_CPU);
+  try {
+    await control.admin('/apply', { method: 'POST', body: meshBenchConfig(port) });
+    const samples = new Map<VariantId, Sample[]>(VARIANTS.map((v) => [v, []]));
+    const rounds = Number(args.rounds);
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < VARIANTS.length; i++) {
+        const id = VARIANTS[(i + r) % VARIANTS.length]!;
+        samples.get(id)!.push(await runChild(id, port, control.xdsPort));
+      }
+    }
+    const base = median(samples.get('raw')!.map((s) => s.cpuUs));
+    const baseRps = median(samples.get('raw')!.map((s) => s.rps));
+    console.log(`payload ${args.payload}, c=${args.concurrency}, ${args.requests} requests per launch × ${rounds} launches per variant, ${args.source ? 'src via tsx' : 'dist bundle'}, node ${process.version}`);
+    console.log('| variant | client CPU µs/req: median [min–max] | added µs/req | CPU ratio | rps (median) | rps ratio | errors |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const id of VARIANTS) {
+      const s = samples.get(id)!;
+      const cpus = s.map((x) => x.cpuUs);
+      const cpu = median(cpus);
+      const rps = median(s.map((x) => x.rps));
+      console.log(`| ${id} | ${cpu.toFixed(1)} [${Math.min(...cpus).toFixed(1)}–${Math.max(...cpus).toFixed(1)}] | ${(cpu - base).toFixed(1)} | ${(cpu / base).toFixed(2)}× | ${rps.toFixed(0)} | ${(rps / baseRps).toFixed(2)}× | ${s.reduce((n, x) => n + x.errors, 0)} |`);
+    }
+  } finally {
+    await control.stop();
+    untrack(control.pid);
+    await origin.stop();
+  }
+}
+
+if (args.child) child(args.child as VariantId).catch((err) => { console.error(err); process.exitCode = 1; });
+else main().catch((err) => { console.error(err); process.exitCode = 1; });
