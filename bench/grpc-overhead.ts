@@ -1,0 +1,133 @@
+// What the mesh adds to one unary gRPC call in client CPU: raw grpc-js vs `mesh.grpc.client()`
+// (mesh:///), 16 calls in flight. Like bench/http-overhead.ts, every measurement is a fresh
+// process pinned to the client core (no JIT state shared between variants, no grpc-js-xds
+// registered beside us); launches are interleaved across variants and reported as medians. The
+// origin runs in its own process on the other core, the control server in this one (idle while
+// a child measures). The mesh is the bundled build (`npm run build`); `--source` uses tsx.
+//
+//   npm run build && node --import tsx bench/grpc-overhead.ts [--rounds 5] [--calls 20000]
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { parseConfig } from '../src/config/index.js';
+import { createControlServer } from '../src/control/index.js';
+import { EchoClient, echoCall } from '../src/testing/echo.js';
+import { track, untrack } from './lib/cleanup.js';
+import { CLIENT_CPU, pinned, SERVER_CPU } from './lib/pin.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    calls: { type: 'string', default: '20000' },
+    source: { type: 'boolean', default: false },
+    child: { type: 'string' },
+    port: { type: 'string' },
+    xds: { type: 'string' },
+  },
+});
+
+const HOST = 'echo.default.svc.cluster.local';
+const VARIANTS = ['raw grpc-js', 'raw grpc-js (A/A)', 'meshlet mesh:///'] as const;
+type VariantId = (typeof VARIANTS)[number];
+interface Sample { rps: number; cpuUs: number }
+
+async function closedLoop(client: grpc.Client, calls: number): Promise<Sample> {
+  let issued = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 16 }, async () => { while (issued++ < calls) await echoCall(client); }));
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { rps: (calls * 1000) / ms, cpuUs: (cpu.user + cpu.system) / calls };
+}
+
+async function child(id: VariantId): Promise<void> {
+  const calls = Number(args.calls);
+  let client: grpc.Client;
+  let close: () => Promise<void>;
+  if (id === 'meshlet mesh:///') {
+    const lib = args.source
+      ? await import('../src/index.js')
+      : (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof import('../src/index.js');
+    const mesh = await lib.createMesh({ controlPlane: `127.0.0.1:${args.xds}`, service: 'bench-grpc', initialFetchTimeoutMs: 15_000 });
+    client = mesh.grpc.client(EchoClient, `${HOST}:9090`);
+    close = async () => { client.close(); await mesh.close(); };
+  } else {
+    client = new EchoClient(`127.0.0.1:${args.port}`, grpc.credentials.createInsecure());
+    close = async () => { client.close(); };
+  }
+  await closedLoop(client, Math.min(3000, calls)); // warm-up
+  const sample = await closedLoop(client, calls);
+  await close();
+  process.stdout.write(`${JSON.stringify(sample)}\n`);
+}
+
+function runChild(id: VariantId, port: number, xdsPort: number): Promise<Sample> {
+  const childArgs = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', id, '--port', String(port), '--xds', String(xdsPort),
+    '--calls', args.calls!, ...(args.source ? ['--source'] : [])];
+  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, childArgs);
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    track(p.pid);
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    p.once('exit', (code) => {
+      untrack(p.pid);
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${id}: exit ${code}: ${out}`));
+      else resolve(JSON.parse(line) as Sample);
+    });
+  });
+}
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
+
+async function main(): Promise<void> {
+  const [cmd, cmdArgs] = pinned(SERVER_CPU, process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./grpc-server.ts', import.meta.url))]);
+  const origin = spawn(cmd, cmdArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+  track(origin.pid);
+  const [chunk] = (await once(origin.stdout!, 'data')) as [Buffer];
+  const port = Number(chunk.toString().trim());
+  const control = await createControlServer({ xdsPort: 0, adminPort: null, debounceMs: 5 });
+  try {
+    await control.store.apply(parseConfig(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: echo }
+spec:
+  hosts: [${HOST}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 9090, name: grpc, protocol: GRPC }]
+  endpoints: [{ address: 127.0.0.1, ports: { grpc: ${port} } }]
+`, 'bench.yaml').resources);
+    const samples = new Map<VariantId, Sample[]>(VARIANTS.map((v) => [v, []]));
+    const rounds = Number(args.rounds);
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < VARIANTS.length; i++) {
+        const id = VARIANTS[(i + r) % VARIANTS.length]!;
+        samples.get(id)!.push(await runChild(id, port, control.xdsPort));
+      }
+    }
+    const base = median(samples.get('raw grpc-js')!.map((s) => s.cpuUs));
+    const baseRps = median(samples.get('raw grpc-js')!.map((s) => s.rps));
+    console.log(`unary, 16 in flight, ${args.calls} calls per launch × ${rounds} launches per variant, ${args.source ? 'src via tsx' : 'dist bundle'}, node ${process.version}`);
+    console.log('| variant | client CPU µs/call: median [min–max] | added µs/call | CPU ratio | rps (median) | rps ratio |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
+    for (const id of VARIANTS) {
+      const s = samples.get(id)!;
+      const cpus = s.map((x) => x.cpuUs);
+      const cpu = median(cpus);
+      const rps = median(s.map((x) => x.rps));
+      console.log(`| ${id} | ${cpu.toFixed(0)} [${Math.min(...cpus).toFixed(0)}–${Math.max(...cpus).toFixed(0)}] | ${(cpu - base).toFixed(0)} | ${(cpu / base).toFixed(2)}× | ${rps.toFixed(0)} | ${(rps / baseRps).toFixed(2)}× |`);
+    }
+  } finally {
+    await control.close();
+    origin.stdin!.end();
+    untrack(origin.pid);
+  }
+}
+
+if (args.child) child(args.child as VariantId).catch((err) => { console.error(err); process.exitCode = 1; });
+else main().catch((err) => { console.error(err); process.exitCode = 1; });
