@@ -50,12 +50,32 @@ export function retryCovers(retryOn: ReadonlySet<string>, outcome: AttemptOutcom
   return name !== undefined && retryOn.has(name);
 }
 
+/** One attempt: its channel call, and the listener grpc-js reports it to (one object, no closures). */
+class AttemptListener implements Attempt, Listener {
+  headers?: Metadata;
+  response?: { message: unknown };
+
+  constructor(private readonly owner: MeshClientCall, readonly child: Child, readonly ctx: AttemptContext) {}
+
+  onReceiveMetadata(m: Metadata): void {
+    this.owner.onMetadata(this, m);
+  }
+
+  onReceiveMessage(m: unknown): void {
+    this.owner.onMessage(this, m);
+  }
+
+  onReceiveStatus(s: StatusObject): void {
+    this.owner.onStatus(this, s);
+  }
+}
+
 /** One logical call through the mesh. */
 class MeshClientCall implements Child {
   private readonly call: CallState;
   private readonly requestStream: boolean;
   private readonly responseStream: boolean;
-  private listener: Listener | undefined;
+  private listener: Partial<Listener> | undefined;
   private metadata: Metadata | undefined;
   private current: Attempt | undefined;
   /** The request message of a unary/server-streaming call, kept for replay. */
@@ -80,11 +100,7 @@ class MeshClientCall implements Child {
 
   start(metadata: Metadata, listener?: Partial<Listener>): void {
     this.metadata = metadata;
-    this.listener = {
-      onReceiveMetadata: (m) => listener?.onReceiveMetadata?.(m),
-      onReceiveMessage: (m) => listener?.onReceiveMessage?.(m),
-      onReceiveStatus: (s) => listener?.onReceiveStatus?.(s),
-    };
+    this.listener = listener;
     this.launch();
   }
 
@@ -148,13 +164,9 @@ class MeshClientCall implements Child {
       options = { ...options, deadline: at === Infinity ? Infinity : at };
     }
     const child = this.next(options);
-    const attempt: Attempt = { child, ctx };
+    const attempt = new AttemptListener(this, child, ctx);
     this.current = attempt;
-    child.start(md, {
-      onReceiveMetadata: (m) => this.onMetadata(attempt, m),
-      onReceiveMessage: (m) => this.onMessage(attempt, m),
-      onReceiveStatus: (s) => this.onStatus(attempt, s),
-    });
+    child.start(md, attempt);
     if (!retry) return;
     if (this.message) child.sendMessageWithContext({ ...(this.message.context.flags !== undefined ? { flags: this.message.context.flags } : {}) }, this.message.message);
     const queued = this.queued;
@@ -167,14 +179,16 @@ class MeshClientCall implements Child {
     if (this.reading) child.startRead();
   }
 
-  private onMetadata(attempt: Attempt, metadata: Metadata): void {
+  /** @internal called by the attempt's listener */
+  onMetadata(attempt: Attempt, metadata: Metadata): void {
     if (attempt !== this.current) return;
     attempt.ctx.sawHeaders = true;
-    if (this.committed) this.listener?.onReceiveMetadata(metadata);
+    if (this.committed) this.listener?.onReceiveMetadata?.(metadata);
     else attempt.headers = metadata;
   }
 
-  private onMessage(attempt: Attempt, message: unknown): void {
+  /** @internal called by the attempt's listener */
+  onMessage(attempt: Attempt, message: unknown): void {
     if (attempt !== this.current) return;
     if (!this.responseStream) {
       attempt.response = { message };
@@ -184,21 +198,22 @@ class MeshClientCall implements Child {
       this.committed = true;
       this.flushHeaders(attempt);
     }
-    this.listener?.onReceiveMessage(message);
+    this.listener?.onReceiveMessage?.(message);
   }
 
   private flushHeaders(attempt: Attempt): void {
     const headers = attempt.headers;
     attempt.headers = undefined;
-    if (headers) this.listener?.onReceiveMetadata(headers);
+    if (headers) this.listener?.onReceiveMetadata?.(headers);
   }
 
-  private onStatus(attempt: Attempt, status: StatusObject): void {
+  /** @internal called by the attempt's listener */
+  onStatus(attempt: Attempt, status: StatusObject): void {
     if (attempt !== this.current || this.done) return;
     this.current = undefined;
     if (status.code !== Status.OK && this.retry(attempt.ctx, status)) return;
     this.flushHeaders(attempt);
-    if (attempt.response) this.listener?.onReceiveMessage(attempt.response.message);
+    if (attempt.response) this.listener?.onReceiveMessage?.(attempt.response.message);
     this.finish(status, attempt.ctx);
   }
 
@@ -254,7 +269,7 @@ class MeshClientCall implements Child {
       else if (ctx?.outcome?.kind === 'reset') call.flag('UC');
       call.finish(status.code);
     }
-    this.listener?.onReceiveStatus(status);
+    this.listener?.onReceiveStatus?.(status);
   }
 }
 
