@@ -15,7 +15,9 @@ import { parseConfig } from '../src/config/index.js';
 import { createControlServer } from '../src/control/index.js';
 import { EchoClient, echoCall } from '../src/testing/echo.js';
 import { track, untrack } from './lib/cleanup.js';
-import { CLIENT_CPU, pinned, SERVER_CPU } from './lib/pin.js';
+import { interleaved, median, runFreshChild } from './lib/fresh-process.js';
+import { ECHO_HOST, echoServiceEntry } from './lib/grpc-echo-config.js';
+import { pinned, SERVER_CPU } from './lib/pin.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,7 +30,6 @@ const { values: args } = parseArgs({
   },
 });
 
-const HOST = 'echo.default.svc.cluster.local';
 const VARIANTS = ['raw grpc-js', 'raw grpc-js (A/A)', 'meshlet mesh:///'] as const;
 type VariantId = (typeof VARIANTS)[number];
 interface Sample { rps: number; cpuUs: number }
@@ -52,7 +53,7 @@ async function child(id: VariantId): Promise<void> {
       ? await import('../src/index.js')
       : (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof import('../src/index.js');
     const mesh = await lib.createMesh({ controlPlane: `127.0.0.1:${args.xds}`, service: 'bench-grpc', initialFetchTimeoutMs: 15_000 });
-    client = mesh.grpc.client(EchoClient, `${HOST}:9090`);
+    client = mesh.grpc.client(EchoClient, `${ECHO_HOST}:9090`);
     close = async () => { client.close(); await mesh.close(); };
   } else {
     client = new EchoClient(`127.0.0.1:${args.port}`, grpc.credentials.createInsecure());
@@ -65,24 +66,8 @@ async function child(id: VariantId): Promise<void> {
 }
 
 function runChild(id: VariantId, port: number, xdsPort: number): Promise<Sample> {
-  const childArgs = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', id, '--port', String(port), '--xds', String(xdsPort),
-    '--calls', args.calls!, ...(args.source ? ['--source'] : [])];
-  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, childArgs);
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-    track(p.pid);
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    p.once('exit', (code) => {
-      untrack(p.pid);
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${id}: exit ${code}: ${out}`));
-      else resolve(JSON.parse(line) as Sample);
-    });
-  });
+  return runFreshChild<Sample>(new URL(import.meta.url), id, ['--port', String(port), '--xds', String(xdsPort), '--calls', args.calls!, ...(args.source ? ['--source'] : [])]);
 }
-
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 
 async function main(): Promise<void> {
   const [cmd, cmdArgs] = pinned(SERVER_CPU, process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./grpc-server.ts', import.meta.url))]);
@@ -92,24 +77,9 @@ async function main(): Promise<void> {
   const port = Number(chunk.toString().trim());
   const control = await createControlServer({ xdsPort: 0, adminPort: null, debounceMs: 5 });
   try {
-    await control.store.apply(parseConfig(`apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: echo }
-spec:
-  hosts: [${HOST}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9090, name: grpc, protocol: GRPC }]
-  endpoints: [{ address: 127.0.0.1, ports: { grpc: ${port} } }]
-`, 'bench.yaml').resources);
-    const samples = new Map<VariantId, Sample[]>(VARIANTS.map((v) => [v, []]));
+    await control.store.apply(parseConfig(echoServiceEntry(port), 'bench.yaml').resources);
     const rounds = Number(args.rounds);
-    for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < VARIANTS.length; i++) {
-        const id = VARIANTS[(i + r) % VARIANTS.length]!;
-        samples.get(id)!.push(await runChild(id, port, control.xdsPort));
-      }
-    }
+    const samples = await interleaved(VARIANTS, rounds, (id) => runChild(id, port, control.xdsPort));
     const base = median(samples.get('raw grpc-js')!.map((s) => s.cpuUs));
     const baseRps = median(samples.get('raw grpc-js')!.map((s) => s.rps));
     console.log(`unary, 16 in flight, ${args.calls} calls per launch × ${rounds} launches per variant, ${args.source ? 'src via tsx' : 'dist bundle'}, node ${process.version}`);

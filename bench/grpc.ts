@@ -18,6 +18,7 @@ import { EchoClient, echoCall } from '../src/testing/echo.js';
 import { CLIENT_CPU, SERVER_CPU, pinPid, pinned } from './lib/pin.js';
 import type { Goal } from './lib/dataplane-report.js';
 import { aaGate, type GateResult } from './lib/gate.js';
+import { ECHO_HOST, echoServiceEntry } from './lib/grpc-echo-config.js';
 import { summarize } from './lib/summary.js';
 import { num, ratioCell, type Row } from './lib/table.js';
 
@@ -26,7 +27,7 @@ const arg = (name: string, def: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 let INFLIGHT = arg('inflight', 16);
-const HOST = 'echo.default.svc.cluster.local';
+const HOST = ECHO_HOST;
 
 async function startOrigin(): Promise<{ port: number; stop(): void }> {
   const [cmd, args] = pinned(SERVER_CPU, process.execPath, ['--import', 'tsx', 'bench/grpc-server.ts']);
@@ -71,16 +72,7 @@ async function measure(rounds: number, seconds: number, log: (line: string) => v
   pinPid(process.pid, CLIENT_CPU);
   const origin = await startOrigin();
   const control = await createControlServer({ xdsPort: 0, adminPort: null, debounceMs: 5 });
-  const yaml = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: echo }
-spec:
-  hosts: [${HOST}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9090, name: grpc, protocol: GRPC }]
-  endpoints: [{ address: 127.0.0.1, ports: { grpc: ${origin.port} } }]
-`;
+  const yaml = echoServiceEntry(origin.port);
   await control.store.apply(parseConfig(yaml, 'bench.yaml').resources);
   process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
     xds_servers: [{ server_uri: `127.0.0.1:${control.xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],

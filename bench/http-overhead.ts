@@ -12,14 +12,15 @@
 //   npm run bench:overhead
 //   npm run bench:overhead -- --rounds 9 --requests 20000 --payload 1k
 //   BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:overhead -- --rounds 1
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, type Dispatcher } from 'undici';
 import { FEATURES_HOST, meshBenchConfig, PLAIN_HOST } from './cases/http-mesh-config.js';
 import { track, untrack } from './lib/cleanup.js';
 import { startControlProcess } from './lib/control-process.js';
-import { CLIENT_CPU, pinned, pinPid, SERVER_CPU } from './lib/pin.js';
+import { interleaved, median, runFreshChild } from './lib/fresh-process.js';
+import { pinPid, SERVER_CPU } from './lib/pin.js';
 import { RpcChild } from './lib/rpc-child.js';
 
 const { values: args } = parseArgs({
@@ -87,27 +88,9 @@ async function child(id: VariantId): Promise<void> {
 }
 
 function runChild(id: VariantId, port: number, xdsPort: number): Promise<Sample> {
-  const script = fileURLToPath(import.meta.url);
-  // BENCH_CLIENT_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") profiles the measured processes.
-  const flags = process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const childArgs = [...flags, '--import', 'tsx', script, '--child', id, '--port', String(port), '--xds', String(xdsPort),
-    '--requests', args.requests!, '--concurrency', args.concurrency!, '--payload', args.payload!, ...(args.source ? ['--source'] : [])];
-  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, childArgs);
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-    track(p.pid);
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    p.once('exit', (code) => {
-      untrack(p.pid);
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${id}: exit ${code}: ${out}`));
-      else resolve(JSON.parse(line) as Sample);
-    });
-  });
+  return runFreshChild<Sample>(new URL(import.meta.url), id, ['--port', String(port), '--xds', String(xdsPort),
+    '--requests', args.requests!, '--concurrency', args.concurrency!, '--payload', args.payload!, ...(args.source ? ['--source'] : [])]);
 }
-
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 
 async function main(): Promise<void> {
   if (!args.source) {
@@ -121,14 +104,8 @@ async function main(): Promise<void> {
   pinPid(control.pid, SERVER_CPU);
   try {
     await control.admin('/apply', { method: 'POST', body: meshBenchConfig(port) });
-    const samples = new Map<VariantId, Sample[]>(VARIANTS.map((v) => [v, []]));
     const rounds = Number(args.rounds);
-    for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < VARIANTS.length; i++) {
-        const id = VARIANTS[(i + r) % VARIANTS.length]!;
-        samples.get(id)!.push(await runChild(id, port, control.xdsPort));
-      }
-    }
+    const samples = await interleaved(VARIANTS, rounds, (id) => runChild(id, port, control.xdsPort));
     const base = median(samples.get('raw')!.map((s) => s.cpuUs));
     const baseRps = median(samples.get('raw')!.map((s) => s.rps));
     console.log(`payload ${args.payload}, c=${args.concurrency}, ${args.requests} requests per launch × ${rounds} launches per variant, ${args.source ? 'src via tsx' : 'dist bundle'}, node ${process.version}`);

@@ -1,0 +1,44 @@
+// Measurements that each run in a fresh process (bench/http-overhead.ts, bench/grpc-overhead.ts):
+// the script re-runs itself with `--child <variant>` pinned to the client core and prints one
+// JSON line, so no JIT state is shared between variants. Stopped by PID if the bench is
+// interrupted.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { track, untrack } from './cleanup.js';
+import { CLIENT_CPU, pinned } from './pin.js';
+
+/**
+ * Runs `script --child id …args` in a new pinned process and returns the JSON it printed last.
+ * BENCH_CLIENT_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") are passed to node.
+ */
+export function runFreshChild<T>(script: URL, id: string, args: string[]): Promise<T> {
+  const flags = process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, [...flags, '--import', 'tsx', fileURLToPath(script), '--child', id, ...args]);
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    track(p.pid);
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    p.once('exit', (code) => {
+      untrack(p.pid);
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${id}: exit ${code}: ${out}`));
+      else resolve(JSON.parse(line) as T);
+    });
+  });
+}
+
+/** The middle value (upper median for an even count). */
+export const median = (xs: readonly number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
+
+/** Runs `measure` `rounds` times per variant, the order rotated by one each round. */
+export async function interleaved<V, T>(variants: readonly V[], rounds: number, measure: (variant: V) => Promise<T>): Promise<Map<V, T[]>> {
+  const samples = new Map<V, T[]>(variants.map((v) => [v, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < variants.length; i++) {
+      const v = variants[(i + r) % variants.length]!;
+      samples.get(v)!.push(await measure(v));
+    }
+  }
+  return samples;
+}
