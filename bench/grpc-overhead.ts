@@ -17,6 +17,7 @@ import { EchoClient, echoCall } from '../src/testing/echo.js';
 import { track, untrack } from './lib/cleanup.js';
 import { interleaved, median, runFreshChild } from './lib/fresh-process.js';
 import { ECHO_HOST, echoServiceEntry } from './lib/grpc-echo-config.js';
+import { meshLib } from './lib/mesh-lib.js';
 import { pinned, SERVER_CPU } from './lib/pin.js';
 
 const { values: args } = parseArgs({
@@ -49,9 +50,7 @@ async function child(id: VariantId): Promise<void> {
   let client: grpc.Client;
   let close: () => Promise<void>;
   if (id === 'meshlet mesh:///') {
-    const lib = args.source
-      ? await import('../src/index.js')
-      : (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof import('../src/index.js');
+    const lib = await meshLib(args.source);
     const mesh = await lib.createMesh({ controlPlane: `127.0.0.1:${args.xds}`, service: 'bench-grpc', initialFetchTimeoutMs: 15_000 });
     client = mesh.grpc.client(EchoClient, `${ECHO_HOST}:9090`);
     close = async () => { client.close(); await mesh.close(); };

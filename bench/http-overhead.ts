@@ -12,13 +12,13 @@
 //   npm run bench:overhead
 //   npm run bench:overhead -- --rounds 9 --requests 20000 --payload 1k
 //   BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:overhead -- --rounds 1
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Agent, type Dispatcher } from 'undici';
 import { FEATURES_HOST, meshBenchConfig, PLAIN_HOST } from './cases/http-mesh-config.js';
 import { track, untrack } from './lib/cleanup.js';
 import { startControlProcess } from './lib/control-process.js';
+import { DIST_ENTRY, meshLib } from './lib/mesh-lib.js';
 import { interleaved, median, runFreshChild } from './lib/fresh-process.js';
 import { pinPid, SERVER_CPU } from './lib/pin.js';
 import { RpcChild } from './lib/rpc-child.js';
@@ -73,9 +73,7 @@ async function child(id: VariantId): Promise<void> {
     origin = `http://127.0.0.1:${port}`;
     close = () => agent.close();
   } else {
-    const lib = args.source
-      ? await import('../src/index.js')
-      : (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof import('../src/index.js');
+    const lib = await meshLib(args.source);
     const mesh = await lib.createMesh({ controlPlane: `127.0.0.1:${args.xds}`, service: 'bench-client', strict: true, initialFetchTimeoutMs: 15_000 });
     dispatcher = mesh.dispatcher;
     origin = `http://${id === 'mesh features' ? FEATURES_HOST : PLAIN_HOST}`;
@@ -94,8 +92,7 @@ function runChild(id: VariantId, port: number, xdsPort: number): Promise<Sample>
 
 async function main(): Promise<void> {
   if (!args.source) {
-    try { execFileSync('test', ['-f', fileURLToPath(new URL('../dist/index.js', import.meta.url))]); }
-    catch { throw new Error('dist/index.js is missing: run `npm run build` first (or pass --source)'); }
+    if (!existsSync(DIST_ENTRY)) throw new Error('dist/index.js is missing: run `npm run build` first (or pass --source)');
   }
   const origin = RpcChild.start(new URL('./lib/origin-server.ts', import.meta.url), 'origin', SERVER_CPU);
   const port = await origin.call<number>('listen');

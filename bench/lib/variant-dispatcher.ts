@@ -1,17 +1,7 @@
 // What a load generator sends through: raw undici to an address (the baseline, and the nginx
 // hops), or meshlet's dispatcher to a mesh host name.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Dispatcher } from 'undici';
-
-// The mesh as users run it: the bundled build (`npm run bench` builds it first). tsx's transform
-// of the sources wraps every closure in a keep-names helper, which the hot path would pay per
-// request. BENCH_SOURCE=1 (or no build) measures the TypeScript sources instead.
-const DIST = new URL('../../dist/index.js', import.meta.url);
-async function meshLib(): Promise<typeof import('../../src/index.js')> {
-  if (!process.env.BENCH_SOURCE && existsSync(fileURLToPath(DIST))) return (await import(DIST.href)) as typeof import('../../src/index.js');
-  return import('../../src/index.js');
-}
+import { meshLib } from './mesh-lib.js';
 
 export type VariantTarget =
   | { kind: 'undici'; origin: string }

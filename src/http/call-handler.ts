@@ -17,7 +17,7 @@ import type { Dispatcher } from 'undici';
 import type { AttemptOutcome, CallPlan, Engine, HeldSlot, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
 import { Attempt, CALLER_ENDED, classifyError, responseOutcome, type AttemptOwner } from './attempt.js';
 import { readBody, shouldBuffer } from './body-buffer.js';
-import { CallerController, localReply, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
+import { CallerController, localReply, rawOf, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
 import { FLAGS_HEADER, responseHeaders, type HeaderRecord } from './headers.js';
 import { LOCAL_REPLY, originOf, replayable, sendMirrors, upstreamOptions } from './upstream.js';
 import type { RecordSink } from './types.js';
@@ -93,10 +93,6 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     this.replayable = replayable(req.opts.body);
     this.controller = new CallerController(this);
     this.startedAt = record ? performance.now() : 0;
-  }
-
-  onCallerAbort(reason: Error): void {
-    this.callerAbort(reason);
   }
 
   onCallerPause(): void {
@@ -331,7 +327,7 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     else this.reply(504, LOCAL_REPLY.timeout);
   }
 
-  private callerAbort(reason: Error): void {
+  onCallerAbort(reason: Error): void {
     if (this.done) return;
     this.flag('DC');
     const attempt = this.attempt;
@@ -471,8 +467,3 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
   }
 }
 
-/** The raw header list undici's controller carries (its UnwrapController does), or null. */
-function rawOf(controller: unknown, field: 'rawHeaders' | 'rawTrailers'): Buffer[] | null {
-  const raw = (controller as Record<string, unknown> | undefined)?.[field];
-  return Array.isArray(raw) ? (raw as Buffer[]) : null;
-}

@@ -162,8 +162,8 @@ export class MeshDispatcher extends Dispatcher {
       return undefined;
     }
     const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    parsed = { protocol: url.protocol, hostname: hostname.toLowerCase(), port, authority: url.host, servername: isIP(hostname) ? undefined : hostname.toLowerCase() };
+    const hostname = (url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname).toLowerCase();
+    parsed = { protocol: url.protocol, hostname, port, authority: url.host, servername: isIP(hostname) ? undefined : hostname };
     if (this.origins.size >= ORIGIN_CACHE_LIMIT) this.origins.clear();
     this.origins.set(key, parsed);
     return parsed;

@@ -24,6 +24,20 @@ function rawPairs(headers: IncomingHttpHeaders | Record<string, string | string[
   return raw;
 }
 
+/**
+ * The raw header (or trailer) list a controller carries, as undici's own controllers and
+ * {@link CallerController} do; null when it has none.
+ *
+ * @example
+ * ```ts
+ * rawOf(controller, 'rawHeaders'); // [Buffer<'content-type'>, Buffer<'text/plain'>, …] or null
+ * ```
+ */
+export function rawOf(controller: unknown, field: 'rawHeaders' | 'rawTrailers'): Buffer[] | null {
+  const raw = (controller as Record<string, unknown> | undefined)?.[field];
+  return Array.isArray(raw) ? (raw as Buffer[]) : null;
+}
+
 /** Presents a legacy undici handler through the current handler API (like undici's WrapHandler). */
 class LegacyHandler implements DispatchHandler {
   constructor(private readonly h: DispatchHandler) {}
@@ -43,7 +57,7 @@ class LegacyHandler implements DispatchHandler {
     this.h.onResponseStarted?.();
     // The upstream's own raw headers when they reach the caller unchanged (undici's controllers
     // carry them the same way): no re-encoding, duplicates and case kept.
-    const raw = (controller as { rawHeaders?: Buffer[] | null }).rawHeaders ?? rawPairs(headers);
+    const raw = rawOf(controller, 'rawHeaders') ?? rawPairs(headers);
     if (this.h.onHeaders?.(statusCode, raw, () => controller.resume(), statusMessage ?? '') === false) controller.pause();
   }
 
@@ -52,7 +66,7 @@ class LegacyHandler implements DispatchHandler {
   }
 
   onResponseEnd(controller: DispatchController, trailers: IncomingHttpHeaders): void {
-    const raw = (controller as { rawTrailers?: Buffer[] | null }).rawTrailers ?? rawPairs(trailers ?? {});
+    const raw = rawOf(controller, 'rawTrailers') ?? rawPairs(trailers ?? {});
     (this.h.onComplete as ((t: Buffer[]) => void) | undefined)?.(raw);
   }
 
