@@ -1,12 +1,12 @@
 /**
- * `meshlet/express`: the mesh's inbound pipeline as Express middleware, for apps that are not
+ * `meshlet-node/express`: the mesh's inbound pipeline as Express middleware, for apps that are not
  * started with `mesh.listen()` (with mesh.listen it is harmless: each request runs the hooks once).
  *
  * @example
  * ```ts
  * import express from 'express';
- * import { createMesh } from 'meshlet';
- * import { meshExpress } from 'meshlet/express';
+ * import { createMesh } from 'meshlet-node';
+ * import { meshExpress } from 'meshlet-node/express';
  * const mesh = await createMesh({ service: 'productpage' });
  * const app = express();
  * app.use(meshExpress(mesh));

@@ -1,12 +1,12 @@
 /**
- * `meshlet/fastify`: the mesh's inbound pipeline as a Fastify plugin (onRequest/onResponse
+ * `meshlet-node/fastify`: the mesh's inbound pipeline as a Fastify plugin (onRequest/onResponse
  * hooks, `request.mesh`). Closing the app does nothing global: `mesh.close()` is yours to call.
  *
  * @example
  * ```ts
  * import Fastify from 'fastify';
- * import { createMesh } from 'meshlet';
- * import { meshletFastify } from 'meshlet/fastify';
+ * import { createMesh } from 'meshlet-node';
+ * import { meshletFastify } from 'meshlet-node/fastify';
  * const mesh = await createMesh({ service: 'reviews' });
  * const app = Fastify();
  * await app.register(meshletFastify, { mesh });

@@ -3,12 +3,12 @@
  *
  * This entry point holds the mesh client (`createMesh()`: HTTP data plane through undici,
  * inbound servers), the error table, the Istio config model and the xDS client. Express and
- * Fastify adapters live at `meshlet/express` and `meshlet/fastify`, the control server at
- * `meshlet/control`.
+ * Fastify adapters live at `meshlet-node/express` and `meshlet-node/fastify`, the control server at
+ * `meshlet-node/control`.
  *
  * @example
  * ```ts
- * import { createMesh } from 'meshlet';
+ * import { createMesh } from 'meshlet-node';
  * const mesh = await createMesh({ service: 'productpage' });
  * const res = await mesh.fetch('http://reviews:9080/reviews/1');
  * ```

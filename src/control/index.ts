@@ -1,9 +1,9 @@
 /**
- * `meshlet/control`: the bundled control server and its building blocks.
+ * `meshlet-node/control`: the bundled control server and its building blocks.
  *
  * @example
  * ```ts
- * import { createControlServer } from 'meshlet/control';
+ * import { createControlServer } from 'meshlet-node/control';
  * const server = await createControlServer({ configDir: './istio' });
  * ```
  */

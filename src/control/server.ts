@@ -76,7 +76,7 @@ export interface ControlServer {
  *
  * @example
  * ```ts
- * import { createControlServer } from 'meshlet/control';
+ * import { createControlServer } from 'meshlet-node/control';
  * const server = await createControlServer({ configDir: './istio', xdsPort: 15010 });
  * server.on('nack', (e) => console.warn(`${e.client} rejected ${e.typeUrl}: ${e.message}`));
  * // …

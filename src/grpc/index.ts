@@ -1,5 +1,5 @@
 /**
- * `meshlet/grpc`: grpc-js clients and servers in the mesh. A `mesh:///host:port` target resolves
+ * `meshlet-node/grpc`: grpc-js clients and servers in the mesh. A `mesh:///host:port` target resolves
  * through the mesh's engine (routes per call, the engine's balancers and outlier detection), a
  * client interceptor adds retries and per-try timeouts, and server helpers announce and drain.
  */

@@ -82,8 +82,8 @@ function ensureRegistered(): void {
  *
  * @example
  * ```ts
- * import { createMesh } from 'meshlet';
- * import { meshGrpc } from 'meshlet/grpc';
+ * import { createMesh } from 'meshlet-node';
+ * import { meshGrpc } from 'meshlet-node/grpc';
  * const mesh = await createMesh({ service: 'productpage' });
  * const g = meshGrpc(mesh);
  * const reviews = g.client(ReviewsClient, 'reviews:9090');

@@ -12,7 +12,7 @@ export function packageRoot(from: string = import.meta.url): string {
     const candidate = join(dir, 'package.json');
     if (existsSync(candidate)) {
       try {
-        if ((JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'meshlet') return dir;
+        if ((JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'meshlet-node') return dir;
       } catch {
         // not ours; keep walking
       }

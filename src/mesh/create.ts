@@ -30,7 +30,7 @@ const DEFAULT_CONTROL_PLANE = '127.0.0.1:15010';
  *
  * @example
  * ```ts
- * import { createMesh } from 'meshlet';
+ * import { createMesh } from 'meshlet-node';
  * const mesh = await createMesh({ service: 'productpage', labels: { version: 'v1' } });
  * const reviews = await mesh.fetch('http://reviews:9080/reviews/1');
  * await mesh.listen(app, { port: 9080 });
