@@ -1,22 +1,35 @@
 import { defineConfig } from 'tsup';
 
 // ESM + CJS + .d.ts for each public entry point; the CLI is ESM only (bin/meshlet.js loads it).
+// Nothing from node_modules is bundled (skipNodeModulesBundle): dependencies and peers are
+// imported at run time, and the demo's optional frameworks (express, fastify, grpc-js-xds:
+// devDependencies) are loaded with import() only when `meshlet demo` runs, so the installed CLI
+// works without them. No source maps: the tarball ships no sources they could point at.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', 'control/index': 'src/control/index.ts', express: 'src/express.ts', fastify: 'src/fastify.ts', 'grpc/index': 'src/grpc/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      'control/index': 'src/control/index.ts',
+      express: 'src/express.ts',
+      fastify: 'src/fastify.ts',
+      'grpc/index': 'src/grpc/index.ts',
+      'testing/index': 'src/testing/index.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
-    sourcemap: true,
+    sourcemap: false,
     clean: true,
     shims: true,
     target: 'node20',
     splitting: false,
+    skipNodeModulesBundle: true,
   },
   {
     entry: { 'cli/main': 'src/cli/main.ts' },
     format: ['esm'],
-    sourcemap: true,
+    sourcemap: false,
     shims: true,
     target: 'node20',
+    skipNodeModulesBundle: true,
   },
 ]);

@@ -2,11 +2,10 @@
 // "ratings" gRPC service that announce themselves, and a client routed 80/20 with a header
 // route and a retry policy. Run: node --import tsx examples/grpc/main.ts
 import * as grpc from '@grpc/grpc-js';
-import { createControlServer } from '../../src/control/index.js';
-import { parseConfig } from '../../src/config/index.js';
-import { createMesh } from '../../src/mesh/create.js';
-import { meshGrpc } from '../../src/grpc/index.js';
-import { ECHO_SERVICE, EchoClient, echoCall, type EchoReply } from '../../src/testing/echo.js';
+import { createControlServer } from 'meshlet-node/control';
+import { createMesh, parseConfig } from 'meshlet-node';
+import { meshGrpc } from 'meshlet-node/grpc';
+import { ECHO_SERVICE, EchoClient, echoCall, type EchoReply } from 'meshlet-node/testing';
 
 const CONFIG = `apiVersion: networking.istio.io/v1
 kind: ServiceEntry

@@ -11,10 +11,10 @@
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import Fastify from 'fastify';
-import { createControlServer, type ControlServer } from '../../src/control/index.js';
-import { createMesh, type Mesh } from '../../src/index.js';
-import { meshExpress } from '../../src/express.js';
-import { meshletFastify } from '../../src/fastify.js';
+import { createControlServer, type ControlServer } from 'meshlet-node/control';
+import { createMesh, type Mesh } from 'meshlet-node';
+import { meshExpress } from 'meshlet-node/express';
+import { meshletFastify } from 'meshlet-node/fastify';
 
 const args = process.argv.slice(2);
 const requests = Number(args[args.indexOf('--requests') + 1]) || 20;

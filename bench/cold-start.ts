@@ -1,0 +1,111 @@
+// Cold start: how long a fresh process takes from `node` to its first routed answer, and its
+// RSS then, side by side in one run: a plain undici fetch (the baseline, and again as the A/A
+// row), meshlet's mesh.fetch through the control server, raw grpc-js, stock grpc-js-xds after
+// `register()` dialing xds:///, and meshlet's mesh.grpc. Each measurement is its own process
+// (bench/cold-start-child.mjs, plain node, no tsx), pinned to the client core; launches are
+// interleaved across variants; medians [min–max]. The origin, the echo server and the control
+// server run in this process, pinned to the other core. meshlet is the bundled build.
+//
+//   npm run bench:cold-start                 (builds first)
+//   npm run bench:cold-start -- --rounds 15
+//   BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p" npm run bench:cold-start -- --rounds 1 --only 'meshlet HTTP'
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createControlServer } from '../src/control/index.js';
+import { parseConfig } from '../src/config/index.js';
+import { startEchoServer } from '../src/testing/echo.js';
+import { track, untrack } from './lib/cleanup.js';
+import { interleaved } from './lib/fresh-process.js';
+import { CLIENT_CPU, pinned, pinPid, SERVER_CPU } from './lib/pin.js';
+import { fmt, percentile } from './lib/stats.js';
+import { DIST_ENTRY } from './lib/mesh-lib.js';
+import { ECHO_HOST, echoServiceEntry } from './lib/grpc-echo-config.js';
+
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' }, only: { type: 'string', multiple: true } } });
+
+const ALL = ['undici', 'undici (A/A)', 'meshlet HTTP', 'grpc-js', 'grpc-js-xds', 'meshlet gRPC'] as const;
+type Variant = (typeof ALL)[number];
+/** `--only 'meshlet HTTP'` (repeatable) measures a subset; the undici baseline is always in. */
+const VARIANTS: readonly Variant[] = args.only ? ALL.filter((v) => v === 'undici' || args.only!.includes(v)) : ALL;
+interface Sample { imported: number; ready: number; first: number; rss: number; answer: string }
+
+const CHILD = fileURLToPath(new URL('./cold-start-child.mjs', import.meta.url));
+
+function runChild(variant: Variant, opts: Record<string, unknown>): Promise<Sample> {
+  // BENCH_CLIENT_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") are passed to node.
+  const flags = process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, [...flags, CHILD, variant, JSON.stringify(opts)]);
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
+    track(p.pid);
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    p.once('exit', (code) => {
+      untrack(p.pid);
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${variant}: exit ${code}: ${out}`));
+      else resolve(JSON.parse(line) as Sample);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(DIST_ENTRY)) throw new Error('no dist/: run `npm run build` (npm run bench:cold-start does)');
+  pinPid(process.pid, SERVER_CPU);
+  const origin = createServer((_req, res) => res.end('hello'));
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  const originPort = (origin.address() as AddressInfo).port;
+  const echo = await startEchoServer('echo');
+  const control = await createControlServer({ xdsPort: 0, adminPort: null });
+  const yaml = `${echoServiceEntry(echo.port)}---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: hello }
+spec:
+  hosts: [hello.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  endpoints: [{ address: 127.0.0.1, ports: { http: ${originPort} } }]
+`;
+  const parsed = parseConfig(yaml, 'cold-start.yaml');
+  if (parsed.diagnostics.some((d) => d.severity === 'error')) throw new Error(JSON.stringify(parsed.diagnostics));
+  await control.store.apply(parsed.resources);
+  const opts = { originPort, echoPort: echo.port, echoHost: ECHO_HOST, controlPlane: `127.0.0.1:${control.xdsPort}`, dist: new URL(`file://${DIST_ENTRY}`).href };
+
+  const rounds = Number(args.rounds);
+  // One throw-away launch per variant: the first read of each file from disk is not a cold start.
+  for (const v of VARIANTS) await runChild(v, opts);
+  const samples = await interleaved(VARIANTS, rounds, (v) => runChild(v, opts));
+  await control.close();
+  await echo.close();
+  origin.close();
+
+  const stat = (xs: number[]) => `${fmt(percentile(xs, 50), 0)} [${fmt(Math.min(...xs), 0)}–${fmt(Math.max(...xs), 0)}]`;
+  const med = (xs: number[]) => percentile(xs, 50);
+  const base = samples.get('undici')!;
+  const baseFirst = med(base.map((s) => s.first));
+  const baseRss = med(base.map((s) => s.rss)) / 1048576;
+  const lines = [
+    `Cold start, ${rounds} fresh processes per variant (interleaved), Node ${process.version}; ms since process start, median [min–max].`,
+    '',
+    '| variant | first answer (ms) | Δ vs undici | imports done (ms) | set up (ms) | RSS at first answer (MiB) | Δ RSS |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const v of VARIANTS) {
+    const s = samples.get(v)!;
+    const first = s.map((x) => x.first);
+    const rss = s.map((x) => x.rss / 1048576);
+    lines.push(`| ${v} | ${stat(first)} | ${v === 'undici' ? '' : `${med(first) - baseFirst >= 0 ? '+' : ''}${fmt(med(first) - baseFirst, 0)}`} | ${stat(s.map((x) => x.imported))} | ${stat(s.map((x) => x.ready))} | ${fmt(med(rss), 1)} [${fmt(Math.min(...rss), 1)}–${fmt(Math.max(...rss), 1)}] | ${v === 'undici' ? '' : `${med(rss) - baseRss >= 0 ? '+' : ''}${fmt(med(rss) - baseRss, 1)}`} |`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
