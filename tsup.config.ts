@@ -25,7 +25,9 @@ export default defineConfig([
     skipNodeModulesBundle: true,
   },
   {
-    entry: { 'cli/main': 'src/cli/main.ts' },
+    // Its own folder, so its chunks (the demo, loaded on demand) stay beside it.
+    entry: { main: 'src/cli/main.ts' },
+    outDir: 'dist/cli',
     format: ['esm'],
     sourcemap: false,
     shims: true,

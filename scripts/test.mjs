@@ -16,6 +16,10 @@ function find(dir, out = []) {
   return out;
 }
 
+// The pruned xDS descriptor the sources load (rebuilt only when its inputs changed).
+const protos = spawnSync(process.execPath, ['scripts/xds-protos.mjs'], { stdio: 'inherit' });
+if (protos.status !== 0) process.exit(protos.status ?? 1);
+
 const args = process.argv.slice(2);
 const files = args.length > 0 ? args : find('test').sort();
 const node = process.env.NODE_BIN || process.execPath;

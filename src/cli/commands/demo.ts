@@ -7,7 +7,7 @@ import { packageRoot } from '../../internal/package-root.js';
 import { createMesh } from '../../mesh/create.js';
 import type { Mesh } from '../../mesh/types.js';
 import { EchoClient, echoCall } from '../../testing/echo.js';
-import { SERVICE_PORT, startDetails, startRatings, startReviews } from '../demo/services.js';
+import { optionalImport } from '../demo/optional.js';
 import { parse, portOption } from '../args.js';
 import { table, type Output } from '../output.js';
 
@@ -47,22 +47,36 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
       closers.push(() => m.close());
       return m;
     };
-    await startDetails(await mesh('details', 'v1'));
-    await startRatings(await mesh('ratings', 'v1'));
+    // Loaded here, not at the top: the services import express/fastify only when the demo runs.
+    const { SERVICE_PORT, startDetails, startRatings, startReviews } = await import('../demo/services.js');
+    const detailsBy = await startDetails(await mesh('details', 'v1'));
+    const ratingsBy = await startRatings(await mesh('ratings', 'v1'));
     for (const v of ['v1', 'v2', 'v3']) await startReviews(await mesh('reviews', v), v);
-    out.info('services: details-v1 (Express), ratings-v1 (Fastify), reviews-v1/v2/v3 (gRPC), each a meshlet mesh announced over xDS');
+    out.info(`services: details-v1 (${detailsBy}), ratings-v1 (${ratingsBy}), reviews-v1/v2/v3 (gRPC), each a meshlet mesh announced over xDS`);
+    for (const [name, by] of [['express', detailsBy], ['fastify', ratingsBy]] as const) {
+      if (by === 'node:http') out.info(`note: ${name} is not installed, so that service runs on plain node:http (npm install ${name} to see the adapter)`);
+    }
 
     const productpage = await mesh('productpage', 'v1');
     const reviews = productpage.grpc.client(EchoClient, `reviews:${SERVICE_PORT}`);
-    process.env['GRPC_XDS_BOOTSTRAP_CONFIG'] = JSON.stringify({
-      xds_servers: [{ server_uri: controlPlane, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: 'productpage-grpc-js-xds', cluster: 'productpage', locality: {} },
-    });
-    const grpcXds = await import('@grpc/grpc-js-xds');
-    grpcXds.register();
-    const stock = new EchoClient(`xds:///reviews.default.svc.cluster.local:${SERVICE_PORT}`, grpc.credentials.createInsecure());
-    closers.push(() => reviews.close(), () => stock.close());
-    out.info('traffic: productpage (meshlet: fetch + gRPC) and a stock @grpc/grpc-js-xds client, as anonymous, as jason, and with x-test: abort');
+    closers.push(() => reviews.close());
+    // The stock client is a devDependency: from an installed package it is usually absent.
+    const grpcXds = await optionalImport(() => import('@grpc/grpc-js-xds'));
+    let stock: grpc.Client | undefined;
+    if (grpcXds) {
+      process.env['GRPC_XDS_BOOTSTRAP_CONFIG'] = JSON.stringify({
+        xds_servers: [{ server_uri: controlPlane, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+        node: { id: 'productpage-grpc-js-xds', cluster: 'productpage', locality: {} },
+      });
+      grpcXds.register();
+      const client = new EchoClient(`xds:///reviews.default.svc.cluster.local:${SERVICE_PORT}`, grpc.credentials.createInsecure());
+      closers.push(() => client.close());
+      stock = client;
+      out.info('traffic: productpage (meshlet: fetch + gRPC) and a stock @grpc/grpc-js-xds client, as anonymous, as jason, and with x-test: abort');
+    } else {
+      out.info('traffic: productpage (meshlet: fetch + gRPC), as anonymous, as jason, and with x-test: abort');
+      out.info('note: @grpc/grpc-js-xds is not installed, so the stock gRPC client rows are left out (npm install @grpc/grpc-js-xds to compare)');
+    }
 
     await runTraffic(out, { productpage, reviews, stock }, duration);
     return 0;
@@ -74,7 +88,8 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
 interface Clients {
   productpage: Mesh;
   reviews: grpc.Client;
-  stock: grpc.Client;
+  /** The stock grpc-js-xds client, when that package is installed. */
+  stock: grpc.Client | undefined;
 }
 
 /** One round of the traffic mix: label → who answered (or why not). */
@@ -87,24 +102,25 @@ async function round(c: Clients): Promise<Array<[string, string]>> {
   };
   const rpc = (client: grpc.Client, md?: Record<string, string>) =>
     echoCall(client, md).then((r) => r.from, (err: { code?: number }) => `gRPC ${grpc.status[err.code ?? 2] ?? err.code}`);
+  const stock = c.stock;
   const [details, ratings, abort, anon, jason, stockAnon, stockJason] = await Promise.all([
     http('http://details:9080/details/0'),
     http('http://ratings:9080/ratings/0'),
     http('http://ratings:9080/ratings/0', { 'x-test': 'abort' }),
     rpc(c.reviews),
     rpc(c.reviews, { 'end-user': 'jason' }),
-    rpc(c.stock),
-    rpc(c.stock, { 'end-user': 'jason' }),
+    stock ? rpc(stock) : undefined,
+    stock ? rpc(stock, { 'end-user': 'jason' }) : undefined,
   ]);
-  return [
+  const rows: Array<[string, string]> = [
     ['meshlet HTTP  details', details],
     ['meshlet HTTP  ratings', ratings],
     ['meshlet HTTP  ratings x-test', abort],
     ['meshlet gRPC  reviews', anon],
     ['meshlet gRPC  reviews jason', jason],
-    ['grpc-js-xds   reviews', stockAnon],
-    ['grpc-js-xds   reviews jason', stockJason],
   ];
+  if (stockAnon !== undefined && stockJason !== undefined) rows.push(['grpc-js-xds   reviews', stockAnon], ['grpc-js-xds   reviews jason', stockJason]);
+  return rows;
 }
 
 async function runTraffic(out: Output, clients: Clients, duration: number): Promise<void> {
