@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MeshError } from '../errors.js';
+import { packageRoot } from '../internal/package-root.js';
 import { analyzeCommand, analyzeUsage } from './commands/analyze.js';
 import { applyCommand, applyUsage } from './commands/apply.js';
 import { controlCommand, controlUsage } from './commands/control.js';
@@ -7,16 +10,29 @@ import { getCommand, getUsage } from './commands/get.js';
 import { statusCommand, statusUsage } from './commands/status.js';
 import { stdio, type Output } from './output.js';
 
-const COMMANDS: Record<string, { run: (argv: string[], out: Output) => Promise<number>; usage: string }> = {
-  control: { run: controlCommand, usage: controlUsage },
-  apply: { run: applyCommand, usage: applyUsage },
-  analyze: { run: analyzeCommand, usage: analyzeUsage },
-  get: { run: getCommand, usage: getUsage },
-  status: { run: statusCommand, usage: statusUsage },
-  demo: { run: demoCommand, usage: demoUsage },
+interface Command {
+  run: (argv: string[], out: Output) => Promise<number>;
+  usage: string;
+  /** What `meshlet <command> --help` says under the usage line. */
+  about: string;
+}
+
+const COMMANDS: Record<string, Command> = {
+  control: { run: controlCommand, usage: controlUsage, about: 'Runs the control server: xDS v3 (ADS) for mesh clients, the admin API, and (with --config) a watched directory of Istio YAML. Stops on SIGINT/SIGTERM.' },
+  apply: { run: applyCommand, usage: applyUsage, about: 'Validates Istio YAML locally, then applies it to a running control server (nothing is sent when any file has an error). Exit 1 on any error.' },
+  analyze: { run: analyzeCommand, usage: analyzeUsage, about: 'Checks Istio YAML: schema, then cross-resource checks (unknown subsets and hosts, conflicts). Prints file:line:col for each problem; exit 1 on any error.' },
+  get: { run: getCommand, usage: getUsage, about: 'Lists the resources a running control server holds (kinds by name, plural or short name: vs, dr, se, we, gw, pa, ap, ra).' },
+  status: { run: statusCommand, usage: statusUsage, about: 'Per-client xDS sync state (SYNCED, NOT SENT, STALE, NACK) and the config errors of a running control server. Exit 1 when there are config errors or NACKs.' },
+  demo: { run: demoCommand, usage: demoUsage, about: 'A bookinfo-style mesh in one process: the control server, HTTP and gRPC services on meshlet, and traffic with a table of who answered.' },
 };
 
-export const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => '  ' + c.usage).join('\n')}`;
+export const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => '  ' + c.usage).join('\n')}\n  meshlet --version\n\n` +
+  `Run \`meshlet <command> --help\` for one command. The admin address comes from --server, else MESHLET_ADMIN, else 127.0.0.1:15014.`;
+
+/** The installed package's version (package.json beside dist/ or src/). */
+export function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /**
  * Runs one CLI invocation and returns the exit code. A user mistake (MeshError) prints one line
@@ -25,14 +41,24 @@ export const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => '  ' + c.usag
  */
 export async function main(argv: string[], out: Output = stdio): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    out.info(version());
+    return 0;
+  }
+  if (name === 'help' && rest[0] !== undefined && COMMANDS[rest[0]]) return main([rest[0], '--help'], out);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    out.info(USAGE);
+    (name ? out.info : out.error)(USAGE);
     return name ? 0 : 2;
   }
   const command = COMMANDS[name];
   if (!command) {
     out.error(`meshlet: MESHLET_ERR_USAGE: unknown command "${name}"\n${USAGE}`);
     return 2;
+  }
+  // `--help` anywhere among a command's arguments (not as a flag's value: no command takes "--help").
+  if (rest.includes('--help') || rest.includes('-h')) {
+    out.info(`usage: ${command.usage}\n\n${command.about}`);
+    return 0;
   }
   try {
     return await command.run(rest, out);

@@ -1,5 +1,6 @@
 import { formatDiagnostic } from '../../config/index.js';
 import type { Diagnostic } from '../../config/types.js';
+import { meshError } from '../../errors.js';
 import { adminRequest } from '../admin-client.js';
 import { adminUrl, parse } from '../args.js';
 import { table, type Output } from '../output.js';
@@ -28,13 +29,23 @@ export function syncState(t: TypeStatus | undefined): string {
   return 'SYNCED';
 }
 
-/** `meshlet status`: per-client xDS sync state and current config errors of a running server. */
+/**
+ * `meshlet status`: per-client xDS sync state and current config errors of a running server.
+ * Exit 1 when any config error (not a warning) is reported or any client's last response was
+ * NACKed, so scripts and CI can gate on it; 0 when everything is clean.
+ */
 export async function statusCommand(argv: string[], out: Output): Promise<number> {
   const { values } = parse(argv, { output: { type: 'string', short: 'o' }, server: { type: 'string', short: 's' } });
+  if (values.output !== undefined && values.output !== 'json' && values.output !== 'table') {
+    throw meshError('MESHLET_ERR_USAGE', `-o must be table or json, got "${values.output}"`);
+  }
   const { body } = await adminRequest<{ version?: string; clients: ClientStatus[]; configErrors: Diagnostic[] }>(adminUrl(values.server), '/status');
+  const nacks = body.clients.some((c) => Object.values(c.types).some((t) => syncState(t) === 'NACK'));
+  const errors = body.configErrors.some((d) => d.severity === 'error');
+  const code = nacks || errors ? 1 : 0;
   if (values.output === 'json') {
     out.info(JSON.stringify(body, null, 2));
-    return 0;
+    return code;
   }
   const rows = body.clients.map((c) => [
     c.id,
@@ -52,5 +63,5 @@ export async function statusCommand(argv: string[], out: Output): Promise<number
     out.info(`config errors (last good resources still served):`);
     for (const d of body.configErrors) out.info('  ' + formatDiagnostic(d));
   }
-  return 0;
+  return code;
 }
