@@ -1,19 +1,19 @@
 /** Path rewrites (prefix/regex), header mutation lists and redirect locations. */
+import type { RewriteRegex } from '../internal/regex.js';
 import type { HeaderToAddModel, PathMatchModel, RedirectModel, RegexRewriteModel } from '../xds/model.js';
 import type { HeaderMutation } from './types.js';
 import type { RequestView } from './request.js';
 
-/** A regex rewrite ready for String.replace: RE2's `\1` substitutions become `$1`. */
+/** A regex rewrite ready to apply: Envoy's `\1` substitutions become the engine's `$1`. */
 export interface CompiledRegexRewrite {
-  readonly regex: RegExp;
+  readonly regex: RewriteRegex;
   readonly replacement: string;
 }
 
-/** Converts an Envoy substitution (RE2 `\N` groups) into a JS replacement string. */
+/** Converts an Envoy substitution (RE2 `\N` groups) into a `$N` replacement string. */
 export function compileRegexRewrite(r: RegexRewriteModel): CompiledRegexRewrite {
   const replacement = r.substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1');
-  const regex = r.regex.global ? r.regex : new RegExp(r.regex.source, `${r.regex.flags}g`);
-  return { regex, replacement };
+  return { regex: r.regex, replacement };
 }
 
 /**
@@ -29,8 +29,7 @@ export function applyPrefixRewrite(match: PathMatchModel, path: string, rewrite:
 
 /** Applies a regex rewrite to a path (every match, as Envoy does). */
 export function applyRegexRewrite(r: CompiledRegexRewrite, path: string): string {
-  r.regex.lastIndex = 0;
-  return path.replace(r.regex, r.replacement);
+  return r.regex.replaceAll(path, r.replacement);
 }
 
 /** Builds a HeaderMutation; values that are empty are dropped unless keepEmptyValue (Envoy). */

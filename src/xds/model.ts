@@ -3,6 +3,7 @@
  * on `kind`), built once per update by src/xds/resources and read by the engine. Durations are
  * milliseconds, percentages are exact {@link Fraction}s, regexes are already compiled.
  */
+import type { FullMatchRegex, RewriteRegex } from '../internal/regex.js';
 import type { JsonObject } from './struct.js';
 
 /**
@@ -49,15 +50,15 @@ export interface ListenerModel {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
-/** Matcher on the request path. `regex` is anchored (full match) as in Envoy. */
+/** Matcher on the request path. `regex` is RE2, full match, as in Envoy. */
 export type PathMatchModel =
   | { readonly kind: 'exact' | 'prefix' | 'path_separated_prefix'; readonly value: string; readonly caseSensitive: boolean }
-  | { readonly kind: 'regex'; readonly value: string; readonly regex: RegExp; readonly caseSensitive: boolean };
+  | { readonly kind: 'regex'; readonly value: string; readonly regex: FullMatchRegex; readonly caseSensitive: boolean };
 
 /** A string matcher (exact/prefix/suffix/contains/regex), as in Envoy's StringMatcher. */
 export type StringMatchModel =
   | { readonly kind: 'exact' | 'prefix' | 'suffix' | 'contains'; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: 'regex'; readonly value: string; readonly regex: RegExp };
+  | { readonly kind: 'regex'; readonly value: string; readonly regex: FullMatchRegex };
 
 /** Header matcher. `invert` negates the result (Envoy's invert_match). */
 export type HeaderMatchModel = { readonly name: string; readonly invert: boolean } & (
@@ -151,8 +152,8 @@ export interface HeaderToAddModel {
 }
 
 export interface RegexRewriteModel {
-  /** Compiled with the `g` flag: Envoy replaces every match. */
-  readonly regex: RegExp;
+  /** RE2; Envoy replaces every match. */
+  readonly regex: RewriteRegex;
   readonly substitution: string;
 }
 

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { arrayOf, bool, int, mapOf, moveMark, obj, percentNumber, port, report, str, type Schema, type WalkContext } from '../schema.js';
 import { joinPath } from '../schema.js';
+import { regexProblem as re2Problem } from '../../internal/regex.js';
 
 // ---------------------------------------------------------------- validators (return a message)
 
@@ -48,20 +49,12 @@ export function cidrProblem(v: string): string | undefined {
 }
 
 /**
- * Compiles a regex with JavaScript's engine. Istio uses RE2; the common RE2-only forms (a
- * leading `(?i)`, `(?P<name>`) are translated first, other differences are not checked.
+ * Why a config regex is not valid RE2, Istio's regex engine (`(?=…)`, `\1`, `a{1001}` are
+ * rejected; `(?s)`, `\pL`, `(?P<name>…)` accepted), or undefined. See src/internal/regex.ts.
  */
 export function regexProblem(v: string): string | undefined {
-  let pattern = v;
-  let flags = '';
-  if (pattern.startsWith('(?i)')) [pattern, flags] = [pattern.slice(4), 'i'];
-  pattern = pattern.replace(/\(\?P</g, '(?<');
-  try {
-    new RegExp(pattern, flags);
-    return undefined;
-  } catch (err) {
-    return `invalid regular expression ${JSON.stringify(v)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`;
-  }
+  const problem = re2Problem(v);
+  return problem === undefined ? undefined : `invalid regular expression ${JSON.stringify(v)} (RE2 syntax): ${problem}`;
 }
 
 // ---------------------------------------------------------------- schemas

@@ -4,6 +4,7 @@
  * `"<path>: <problem>"` onto an error list, so a validator reports every problem in one pass.
  */
 import type protobuf from 'protobufjs';
+import { compileFullMatch, compileRewrite, type FullMatchRegex, type RewriteRegex } from '../../internal/regex.js';
 import { messageType } from '../protos.js';
 import { messageNameOf } from '../type-urls.js';
 import { structToJson, type JsonObject } from '../struct.js';
@@ -76,25 +77,21 @@ export function fraction(fp: FractionalPercentProto | undefined, path: string, e
 export const FULL: Fraction = Object.freeze({ numerator: 100, denominator: 100 }) as Fraction;
 
 /**
- * Compiles an RE2 pattern for JavaScript. Envoy's safe_regex must match the whole input, so the
- * pattern is anchored unless `anchored` is false (rewrites substitute every match instead).
- * A leading `(?i)` — RE2's inline flag, which V8 lacks — becomes the `i` flag.
+ * Compiles a config regex with RE2 semantics (src/internal/regex.ts). Envoy's safe_regex must
+ * match the whole input; a rewrite (`anchored` false) substitutes every match instead. An
+ * invalid pattern is an error at `path` (the resource is NACKed), never a RegExp.
  */
-export function compileRegex(pattern: string | undefined, path: string, errors: string[], anchored = true): RegExp | undefined {
+export function compileRegex(pattern: string | undefined, path: string, errors: string[], anchored?: true): FullMatchRegex | undefined;
+export function compileRegex(pattern: string | undefined, path: string, errors: string[], anchored: false): RewriteRegex | undefined;
+export function compileRegex(pattern: string | undefined, path: string, errors: string[], anchored = true): FullMatchRegex | RewriteRegex | undefined {
   if (pattern === undefined || pattern === '') {
     errors.push(`${path}: empty regex`);
     return undefined;
   }
-  let source = pattern;
-  let flags = anchored ? '' : 'g';
-  if (source.startsWith('(?i)')) {
-    source = source.slice(4);
-    flags += 'i';
-  }
   try {
-    return new RegExp(anchored ? `^(?:${source})$` : source, flags);
+    return anchored ? compileFullMatch(pattern) : compileRewrite(pattern);
   } catch (err) {
-    errors.push(`${path}: invalid regex ${JSON.stringify(pattern)}: ${(err as Error).message}`);
+    errors.push(`${path}: invalid regex ${JSON.stringify(pattern)} (RE2 syntax): ${(err as Error).message}`);
     return undefined;
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createEngine } from '../../../src/core/index.js';
 import type { CallPlan, RouteResult } from '../../../src/core/types.js';
 import { CLUSTER, FQDN, cluster, flat, listener, oneService, req, route, routeConfig, seeded } from './fixtures.js';
+import { compileRewrite } from '../../../src/internal/regex.js';
 
 function plan(r: RouteResult): CallPlan {
   assert.equal(r.kind, 'forward');
@@ -82,7 +83,7 @@ test('results: no_route, direct, redirect, forward with rewrites and header muta
       route({
         name: 'regex',
         match: { path: { kind: 'prefix', value: '/v1/', caseSensitive: true }, headers: [], queryParams: [], grpcOnly: false },
-        regexRewrite: { regex: /\/v1\/(\w+)/g, substitution: '/v2/\\1' },
+        regexRewrite: { regex: compileRewrite('/v1/(\\w+)'), substitution: '/v2/\\1' },
         timeoutMs: 2500,
       }),
     ],
