@@ -14,7 +14,8 @@
  * ```
  */
 export { createMesh } from './mesh/create.js';
-export type { Mesh, MeshOptions, MeshEvents, MeshInbound } from './mesh/types.js';
+export type { Mesh, MeshOptions, MeshEvents, MeshInbound, CloseOptions } from './mesh/types.js';
+export { CHANNEL_NAMES } from './telemetry/diagnostics.js';
 export { MeshDispatcher } from './http/dispatcher.js';
 export type { MeshDispatcherOptions } from './http/dispatcher.js';
 export { FLAGS_HEADER } from './http/headers.js';

@@ -13,6 +13,7 @@ import { LOCAL_REPLY } from './upstream.js';
 import { localError, localReply, safely, toCurrentHandler, type DispatchController, type DispatchHandler } from './handler.js';
 import { applyMutation, FLAGS_HEADER, isEmptyMutation, normalizeHeaders } from './headers.js';
 import type { RecordSink, RequestRecord } from './types.js';
+import { channels } from '../telemetry/diagnostics.js';
 
 /**
  * Options of {@link MeshDispatcher} (createMesh builds one for you).
@@ -34,6 +35,11 @@ export interface MeshDispatcherOptions {
   sourceIp?: string;
   /** Returns a sink while someone listens for request records (checked per request). */
   records?: () => RecordSink | undefined;
+  /**
+   * Why the mesh has no config, while it has none (undefined once it has): a host the mesh does
+   * not know then fails with MESHLET_ERR_NO_CONFIG naming the control plane, not a bare ENOTFOUND.
+   */
+  noConfig?: () => string | undefined;
 }
 
 interface ParsedOrigin {
@@ -66,6 +72,7 @@ export class MeshDispatcher extends Dispatcher {
   private readonly strict: boolean;
   private readonly sourceIp: string | undefined;
   private readonly records: () => RecordSink | undefined;
+  private readonly noConfig: () => string | undefined;
   private readonly random: () => number;
   private readonly origins = new Map<string, ParsedOrigin>();
   private readonly ctx: CallContext;
@@ -79,6 +86,7 @@ export class MeshDispatcher extends Dispatcher {
     this.strict = options.strict ?? false;
     this.sourceIp = options.sourceIp;
     this.records = options.records ?? (() => undefined);
+    this.noConfig = options.noConfig ?? (() => undefined);
     this.random = options.random ?? Math.random;
     this.ctx = { agent: this.agent, engine: this.engine, random: this.random };
   }
@@ -88,6 +96,9 @@ export class MeshDispatcher extends Dispatcher {
     if (this.closed) {
       localError(handler, meshError('MESHLET_ERR_CLOSED', 'mesh dispatcher used after close()'));
       return true;
+    }
+    if (channels.requestStart.hasSubscribers) {
+      channels.requestStart.publish({ method: opts.method, origin: String(opts.origin ?? ''), path: opts.path });
     }
     try {
       return this.route(opts, handler, rawHandler);
@@ -142,13 +153,15 @@ export class MeshDispatcher extends Dispatcher {
     sink: RecordSink | undefined, o: ParsedOrigin | undefined, method: string, path: string,
   ): boolean {
     const host = o?.hostname ?? String(opts.origin ?? '');
+    const why = this.noConfig();
     if (this.strict) {
       sink?.({ method, host, path, routeName: '', clusterName: '', status: 0, flags: [], attempts: 0, durationMs: 0 });
-      localError(handler, meshError('MESHLET_ERR_UNKNOWN_HOST', `strict mesh: ${host} is not a mesh host (no service, ServiceEntry or route knows it)`, { detail: { host, port: o?.port } }));
+      localError(handler, meshError('MESHLET_ERR_UNKNOWN_HOST', `strict mesh: ${host} is not a mesh host (no service, ServiceEntry or route knows it)${why ? `; ${why}` : ''}`, { detail: { host, port: o?.port } }));
       return true;
     }
-    if (!sink) return this.agent.dispatch(opts, rawHandler);
-    return this.agent.dispatch(opts, new RecordingHandler(handler, sink, { method, host, path }));
+    const h = why === undefined ? handler : new NoConfigHandler(handler, host, why);
+    if (!sink) return this.agent.dispatch(opts, why === undefined ? rawHandler : h);
+    return this.agent.dispatch(opts, new RecordingHandler(h, sink, { method, host, path }));
   }
 
   private parseOrigin(origin: string | URL): ParsedOrigin | undefined {
@@ -195,6 +208,28 @@ export class MeshDispatcher extends Dispatcher {
 /** The record of a request answered by the mesh itself (no route, direct response, redirect). */
 function localRecord(method: string, host: string, path: string, status: number, flags: ResponseFlag[]): RequestRecord {
   return { method, host, path, routeName: '', clusterName: '', status, flags, attempts: 0, durationMs: 0 };
+}
+
+/** Connection failures that mean "this host is not reachable directly": DNS, refused. */
+const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'ECONNREFUSED']);
+
+/**
+ * Passthrough while the mesh has no config: a host that cannot be reached directly fails with
+ * MESHLET_ERR_NO_CONFIG saying why the mesh does not know it (the original error is the cause).
+ */
+class NoConfigHandler implements DispatchHandler {
+  constructor(private readonly h: DispatchHandler, private readonly host: string, private readonly why: string) {}
+  onRequestStart(c: DispatchController, ctx: unknown): void { this.h.onRequestStart?.(c, ctx); }
+  onRequestUpgrade(c: DispatchController, status: number, headers: IncomingHttpHeaders, socket: import('node:stream').Duplex): void { this.h.onRequestUpgrade?.(c, status, headers, socket); }
+  onResponseStart(c: DispatchController, status: number, headers: IncomingHttpHeaders, msg?: string): void { this.h.onResponseStart?.(c, status, headers, msg); }
+  onResponseData(c: DispatchController, chunk: Buffer): void { this.h.onResponseData?.(c, chunk); }
+  onResponseEnd(c: DispatchController, trailers: IncomingHttpHeaders): void { this.h.onResponseEnd?.(c, trailers); }
+  onResponseError(c: DispatchController, err: Error): void {
+    const code = (err as { code?: string }).code ?? '';
+    this.h.onResponseError?.(c, UNREACHABLE.has(code)
+      ? meshError('MESHLET_ERR_NO_CONFIG', `${this.host} is not a mesh host and cannot be reached directly (${code}); ${this.why}`, { cause: err, detail: { host: this.host } })
+      : err);
+  }
 }
 
 /** Wraps a passthrough handler to emit a record when the request ends. */

@@ -33,6 +33,11 @@ export interface ListenOptions {
   host?: string;
   /** Port announced to the mesh (what clients dial, e.g. 9080); default the actual port. */
   servicePort?: number;
+  /**
+   * Aborting it before the server listens rejects `listen()` (nothing stays open); aborting it
+   * later closes the server, as `server.listen({ signal })` does in Node.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -119,12 +124,17 @@ export class InboundServer {
   }
 
   /** Stops accepting, waits for requests in flight (up to `drainTimeoutMs`), then destroys the rest. */
-  close(drainTimeoutMs: number): Promise<void> {
+  /** Stops accepting, waits up to `drainTimeoutMs` for requests in flight (less if `signal` aborts), ends the rest. */
+  close(drainTimeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (signal) {
+      if (signal.aborted) this.idle?.();
+      else signal.addEventListener('abort', () => this.idle?.(), { once: true });
+    }
     if (this.closing) return this.closing;
     this.closing = (async () => {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       this.server.closeIdleConnections();
-      if (this.active > 0) {
+      if (this.active > 0 && !signal?.aborted) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, drainTimeoutMs);
           this.idle = () => {

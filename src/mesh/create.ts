@@ -16,7 +16,9 @@ import { trace } from '../internal/debug.js';
 import { XdsClient } from '../xds/ads-client.js';
 import { Emitter, type Disposable } from '../xds/events.js';
 import { buildNode, type BuildNodeOptions, type NodePort } from '../xds/node.js';
-import type { Mesh, MeshEvents, MeshInbound, MeshOptions } from './types.js';
+import type { CloseOptions, Mesh, MeshEvents, MeshInbound, MeshOptions } from './types.js';
+import { channels } from '../telemetry/diagnostics.js';
+import { checkControlPlane, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
 
 const log = trace('mesh');
@@ -38,8 +40,9 @@ const DEFAULT_CONTROL_PLANE = '127.0.0.1:15010';
  * ```
  */
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
+  options.signal?.throwIfAborted();
   const mesh = new MeshClient(options);
-  await mesh.start(options.initialFetchTimeoutMs ?? 5000);
+  await mesh.start(options.initialFetchTimeoutMs ?? 5000, options.signal);
   return mesh;
 }
 
@@ -68,6 +71,8 @@ class MeshClient implements Mesh {
   private readonly address: string;
   private requestListeners = 0;
   private closing: Promise<void> | undefined;
+  private closeSignal: AbortSignal | undefined;
+  private readonly controlPlane: ControlPlaneState;
 
   constructor(options: MeshOptions) {
     const namespace = options.namespace ?? 'default';
@@ -90,20 +95,27 @@ class MeshClient implements Mesh {
       ...(options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
     };
+    const controlPlane = checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE);
+    this.controlPlane = new ControlPlaneState(controlPlane, (u) => this.warnUnreachable(u));
     this.xds = new XdsClient({
-      server: options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE,
+      server: controlPlane,
       node: buildNode(this.node),
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
     });
     this.feed = new XdsFeed(this.xds, this.engine);
-    const sink: RecordSink = (r: RequestRecord) => this.events.emit('request', r);
+    this.watchXds();
+    const sink: RecordSink = (r: RequestRecord) => {
+      this.events.emit('request', r);
+      if (channels.requestEnd.hasSubscribers) channels.requestEnd.publish(r);
+    };
     this.sink = sink;
     this.dispatcher = new MeshDispatcher({
       engine: this.engine,
       strict: options.strict ?? false,
       random,
       sourceIp: this.address,
-      records: () => (this.requestListeners > 0 ? sink : undefined),
+      records: () => (this.requestListeners > 0 || channels.requestEnd.hasSubscribers ? sink : undefined),
+      noConfig: () => this.controlPlane.why(),
     });
     const pipeline = this.pipeline;
     this.inbound = {
@@ -123,9 +135,40 @@ class MeshClient implements Mesh {
       undiciFetch(input, { ...init, dispatcher })) as typeof undiciFetch;
   }
 
-  async start(timeoutMs: number): Promise<void> {
-    const ready = await this.feed.ready(timeoutMs);
+  async start(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    let onAbort: (() => void) | undefined;
+    const aborted = signal && new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const ready = await (aborted ? Promise.race([this.feed.ready(timeoutMs), aborted]) : this.feed.ready(timeoutMs));
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    if (ready === 'aborted') {
+      await this.close();
+      throw signal!.reason;
+    }
     log('mesh %s started (%s)', this.node.id, ready ? 'config complete' : 'initial fetch timed out');
+  }
+
+  /** Subscriptions on the xDS client: control-plane reachability and the diagnostics channels. */
+  private watchXds(): void {
+    const node = this.node.id;
+    this.xds.on('ack', () => this.controlPlane.answer());
+    this.xds.on('nack', (typeUrl, nonce, errorDetail) => {
+      this.controlPlane.answer();
+      if (channels.nack.hasSubscribers) channels.nack.publish({ node, typeUrl, nonce, errorDetail });
+    });
+    this.xds.on('disconnected', (err) => this.controlPlane.fail(err));
+    this.xds.on('update', (typeUrl, version, names) => {
+      if (channels.configUpdate.hasSubscribers) channels.configUpdate.publish({ node, typeUrl, version, names });
+    });
+  }
+
+  /** Once per mesh: the control plane failed before any config arrived. */
+  private warnUnreachable(u: Unreachable): void {
+    const address = this.controlPlane.address;
+    process.emitWarning(`meshlet: cannot reach the control plane at ${address}: ${u.reason}. The mesh runs without config (hosts it does not know pass through) and keeps retrying.`, { type: 'MeshletWarning', code: u.code });
+    if (channels.controlPlaneUnreachable.hasSubscribers) channels.controlPlaneUnreachable.publish({ node: this.node.id, controlPlane: address, code: u.code, reason: u.reason });
   }
 
   on<E extends keyof MeshEvents>(event: E, fn: MeshEvents[E]): Disposable {
@@ -145,7 +188,13 @@ class MeshClient implements Mesh {
 
   async listen(target: ListenTarget, options: ListenOptions): Promise<ListenHandle> {
     if (this.closing) throw meshError('MESHLET_ERR_CLOSED', 'mesh.listen() after close()');
+    const { signal } = options;
+    signal?.throwIfAborted();
     const inbound = await InboundServer.start(target, { ...options, host: options.host ?? this.address }, this.pipeline);
+    if (signal?.aborted) {
+      await inbound.close(0);
+      throw signal.reason;
+    }
     const used = new Set([...this.served].map((s) => s.port.name));
     const name = used.has('http') ? `http-${options.servicePort ?? inbound.port}` : 'http';
     const served: Served = { inbound, port: { number: options.servicePort ?? inbound.port, name, protocol: 'HTTP', targetPort: inbound.port } };
@@ -153,23 +202,25 @@ class MeshClient implements Mesh {
     this.announce(false);
     log('serving %s on %s:%d as port %d', this.node.service ?? '(no service)', options.host ?? this.address, inbound.port, served.port.number);
     let closing: Promise<void> | undefined;
-    return {
+    const handle: ListenHandle = {
       port: inbound.port,
       server: inbound.server,
       close: () => {
         closing ??= (async () => {
           if (this.served.delete(served) && !this.closing) this.announce(false);
-          await inbound.close(this.drainTimeoutMs);
+          await inbound.close(this.drainTimeoutMs, this.closeSignal);
         })();
         return closing;
       },
     };
+    signal?.addEventListener('abort', () => void handle.close().catch((err: unknown) => log('close on abort failed: %o', err)), { once: true });
+    return handle;
   }
 
   get grpc(): MeshGrpc {
     this.grpcFace ??= meshGrpc(this, {
       random: this.random,
-      records: () => (this.requestListeners > 0 ? this.sink : undefined),
+      records: () => (this.requestListeners > 0 || channels.requestEnd.hasSubscribers ? this.sink : undefined),
       announcePort: (port) => {
         const entry = { port };
         this.extraPorts.add(entry);
@@ -194,7 +245,8 @@ class MeshClient implements Mesh {
     };
   }
 
-  close(): Promise<void> {
+  close(options?: CloseOptions): Promise<void> {
+    if (options?.signal && !this.closeSignal) this.closeSignal = options.signal;
     this.closing ??= this.shutdown();
     return this.closing;
   }
@@ -207,7 +259,7 @@ class MeshClient implements Mesh {
     const servers = [...this.served];
     this.served.clear();
     await Promise.all([
-      ...servers.map((s) => s.inbound.close(this.drainTimeoutMs).catch((err: unknown) => log('close of a server failed: %o', err))),
+      ...servers.map((s) => s.inbound.close(this.drainTimeoutMs, this.closeSignal).catch((err: unknown) => log('close of a server failed: %o', err))),
       this.grpcFace?.closeServers().catch((err: unknown) => log('close of a gRPC server failed: %o', err)),
     ]);
     // 3. xDS (the draining node went out on this stream before its half-close), then the pools.
@@ -215,9 +267,12 @@ class MeshClient implements Mesh {
     await this.xds.close().catch((err: unknown) => log('xDS close failed: %o', err));
     this.grpcFace?.dispose();
     const pools = this.dispatcher.close();
-    const timer = setTimeout(() => void this.dispatcher.destroy().catch(() => {}), this.drainTimeoutMs);
+    const destroy = () => void this.dispatcher.destroy().catch(() => {});
+    const timer = setTimeout(destroy, this.closeSignal?.aborted ? 0 : this.drainTimeoutMs);
+    this.closeSignal?.addEventListener('abort', destroy, { once: true });
     await pools.catch(() => {});
     clearTimeout(timer);
+    this.closeSignal?.removeEventListener('abort', destroy);
     this.events.clear();
   }
 

@@ -46,6 +46,21 @@ export interface MeshOptions {
   nodeId?: string;
   /** Randomness for routing decisions and retry jitter (tests pass a seeded one). */
   random?: () => number;
+  /** Aborting it while `createMesh()` waits for the first config rejects with the signal's reason and closes the mesh. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of `mesh.close()`.
+ *
+ * @example
+ * ```ts
+ * await mesh.close({ signal: AbortSignal.timeout(1000) }); // drain for at most a second
+ * ```
+ */
+export interface CloseOptions {
+  /** Aborting it ends the drain at once: requests still in flight are destroyed, pools closed. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -118,5 +133,5 @@ export interface Mesh {
   installGlobalDispatcher(): Disposable;
   on<E extends keyof MeshEvents>(event: E, fn: MeshEvents[E]): Disposable;
   /** Deregisters, drains inbound requests, closes the xDS stream and the connection pools. Idempotent. */
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
 }
