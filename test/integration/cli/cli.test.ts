@@ -86,8 +86,11 @@ describe('meshlet against a running control server', () => {
       client.watch(TYPE_URL.cluster, '*', { onChange() {} });
       await acked;
       const status = await run(['status', '--server', admin]);
-      assert.equal(status.code, 0, status.err);
+      // Exit 1: nothing serves reviews yet, so the applied VirtualService's destinations are
+      // analysis errors (status fails on config errors; conventions.test.ts covers the clean 0).
+      assert.equal(status.code, 1, status.err);
       assert.match(status.out, /cli-status-probe\s+-\s+\S+\s+NOT SENT\s+NOT SENT\s+SYNCED\s+NOT SENT/);
+      assert.match(status.out, /error MESHLET_ERR_CONFIG_UNKNOWN_HOST/);
     } finally {
       await client.close();
     }
