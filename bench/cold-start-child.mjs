@@ -84,6 +84,9 @@ async function run() {
       throw new Error(`unknown variant ${variant}`);
   }
   t.first = performance.now();
+  const usage = process.cpuUsage();
+  // CPU time to the first answer: steadier than wall time on a loaded machine.
+  t.cpu = (usage.user + usage.system) / 1000;
   const rss = process.memoryUsage().rss;
   await close();
   process.stdout.write(`${JSON.stringify({ ...t, rss, answer })}\n`);

@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createControlServer } from '../src/control/index.js';
@@ -31,7 +32,7 @@ const ALL = ['undici', 'undici (A/A)', 'meshlet HTTP', 'grpc-js', 'grpc-js-xds',
 type Variant = (typeof ALL)[number];
 /** `--only 'meshlet HTTP'` (repeatable) measures a subset; the undici baseline is always in. */
 const VARIANTS: readonly Variant[] = args.only ? ALL.filter((v) => v === 'undici' || args.only!.includes(v)) : ALL;
-interface Sample { imported: number; ready: number; first: number; rss: number; answer: string }
+interface Sample { imported: number; ready: number; first: number; cpu: number; rss: number; answer: string }
 
 const CHILD = fileURLToPath(new URL('./cold-start-child.mjs', import.meta.url));
 
@@ -90,17 +91,20 @@ spec:
   const base = samples.get('undici')!;
   const baseFirst = med(base.map((s) => s.first));
   const baseRss = med(base.map((s) => s.rss)) / 1048576;
+  const baseCpu = med(base.map((s) => s.cpu));
+  const delta = (x: number) => `${x >= 0 ? '+' : ''}${fmt(x, 0)}`;
   const lines = [
-    `Cold start, ${rounds} fresh processes per variant (interleaved), Node ${process.version}; ms since process start, median [min–max].`,
+    `Cold start, ${rounds} fresh processes per variant (interleaved), Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ms since process start, median [min–max].`,
     '',
-    '| variant | first answer (ms) | Δ vs undici | imports done (ms) | set up (ms) | RSS at first answer (MiB) | Δ RSS |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| variant | first answer (ms) | Δ vs undici | CPU to first answer (ms) | Δ CPU | imports done (ms) | set up (ms) | RSS at first answer (MiB) | Δ RSS |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const v of VARIANTS) {
     const s = samples.get(v)!;
     const first = s.map((x) => x.first);
     const rss = s.map((x) => x.rss / 1048576);
-    lines.push(`| ${v} | ${stat(first)} | ${v === 'undici' ? '' : `${med(first) - baseFirst >= 0 ? '+' : ''}${fmt(med(first) - baseFirst, 0)}`} | ${stat(s.map((x) => x.imported))} | ${stat(s.map((x) => x.ready))} | ${fmt(med(rss), 1)} [${fmt(Math.min(...rss), 1)}–${fmt(Math.max(...rss), 1)}] | ${v === 'undici' ? '' : `${med(rss) - baseRss >= 0 ? '+' : ''}${fmt(med(rss) - baseRss, 1)}`} |`);
+    const cpu = s.map((x) => x.cpu);
+    lines.push(`| ${v} | ${stat(first)} | ${v === 'undici' ? '' : delta(med(first) - baseFirst)} | ${stat(cpu)} | ${v === 'undici' ? '' : delta(med(cpu) - baseCpu)} | ${stat(s.map((x) => x.imported))} | ${stat(s.map((x) => x.ready))} | ${fmt(med(rss), 1)} [${fmt(Math.min(...rss), 1)}–${fmt(Math.max(...rss), 1)}] | ${v === 'undici' ? '' : `${med(rss) - baseRss >= 0 ? '+' : ''}${fmt(med(rss) - baseRss, 1)}`} |`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

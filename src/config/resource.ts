@@ -2,7 +2,7 @@
  * Validates one YAML document as a Kubernetes-style Istio resource: the envelope (apiVersion,
  * kind, metadata, spec), then the kind's spec schema. Builds the normalized resource.
  */
-import { isMap, isScalar, type Node, type Pair } from 'yaml';
+import { isMap, isScalar, type Node, type Pair } from './yaml-lib.js';
 import { dnsLabelProblem, dnsSubdomainProblem, stringMap } from './schemas/common.js';
 import { KINDS } from './schemas/index.js';
 import { checkAnnotations } from './annotations.js';

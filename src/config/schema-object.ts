@@ -3,7 +3,7 @@
  * deprecated fields, and a semantic `check` hook. Unknown fields are errors, as with Istio's
  * validating webhook: a typo must never be silently dropped.
  */
-import { isMap, isScalar, type Node } from 'yaml';
+import { isMap, isScalar, type Node } from './yaml-lib.js';
 import { deref, errorCount, isNull, joinPath, mark, report, type Schema, type WalkContext } from './schema.js';
 
 export interface ObjectSpec {

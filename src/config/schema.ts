@@ -4,7 +4,7 @@
  * and the line of the offending node; nothing throws. A schema returns the built value, or
  * `undefined` when the node is invalid (a diagnostic has then been recorded).
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from './yaml-lib.js';
 import type { MeshErrorCode } from '../errors.js';
 import { parseDuration } from './duration.js';
 import type { Diagnostic, SourceRef } from './types.js';

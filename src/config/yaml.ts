@@ -1,4 +1,4 @@
-import { LineCounter, isScalar, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isScalar, newLineCounter, parseAllDocuments, type Document, type LineCounter, type Node } from './yaml-lib.js';
 import type { Diagnostic } from './types.js';
 
 const MAX_YAML_ERRORS = 3;
@@ -33,7 +33,7 @@ export interface YamlFile {
  * ```
  */
 export function parseYaml(text: string, file: string): YamlFile {
-  const lineCounter = new LineCounter();
+  const lineCounter = newLineCounter();
   const documents: YamlDocument[] = [];
   const diagnostics: Diagnostic[] = [];
   // prettyErrors off: we add file:line ourselves and keep messages one line long.

@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { stringify } from '../../config/yaml-lib.js';
 import { RESOURCE_KINDS, type IstioResource, type ResourceKind } from '../../config/types.js';
 import { meshError } from '../../errors.js';
 import { adminRequest } from '../admin-client.js';
