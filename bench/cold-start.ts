@@ -8,8 +8,8 @@
 //
 //   npm run bench:cold-start                 (builds first)
 //   npm run bench:cold-start -- --rounds 15
+//   BENCH_DIST=/other/checkout/dist/index.js npm run bench:cold-start   (another build, for before/after)
 //   BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p" npm run bench:cold-start -- --rounds 1 --only 'meshlet HTTP'
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,9 +19,8 @@ import { parseArgs } from 'node:util';
 import { createControlServer } from '../src/control/index.js';
 import { parseConfig } from '../src/config/index.js';
 import { startEchoServer } from '../src/testing/echo.js';
-import { track, untrack } from './lib/cleanup.js';
-import { interleaved } from './lib/fresh-process.js';
-import { CLIENT_CPU, pinned, pinPid, SERVER_CPU } from './lib/pin.js';
+import { interleaved, runJsonChild } from './lib/fresh-process.js';
+import { pinPid, SERVER_CPU } from './lib/pin.js';
 import { fmt, percentile } from './lib/stats.js';
 import { DIST_ENTRY } from './lib/mesh-lib.js';
 import { ECHO_HOST, echoServiceEntry } from './lib/grpc-echo-config.js';
@@ -37,21 +36,7 @@ interface Sample { imported: number; ready: number; first: number; cpu: number; 
 const CHILD = fileURLToPath(new URL('./cold-start-child.mjs', import.meta.url));
 
 function runChild(variant: Variant, opts: Record<string, unknown>): Promise<Sample> {
-  // BENCH_CLIENT_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") are passed to node.
-  const flags = process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, [...flags, CHILD, variant, JSON.stringify(opts)]);
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
-    track(p.pid);
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    p.once('exit', (code) => {
-      untrack(p.pid);
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${variant}: exit ${code}: ${out}`));
-      else resolve(JSON.parse(line) as Sample);
-    });
-  });
+  return runJsonChild<Sample>(variant, [CHILD, variant, JSON.stringify(opts)]);
 }
 
 async function main(): Promise<void> {
@@ -76,7 +61,9 @@ spec:
   const parsed = parseConfig(yaml, 'cold-start.yaml');
   if (parsed.diagnostics.some((d) => d.severity === 'error')) throw new Error(JSON.stringify(parsed.diagnostics));
   await control.store.apply(parsed.resources);
-  const opts = { originPort, echoPort: echo.port, echoHost: ECHO_HOST, controlPlane: `127.0.0.1:${control.xdsPort}`, dist: new URL(`file://${DIST_ENTRY}`).href };
+  // BENCH_DIST=/other/checkout/dist/index.js measures another build (a before/after comparison).
+  const dist = process.env.BENCH_DIST ?? DIST_ENTRY;
+  const opts = { originPort, echoPort: echo.port, echoHost: ECHO_HOST, controlPlane: `127.0.0.1:${control.xdsPort}`, dist: new URL(`file://${dist}`).href };
 
   const rounds = Number(args.rounds);
   // One throw-away launch per variant: the first read of each file from disk is not a cold start.

@@ -12,8 +12,16 @@ import { CLIENT_CPU, pinned } from './pin.js';
  * BENCH_CLIENT_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") are passed to node.
  */
 export function runFreshChild<T>(script: URL, id: string, args: string[]): Promise<T> {
+  return runJsonChild<T>(id, ['--import', 'tsx', fileURLToPath(script), '--child', id, ...args]);
+}
+
+/**
+ * Runs `node …nodeArgs` in a new process pinned to the client core and returns the JSON line it
+ * printed last (BENCH_CLIENT_FLAGS go before `nodeArgs`); `label` names it in errors.
+ */
+export function runJsonChild<T>(label: string, nodeArgs: string[]): Promise<T> {
   const flags = process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, [...flags, '--import', 'tsx', fileURLToPath(script), '--child', id, ...args]);
+  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, [...flags, ...nodeArgs]);
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
     track(p.pid);
@@ -22,7 +30,7 @@ export function runFreshChild<T>(script: URL, id: string, args: string[]): Promi
     p.once('exit', (code) => {
       untrack(p.pid);
       const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${id}: exit ${code}: ${out}`));
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${label}: exit ${code}: ${out}`));
       else resolve(JSON.parse(line) as T);
     });
   });
