@@ -34,6 +34,14 @@ export const ERROR_CODES = {
   MESHLET_ERR_XDS_STREAM: 'The ADS stream failed; the client keeps its cached config and reconnects.',
   MESHLET_ERR_XDS_PROTOCOL: 'An xDS peer broke the protocol (wrong type URL, unknown nonce).',
   MESHLET_ERR_CLOSED: 'The object was used after close().',
+  MESHLET_ERR_CA_DIR: 'The CA directory is unreadable, unwritable, incomplete or holds keys and certificates that do not match.',
+  MESHLET_ERR_CA_TOKEN: 'A join token is malformed, expired, for another trust domain, or its signature does not verify.',
+  MESHLET_ERR_CA_CSR: 'A certificate signing request is malformed, its signature does not verify, or its key is not accepted.',
+  MESHLET_ERR_CA_IDENTITY: 'A certificate request asks for an identity its token or client certificate does not grant.',
+  MESHLET_ERR_CA_OVERLOADED: 'The CA has too many certificate requests queued; retry later.',
+  MESHLET_ERR_CA_SIGNER: 'A CA signing worker failed; the request was not signed.',
+  MESHLET_ERR_IDENTITY: 'The CA answered with a certificate chain the client cannot accept (wrong SPIFFE ID, untrusted root, not an X.509-SVID).',
+  MESHLET_ERR_TLS_PEER: 'A TLS peer presented no certificate, an unverified one, or a SPIFFE ID other than the expected one.',
   MESHLET_ERR_UNKNOWN_HOST: 'Strict mode: an outbound request named a host the mesh does not know.',
 } as const;
 

@@ -1,0 +1,56 @@
+/**
+ * A tiny typed event surface whose `on()` returns a disposable (cockatiel's `Event` habit), so
+ * listeners are removed with `dispose()` and nobody has to keep a reference to the handler.
+ */
+
+/** Handle returned by every subscription; `dispose()` is idempotent. */
+export interface Disposable {
+  dispose(): void;
+}
+
+/**
+ * A list of listeners for one event. Listener exceptions are swallowed (and traced by the
+ * caller-supplied `onError`) so a faulty listener can never break the emitter's own work.
+ *
+ * @example
+ * ```ts
+ * const changed = new Emitter<void>();
+ * const sub = changed.on(() => rebuild());
+ * changed.fire();
+ * sub.dispose();
+ * ```
+ */
+export class Emitter<T> {
+  private readonly listeners = new Set<(value: T) => void>();
+
+  constructor(private readonly onError?: (err: unknown) => void) {}
+
+  /** Adds a listener; returns the handle that removes it. */
+  on(fn: (value: T) => void): Disposable {
+    // Wrap so the same function can be subscribed twice and each handle removes only its own.
+    const entry = (value: T) => fn(value);
+    this.listeners.add(entry);
+    return { dispose: () => void this.listeners.delete(entry) };
+  }
+
+  /** Calls every listener synchronously with `value`. */
+  fire(value: T): void {
+    for (const fn of [...this.listeners]) {
+      try {
+        fn(value);
+      } catch (err) {
+        this.onError?.(err);
+      }
+    }
+  }
+
+  /** Number of listeners (tests and leak checks). */
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  /** Removes every listener. */
+  clear(): void {
+    this.listeners.clear();
+  }
+}
