@@ -45,6 +45,14 @@ export class AdsServer {
   constructor(private readonly options: AdsServerOptions) {
     // Responses can be large (every cluster of a mesh); lift grpc-js' default send cap.
     this.server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    this.serveOn(this.server);
+  }
+
+  /**
+   * Serves ADS on another grpc-js server as well (the TLS port): its streams join this server's,
+   * so pushes, `clients()` and `close()` cover both.
+   */
+  serveOn(server: grpc.Server): void {
     const definition: grpc.ServiceDefinition = {
       StreamAggregatedResources: {
         path: ADS_METHOD,
@@ -56,7 +64,7 @@ export class AdsServer {
         responseDeserialize: (bytes: Buffer) => bytes,
       },
     };
-    this.server.addService(definition, {
+    server.addService(definition, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>) => this.handle(call),
     });
   }
@@ -67,23 +75,10 @@ export class AdsServer {
     return new Promise<number>((resolve, reject) => {
       this.server.bindAsync(hostPort(host, port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
         if (err) return reject(listenError('xDS', host, port, err));
-        this.disableNagle();
+        disableNagle(this.server);
         resolve(bound);
       });
     });
-  }
-
-  /**
-   * grpc-js creates its http2 servers without `noDelay` (its client sockets do set it), so each
-   * small push waits in Nagle's buffer behind any unacknowledged segment on that connection —
-   * up to a delayed-ACK timeout (40 ms on Linux) when ACKs of the previous push are in flight.
-   * net.Server reads `noDelay` per accepted connection, so setting it after the bind covers every
-   * stream. The map is grpc-js internal: when it is missing nothing breaks, pushes are just slower.
-   */
-  private disableNagle(): void {
-    const servers = (this.server as unknown as { http2Servers?: Map<{ noDelay?: boolean }, unknown> }).http2Servers;
-    if (!(servers instanceof Map)) return log('grpc-js internals changed: cannot set TCP_NODELAY on xDS connections');
-    for (const server of servers.keys()) server.noDelay = true;
   }
 
   /** Re-evaluates every stream against the current snapshot (after a rebuild). */
@@ -155,4 +150,17 @@ export class AdsServer {
     call.on('error', (err) => finish(`error: ${err.message}`));
     call.on('close', () => finish('closed'));
   }
+}
+
+/**
+ * grpc-js creates its http2 servers without `noDelay` (its client sockets do set it), so each
+ * small push waits in Nagle's buffer behind any unacknowledged segment on that connection —
+ * up to a delayed-ACK timeout (40 ms on Linux) when ACKs of the previous push are in flight.
+ * net.Server reads `noDelay` per accepted connection, so setting it after the bind covers every
+ * stream. The map is grpc-js internal: when it is missing nothing breaks, pushes are just slower.
+ */
+export function disableNagle(server: grpc.Server): void {
+  const servers = (server as unknown as { http2Servers?: Map<{ noDelay?: boolean }, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) return log('grpc-js internals changed: cannot set TCP_NODELAY on xDS connections');
+  for (const s of servers.keys()) s.noDelay = true;
 }

@@ -2,9 +2,12 @@ import type { Diagnostic } from '../config/types.js';
 import { trace } from '../internal/debug.js';
 import { AdminServer } from './admin.js';
 import { AdsServer } from './ads-server.js';
+import { CertificateAuthority } from './ca/authority.js';
+import { SecureServer } from './ca/secure-server.js';
 import type { ClientStatus, NackEvent, PushEvent } from './ads-stream.js';
 import { SnapshotBuilder } from './builder.js';
-import { Emitter, type Disposable } from './events.js';
+import { Emitter, type Disposable } from '../internal/events.js';
+import { meshError } from '../errors.js';
 import type { ServiceModel } from './model.js';
 import { Registry } from './registry.js';
 import type { Snapshot } from './snapshot.js';
@@ -35,6 +38,20 @@ export interface ControlServerOptions {
   debounceMs?: number;
   /** How long an announced endpoint outlives its ADS stream, ms. Default 2000. */
   withdrawGraceMs?: number;
+  /**
+   * CA directory: enables the certificate authority and the secure port. Created (0700) with a
+   * self-signed root on first start; an Istio plug-in CA (`ca-cert.pem`, `ca-key.pem`,
+   * `cert-chain.pem`, `root-cert.pem`) there is used as the signing intermediate.
+   */
+  caDir?: string;
+  /** TLS port serving certificate signing and xDS (needs `caDir`). Default 15012; 0 picks a free port. */
+  securePort?: number;
+  /** Trust domain of the CA. Default: the CA root's, else `cluster.local`. */
+  trustDomain?: string;
+  /** Extra DNS names / IPs in the secure port's certificate (besides loopback and Istio's istiod name). */
+  secureServerNames?: string[];
+  /** CA signing worker threads. Default: available cores (≤ 8). */
+  signerThreads?: number;
 }
 
 /** Event name → payload of {@link ControlServer.on}. */
@@ -53,6 +70,10 @@ export interface ControlServer {
   readonly xdsPort: number;
   /** `undefined` when the admin API is disabled. */
   readonly adminPort: number | undefined;
+  /** The TLS port (certificate signing + xDS); `undefined` without `caDir`. */
+  readonly securePort: number | undefined;
+  /** The certificate authority; `undefined` without `caDir`. */
+  readonly ca: CertificateAuthority | undefined;
   readonly store: ConfigStore;
   readonly registry: Registry;
   /** The snapshot currently served. */
@@ -85,6 +106,7 @@ export interface ControlServer {
  */
 export async function createControlServer(options: ControlServerOptions = {}): Promise<ControlServer> {
   const host = options.host ?? '127.0.0.1';
+  if (options.securePort !== undefined && options.caDir === undefined) throw meshError('MESHLET_ERR_USAGE', 'securePort needs caDir (the secure port serves the CA)');
   const ownsStore = options.store === undefined;
   const store = options.store ?? (options.configDir !== undefined ? new FileStore(options.configDir) : new MemoryStore());
   const registry = new Registry(options.withdrawGraceMs !== undefined ? { withdrawGraceMs: options.withdrawGraceMs } : {});
@@ -109,11 +131,14 @@ export async function createControlServer(options: ControlServerOptions = {}): P
   });
   const configError = new Emitter<Diagnostic>((err) => log('config-error listener threw: %o', err));
   let closed = false;
+  let ca: CertificateAuthority | undefined;
+  let secure: SecureServer | undefined;
   const close = async () => {
     if (closed) return;
     closed = true;
     builder.close();
-    await Promise.all([ads.close(), admin?.close()]);
+    await Promise.all([ads.close(), admin?.close(), secure?.close()]);
+    await ca?.close();
     registry.close();
     if (ownsStore) await store.close();
     configError.clear();
@@ -128,6 +153,14 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     builder.start();
     xdsPort = await ads.listen(host, options.xdsPort ?? 15010);
     if (admin) adminPort = await admin.listen(host, options.adminPort ?? 15014);
+    if (options.caDir !== undefined) {
+      ca = await CertificateAuthority.open({
+        dir: options.caDir,
+        ...(options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {}),
+        ...(options.signerThreads !== undefined ? { signerThreads: options.signerThreads } : {}),
+      });
+      secure = await SecureServer.start({ ca, ads, host, port: options.securePort ?? 15012, ...(options.secureServerNames ? { serverNames: options.secureServerNames } : {}) });
+    }
   } catch (err) {
     await close();
     throw err;
@@ -149,6 +182,8 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     host,
     xdsPort,
     adminPort,
+    securePort: secure?.port,
+    ca,
     store,
     registry,
     snapshot: () => builder.snapshot,

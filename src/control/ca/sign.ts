@@ -93,7 +93,7 @@ export async function createSigner(init: SignerInit): Promise<Signer> {
     const names = job.profile.kind === 'svid' ? svidNames(csr.sans, job.profile.spiffeId) : serverNames(job.profile);
     const tbs = tlv(0x30,
       VERSION_3,
-      integer(serialNumber()),
+      integer(randomSerial()),
       algorithmDer,
       issuerName,
       tlv(0x30, time(job.notBefore), time(job.notAfter)),
@@ -189,7 +189,7 @@ function serverNames(profile: ServerProfile): Array<[number, Uint8Array]> {
 }
 
 /** 128 random bits, positive and without a leading zero byte (RFC 5280 §4.1.2.2: ≤ 20 octets, positive). */
-function serialNumber(): Buffer {
+export function randomSerial(): Buffer {
   const bytes = randomBytes(16);
   bytes[0] = bytes[0]! & 0x7f || 0x01;
   return bytes;

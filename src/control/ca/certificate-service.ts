@@ -1,0 +1,69 @@
+import { X509Certificate } from 'node:crypto';
+import { meshError } from '../../errors.js';
+import { trace } from '../../internal/debug.js';
+import { parseWorkloadSpiffeId } from '../../security/identity/spiffe-id.js';
+import { peerSpiffeId } from '../../security/tls/peer.js';
+import type { CertificateAuthority } from './authority.js';
+
+const log = trace('ca');
+
+/** One CreateCertificate call, transport-neutral. */
+export interface CertificateCall {
+  /** PEM PKCS#10 CSR. */
+  csr: string;
+  /** Requested lifetime in seconds; 0 or absent means the CA's default. */
+  validitySeconds?: number;
+  /** A join token (the `authorization: Bearer …` value without the scheme). */
+  token?: string;
+  /** DER of the client certificate, present only when the TLS handshake verified it against the trust bundle. */
+  peerCertificate?: Uint8Array;
+}
+
+/** Who the caller was found to be, and how. */
+export interface CertificateCaller {
+  spiffeId: string;
+  via: 'client-certificate' | 'token';
+  /** `jti` of the token, when a token authenticated the call. */
+  jti?: string;
+}
+
+/**
+ * The CA's certificate-signing door, independent of the transport (the secure port's gRPC
+ * binding calls it). Authentication follows Istio's order (`security/pkg/server/ca/server.go`
+ * with the client-certificate authenticator first, then the JWT one): a verified client SVID of
+ * this trust domain renews its own identity; otherwise a join token grants the identity it
+ * names. The identity always comes from the credential, never from the CSR, and a CSR asking
+ * for anything else is refused (MESHLET_ERR_CA_IDENTITY).
+ *
+ * @example
+ * ```ts
+ * const service = new CertificateService(ca);
+ * const chain = await service.createCertificate({ csr: csrPem, token });
+ * // chain = [leaf, …intermediates, root bundle] as Istio's IstioCertificateResponse.cert_chain
+ * ```
+ */
+export class CertificateService {
+  constructor(private readonly ca: CertificateAuthority) {}
+
+  /** Authenticates the caller, signs, and returns Istio's `cert_chain` order. */
+  async createCertificate(call: CertificateCall): Promise<string[]> {
+    const caller = await this.authenticate(call);
+    const issued = await this.ca.signSvid(call.csr, caller.spiffeId, (call.validitySeconds ?? 0) * 1000);
+    log('issued %s (%s%s)', caller.spiffeId, caller.via, caller.jti ? ` jti=${caller.jti}` : '');
+    return [...issued.chain, issued.roots.join('')];
+  }
+
+  /** The caller's identity: its client certificate first, then its token. */
+  async authenticate(call: CertificateCall): Promise<CertificateCaller> {
+    if (call.peerCertificate) {
+      const id = peerSpiffeId(new X509Certificate(call.peerCertificate));
+      if ('spiffeId' in id) {
+        const workload = parseWorkloadSpiffeId(id.spiffeId);
+        if (typeof workload !== 'string' && workload.trustDomain === this.ca.trustDomain) return { spiffeId: id.spiffeId, via: 'client-certificate' };
+      }
+    }
+    if (!call.token) throw meshError('MESHLET_ERR_CA_TOKEN', 'no join token and no client certificate of this trust domain');
+    const claims = await this.ca.tokens.verify(call.token);
+    return { spiffeId: claims.spiffeId, via: 'token', jti: claims.jti };
+  }
+}

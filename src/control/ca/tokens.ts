@@ -1,0 +1,96 @@
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { meshError } from '../../errors.js';
+import {
+  JOIN_TOKEN_AUDIENCE, JOIN_TOKEN_ISSUER, JOIN_TOKEN_TYPE, MAX_TOKEN_BYTES, joinTokenClaims,
+  type JoinTokenClaims, type JoinTokenPayload,
+} from '../../security/identity/join-token.js';
+import { namespaceProblem, serviceAccountProblem, workloadSpiffeId } from '../../security/identity/spiffe-id.js';
+
+/** Default and bounds of a join token's lifetime. */
+export const TOKEN_TTL = { defaultMs: 24 * 3600_000, minMs: 60_000, maxMs: 365 * 24 * 3600_000 } as const;
+// Clock skew tolerated between the machine that made the token and the CA, as for SVIDs.
+const CLOCK_TOLERANCE_S = 120;
+
+/** What {@link JoinTokens.create} makes a token for. */
+export interface JoinTokenRequest {
+  namespace: string;
+  serviceAccount: string;
+  /** Lifetime in ms. Default 24 h; 1 minute to 365 days. */
+  ttlMs?: number;
+}
+
+/**
+ * Creates and verifies join tokens with the CA's token key (ES256 through jose).
+ *
+ * @example
+ * ```ts
+ * const tokens = new JoinTokens(tokenKey, 'cluster.local', rootFingerprint);
+ * const jwt = await tokens.create({ namespace: 'default', serviceAccount: 'reviews' });
+ * const claims = await tokens.verify(jwt); // throws MESHLET_ERR_CA_TOKEN when not acceptable
+ * ```
+ */
+export class JoinTokens {
+  private readonly publicKey: KeyObject;
+
+  constructor(private readonly key: KeyObject, readonly trustDomain: string, readonly rootFingerprint: string, private readonly now: () => number = Date.now) {
+    this.publicKey = createPublicKey(key);
+  }
+
+  /** Signs a token for one namespace/service account. Invalid names are MESHLET_ERR_USAGE. */
+  async create(request: JoinTokenRequest): Promise<string> {
+    const problem = namespaceProblem(request.namespace) ?? serviceAccountProblem(request.serviceAccount);
+    if (problem) throw meshError('MESHLET_ERR_USAGE', problem);
+    const ttlMs = request.ttlMs ?? TOKEN_TTL.defaultMs;
+    if (!Number.isFinite(ttlMs) || ttlMs < TOKEN_TTL.minMs || ttlMs > TOKEN_TTL.maxMs) throw meshError('MESHLET_ERR_USAGE', 'token lifetime must be between 1 minute and 365 days');
+    const iat = Math.floor(this.now() / 1000);
+    const payload: JoinTokenPayload = { ns: request.namespace, sa: request.serviceAccount, td: this.trustDomain, root_sha256: this.rootFingerprint };
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: 'ES256', typ: JOIN_TOKEN_TYPE })
+      .setIssuer(JOIN_TOKEN_ISSUER)
+      .setAudience(JOIN_TOKEN_AUDIENCE)
+      .setSubject(workloadSpiffeId({ trustDomain: this.trustDomain, namespace: request.namespace, serviceAccount: request.serviceAccount }))
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + Math.floor(ttlMs / 1000))
+      .setJti(randomBytes(16).toString('base64url'))
+      .sign(this.key);
+  }
+
+  /**
+   * Verifies signature (ES256 only: `alg: none`, HS*, RS* are refused), `typ`, issuer, audience,
+   * expiry and the claims, and that the token is for this CA's trust domain.
+   */
+  async verify(token: string): Promise<JoinTokenClaims> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_BYTES) {
+      throw meshError('MESHLET_ERR_CA_TOKEN', `a join token is a JWT of at most ${MAX_TOKEN_BYTES} bytes`);
+    }
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.publicKey, {
+        algorithms: ['ES256'],
+        typ: JOIN_TOKEN_TYPE,
+        issuer: JOIN_TOKEN_ISSUER,
+        audience: JOIN_TOKEN_AUDIENCE,
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+        clockTolerance: CLOCK_TOLERANCE_S,
+        currentDate: new Date(this.now()),
+      }));
+    } catch (err) {
+      throw meshError('MESHLET_ERR_CA_TOKEN', `join token rejected: ${describe(err)}`, { cause: err });
+    }
+    const claims = joinTokenClaims(payload);
+    if (typeof claims === 'string') throw meshError('MESHLET_ERR_CA_TOKEN', `join token rejected: ${claims}`);
+    if (claims.trustDomain !== this.trustDomain) {
+      throw meshError('MESHLET_ERR_CA_TOKEN', `join token is for trust domain "${claims.trustDomain}"; this CA serves "${this.trustDomain}"`);
+    }
+    return claims;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'expired';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature does not verify';
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm not allowed (ES256 only)';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `claim "${err.claim}" ${err.reason === 'check_failed' ? 'is not acceptable' : 'is missing'} (${err.message})`;
+  return (err as Error)?.message ?? String(err);
+}
