@@ -8,6 +8,7 @@ import { controlCommand, controlUsage } from './commands/control.js';
 import { demoCommand, demoUsage } from './commands/demo.js';
 import { getCommand, getUsage } from './commands/get.js';
 import { statusCommand, statusUsage } from './commands/status.js';
+import { tokenCommand, tokenUsage } from './commands/token.js';
 import { stdio, type Output } from './output.js';
 
 interface Command {
@@ -18,11 +19,12 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  control: { run: controlCommand, usage: controlUsage, about: 'Runs the control server: xDS v3 (ADS) for mesh clients, the admin API, and (with --config) a watched directory of Istio YAML. Stops on SIGINT/SIGTERM.' },
+  control: { run: controlCommand, usage: controlUsage, about: 'Runs the control server: xDS v3 (ADS) for mesh clients, the admin API, (with --config) a watched directory of Istio YAML, and (with --ca-dir) the certificate authority and the TLS port serving certificate signing and xDS. Stops on SIGINT/SIGTERM.' },
   apply: { run: applyCommand, usage: applyUsage, about: 'Validates Istio YAML locally, then applies it to a running control server (nothing is sent when any file has an error). Exit 1 on any error.' },
   analyze: { run: analyzeCommand, usage: analyzeUsage, about: 'Checks Istio YAML: schema, then cross-resource checks (unknown subsets and hosts, conflicts). Prints file:line:col for each problem; exit 1 on any error.' },
   get: { run: getCommand, usage: getUsage, about: 'Lists the resources a running control server holds (kinds by name, plural or short name: vs, dr, se, we, gw, pa, ap, ra).' },
   status: { run: statusCommand, usage: statusUsage, about: 'Per-client xDS sync state (SYNCED, NOT SENT, STALE, NACK) and the config errors of a running control server. Exit 1 when there are config errors or NACKs.' },
+  token: { run: tokenCommand, usage: tokenUsage, about: 'Prints one join token (a JWT signed by the token key in the CA directory, carrying the root fingerprint) for a namespace/service account; creates the CA there when it does not exist yet.' },
   demo: { run: demoCommand, usage: demoUsage, about: 'A bookinfo-style mesh in one process: the control server, HTTP and gRPC services on meshlet, and traffic with a table of who answered.' },
 };
 

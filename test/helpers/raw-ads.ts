@@ -77,8 +77,8 @@ export class RawAds {
   error: Error | undefined;
   private readonly lastNames = new Map<string, string[]>();
 
-  constructor(target: string, readonly node?: Record<string, unknown>) {
-    this.client = new grpc.Client(target, grpc.credentials.createInsecure());
+  constructor(target: string, readonly node?: Record<string, unknown>, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}) {
+    this.client = new grpc.Client(target, credentials, options);
     this.call = this.client.makeBidiStreamRequest(ADS_METHOD, (b: Buffer) => b, (b: Buffer) => b);
     this.call.on('data', (bytes: Buffer) => {
       const res = decodeResponse(bytes);

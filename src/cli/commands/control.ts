@@ -4,7 +4,7 @@ import { formatDiagnostic } from '../../config/index.js';
 import { parse, portOption } from '../args.js';
 import type { Output } from '../output.js';
 
-export const controlUsage = `meshlet control [--config DIR] [--xds-port 15010] [--admin-port 15014] [--host 127.0.0.1] [--store memory|file]`;
+export const controlUsage = `meshlet control [--config DIR] [--xds-port 15010] [--admin-port 15014] [--host 127.0.0.1] [--store memory|file] [--ca-dir DIR [--secure-port 15012] [--trust-domain cluster.local]]`;
 
 /** `meshlet control`: runs the control server until SIGINT/SIGTERM. */
 export async function controlCommand(argv: string[], out: Output): Promise<number> {
@@ -14,7 +14,11 @@ export async function controlCommand(argv: string[], out: Output): Promise<numbe
     'admin-port': { type: 'string' },
     host: { type: 'string' },
     store: { type: 'string' },
+    'ca-dir': { type: 'string' },
+    'secure-port': { type: 'string' },
+    'trust-domain': { type: 'string' },
   });
+  if ((values['secure-port'] || values['trust-domain']) && !values['ca-dir']) throw meshError('MESHLET_ERR_USAGE', '--secure-port and --trust-domain need --ca-dir');
   const store = values.store ?? (values.config ? 'file' : 'memory');
   if (store.startsWith('etcd')) {
     throw meshError('MESHLET_ERR_USAGE', '--store etcd://… is not available yet; use --store memory or --config DIR');
@@ -26,10 +30,15 @@ export async function controlCommand(argv: string[], out: Output): Promise<numbe
     adminPort: portOption(values['admin-port'], 15014, '--admin-port'),
     ...(values.host ? { host: values.host } : {}),
     ...(values.config ? { configDir: values.config } : {}),
+    ...(values['ca-dir'] ? { caDir: values['ca-dir'], securePort: portOption(values['secure-port'], 15012, '--secure-port') } : {}),
+    ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}),
   });
   const errors = server.store.errors();
   out.info(`meshlet control: xDS (ADS) on ${server.host}:${server.xdsPort}, admin on http://${server.host}:${server.adminPort}` +
     (values.config ? `, watching ${values.config} (${server.store.list().length} resources)` : ''));
+  if (server.ca) {
+    out.info(`meshlet control: CA (${server.ca.mode}, trust domain ${server.ca.trustDomain}, root sha256 ${server.ca.rootFingerprint}) and xDS over TLS on ${server.host}:${server.securePort}`);
+  }
   for (const d of errors) out.error(formatDiagnostic(d));
   server.on('config-error', (d) => out.error(formatDiagnostic(d)));
   await new Promise<void>((resolve) => {
