@@ -123,7 +123,7 @@ export class IdentityManager {
   start(): Promise<Svid> {
     if (this.started) return this.started;
     this.started = new Promise<Svid>((resolve) => { this.resolveStarted = resolve; });
-    this.schedule(0);
+    void this.run().catch(() => {});
     return this.started;
   }
 
@@ -173,6 +173,8 @@ export class IdentityManager {
         this.attempt = undefined;
         this.failures = 0;
         this.schedule(rotationDelay(this.policy, this.expiresAt - this.clock.now(), this.random()));
+        this.resolveStarted?.(svid);
+        this.resolveStarted = undefined;
         return svid;
       },
       (err: unknown) => {
@@ -225,8 +227,6 @@ export class IdentityManager {
     log('obtained %s serial %s, valid until %s', svid.spiffeId, svid.serialNumber, new Date(svid.notAfter).toISOString());
     this.rotated.fire({ previous, current: svid });
     if (previousTrust.length && !sameBundle(previousTrust, this.trust)) this.trustChanged.fire({ previous: previousTrust, current: this.trustBundle() });
-    this.resolveStarted?.(svid);
-    this.resolveStarted = undefined;
     return svid;
   }
 

@@ -54,5 +54,5 @@ export function retryDelay(policy: RotationPolicy, remainingMs: number | undefin
     return Math.round(base * (0.8 + 0.4 * random));
   }
   if (remainingMs <= 0) return policy.minRefreshMs;
-  return Math.min(policy.maxRefreshMs, Math.max(policy.minRefreshMs, Math.floor(remainingMs * 0.7)));
+  return Math.min(policy.maxRefreshMs, Math.max(policy.minRefreshMs, Math.round(remainingMs * 0.7)));
 }

@@ -9,7 +9,7 @@ import { parseCsr, csrDer } from '../../../src/control/ca/csr.js';
 import { readTlv, time } from '../../../src/control/ca/der.js';
 import { subjectAltName } from '../../../src/control/ca/sign.js';
 import { lintSvid, lintSvidSignedBy } from '../../../src/security/identity/svid-lint.js';
-import { crypto, x509 } from '../../../src/security/x509.js';
+import { crypto, x509, type CryptoKeyPair } from '../../../src/security/x509.js';
 import { csrFor, testCa } from '../../helpers/ca.js';
 import type { CertificateAuthority } from '../../../src/control/ca/authority.js';
 
@@ -45,7 +45,7 @@ describe('DER writer matches @peculiar/x509', () => {
     const issued = await ca.signSvid(csr, ID);
     const ours = new x509.X509Certificate(issued.chain[0]!);
     const caCert = new x509.X509Certificate(ca.roots()[0]!);
-    const keys = { privateKey: await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']).then((k) => (k as { privateKey: never }).privateKey) };
+    const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
     const ref = await x509.X509CertificateGenerator.create({
       serialNumber: ours.serialNumber, subject: '', issuer: caCert.subject, notBefore: ours.notBefore, notAfter: ours.notAfter,
       publicKey: ours.publicKey, signingKey: keys.privateKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
@@ -87,7 +87,8 @@ describe('DER reader', () => {
     }
     for (let i = 0; i < 200; i++) {
       const noisy = Buffer.from(der);
-      noisy[(i * 37) % noisy.length] ^= 1 + (i % 254);
+      const at = (i * 37) % noisy.length;
+      noisy[at] = noisy[at]! ^ (1 + (i % 254));
       try { parseCsr(noisy); } catch (e) { assert.equal((e as { code?: string }).code, 'MESHLET_ERR_CA_CSR'); }
     }
   });
@@ -140,7 +141,7 @@ describe('signing', () => {
     const { csr } = await csrFor([ID]);
     const der = csrDer(csr);
     const tampered = Buffer.from(der);
-    tampered[der.length - 5] ^= 0xff; // inside the signature
+    tampered[der.length - 5] = tampered[der.length - 5]! ^ 0xff; // inside the signature
     const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${tampered.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
     await assert.rejects(ca.signSvid(pem, ID), (e: { code?: string; message: string }) => e.code === 'MESHLET_ERR_CA_CSR');
     const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 1024 });
