@@ -126,15 +126,19 @@ export function serverNames(host: string, extra: readonly string[]): { dnsNames:
   return { dnsNames: [...dns], ipAddresses: [...ips] };
 }
 
-/** A grpc-js certificate provider holding one identity and one CA bundle. */
+/**
+ * A grpc-js certificate provider holding one identity and one CA bundle. Updates are delivered on
+ * the next tick, as grpc-js' own providers do: its credentials subscribe to the provider before
+ * registering the server's watcher, so a synchronous update would reach nobody.
+ */
 class StaticCertificates implements grpc.experimental.CertificateProvider {
   constructor(private readonly caCertificate: Buffer, private readonly certificate: Buffer, private readonly privateKey: Buffer) {}
   addCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
-    listener({ caCertificate: this.caCertificate });
+    process.nextTick(() => listener({ caCertificate: this.caCertificate }));
   }
   removeCaCertificateListener(): void {}
   addIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
-    listener({ certificate: this.certificate, privateKey: this.privateKey });
+    process.nextTick(() => listener({ certificate: this.certificate, privateKey: this.privateKey }));
   }
   removeIdentityCertificateListener(): void {}
 }
