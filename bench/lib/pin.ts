@@ -19,9 +19,9 @@ export function canPin(): boolean {
   return available;
 }
 
-/** [command, args] that run `cmd args` pinned to `cpu` (unchanged when pinning is unavailable). */
+/** [command, args] that run `cmd args` pinned to `cpu` (unchanged when pinning is unavailable or `cpu` < 0). */
 export function pinned(cpu: number, cmd: string, args: readonly string[]): [string, string[]] {
-  return canPin() ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, [...args]];
+  return canPin() && cpu >= 0 ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, [...args]];
 }
 
 /** Pins an already running process and all its threads (used for processes we did not spawn). */

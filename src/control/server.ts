@@ -50,7 +50,7 @@ export interface ControlServerOptions {
   trustDomain?: string;
   /** Extra DNS names / IPs in the secure port's certificate (besides loopback and Istio's istiod name). */
   secureServerNames?: string[];
-  /** CA signing worker threads. Default: available cores (≤ 8). */
+  /** CA signing worker threads. Default: available cores − 1 (1–8). */
   signerThreads?: number;
 }
 

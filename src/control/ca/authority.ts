@@ -14,7 +14,7 @@ export interface CertificateAuthorityOptions {
   dir: string;
   /** Trust domain. Default: the one in the CA's root certificate, else `cluster.local`. */
   trustDomain?: string;
-  /** Signing worker threads. Default: available cores (≤ 8). 0 signs on the event loop (benchmarks and tests only). */
+  /** Signing worker threads. Default: available cores − 1 (1–8). 0 signs on the event loop (benchmarks and tests only). */
   signerThreads?: number;
   /** Lifetime of an SVID when the request names none. Default 24 h (Istio DEFAULT_WORKLOAD_CERT_TTL). */
   defaultTtlMs?: number;
@@ -88,6 +88,11 @@ export class CertificateAuthority {
   /** `self-signed` (root in the CA directory) or `plug-in` (an Istio cacerts intermediate). */
   get mode(): CaMaterial['mode'] {
     return this.material.mode;
+  }
+
+  /** Signing worker threads (0: signing on the event loop). */
+  get signerThreads(): number {
+    return this.pool?.threads ?? 0;
   }
 
   /** The trust bundle as PEM, anchoring root first. */

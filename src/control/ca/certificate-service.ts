@@ -6,6 +6,8 @@ import { peerSpiffeId } from '../../security/tls/peer.js';
 import type { CertificateAuthority } from './authority.js';
 
 const log = trace('ca');
+const MAX_ACTIVE = 32;
+const MAX_WAITING = 10_000;
 
 /** One CreateCertificate call, transport-neutral. */
 export interface CertificateCall {
@@ -43,14 +45,37 @@ export interface CertificateCaller {
  * ```
  */
 export class CertificateService {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
   constructor(private readonly ca: CertificateAuthority) {}
 
   /** Authenticates the caller, signs, and returns Istio's `cert_chain` order. */
   async createCertificate(call: CertificateCall): Promise<string[]> {
-    const caller = await this.authenticate(call);
-    const issued = await this.ca.signSvid(call.csr, caller.spiffeId, (call.validitySeconds ?? 0) * 1000);
-    log('issued %s (%s%s)', caller.spiffeId, caller.via, caller.jti ? ` jti=${caller.jti}` : '');
-    return [...issued.chain, issued.roots.join('')];
+    await this.admit();
+    try {
+      const caller = await this.authenticate(call);
+      const issued = await this.ca.signSvid(call.csr, caller.spiffeId, (call.validitySeconds ?? 0) * 1000);
+      log('issued %s (%s%s)', caller.spiffeId, caller.via, caller.jti ? ` jti=${caller.jti}` : '');
+      return [...issued.chain, issued.roots.join('')];
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /**
+   * At most MAX_ACTIVE calls do their event-loop work (token and certificate checks, handing the
+   * job to a worker) at once; the rest wait their turn. A burst of CSRs arriving in one read
+   * would otherwise run all their synchronous steps back to back in one microtask drain.
+   */
+  private admit(): Promise<void> {
+    if (this.active < MAX_ACTIVE) {
+      this.active++;
+      return Promise.resolve();
+    }
+    if (this.waiting.length >= MAX_WAITING) return Promise.reject(meshError('MESHLET_ERR_CA_OVERLOADED', `${this.waiting.length} certificate requests are waiting`));
+    return new Promise((resolve) => this.waiting.push(() => { this.active++; resolve(); }));
   }
 
   /** The caller's identity: its client certificate first, then its token. */

@@ -11,7 +11,10 @@ const log = trace('ca');
 /** Options of {@link SignerPool}. */
 export interface SignerPoolOptions {
   init: SignerInit;
-  /** Worker threads. Default: the cores this process may use (`os.availableParallelism()`), at most 8. */
+  /**
+   * Worker threads. Default: one less than the cores this process may use
+   * (`os.availableParallelism()`), at least 1 and at most 8 — the event loop keeps a core for xDS.
+   */
   threads?: number;
   /** Jobs waiting for a worker before new ones are refused with MESHLET_ERR_CA_OVERLOADED. Default 10,000. */
   maxQueued?: number;
@@ -52,7 +55,7 @@ export class SignerPool {
   private closed = false;
 
   constructor(private readonly options: SignerPoolOptions) {
-    this.threads = Math.max(1, Math.min(8, Math.floor(options.threads ?? availableParallelism())));
+    this.threads = Math.max(1, Math.min(8, Math.floor(options.threads ?? availableParallelism() - 1)));
     this.maxQueued = options.maxQueued ?? 10_000;
   }
 

@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { meshError } from '../../errors.js';
 import {
@@ -11,6 +11,8 @@ import { namespaceProblem, serviceAccountProblem, workloadSpiffeId } from '../..
 export const TOKEN_TTL = { defaultMs: 24 * 3600_000, minMs: 60_000, maxMs: 365 * 24 * 3600_000 } as const;
 // Clock skew tolerated between the machine that made the token and the CA, as for SVIDs.
 const CLOCK_TOLERANCE_S = 120;
+// Verified tokens remembered (replicas of one service join with the same token, often at once).
+const VERIFIED_CACHE = 1024;
 
 /** What {@link JoinTokens.create} makes a token for. */
 export interface JoinTokenRequest {
@@ -32,6 +34,8 @@ export interface JoinTokenRequest {
  */
 export class JoinTokens {
   private readonly publicKey: KeyObject;
+  private verifyKey: Promise<webcrypto.CryptoKey> | undefined;
+  private readonly verified = new Map<string, JoinTokenClaims>();
 
   constructor(private readonly key: KeyObject, readonly trustDomain: string, readonly rootFingerprint: string, private readonly now: () => number = Date.now) {
     this.publicKey = createPublicKey(key);
@@ -64,9 +68,17 @@ export class JoinTokens {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_BYTES) {
       throw meshError('MESHLET_ERR_CA_TOKEN', `a join token is a JWT of at most ${MAX_TOKEN_BYTES} bytes`);
     }
+    // A token verified before is the same bytes under the same key: only its expiry can change.
+    const known = this.verified.get(token);
+    if (known) {
+      if (this.now() < known.expiresAt + CLOCK_TOLERANCE_S * 1000) return known;
+      this.verified.delete(token);
+    }
+    // Imported once: jose would convert the KeyObject on every call.
+    this.verifyKey ??= webcrypto.subtle.importKey('spki', this.publicKey.export({ type: 'spki', format: 'der' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.publicKey, {
+      ({ payload } = await jwtVerify(token, await this.verifyKey, {
         algorithms: ['ES256'],
         typ: JOIN_TOKEN_TYPE,
         issuer: JOIN_TOKEN_ISSUER,
@@ -83,6 +95,8 @@ export class JoinTokens {
     if (claims.trustDomain !== this.trustDomain) {
       throw meshError('MESHLET_ERR_CA_TOKEN', `join token is for trust domain "${claims.trustDomain}"; this CA serves "${this.trustDomain}"`);
     }
+    if (this.verified.size >= VERIFIED_CACHE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, claims);
     return claims;
   }
 }
