@@ -94,6 +94,17 @@ describe('DER reader', () => {
   });
 });
 
+/** A CSR (no SANs) for a fresh RSA key of `bits`. */
+async function rsaCsr(bits: number): Promise<string> {
+  const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: bits });
+  const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
+  const keys = {
+    privateKey: await crypto.subtle.importKey('pkcs8', privateKey.export({ type: 'pkcs8', format: 'der' }), alg, false, ['sign']),
+    publicKey: await crypto.subtle.importKey('spki', publicKey.export({ type: 'spki', format: 'der' }), alg, true, ['verify']),
+  };
+  return (await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: alg }, crypto)).toString('pem');
+}
+
 describe('signing', () => {
   let ca: CertificateAuthority;
   let close: () => Promise<void>;
@@ -114,14 +125,7 @@ describe('signing', () => {
   });
 
   test('an RSA key gets keyEncipherment as well', async () => {
-    const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
-    const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
-    const keys = {
-      privateKey: await crypto.subtle.importKey('pkcs8', privateKey.export({ type: 'pkcs8', format: 'der' }), alg, false, ['sign']),
-      publicKey: await crypto.subtle.importKey('spki', publicKey.export({ type: 'spki', format: 'der' }), alg, true, ['verify']),
-    };
-    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: alg }, crypto);
-    const { chain } = await ca.signSvid(csr.toString('pem'), ID);
+    const { chain } = await ca.signSvid(await rsaCsr(2048), ID);
     assert.deepEqual(lintSvid(chain[0]!).problems, []);
     assert.equal(new x509.X509Certificate(chain[0]!).getExtension(x509.KeyUsagesExtension)!.usages, x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment);
   });
@@ -144,14 +148,7 @@ describe('signing', () => {
     tampered[der.length - 5] = tampered[der.length - 5]! ^ 0xff; // inside the signature
     const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${tampered.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
     await assert.rejects(ca.signSvid(pem, ID), (e: { code?: string; message: string }) => e.code === 'MESHLET_ERR_CA_CSR');
-    const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 1024 });
-    const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
-    const keys = {
-      privateKey: await crypto.subtle.importKey('pkcs8', privateKey.export({ type: 'pkcs8', format: 'der' }), alg, false, ['sign']),
-      publicKey: await crypto.subtle.importKey('spki', publicKey.export({ type: 'spki', format: 'der' }), alg, true, ['verify']),
-    };
-    const weak = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: alg }, crypto);
-    await assert.rejects(ca.signSvid(weak.toString('pem'), ID), /1024 bits/);
+    await assert.rejects(ca.signSvid(await rsaCsr(1024), ID), /1024 bits/);
     await assert.rejects(ca.signSvid(csr, ID, 91 * 24 * 3600_000), (e: { code?: string }) => e.code === 'MESHLET_ERR_CA_CSR');
   });
 
