@@ -176,7 +176,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     seen = next;
   });
   builder.onSnapshot(() => ads.push());
-  log('control server up: xDS %s:%d, admin %s', host, xdsPort, adminPort ?? 'disabled');
+  log('control server up: xDS %s:%d, admin %s, secure %s', host, xdsPort, adminPort ?? 'disabled', secure?.port ?? 'disabled');
 
   return {
     host,

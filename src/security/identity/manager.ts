@@ -88,7 +88,7 @@ const CONTROL_SERVER_NAME = 'istiod.istio-system.svc';
  * ```
  */
 export class IdentityManager {
-  readonly spiffeId: string;
+  private id: string;
   private readonly rotated = new Emitter<RotateEvent>((err) => log('rotate listener threw: %o', err));
   private readonly trustChanged = new Emitter<TrustChangeEvent>((err) => log('trust-change listener threw: %o', err));
   private readonly failed = new Emitter<IdentityErrorEvent>((err) => log('error listener threw: %o', err));
@@ -116,7 +116,12 @@ export class IdentityManager {
     };
     if (typeof options.token !== 'string' && typeof options.token !== 'function') throw meshError('MESHLET_ERR_CA_TOKEN', 'token must be a string or a function returning one');
     // A literal token is checked now: a typo fails at construction, not in the background.
-    this.spiffeId = typeof options.token === 'string' ? decodeJoinToken(options.token).spiffeId : '';
+    this.id = typeof options.token === 'string' ? decodeJoinToken(options.token).spiffeId : '';
+  }
+
+  /** The SPIFFE ID the token grants ('' until a token read from a function has been seen). */
+  get spiffeId(): string {
+    return this.id;
   }
 
   /** Starts obtaining the SVID; resolves with the first one (retrying in the background until then). */
@@ -194,10 +199,10 @@ export class IdentityManager {
   private async obtain(): Promise<Svid> {
     const token = typeof this.options.token === 'string' ? this.options.token : await this.options.token();
     const claims = decodeJoinToken(token);
-    if (this.spiffeId && claims.spiffeId !== this.spiffeId) {
-      throw meshError('MESHLET_ERR_CA_TOKEN', `the token now names ${claims.spiffeId}; this workload is ${this.spiffeId}`);
+    if (this.id && claims.spiffeId !== this.id) {
+      throw meshError('MESHLET_ERR_CA_TOKEN', `the token now names ${claims.spiffeId}; this workload is ${this.id}`);
     }
-    (this as { spiffeId: string }).spiffeId = claims.spiffeId;
+    this.id = claims.spiffeId;
     const anchors = this.trust.length ? this.trust : [await this.bootstrapRoot(claims)];
     const key = await generateWorkloadKey();
     const csr = await createCsr(key, { uris: [claims.spiffeId] });
@@ -230,11 +235,16 @@ export class IdentityManager {
     return svid;
   }
 
+  /** The root the token pins: fetched from the TLS handshake, and checked against the fingerprint whatever fetched it. */
   private async bootstrapRoot(claims: JoinTokenClaims): Promise<string> {
-    if (this.options.fetchRoot) return this.options.fetchRoot(claims);
-    const { host, port } = splitHostPort(this.options.controlPlane);
-    const root = await fetchPinnedRoot({ host, port, fingerprint: claims.rootFingerprint, serverName: this.options.serverName ?? CONTROL_SERVER_NAME, ...(this.options.requestTimeoutMs ? { timeoutMs: this.options.requestTimeoutMs } : {}) });
-    return root.toString();
+    let root: string;
+    if (this.options.fetchRoot) root = await this.options.fetchRoot(claims);
+    else {
+      const { host, port } = splitHostPort(this.options.controlPlane);
+      root = (await fetchPinnedRoot({ host, port, fingerprint: claims.rootFingerprint, serverName: this.options.serverName ?? CONTROL_SERVER_NAME, ...(this.options.requestTimeoutMs ? { timeoutMs: this.options.requestTimeoutMs } : {}) })).toString();
+    }
+    if (certificateFingerprint(root) !== claims.rootFingerprint) throw meshError('MESHLET_ERR_TLS_PEER', 'the bootstrap root is not the one the join token pins');
+    return root;
   }
 
   private random(): number {

@@ -175,6 +175,20 @@ describe('IdentityManager (fake clock, in-process CA)', () => {
     }
   });
 
+  test('a bootstrap root other than the pinned one is refused before any CSR is sent', async (t) => {
+    const m = await make();
+    t.after(() => m.manager.close());
+    const other = await testCa();
+    t.after(() => other.close());
+    const manager = new IdentityManager({
+      token: m.token, controlPlane: '127.0.0.1:1', clock: new FakeClock(), fetchRoot: async () => other.ca.roots()[0]!, requestCertificate: m.t.requestCertificate,
+    });
+    t.after(() => manager.close());
+    const error = await new Promise<IdentityErrorEvent>((resolve) => { manager.on('error', resolve); void manager.start(); });
+    assert.equal(error.error.code, 'MESHLET_ERR_TLS_PEER');
+    assert.equal(m.t.calls.length, 0);
+  });
+
   test('a malformed token fails at construction', () => {
     assert.throws(() => new IdentityManager({ token: 'not-a-jwt', controlPlane: '127.0.0.1:1' }), (e: { code?: string }) => e.code === 'MESHLET_ERR_CA_TOKEN');
   });
