@@ -19,6 +19,5 @@ export { Snapshot } from './snapshot.js';
 export type { ResourceEntry, EncodeError } from './snapshot.js';
 export type { ClientStatus, TypeStatus, PushEvent, NackEvent } from './ads-stream.js';
 export type { Disposable } from './events.js';
-export { CertificateAuthority, CertificateService, JoinTokens, CA_FILES, CONTROL_SERVER_NAME, TOKEN_TTL } from './ca/index.js';
-export type { CertificateAuthorityOptions, IssuedCertificate, CertificateCall, CertificateCaller, JoinTokenRequest } from './ca/index.js';
+export type { CertificateAuthority, CertificateAuthorityOptions, IssuedCertificate, CertificateCall, CertificateCaller, JoinTokenRequest } from './ca/index.js';
 export type { Announcement, ServiceModel, EndpointModel, ServicePortModel } from './model.js';

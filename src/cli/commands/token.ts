@@ -1,4 +1,3 @@
-import { CertificateAuthority } from '../../control/index.js';
 import { parseDurationNanos } from '../../control/translate/durations.js';
 import { meshError } from '../../errors.js';
 import { parse } from '../args.js';
@@ -25,6 +24,7 @@ export async function tokenCommand(argv: string[], out: Output): Promise<number>
   const ttlNanos = values.ttl === undefined ? undefined : parseDurationNanos(values.ttl);
   if (values.ttl !== undefined && ttlNanos === undefined) throw meshError('MESHLET_ERR_USAGE', `--ttl must be a duration like 24h or 90m, got "${values.ttl}"`);
   // The signing workers never start for a token: only the token key is used.
+  const { CertificateAuthority } = await import('../../control/ca/authority.js');
   const ca = await CertificateAuthority.open({ dir: values['ca-dir']!, signerThreads: 0, ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}) });
   try {
     out.info(await ca.createJoinToken({
