@@ -88,7 +88,10 @@ describe('IdentityManager (fake clock, in-process CA)', () => {
     assert.equal(first.spiffeId, ID);
     assert.equal(m.manager.spiffeId, ID);
     assert.ok(m.t.calls[0]!.token && !m.t.calls[0]!.client, 'the first request authenticates with the token');
-    assert.deepEqual(m.clock.pending().map((d) => Math.round(d / 1000)), [1800], 'rotation is due after half of the hour');
+    // Certificate times are whole seconds and issuance takes a moment: half the hour, give or take a few seconds.
+    const pending = m.clock.pending();
+    assert.equal(pending.length, 1);
+    assert.ok(Math.abs(pending[0]! - 1800_000) < 5000, `rotation is due after half of the hour, got ${pending[0]} ms`);
     const rotated = m.on.rotate();
     m.clock.advance(1800_000);
     const { previous, current } = await rotated;
@@ -117,7 +120,7 @@ describe('IdentityManager (fake clock, in-process CA)', () => {
     }
     await failed.then((e) => delays.push(e.retryInMs));
     for (let i = 1; i < delays.length; i++) assert.ok(delays[i]! < delays[i - 1]!, `retry ${i} comes sooner: ${delays.join(', ')}`);
-    assert.ok(Math.abs(delays[0]! - 0.7 * 1800_000) < 2000, `first retry at 70% of the 30 min left: ${delays[0]}`);
+    assert.ok(Math.abs(delays[0]! - 0.7 * 1800_000) < 5000, `first retry at 70% of the 30 min left: ${delays[0]}`);
     m.t.state.fail = false;
     const recovered = m.on.rotate();
     m.clock.advance(delays[delays.length - 1]!);
