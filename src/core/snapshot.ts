@@ -29,7 +29,8 @@ export interface Snapshot {
   readonly clusters: ReadonlyMap<string, ClusterRuntime>;
 }
 
-function referencedClusters(rc: RouteConfigModel, out: Set<string>): void {
+/** Adds the clusters a route configuration routes or mirrors to (cluster_header targets are unknowable). */
+export function referencedClusters(rc: RouteConfigModel, out: Set<string>): void {
   for (const vh of rc.virtualHosts) {
     for (const r of vh.routes) {
       if (r.action.kind === 'cluster') out.add(r.action.cluster);

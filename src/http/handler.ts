@@ -178,7 +178,10 @@ const NOOP_HOOKS: ControllerHooks = { onCallerAbort() {}, onCallerPause() {}, on
 
 /**
  * Sends a locally generated response (Envoy's "local reply") to a handler: onRequestStart,
- * onResponseStart, the body, onResponseEnd — asynchronously, as real I/O would.
+ * onResponseStart, the body, onResponseEnd — asynchronously, as real I/O would: in a later turn
+ * of the event loop (setImmediate), never in a microtask. A caller awaiting local replies back
+ * to back (a 503 UH loop) must still let timers and sockets run, or the xDS update that would
+ * end the 503s is never read.
  *
  * @example
  * ```ts
@@ -209,12 +212,12 @@ export function localReply(
     if (ctl.aborted) return void safely(() => handler.onResponseError?.(ctl, ctl.reason as Error));
     safely(() => handler.onResponseEnd?.(ctl, {}));
   };
-  queueMicrotask(send);
+  setImmediate(send);
 }
 
 /**
- * Sends an error to a handler (after onRequestStart, asynchronously): how the dispatcher fails a
- * request without throwing.
+ * Sends an error to a handler (after onRequestStart, in a later turn of the event loop like
+ * {@link localReply}): how the dispatcher fails a request without throwing.
  *
  * @example
  * ```ts
@@ -223,7 +226,7 @@ export function localReply(
  */
 export function localError(handler: DispatchHandler, err: Error): void {
   const ctl = new CallerController(NOOP_HOOKS);
-  queueMicrotask(() => {
+  setImmediate(() => {
     safely(() => handler.onRequestStart?.(ctl, {}));
     safely(() => handler.onResponseError?.(ctl, err));
   });

@@ -2,13 +2,16 @@
  * Feeds the engine from the xDS client: wildcard LDS and CDS, then the RDS names listeners point
  * at and the EDS names EDS clusters point at (unwatched when nothing names them any more).
  * Changes are coalesced into one `engine.update()` per tick (setImmediate, not unref'd). A
- * listener reaches the engine only once its RDS resource has (Envoy's listener warming).
+ * listener reaches the engine only once its RDS resource has, and a route only once the
+ * clusters it routes to have their endpoints (Envoy's listener and cluster warming, see
+ * warming.ts).
  */
 import type { Disposable } from '../xds/events.js';
 import type { XdsClient } from '../xds/ads-client.js';
 import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../xds/model.js';
 import { TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';
+import { Warming } from './warming.js';
 
 const log = trace('mesh');
 
@@ -51,9 +54,13 @@ export class XdsFeed {
   private readonly seen = new Set<string>();
   private waiters: Array<() => void> = [];
   private immediate: NodeJS.Immediate | undefined;
+  private warmingTimer: NodeJS.Timeout | undefined;
+  private readonly warming: Warming;
   private disposed = false;
 
-  constructor(private readonly client: XdsClient, private readonly engine: EngineSink) {
+  /** `warmingTimeoutMs`: how long a cluster may wait for its endpoints (Envoy's initial_fetch_timeout, 15 s). */
+  constructor(private readonly client: XdsClient, private readonly engine: EngineSink, warmingTimeoutMs = 15_000) {
+    this.warming = new Warming(warmingTimeoutMs);
     this.subs.push(
       client.watch(TYPE_URL.listener, '*', {
         onChange: (name, l) => {
@@ -107,6 +114,7 @@ export class XdsFeed {
     if (this.disposed) return;
     this.disposed = true;
     if (this.immediate) clearImmediate(this.immediate);
+    if (this.warmingTimer) clearTimeout(this.warmingTimer);
     for (const s of this.subs) s.dispose();
     for (const w of [...this.rds.values(), ...this.eds.values()]) w.watch.dispose();
     this.rds.clear();
@@ -174,6 +182,15 @@ export class XdsFeed {
     });
   }
 
+  /** A cluster still warming becomes usable (without endpoints) at its deadline: flush again then. */
+  private armWarmingTimer(deadline: number): void {
+    if (this.warmingTimer) clearTimeout(this.warmingTimer);
+    this.warmingTimer = undefined;
+    if (deadline === Infinity || this.disposed) return;
+    this.warmingTimer = setTimeout(() => this.schedule(), Math.max(0, deadline - Date.now()) + 1);
+    this.warmingTimer.unref();
+  }
+
   private schedule(): void {
     if (this.immediate || this.disposed) return;
     this.immediate = setImmediate(() => this.flush());
@@ -183,16 +200,12 @@ export class XdsFeed {
     this.immediate = undefined;
     if (this.disposed) return;
     try {
-      // Envoy's listener warming: a listener whose route configuration has not arrived yet is
-      // held back (its host keeps behaving as before) instead of answering 404 NR meanwhile.
-      const listeners = new Map<string, ListenerModel>();
-      for (const [name, l] of this.listeners) if (l.routeConfigName === undefined || this.routes.has(l.routeConfigName)) listeners.set(name, l);
-      this.engine.update({
-        listeners,
-        routes: new Map(this.routes),
-        clusters: new Map(this.clusters),
-        endpoints: new Map(this.endpoints),
-      });
+      const warm = this.warming.apply(
+        { listeners: this.listeners, routes: this.routes, clusters: this.clusters, endpoints: this.endpoints, clustersSeen: this.seen.has(TYPE_URL.cluster) },
+        Date.now(),
+      );
+      this.engine.update({ listeners: warm.listeners, routes: warm.routes, clusters: warm.clusters, endpoints: new Map(this.endpoints) });
+      this.armWarmingTimer(warm.nextDeadline);
     } catch (err) {
       log('engine.update threw: %o', err);
     }
