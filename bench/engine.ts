@@ -12,6 +12,9 @@ import { codecFor } from '../src/xds/resources/index.js';
 import { messageNameOf, TYPE_URL } from '../src/xds/type-urls.js';
 import { messageType } from '../src/xds/protos.js';
 import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../src/xds/model.js';
+import { loadXxhash } from '../src/core/xxhash.js';
+
+await loadXxhash();
 
 const LB = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV'] as const;
 

@@ -34,6 +34,8 @@ export const ROOT_TYPES = [
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   'envoy.extensions.filters.http.router.v3.Router',
   'envoy.extensions.filters.http.fault.v3.HTTPFault',
+  // Cluster typed_extension_protocol_options: max requests per connection.
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   // Typed load_balancing_policy extensions: the control server emits these (grpc-js-xds only
   // honours load_balancing_policy), and the client decodes them to pick its balancer.
   'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
@@ -57,6 +59,7 @@ const PROTO_FILES = [
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
   'envoy/extensions/load_balancing_policies/random/v3/random.proto',

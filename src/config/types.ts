@@ -273,11 +273,22 @@ export interface PortTrafficPolicy {
   tls?: ClientTLSSettings;
 }
 
+/** Istio's TrafficPolicy.RetryBudget: concurrent retries ≤ max(minRetryConcurrency, percent of active requests). */
+export interface RetryBudget {
+  /** Default 20. */
+  percent?: { value: number };
+  /** Default 3. */
+  minRetryConcurrency?: number;
+  budgetInterval?: string;
+}
+
 export interface TrafficPolicy {
   loadBalancer?: LoadBalancerSettings;
   connectionPool?: ConnectionPoolSettings;
   outlierDetection?: OutlierDetection;
   tls?: ClientTLSSettings;
+  /** Opt-in retry budget (Istio sets none by default). */
+  retryBudget?: RetryBudget;
   portLevelSettings?: PortTrafficPolicy[];
 }
 

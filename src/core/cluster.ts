@@ -8,7 +8,7 @@ import type { ClusterModel, EndpointsModel, LocalityModel, OutlierDetectionModel
 import { Host } from './balancer/host.js';
 import { isHashPolicy } from './balancer/index.js';
 import { buildLoadPlan, type LoadPlan } from './balancer/priority.js';
-import { HASH_SPACE } from './hash.js';
+import { randomHash } from './hash.js';
 import { ClusterCounters } from './resilience/breaker.js';
 import { recordOutcome, uneject } from './resilience/outlier.js';
 import type { AttemptOutcome, UpstreamEndpoint } from './types.js';
@@ -139,7 +139,7 @@ export class ClusterRuntime {
       ...(m?.choiceCount !== undefined ? { choiceCount: m.choiceCount } : {}),
       ...(m?.maglevTableSize !== undefined ? { maglevTableSize: m.maglevTableSize } : {}),
     };
-    return buildLoadPlan(this.state.hostList, m?.lbPolicy ?? 'ROUND_ROBIN', m?.localityWeighted ?? false, options);
+    return buildLoadPlan(this.state.hostList, m?.lbPolicy ?? 'ROUND_ROBIN', m?.localityWeighted ?? false, options, m?.healthyPanicThreshold);
   }
 
   /** The current plan, rebuilt if host eligibility changed since it was built. */
@@ -154,13 +154,13 @@ export class ClusterRuntime {
   }
 
   /**
-   * Picks a host. `hash` is the request hash for consistent-hash policies (NaN: none, a random
-   * one is drawn). `tried` hosts are avoided with up to 5 re-picks (Istio's previous_hosts
-   * setting); if every re-pick lands on a tried host the last pick is used.
+   * Picks a host. `hash` is the 64-bit request hash for consistent-hash policies (undefined:
+   * none, a random one is drawn, as Envoy does). `tried` hosts are avoided with up to 5 re-picks
+   * (Istio's previous_hosts setting); if every re-pick lands on a tried host the last pick is used.
    */
-  pick(hash: number, tried?: readonly UpstreamEndpoint[]): Host | undefined {
+  pick(hash: bigint | undefined, tried?: readonly UpstreamEndpoint[]): Host | undefined {
     const plan = this.loadPlan();
-    const h = this.hashed ? (Number.isNaN(hash) ? Math.floor(this.env.random() * HASH_SPACE) : hash) : 0;
+    const h = this.hashed ? hash ?? randomHash(this.env.random) : 0n;
     let host = plan.pick(h, 0);
     if (!tried || tried.length === 0 || !host) return host;
     for (let attempt = 1; attempt <= 5 && host !== undefined && wasTried(host, tried); attempt++) host = plan.pick(h, attempt);

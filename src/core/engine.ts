@@ -84,7 +84,7 @@ class MeshEngine implements EngineController {
   }
 
   pickFrom(clusterName: string): UpstreamEndpoint | undefined {
-    return this.snap.clusters.get(clusterName)?.pick(NaN);
+    return this.snap.clusters.get(clusterName)?.pick(undefined);
   }
 
   knowsHost(host: string, port: number): boolean {

@@ -1,36 +1,32 @@
 /**
- * Hashing for consistent-hash load balancing: a fast 53-bit string hash (cyrb53, public domain)
- * so ring positions and request keys fit a JS number exactly, with no BigInt on the hot path.
+ * Consistent-hash values are 64-bit, as in Envoy and grpc-js-xds: `bigint`s from xxHash64
+ * (src/core/xxhash.ts). This module holds the few operations on them the balancers share.
  */
 
-/** 2^53: hashes are integers in [0, HASH_SPACE). */
-export const HASH_SPACE = 2 ** 53;
+const MASK64 = (1n << 64n) - 1n;
 
 /**
- * 53-bit hash of a string (cyrb53). Deterministic across processes, so two mesh clients agree on
- * which endpoint a key maps to.
+ * Folds one more policy's hash into the running one, as Envoy's HashPolicyImpl and
+ * grpc-js-xds do: `rotl(h, 1) ^ next`.
  *
- * @example hash53('user-42') === hash53('user-42') // true
+ * @example combineHash(1n, 2n) === 0n // rotl(1) = 2, 2 ^ 2 = 0
  */
-export function hash53(str: string, seed = 0): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < str.length; i++) {
-    const ch = str.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+export function combineHash(h: bigint, next: bigint): bigint {
+  return (((h << 1n) | (h >> 63n)) & MASK64) ^ next;
 }
 
 /**
- * Combines two hashes order-dependently, as Envoy folds several hash policies
- * (`rotl(h, 1) ^ next`), but on 53-bit numbers.
+ * A uniformly random 64-bit hash (Envoy's `random_.random()` when no policy produced one).
+ *
+ * @example randomHash(Math.random) // e.g. 0x9f3c…n
  */
-export function combineHash(a: number, b: number): number {
-  return hash53(`${a}|${b}`);
+export function randomHash(random: () => number): bigint {
+  const hi = BigInt(Math.floor(random() * 0x1_0000_0000));
+  const lo = BigInt(Math.floor(random() * 0x1_0000_0000));
+  return (hi << 32n) | lo;
+}
+
+/** The key Envoy hashes a host by: `address()->asString()` — `10.0.0.7:9080`, `[::1]:9080`. */
+export function hostHashKey(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

@@ -19,7 +19,8 @@ export interface PlanFields {
   rewritePath?: string;
   rewriteHost?: string;
   mirrors: readonly string[];
-  hash: number;
+  hash: bigint | undefined;
+  setCookie: string | undefined;
 }
 
 /** CallPlan bound to one cluster runtime of one snapshot. */
@@ -35,8 +36,9 @@ export class RoutedPlan implements CallPlan {
   readonly rewritePath?: string;
   readonly rewriteHost?: string;
   readonly mirrors: readonly string[];
-  /** The request hash for consistent-hash balancing (NaN: none). */
-  readonly hash: number;
+  /** The 64-bit request hash for consistent-hash balancing (undefined: none, a random one is drawn). */
+  readonly hash: bigint | undefined;
+  readonly setCookie: string | undefined;
 
   constructor(
     private readonly cluster: ClusterRuntime,
@@ -56,6 +58,11 @@ export class RoutedPlan implements CallPlan {
     this.rewriteHost = f.rewriteHost;
     this.mirrors = f.mirrors;
     this.hash = f.hash;
+    this.setCookie = f.setCookie;
+  }
+
+  get maxRequestsPerConnection(): number | undefined {
+    return this.cluster.model?.maxRequestsPerConnection;
   }
 
   admit(): { ok: true; release(): void } | { ok: false; flag: 'UO' } {

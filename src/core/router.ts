@@ -80,8 +80,14 @@ function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListene
     rewritePath: undefined,
     rewriteHost: m.hostRewrite,
     mirrors: NO_MIRRORS,
-    hash: cluster.hashed ? requestHash(m.hashPolicy, req) : NaN,
+    hash: undefined,
+    setCookie: undefined,
   };
+  if (cluster.hashed && m.hashPolicy.length > 0) {
+    const rh = requestHash(m.hashPolicy, req, env.random);
+    f.hash = rh.hash;
+    f.setCookie = rh.setCookie;
+  }
   if (listener.faultEnabled) {
     // Most specific wins: weighted cluster > route (already folded with its virtual host) > filter.
     const fm = clusterFault ?? m.fault ?? listener.listenerFault;

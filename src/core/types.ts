@@ -105,9 +105,16 @@ export interface CallPlan {
   readonly rewriteHost?: string;
   /** Clusters to mirror to (fraction already rolled); fire-and-forget. */
   readonly mirrors: readonly string[];
+  /**
+   * A `set-cookie` value the response must carry: a cookie hash policy with a ttl generated the
+   * cookie this request was hashed by (Envoy's generateCookie). Undefined for nearly every call.
+   */
+  readonly setCookie?: string;
+  /** The cluster's max_requests_per_connection (Istio `maxRequestsPerConnection`); undefined: unlimited. */
+  readonly maxRequestsPerConnection?: number | undefined;
   /** Admission through the cluster's circuit breaker (max requests / pending). */
   admit(): ({ ok: true } & HeldSlot) | { ok: false; flag: 'UO' };
-  /** A retry may start: retry budget (20% of active, min 3 concurrent) and max_retries breaker. Returns a release for the retry slot. */
+  /** A retry may start: max_retries breaker and, when the cluster has one, the retry budget. Returns a release for the retry slot. */
   admitRetry(): ({ ok: true } & HeldSlot) | { ok: false; flag: 'URX' | 'UO' };
   /** Endpoint for an attempt; `tried` are previous attempts' endpoints (retry_host_predicate previous_hosts). Undefined → UH. */
   pick(tried?: readonly UpstreamEndpoint[]): UpstreamEndpoint | undefined;

@@ -18,13 +18,15 @@ import type { AttemptOutcome, CallPlan, Engine, HeldSlot, ResponseFlag, Upstream
 import { Attempt, CALLER_ENDED, classifyError, responseOutcome, type AttemptOwner } from './attempt.js';
 import { readBody, shouldBuffer } from './body-buffer.js';
 import { CallerController, localReply, rawOf, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
-import { FLAGS_HEADER, responseHeaders, type HeaderRecord } from './headers.js';
+import { FLAGS_HEADER, responseHeaders, withSetCookie, type HeaderRecord } from './headers.js';
 import { LOCAL_REPLY, originOf, replayable, sendMirrors, upstreamOptions } from './upstream.js';
 import type { RecordSink } from './types.js';
 
 /** What every call of one dispatcher shares (one object per dispatcher). */
 export interface CallContext {
   readonly agent: Dispatcher;
+  /** Sends an attempt upstream, honouring the cluster's `maxRequestsPerConnection` (undefined: unlimited). */
+  dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, maxRequestsPerConnection: number | undefined): void;
   readonly engine: Engine;
   readonly random: () => number;
 }
@@ -183,7 +185,7 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     this.armTimer();
     const { opts, upstreamPath, headers } = this.req;
     try {
-      this.ctx.agent.dispatch(upstreamOptions(opts, originOf(endpoint), upstreamPath, headers, this.req.servername), attempt);
+      this.ctx.dispatchUpstream(upstreamOptions(opts, originOf(endpoint), upstreamPath, headers, this.req.servername), attempt, this.plan.maxRequestsPerConnection);
     } catch (err) {
       attempt.onResponseError(undefined as never, err as Error);
     }
@@ -225,7 +227,9 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     this.status = status;
     attempt.deadline = 0;
     if (this.timer && !this.deadline) this.clearTimer();
-    const out = responseHeaders(headers, this.plan.responseHeaders, this.flags);
+    let out = responseHeaders(headers, this.plan.responseHeaders, this.flags);
+    const cookie = this.plan.setCookie;
+    if (cookie !== undefined) out = withSetCookie(out, cookie, out === headers);
     if (out === headers) this.controller.rawHeaders = rawOf(attempt.controller, 'rawHeaders');
     // try/catch rather than safely(): no closure per response or per chunk on the hot path.
     try {
@@ -345,6 +349,7 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     this.status = status;
     if (!this.finish()) return;
     const headers: IncomingHttpHeaders = this.flags.length > 0 ? { [FLAGS_HEADER]: this.flags.join(',') } : {};
+    if (this.plan.setCookie !== undefined) withSetCookie(headers, this.plan.setCookie, false);
     localReply(this.handler, status, body, headers, this.controller, true);
   }
 

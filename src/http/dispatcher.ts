@@ -76,6 +76,8 @@ export class MeshDispatcher extends Dispatcher {
   private readonly random: () => number;
   private readonly origins = new Map<string, ParsedOrigin>();
   private readonly ctx: CallContext;
+  /** Pools of clusters with `maxRequestsPerConnection` (one per distinct limit; only if owned). */
+  private readonly limitedPools = new Map<number, Dispatcher>();
   private closed = false;
 
   constructor(options: MeshDispatcherOptions) {
@@ -88,7 +90,7 @@ export class MeshDispatcher extends Dispatcher {
     this.records = options.records ?? (() => undefined);
     this.noConfig = options.noConfig ?? (() => undefined);
     this.random = options.random ?? Math.random;
-    this.ctx = { agent: this.agent, engine: this.engine, random: this.random };
+    this.ctx = { agent: this.agent, engine: this.engine, random: this.random, dispatchUpstream: (o, h, n) => this.dispatchUpstream(o, h, n) };
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, rawHandler: DispatchHandler): boolean {
@@ -164,6 +166,28 @@ export class MeshDispatcher extends Dispatcher {
     return this.agent.dispatch(opts, new RecordingHandler(h, sink, { method, host, path }));
   }
 
+  /**
+   * Sends upstream under a cluster's max_requests_per_connection (Envoy closes a connection
+   * after that many requests): 1 marks the request `reset` (undici closes its socket after it,
+   * a new connection per request); N > 1 goes through an Agent whose clients reconnect after N
+   * (undici's maxRequestsPerClient lets N + 1 through, hence N − 1). A user-supplied agent is
+   * used as it is.
+   */
+  private dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: DispatchHandler, limit: number | undefined): void {
+    if (limit === undefined || !this.ownsAgent || this.closed) {
+      this.agent.dispatch(opts, handler);
+    } else if (limit === 1) {
+      this.agent.dispatch({ ...opts, reset: true }, handler);
+    } else {
+      let pool = this.limitedPools.get(limit);
+      if (!pool) {
+        pool = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, maxRequestsPerClient: limit - 1 });
+        this.limitedPools.set(limit, pool);
+      }
+      pool.dispatch(opts, handler);
+    }
+  }
+
   private parseOrigin(origin: string | URL): ParsedOrigin | undefined {
     const key = typeof origin === 'string' ? origin : origin.origin;
     let parsed = this.origins.get(key);
@@ -186,7 +210,7 @@ export class MeshDispatcher extends Dispatcher {
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
     this.closed = true;
-    const p = this.ownsAgent ? this.agent.close() : Promise.resolve();
+    const p = this.ownsAgent ? Promise.all([this.agent.close(), ...[...this.limitedPools.values()].map((a) => a.close())]).then(() => {}) : Promise.resolve();
     if (!callback) return p;
     p.then(callback, callback);
   }
@@ -199,7 +223,7 @@ export class MeshDispatcher extends Dispatcher {
     this.closed = true;
     const err = typeof errOrCallback === 'function' ? null : errOrCallback ?? null;
     const cb = typeof errOrCallback === 'function' ? errOrCallback : callback;
-    const p = this.ownsAgent ? this.agent.destroy(err) : Promise.resolve();
+    const p = this.ownsAgent ? Promise.all([this.agent.destroy(err), ...[...this.limitedPools.values()].map((a) => a.destroy(err))]).then(() => {}) : Promise.resolve();
     if (!cb) return p;
     p.then(cb, cb);
   }

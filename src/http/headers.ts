@@ -125,6 +125,22 @@ export function responseHeaders(headers: IncomingHttpHeaders, mutation: HeaderMu
 }
 
 /**
+ * Adds a `set-cookie` value to response headers (a copy when `headers` is the upstream's own
+ * object): the cookie a hash policy with a ttl generated (Envoy's generateCookie).
+ *
+ * @example
+ * ```ts
+ * withSetCookie({ 'set-cookie': 'a=1' }, 'session="7f…"; Max-Age=60; HttpOnly', true);
+ * ```
+ */
+export function withSetCookie(headers: IncomingHttpHeaders, cookie: string, copy: boolean): IncomingHttpHeaders {
+  const out = copy ? { ...headers } : headers;
+  const prev = out['set-cookie'];
+  out['set-cookie'] = prev === undefined ? [cookie] : [...(Array.isArray(prev) ? prev : [prev]), cookie];
+  return out;
+}
+
+/**
  * Envoy's shadow host: `-shadow` goes before the port.
  *
  * @example

@@ -7,6 +7,7 @@ import { meshGrpc, type MeshGrpc } from '../grpc/mesh-grpc.js';
 import { randomBytes } from 'node:crypto';
 import { fetch as undiciFetch, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { createEngine } from '../core/index.js';
+import { loadXxhash } from '../core/xxhash.js';
 import { meshError } from '../errors.js';
 import { MeshDispatcher } from '../http/dispatcher.js';
 import { InboundServer, type ListenHandle, type ListenOptions, type ListenTarget } from '../http/inbound.js';
@@ -41,6 +42,7 @@ const DEFAULT_CONTROL_PLANE = '127.0.0.1:15010';
  */
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   options.signal?.throwIfAborted();
+  await loadXxhash(); // consistent-hash rings need it before the first snapshot compiles
   const mesh = new MeshClient(options);
   await mesh.start(options.initialFetchTimeoutMs ?? 5000, options.signal);
   return mesh;

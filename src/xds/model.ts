@@ -222,6 +222,8 @@ export interface CircuitBreakersModel {
   readonly maxPendingRequests: number;
   readonly maxRequests: number;
   readonly maxRetries: number;
+  /** thresholds.retry_budget; unset: no budget, only max_retries limits retries. */
+  readonly retryBudget?: { readonly percent: number; readonly minRetryConcurrency: number };
 }
 
 /** Envoy's outlier detection; every field carries Envoy's default when unset. */
@@ -269,6 +271,10 @@ export interface ClusterModel {
   readonly circuitBreakers: CircuitBreakersModel;
   /** Unset: outlier detection disabled. */
   readonly outlierDetection?: OutlierDetectionModel;
+  /** common_lb_config.healthy_panic_threshold in percent; Envoy's default 50, 0 disables panic. */
+  readonly healthyPanicThreshold: number;
+  /** HttpProtocolOptions.common_http_protocol_options.max_requests_per_connection; unset: unlimited. */
+  readonly maxRequestsPerConnection?: number;
   /** Default 5000 (Envoy). */
   readonly connectTimeoutMs: number;
   readonly metadata: Readonly<Record<string, JsonObject>>;

@@ -4,7 +4,7 @@
  */
 import { arrayOf, duration, enumOf, int, mapOf, moveMark, obj, report, str, type Schema } from '../schema.js';
 import {
-  bool, checkUnique, count, dnsLabelProblem, exportTo, hostProblem, portSelector, stringMap, workloadSelector,
+  bool, checkUnique, count, dnsLabelProblem, exportTo, hostProblem, percentage, portSelector, stringMap, workloadSelector,
 } from './common.js';
 
 const isPrime = (n: number): boolean => {
@@ -169,6 +169,16 @@ const clientTls = obj({
 
 const policyFields = { loadBalancer, connectionPool, outlierDetection, tls: clientTls };
 
+/** Istio's TrafficPolicy.retryBudget (top-level and subset policies only, as in Istio). */
+const retryBudget = obj({
+  fields: { percent: percentage, minRetryConcurrency: count(), budgetInterval: duration() },
+  check: (v, ctx, path) => {
+    if ('budgetInterval' in v) {
+      report(ctx, `${path}.budgetInterval`, 'MESHLET_ERR_CONFIG_SCHEMA', 'budgetInterval is not supported: the budget counts the requests in flight (Envoy\'s default)', { severity: 'warning' });
+    }
+  },
+});
+
 const portTrafficPolicy = obj({
   fields: { port: portSelector, ...policyFields },
   required: ['port'],
@@ -177,7 +187,7 @@ const portTrafficPolicy = obj({
   },
 });
 
-const trafficPolicy = obj({ fields: { ...policyFields, portLevelSettings: arrayOf(portTrafficPolicy) } });
+const trafficPolicy = obj({ fields: { ...policyFields, retryBudget, portLevelSettings: arrayOf(portTrafficPolicy) } });
 
 const subset = obj({
   fields: { name: str({ nonEmpty: true, check: dnsLabelProblem }), labels: stringMap, trafficPolicy },

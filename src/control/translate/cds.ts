@@ -2,10 +2,10 @@
  * CDS generator (Istio `pilot/pkg/networking/grpcgen/cds.go` conventions): one EDS cluster per
  * service port, `outbound|<port>||<host>`, plus one per DestinationRule subset, carrying the
  * merged traffic policy. TLS settings are not translated yet (mTLS arrives with SDS/the CA);
- * connection-pool fields Envoy keeps elsewhere (idle timeouts, max requests per connection,
- * h2 upgrade) are not translated either.
+ * of the connection-pool fields Envoy keeps in HttpProtocolOptions only max requests per
+ * connection is (idle timeouts and h2 upgrade are not).
  */
-import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection } from '../../config/types.js';
+import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, RetryBudget } from '../../config/types.js';
 import type { GeneratedResource } from './index.js';
 import { localityGroups } from './eds.js';
 import { msToDuration, toDuration } from './durations.js';
@@ -83,17 +83,41 @@ export function loadBalancerFields(lb: LoadBalancerSettings | undefined): Record
  */
 const ISTIO_UNLIMITED = 4294967295;
 
-/** Circuit-breaker thresholds: the rule's limits, Istio's "unlimited" for the rest. */
-export function circuitBreakers(pool: ConnectionPoolSettings | undefined): Record<string, unknown> {
-  return {
-    thresholds: [{
-      priority: 'DEFAULT',
-      max_connections: wrap(pool?.tcp?.maxConnections ?? ISTIO_UNLIMITED),
-      max_pending_requests: wrap(pool?.http?.http1MaxPendingRequests ?? ISTIO_UNLIMITED),
-      max_requests: wrap(pool?.http?.http2MaxRequests ?? ISTIO_UNLIMITED),
-      max_retries: wrap(pool?.http?.maxRetries ?? ISTIO_UNLIMITED),
-    }],
+/**
+ * Circuit-breaker thresholds: the rule's limits, Istio's "unlimited" for the rest; a retry
+ * budget only when the rule asks for one (Istio `applyRetryBudget`: 20% / 3 by default).
+ */
+export function circuitBreakers(pool: ConnectionPoolSettings | undefined, budget?: RetryBudget): Record<string, unknown> {
+  const threshold: Record<string, unknown> = {
+    priority: 'DEFAULT',
+    max_connections: wrap(pool?.tcp?.maxConnections ?? ISTIO_UNLIMITED),
+    max_pending_requests: wrap(pool?.http?.http1MaxPendingRequests ?? ISTIO_UNLIMITED),
+    max_requests: wrap(pool?.http?.http2MaxRequests ?? ISTIO_UNLIMITED),
+    max_retries: wrap(pool?.http?.maxRetries ?? ISTIO_UNLIMITED),
   };
+  if (budget) {
+    threshold.retry_budget = {
+      budget_percent: { value: budget.percent?.value ?? 20 },
+      min_retry_concurrency: wrap(budget.minRetryConcurrency !== undefined && budget.minRetryConcurrency > 0 ? budget.minRetryConcurrency : 3),
+    };
+  }
+  return { thresholds: [threshold] };
+}
+
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/**
+ * `typed_extension_protocol_options` for what Istio keeps there (`applyConnectionPool`):
+ * max requests per connection (1 = a new connection per request). Undefined when unset.
+ */
+export function protocolOptions(pool: ConnectionPoolSettings | undefined, http2: boolean): Record<string, unknown> | undefined {
+  const perConnection = pool?.http?.maxRequestsPerConnection;
+  if (perConnection === undefined || perConnection <= 0) return undefined;
+  const options = {
+    common_http_protocol_options: { max_requests_per_connection: wrap(perConnection) },
+    explicit_http_config: http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+  };
+  return { [HTTP_PROTOCOL_OPTIONS]: anyOf(HTTP_PROTOCOL_OPTIONS, options) };
 }
 
 /**
@@ -154,12 +178,16 @@ export function buildCluster(p: ClusterPlan, domainSuffix: string): Record<strin
     cluster.type = 'EDS';
     cluster.eds_cluster_config = { eds_config: ADS, service_name: p.name };
   }
-  const breakers = circuitBreakers(pool);
-  cluster.circuit_breakers = breakers;
+  cluster.circuit_breakers = circuitBreakers(pool, p.policy.retryBudget);
+  const protocol = protocolOptions(pool, p.port.protocol === 'GRPC' || p.port.protocol === 'HTTP2');
+  if (protocol) cluster.typed_extension_protocol_options = protocol;
   const od = outlierDetection(p.policy.outlierDetection);
-  if (od) cluster.outlier_detection = od;
-  const minHealth = p.policy.outlierDetection?.minHealthPercent;
-  if (minHealth !== undefined) cluster.common_lb_config = { healthy_panic_threshold: { value: minHealth } };
+  if (od) {
+    cluster.outlier_detection = od;
+    // Istio `applyOutlierDetection`: the panic threshold is minHealthPercent, written even when
+    // 0 (its default), so Envoy's 50% never applies to a cluster with outlier detection.
+    cluster.common_lb_config = { healthy_panic_threshold: { value: p.policy.outlierDetection?.minHealthPercent ?? 0 } };
+  }
   return cluster;
 }
 

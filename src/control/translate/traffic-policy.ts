@@ -8,12 +8,13 @@
 import type { DestinationRule, PortTrafficPolicy, TrafficPolicy } from '../../config/types.js';
 
 /** The fields that end up on a cluster. */
-export type EffectivePolicy = Pick<TrafficPolicy, 'loadBalancer' | 'connectionPool' | 'outlierDetection' | 'tls'>;
+export type EffectivePolicy = Pick<TrafficPolicy, 'loadBalancer' | 'connectionPool' | 'outlierDetection' | 'tls' | 'retryBudget'>;
 
 function applyPortLevel(base: EffectivePolicy, levels: readonly PortTrafficPolicy[] | undefined, port: number): EffectivePolicy {
   const hit = levels?.find((p) => p.port?.number === port);
   if (!hit) return base;
-  return { loadBalancer: hit.loadBalancer, connectionPool: hit.connectionPool, outlierDetection: hit.outlierDetection, tls: hit.tls };
+  // Port-level settings have no retry budget in Istio's API: the enclosing one stays.
+  return { loadBalancer: hit.loadBalancer, connectionPool: hit.connectionPool, outlierDetection: hit.outlierDetection, tls: hit.tls, retryBudget: base.retryBudget };
 }
 
 function clean(p: EffectivePolicy): EffectivePolicy {
@@ -22,6 +23,7 @@ function clean(p: EffectivePolicy): EffectivePolicy {
   if (p.connectionPool) out.connectionPool = p.connectionPool;
   if (p.outlierDetection) out.outlierDetection = p.outlierDetection;
   if (p.tls) out.tls = p.tls;
+  if (p.retryBudget) out.retryBudget = p.retryBudget;
   return out;
 }
 
@@ -34,7 +36,7 @@ export function effectivePolicy(dr: DestinationRule | undefined, port: number, s
   if (!dr) return {};
   const top = dr.spec.trafficPolicy ?? {};
   let merged = applyPortLevel(
-    { loadBalancer: top.loadBalancer, connectionPool: top.connectionPool, outlierDetection: top.outlierDetection, tls: top.tls },
+    { loadBalancer: top.loadBalancer, connectionPool: top.connectionPool, outlierDetection: top.outlierDetection, tls: top.tls, retryBudget: top.retryBudget },
     top.portLevelSettings,
     port,
   );
@@ -45,6 +47,7 @@ export function effectivePolicy(dr: DestinationRule | undefined, port: number, s
       connectionPool: sub.connectionPool ?? merged.connectionPool,
       outlierDetection: sub.outlierDetection ?? merged.outlierDetection,
       tls: sub.tls ?? merged.tls,
+      retryBudget: sub.retryBudget ?? merged.retryBudget,
     };
     merged = applyPortLevel(merged, sub.portLevelSettings, port);
   }

@@ -1,56 +1,72 @@
 /**
- * MAGLEV (Google's Maglev paper, Envoy's MaglevLoadBalancer): a lookup table of prime size
- * (default 65537) filled by each host's permutation (offset, skip) in turns proportional to its
- * weight. Lookup is `table[hash % size]`; far less state than a ring, similar disruption.
+ * MAGLEV as Envoy's MaglevLoadBalancer (OriginalMaglevTable) builds it: hosts sorted by their
+ * hash key (`address:port`), offset = xxHash64(key) mod M, skip = xxHash64(key, seed 1)
+ * mod (M − 1) + 1, and each round a host places an entry when round × weight ≥ its target
+ * (which then grows by the largest normalized weight), so heavier hosts own proportionally more
+ * of the prime-sized table (default 65537). Lookup is `table[hash mod M]`; retry attempt k
+ * xors the hash with 2^64 − k as Envoy does.
+ *
+ * As with the ring, a host ejected by outlier detection keeps its entries and lookups step to
+ * the next entry, so only its keys move.
  */
-import { hash53 } from '../hash.js';
+import { hostHashKey } from '../hash.js';
+import { xxh64 } from '../xxhash.js';
 import type { Host } from './host.js';
+import { normalizedWeights } from './ring-hash.js';
 import type { Picker, PickerOptions } from './types.js';
 
 /** Envoy's default table size (prime). */
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
+
+const MASK64 = (1n << 64n) - 1n;
 
 /** Builds the Maglev table (once per host-set change). */
 export function maglev(hosts: readonly Host[], options: PickerOptions): Picker {
   const n = hosts.length;
   if (n === 0) return { size: 0, pick: () => undefined };
   const size = options.maglevTableSize ?? DEFAULT_MAGLEV_TABLE_SIZE;
-  const offsets = new Uint32Array(n);
-  const skips = new Uint32Array(n);
-  const nexts = new Uint32Array(n);
-  const raw = hosts.map((h) => Math.max(0, h.weight));
-  // All-zero weights would never fill the table: treat them as equal.
-  const weights = raw.some((w) => w > 0) ? raw : raw.map(() => 1);
-  const maxWeight = Math.max(...weights);
-  for (let i = 0; i < n; i++) {
-    const key = (hosts[i] as Host).key;
-    offsets[i] = hash53(key, 0x1234) % size;
-    skips[i] = (hash53(key, 0x5678) % (size - 1)) + 1;
-  }
+  const m = BigInt(size);
+  const { weights, max } = normalizedWeights(hosts);
+  const entries = hosts
+    .map((h, i) => ({ key: hostHashKey(h.address, h.port), index: i, weight: weights[i] as number }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((e) => ({
+      ...e,
+      offset: Number(xxh64(e.key) % m),
+      skip: Number(xxh64(e.key, 1n) % (m - 1n)) + 1,
+      target: 0,
+      next: 0,
+    }));
   const table = new Int32Array(size).fill(-1);
   let filled = 0;
-  // Weighted Maglev (Envoy): in iteration k a host places floor(k·w/max) − floor((k−1)·w/max)
-  // entries, so heavier hosts own proportionally more of the table.
   for (let iteration = 1; filled < size; iteration++) {
-    for (let i = 0; i < n && filled < size; i++) {
-      const share = (weights[i] as number) / maxWeight;
-      const placed = Math.floor(iteration * share) - Math.floor((iteration - 1) * share);
-      for (let k = 0; k < placed && filled < size; k++) {
-        let c = ((offsets[i] as number) + (nexts[i] as number) * (skips[i] as number)) % size;
-        while ((table[c] as number) >= 0) {
-          nexts[i] = (nexts[i] as number) + 1;
-          c = ((offsets[i] as number) + (nexts[i] as number) * (skips[i] as number)) % size;
-        }
-        table[c] = i;
-        nexts[i] = (nexts[i] as number) + 1;
-        filled++;
+    for (let i = 0; i < entries.length && filled < size; i++) {
+      const e = entries[i] as (typeof entries)[number];
+      if (iteration * e.weight < e.target) continue;
+      e.target += max;
+      // offset + skip × next stays below 2^53 for any table size Envoy accepts.
+      let c = (e.offset + e.skip * e.next) % size;
+      while ((table[c] as number) >= 0) {
+        e.next++;
+        c = (e.offset + e.skip * e.next) % size;
       }
+      table[c] = e.index;
+      e.next++;
+      filled++;
     }
   }
+  const skip = options.skipExcluded === true;
   return {
     size: n,
     pick(hash, attempt) {
-      return hosts[table[(hash + attempt) % size] as number];
+      const h = attempt > 0 ? hash ^ ((MASK64 - BigInt(attempt) + 1n) & MASK64) : hash;
+      const at = Number(h % m);
+      if (!skip) return hosts[table[at] as number];
+      for (let step = 0; step < size; step++) {
+        const host = hosts[table[(at + step) % size] as number] as Host;
+        if (!host.outlier.ejected) return host;
+      }
+      return undefined;
     },
   };
 }

@@ -5,9 +5,11 @@
  * - level health = min(100, 1.4 × 100 × healthy / total) (overprovisioning factor 1.4);
  * - load goes top-down: each level takes min(remaining, health × 100 / normalizedTotal), where
  *   normalizedTotal = min(100, Σ health); rounding leftovers go to the first available level;
- * - a level is in panic when normalizedTotal < 100 and under 50% of its hosts are healthy: it
- *   then balances over all its hosts; with no healthy host anywhere, load follows host counts
- *   and every level is in panic (Envoy's healthy_panic_threshold, default 50%);
+ * - a level is in panic when normalizedTotal < 100 and under the cluster's healthy_panic_threshold
+ *   (Envoy's default 50%; Istio writes minHealthPercent, default 0, for clusters with outlier
+ *   detection) of its hosts are healthy: it then balances over all its hosts; with no healthy
+ *   host anywhere, load follows host counts and every level is in panic — unless the
+ *   threshold is 0, which disables panic (then P0 takes the load and finds no host: 503 UH);
  * - with locality weighting (non-hash policies), a locality is chosen by
  *   weight × min(1, 1.4 × healthy / total), then a host inside it.
  */
@@ -54,12 +56,12 @@ export class LoadPlan {
   }
 
   /** Picks a host; undefined when the cluster has none. */
-  pick(hash: number, attempt: number): Host | undefined {
+  pick(hash: bigint, attempt: number): Host | undefined {
     const levels = this.levels;
     let level = levels[0];
     if (levels.length > 1) {
-      // Hash policies choose the level from the hash too, so a key stays on its level.
-      const r = this.hashed ? (hash + attempt) % 100 : Math.floor(this.random() * 100);
+      // Hash policies choose the level from the hash too (Envoy's choosePriority: hash % 100).
+      const r = this.hashed ? Number(hash % 100n) : Math.floor(this.random() * 100);
       const cum = this.cumLoad;
       let i = 0;
       while (i < cum.length - 1 && (cum[i] as number) <= r) i++;
@@ -79,8 +81,8 @@ function availability(healthy: number, total: number): number {
   return total === 0 ? 0 : Math.min(100, Math.floor((OVERPROVISIONING * 100 * healthy) / total));
 }
 
-/** Builds the plan for a cluster's current hosts. */
-export function buildLoadPlan(hosts: readonly Host[], policy: LbPolicy, localityWeighted: boolean, options: PickerOptions): LoadPlan {
+/** Builds the plan for a cluster's current hosts; `panicThreshold` in percent (0 disables panic). */
+export function buildLoadPlan(hosts: readonly Host[], policy: LbPolicy, localityWeighted: boolean, options: PickerOptions, panicThreshold = PANIC_THRESHOLD): LoadPlan {
   const byPriority = new Map<number, Host[]>();
   for (const h of hosts) {
     let list = byPriority.get(h.priority);
@@ -96,7 +98,13 @@ export function buildLoadPlan(hosts: readonly Host[], policy: LbPolicy, locality
   const normalizedTotal = Math.min(100, groups.reduce((s, g) => s + g.health, 0));
   const loads: number[] = [];
   const panics: boolean[] = [];
-  if (normalizedTotal === 0) {
+  if (normalizedTotal === 0 && panicThreshold === 0) {
+    // Envoy's corner case: panic disabled and nothing available — all load to P0, no panic.
+    for (const g of groups) {
+      loads.push(loads.length === 0 ? 100 : 0);
+      panics.push(false);
+    }
+  } else if (normalizedTotal === 0) {
     // Total panic: every level balances over all hosts, load by host count.
     const total = hosts.length || 1;
     let remaining = 100;
@@ -115,15 +123,17 @@ export function buildLoadPlan(hosts: readonly Host[], policy: LbPolicy, locality
       if (g.health > 0 && firstAvailable < 0) firstAvailable = loads.length;
       loads.push(l);
       remaining -= l;
-      panics.push(normalizedTotal < 100 && g.all.length > 0 && (100 * g.healthy.length) / g.all.length < PANIC_THRESHOLD);
+      panics.push(normalizedTotal < 100 && g.all.length > 0 && (100 * g.healthy.length) / g.all.length < panicThreshold);
     }
     if (firstAvailable >= 0) loads[firstAvailable] = (loads[firstAvailable] as number) + remaining;
   }
   const hashed = isHashPolicy(policy);
   const levels: Level[] = groups.map((g, i) => {
     const panic = panics[i] as boolean;
-    const set = panic ? g.all : g.healthy;
-    const picker = buildPicker(policy, set, options);
+    // Hash policies keep ejected hosts in the ring/table and step over them (only their keys
+    // move); EDS-unhealthy hosts are left out, as Envoy and gRPC build over healthy endpoints.
+    const set = panic ? g.all : hashed ? g.all.filter((h) => !h.edsUnhealthy) : g.healthy;
+    const picker = buildPicker(policy, set, hashed && !panic ? { ...options, skipExcluded: true } : options);
     if (!localityWeighted || hashed) return { priority: g.priority, panic, picker };
     return { priority: g.priority, panic, picker, localities: localityPickers(g.all, set, policy, options) };
   });

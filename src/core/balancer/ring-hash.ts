@@ -1,57 +1,94 @@
 /**
- * RING_HASH, Ketama style as in Envoy's RingHashLoadBalancer: each host gets a number of points
- * proportional to its weight, hashed from `address:port_i`; the ring holds at least
- * minRingSize points (Envoy defaults 1024 / 8M), at most ~maxRingSize, ≥ 1 point per host.
- * Lookup: first point ≥ request hash (binary search), wrapping. Retries walk to later points.
+ * RING_HASH exactly as Envoy's RingHashLoadBalancer and grpc-js-xds's ring_hash build it, so a
+ * meshlet client, an Envoy and a stock gRPC client send one key to one host:
+ *
+ * - normalized weights w/Σw; scale = min(ceil(minNormalized × minRingSize) / minNormalized,
+ *   maxRingSize); hosts in EDS order each get points while the running count stays below the
+ *   running target Σ scale × w (so equal weights give every host ceil(minRingSize / n) points);
+ * - point j of a host hashes `"<address:port>_<j>"` with xxHash64; the ring is sorted by hash;
+ * - lookup is Envoy's ported ketama search (the first point ≥ the key, wrapping to 0); a retry
+ *   attempt k moves k points on.
+ *
+ * Hosts ejected by outlier detection stay on the ring and are stepped over (as grpc-js-xds
+ * steps over a TRANSIENT_FAILURE endpoint), so an ejection moves only that host's keys; hosts
+ * leaving EDS rebuild the ring, as both Envoy and gRPC do.
  */
-import { hash53 } from '../hash.js';
+import { hostHashKey } from '../hash.js';
+import { xxh64 } from '../xxhash.js';
 import type { Host } from './host.js';
 import type { Picker, PickerOptions } from './types.js';
 
 /** Envoy's defaults. */
 export const DEFAULT_RING = { minRingSize: 1024, maxRingSize: 8_388_608 } as const;
 
+/** Normalized weights (Envoy `normalizeHostWeights`), with the smallest and largest. */
+export function normalizedWeights(hosts: readonly Host[]): { weights: number[]; min: number; max: number } {
+  let sum = 0;
+  for (const h of hosts) sum += h.weight > 0 ? h.weight : 1;
+  let min = 1;
+  let max = 0;
+  const weights = hosts.map((h) => {
+    const w = (h.weight > 0 ? h.weight : 1) / sum;
+    if (w < min) min = w;
+    if (w > max) max = w;
+    return w;
+  });
+  return { weights, min, max };
+}
+
 /** Builds a ring over the hosts (done once per host-set change). */
 export function ringHash(hosts: readonly Host[], options: PickerOptions): Picker {
   const n = hosts.length;
   if (n === 0) return { size: 0, pick: () => undefined };
   const { minRingSize, maxRingSize } = options.ringHash ?? DEFAULT_RING;
-  const positive = hosts.map((h) => h.weight).filter((w) => w > 0);
-  const minWeight = positive.length > 0 ? Math.min(...positive) : 1;
-  const units = hosts.map((h) => (h.weight > 0 ? h.weight / minWeight : 1));
-  const totalUnits = units.reduce((a, b) => a + b, 0);
-  // Points per weight unit. Envoy derives it from the exact host count, so removing one host
-  // changes every host's point count and ~8% of keys move between survivors. We derive it from
-  // the host count rounded down to a power of two: the ring stays within [min, 2·min] and a
-  // removal (within the same power-of-two band) moves only the removed host's keys.
-  const band = 2 ** Math.floor(Math.log2(Math.max(1, totalUnits)));
-  const perUnit = Math.max(1, Math.min(Math.ceil(minRingSize / band), Math.floor(maxRingSize / totalUnits)));
-  const points: Array<{ hash: number; host: number }> = [];
+  const { weights, min } = normalizedWeights(hosts);
+  const scale = Math.min(Math.ceil(min * minRingSize) / min, maxRingSize);
+  const points: Array<{ hash: bigint; host: number }> = [];
+  let current = 0;
+  let target = 0;
   for (let i = 0; i < n; i++) {
-    const count = Math.max(1, Math.round((units[i] as number) * perUnit));
-    const key = (hosts[i] as Host).key;
-    for (let j = 0; j < count; j++) points.push({ hash: hash53(`${key}_${j}`), host: i });
+    const h = hosts[i] as Host;
+    const key = hostHashKey(h.address, h.port);
+    target += scale * (weights[i] as number);
+    for (let j = 0; current < target; j++, current++) points.push({ hash: xxh64(`${key}_${j}`), host: i });
   }
-  points.sort((a, b) => a.hash - b.hash || a.host - b.host);
+  points.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
   const size = points.length;
-  const hashes = new Float64Array(size);
+  const hashes = new BigUint64Array(size);
   const owners = new Uint32Array(size);
   for (let i = 0; i < size; i++) {
-    hashes[i] = (points[i] as { hash: number }).hash;
+    hashes[i] = (points[i] as { hash: bigint }).hash;
     owners[i] = (points[i] as { host: number }).host;
   }
+  const skip = options.skipExcluded === true;
   return {
     size: n,
     pick(hash, attempt) {
-      if (size === 0) return undefined;
-      let lo = 0;
-      let hi = size;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((hashes[mid] as number) < hash) lo = mid + 1;
-        else hi = mid;
+      let at = ketama(hashes, hash);
+      if (attempt > 0) at = (at + attempt) % size;
+      if (!skip) return hosts[owners[at] as number];
+      for (let step = 0; step < size; step++) {
+        const host = hosts[owners[(at + step) % size] as number] as Host;
+        if (!host.outlier.ejected) return host;
       }
-      return hosts[owners[(lo + attempt) % size] as number];
+      return undefined;
     },
   };
+}
+
+/** Envoy's RingHashLoadBalancer::Ring::chooseHost search (ported ketama_get_server). */
+function ketama(ring: BigUint64Array, h: bigint): number {
+  const size = ring.length;
+  let lowp = 0;
+  let highp = size;
+  for (;;) {
+    const midp = Math.trunc((lowp + highp) / 2);
+    if (midp === size) return 0;
+    const midval = ring[midp] as bigint;
+    const midval1 = midp === 0 ? 0n : (ring[midp - 1] as bigint);
+    if (h <= midval && h > midval1) return midp;
+    if (midval < h) lowp = midp + 1;
+    else highp = midp - 1;
+    if (lowp > highp) return 0;
+  }
 }

@@ -3,13 +3,13 @@ import type { Host } from './host.js';
 
 /**
  * An immutable picker over a fixed host list, rebuilt when the list changes. `pick` is
- * synchronous and allocation-free. `hash` is the request hash (consistent-hash policies; others
- * ignore it) and `attempt` counts re-picks for the same attempt (ring walks on to the next
- * entry, others simply draw again).
+ * synchronous and allocation-free. `hash` is the 64-bit request hash (consistent-hash
+ * policies; others ignore it) and `attempt` counts re-picks for the same attempt (ring walks on
+ * to the next entry, others simply draw again).
  */
 export interface Picker {
   readonly size: number;
-  pick(hash: number, attempt: number): Host | undefined;
+  pick(hash: bigint, attempt: number): Host | undefined;
 }
 
 /** What a picker builder gets: hosts of one priority (or locality), random, policy knobs. */
@@ -18,6 +18,8 @@ export interface PickerOptions {
   readonly ringHash?: { readonly minRingSize: number; readonly maxRingSize: number };
   readonly choiceCount?: number;
   readonly maglevTableSize?: number;
+  /** Hash policies: the hosts include ejected ones, which lookups step over (see ring-hash.ts). */
+  readonly skipExcluded?: boolean;
 }
 
 /** The empty picker. */

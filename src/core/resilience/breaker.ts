@@ -7,18 +7,17 @@
  *   We do not own connections (undici does), so we model HTTP/1 semantics: each in-flight
  *   request holds a connection, requests beyond max_connections wait in the pool's queue
  *   (pending). Admission fails when in flight ≥ max_connections + max_pending_requests.
- * - `http.maxRetries` → max_retries: concurrent retries ≥ it → 'UO'.
- * - Retry budget (always applied, Envoy's defaults 20% / min 3): concurrent retries may not
- *   exceed max(3, 20% of the requests in flight that are not themselves retrying) → 'URX'.
- *   Envoy takes 20% of all active requests, retrying ones included, which lets retries reach
- *   25% of first attempts (r ≤ 0.2·(o + r)); excluding them caps the extra load at 20%, the
- *   amplification bound the budget is meant to give (≤ 1.2× offered load, plus the floor of 3).
+ * - `http.maxRetries` → max_retries: concurrent retries ≥ it → 'UO' (Istio's default 2^32-1).
+ * - Retry budget, only when the DestinationRule sets `trafficPolicy.retryBudget` (Istio sets
+ *   none; its `percent`/`minRetryConcurrency` default to Envoy's 20% / 3): concurrent retries
+ *   may not exceed max(min, percent of the requests in flight that are not themselves
+ *   retrying) → 'URX'. Envoy takes the percentage of all active requests, retrying ones
+ *   included, which lets retries reach 25% of first attempts at 20% (r ≤ 0.2·(o + r));
+ *   excluding them caps the extra load at the percentage, the amplification bound the budget
+ *   is meant to give (≤ 1.2× offered load at 20%, plus the floor).
  */
 import type { CircuitBreakersModel } from '../../xds/model.js';
 import type { HeldSlot } from '../types.js';
-
-/** Envoy's retry budget defaults. */
-export const RETRY_BUDGET = { percent: 20, minConcurrency: 3 } as const;
 
 /** A held slot: released once, however often `release` is called. */
 export interface Slot extends HeldSlot {
@@ -54,17 +53,20 @@ export class ClusterCounters {
     return new CounterSlot(this, false);
   }
 
-  /** Admits a retry: the max_retries breaker first, then the retry budget. */
+  /** Admits a retry: the max_retries breaker first, then the retry budget when one is configured. */
   admitRetry(): Slot | { ok: false; flag: 'URX' | 'UO' } {
     if (this.retriesActive >= this.limits.maxRetries) {
       this.retryOverflows++;
       return { ok: false, flag: 'UO' };
     }
-    const firstAttempts = this.active - this.retriesActive;
-    const budget = Math.max(RETRY_BUDGET.minConcurrency, Math.floor((firstAttempts * RETRY_BUDGET.percent) / 100));
-    if (this.retriesActive >= budget) {
-      this.retryOverflows++;
-      return { ok: false, flag: 'URX' };
+    const rb = this.limits.retryBudget;
+    if (rb) {
+      const firstAttempts = this.active - this.retriesActive;
+      const budget = Math.max(rb.minRetryConcurrency, Math.floor((firstAttempts * rb.percent) / 100));
+      if (this.retriesActive >= budget) {
+        this.retryOverflows++;
+        return { ok: false, flag: 'URX' };
+      }
     }
     this.retriesActive++;
     return new CounterSlot(this, true);

@@ -54,15 +54,21 @@ class CompiledRetryPlan implements RetryPlan {
     const on = this.retryOn;
     // Undici passes methods upper-case already: no toUpperCase() (a string per call) unless needed.
     const safe = this.retryNonIdempotent || IDEMPOTENT.has(method) || IDEMPOTENT.has(method.toUpperCase());
+    // Resets and per-try timeouts follow Envoy's RetryStateImpl::wouldRetryFromReset: a reset
+    // counts as a 5xx (so 5xx, gateway-error and reset retry it), a connection failure is also
+    // retried on connect-failure, a reset before the request went out on reset-before-request
+    // (and refused-stream: what an HTTP/2 refused stream is).
+    const anyReset = on.has('5xx') || on.has('gateway-error') || on.has('reset');
     switch (outcome.kind) {
       case 'connect-failure':
-        return on.has('connect-failure') || on.has('5xx') || on.has('gateway-error') || on.has('reset');
+        return anyReset || on.has('connect-failure') || on.has('reset-before-request');
       case 'reset':
-        if (!outcome.beforeRequestSent && !safe) return false;
-        return on.has('reset') || on.has('5xx') || (outcome.beforeRequestSent && on.has('refused-stream'));
+        if (outcome.beforeRequestSent) return anyReset || on.has('reset-before-request') || on.has('refused-stream');
+        return safe && anyReset;
       case 'timeout':
-        // A per-try timeout counts as a 5xx/gateway error in Envoy; an overall timeout ends the call.
-        return safe && (on.has('5xx') || on.has('gateway-error'));
+        // onPerTryTimeout resets the upstream request (already started) and asks the same
+        // question; an overall timeout ends the call instead.
+        return safe && anyReset;
       case 'response': {
         if (!safe) return false;
         const s = outcome.status;

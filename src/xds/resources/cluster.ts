@@ -4,7 +4,7 @@
  * so the engine never has to know them.
  */
 import type { CircuitBreakersModel, ClusterModel, ClusterType, EndpointsModel, OutlierDetectionModel, ValidationResult } from '../model.js';
-import { decodeMessage, durationMs, metadataJson, wrapped } from './common.js';
+import { decodeAny, decodeMessage, durationMs, metadataJson, wrapped } from './common.js';
 import { endpointsModel } from './endpoint.js';
 import { lbSettings } from './lb-policy.js';
 import type { ClusterProto, OutlierDetectionProto, UInt32Proto } from './proto-types.js';
@@ -19,17 +19,45 @@ export const ENVOY_CIRCUIT_BREAKER_DEFAULTS: CircuitBreakersModel = Object.freez
 
 const CONNECT_TIMEOUT_DEFAULT_MS = 5000;
 
-function circuitBreakers(c: ClusterProto): CircuitBreakersModel {
+function circuitBreakers(c: ClusterProto, errors: string[]): CircuitBreakersModel {
   // Only the DEFAULT routing priority applies to a client; HIGH is for Envoy's priority routing.
   const t = (c.circuit_breakers?.thresholds ?? []).find((x) => (x.priority ?? 'DEFAULT') === 'DEFAULT');
   if (!t) return ENVOY_CIRCUIT_BREAKER_DEFAULTS;
   const d = ENVOY_CIRCUIT_BREAKER_DEFAULTS;
-  return {
+  const model = {
     maxConnections: wrapped(t.max_connections, d.maxConnections),
     maxPendingRequests: wrapped(t.max_pending_requests, d.maxPendingRequests),
     maxRequests: wrapped(t.max_requests, d.maxRequests),
     maxRetries: wrapped(t.max_retries, d.maxRetries),
   };
+  const rb = t.retry_budget;
+  if (!rb) return model;
+  // Envoy's defaults when the budget message is present: 20% and 3.
+  const percent = rb.budget_percent ? Number(rb.budget_percent.value ?? 0) : 20;
+  if (!(percent >= 0 && percent <= 100)) errors.push(`circuit_breakers.thresholds.retry_budget.budget_percent: ${percent} is not in [0, 100]`);
+  return { ...model, retryBudget: { percent, minRetryConcurrency: wrapped(rb.min_retry_concurrency, 3) } };
+}
+
+/** Envoy's default healthy panic threshold. */
+const PANIC_THRESHOLD_DEFAULT = 50;
+
+function panicThreshold(c: ClusterProto, errors: string[]): number {
+  const t = c.common_lb_config?.healthy_panic_threshold;
+  if (!t) return PANIC_THRESHOLD_DEFAULT;
+  const v = Number(t.value ?? 0);
+  if (!(v >= 0 && v <= 100)) errors.push(`common_lb_config.healthy_panic_threshold: ${v} is not in [0, 100]`);
+  return v;
+}
+
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+function maxRequestsPerConnection(c: ClusterProto, errors: string[]): number | undefined {
+  const any = c.typed_extension_protocol_options?.[HTTP_PROTOCOL_OPTIONS];
+  if (!any) return undefined;
+  const path = `typed_extension_protocol_options["${HTTP_PROTOCOL_OPTIONS}"]`;
+  const msg = decodeAny<{ common_http_protocol_options?: { max_requests_per_connection?: UInt32Proto } }>(any, `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`, path, errors);
+  const n = msg?.common_http_protocol_options?.max_requests_per_connection;
+  return n === undefined || n === null ? undefined : wrapped(n, 0) || undefined;
 }
 
 function outlierDetection(od: OutlierDetectionProto | undefined, errors: string[]): OutlierDetectionModel | undefined {
@@ -134,6 +162,9 @@ export function validateCluster(c: ClusterProto): ValidationResult<ClusterModel>
   const disc = discovery(c, name, errors);
   const lb = lbSettings(c, errors);
   const od = outlierDetection(c.outlier_detection, errors);
+  const breakers = circuitBreakers(c, errors);
+  const healthyPanicThreshold = panicThreshold(c, errors);
+  const perConnection = maxRequestsPerConnection(c, errors);
   const connectTimeoutMs = durationMs(c.connect_timeout, 'connect_timeout', errors) ?? CONNECT_TIMEOUT_DEFAULT_MS;
   if (connectTimeoutMs === 0) errors.push('connect_timeout: must be positive');
   const ts = c.transport_socket;
@@ -143,8 +174,10 @@ export function validateCluster(c: ClusterProto): ValidationResult<ClusterModel>
     name,
     ...disc,
     ...lb,
-    circuitBreakers: circuitBreakers(c),
+    circuitBreakers: breakers,
     ...(od ? { outlierDetection: od } : {}),
+    healthyPanicThreshold,
+    ...(perConnection !== undefined ? { maxRequestsPerConnection: perConnection } : {}),
     connectTimeoutMs,
     metadata: metadataJson(c.metadata),
     ...(ts?.typed_config?.type_url

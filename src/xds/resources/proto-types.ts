@@ -146,6 +146,7 @@ export interface LoadBalancingPolicyProto { policies?: Array<{ typed_extension_c
 export interface ThresholdsProto {
   priority?: string;
   max_connections?: UInt32Proto; max_pending_requests?: UInt32Proto; max_requests?: UInt32Proto; max_retries?: UInt32Proto;
+  retry_budget?: { budget_percent?: { value?: number }; min_retry_concurrency?: UInt32Proto };
 }
 export interface OutlierDetectionProto {
   consecutive_5xx?: UInt32Proto; consecutive_gateway_failure?: UInt32Proto; consecutive_local_origin_failure?: UInt32Proto;
@@ -170,7 +171,8 @@ export interface ClusterProto {
   ring_hash_lb_config?: { minimum_ring_size?: UInt64Proto; maximum_ring_size?: UInt64Proto; hash_function?: string };
   least_request_lb_config?: { choice_count?: UInt32Proto };
   maglev_lb_config?: { table_size?: UInt64Proto };
-  common_lb_config?: { locality_config_specifier?: string; locality_weighted_lb_config?: object };
+  common_lb_config?: { locality_config_specifier?: string; locality_weighted_lb_config?: object; healthy_panic_threshold?: { value?: number } };
+  typed_extension_protocol_options?: Record<string, AnyProto>;
   circuit_breakers?: { thresholds?: ThresholdsProto[] };
   outlier_detection?: OutlierDetectionProto;
   connect_timeout?: DurationProto;

@@ -53,6 +53,14 @@ spec:
     retries: { attempts: 5, retryOn: 5xx }
 ---
 apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: down }
+spec:
+  host: down
+  trafficPolicy:
+    retryBudget: {}
+---
+apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: catalog }
 spec:
@@ -77,10 +85,12 @@ before(async () => {
   await fx.serve('ejecty', { version: 'good' }, { behaviour: (_h, res) => reply(res, 200, 'good') });
   await fx.serve('slow', {}, { behaviour: async (_h, res) => { await sleep(600); reply(res, 200, 'slow'); } });
   down = await fx.serve('down', {}, { behaviour: (_h, res) => reply(res, 503, 'down') });
+  await fx.serve('halfbad', { version: 'bad' }, { behaviour: (_h, res) => reply(res, 503, 'bad') });
+  await fx.serve('halfbad', { version: 'good' }, { behaviour: (_h, res) => reply(res, 200, 'good') });
   await fx.serve('catalog', {});
   mirror = await fx.serve('mirror', {}, { behaviour: (_h, res) => reply(res, 500, 'mirror fails, nobody cares') });
   client = await fx.mesh({ service: 'productpage' });
-  for (const [host, n] of [['flaky', 1], ['ejecty', 2], ['slow', 1], ['down', 1], ['catalog', 1], ['mirror', 1]] as const) {
+  for (const [host, n] of [['flaky', 1], ['ejecty', 2], ['slow', 1], ['down', 1], ['catalog', 1], ['mirror', 1], ['halfbad', 2]] as const) {
     await fx.waitForEndpoints(client, host, n);
   }
 });
@@ -103,6 +113,19 @@ test('retries: a backend failing 50% with 503 succeeds ~100% for GET, ~50% for P
   const rate = (rs: Array<{ status: number }>): number => rs.filter((r) => r.status === 200).length / rs.length;
   assert.ok(rate(gets) >= 0.99, `GET success ${rate(gets)}`);
   assert.ok(rate(posts) > 0.35 && rate(posts) < 0.65, `POST success ${rate(posts)} (POST is not idempotent: no retry on 5xx)`);
+});
+
+test('Istio\'s default retries, no budget: 4 callers × 15 requests, one 503 endpoint of two, all succeed', async () => {
+  // No VirtualService: the default route carries Istio's default policy (2 attempts on
+  // connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes + 503, previous
+  // hosts) and the cluster no retry budget, so concurrent retries are never refused.
+  const results = (await Promise.all(Array.from({ length: 4 }, async () => {
+    const mine: Array<Awaited<ReturnType<typeof call>>> = [];
+    for (let i = 0; i < 15; i++) mine.push(await call('http://halfbad:9080/'));
+    return mine;
+  }))).flat();
+  assert.equal(results.length, 60);
+  assert.deepEqual(results.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.flags}`), []);
 });
 
 test('outlier detection: 3 consecutive 503s eject a host for the base ejection time, then it returns', async () => {

@@ -1,12 +1,14 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Host } from '../../../src/core/balancer/host.js';
 import { buildPicker } from '../../../src/core/balancer/index.js';
 import { ringHash } from '../../../src/core/balancer/ring-hash.js';
 import { maglev } from '../../../src/core/balancer/maglev.js';
-import { hash53 } from '../../../src/core/hash.js';
+import { loadXxhash, xxh64 } from '../../../src/core/xxhash.js';
 import type { LbPolicy } from '../../../src/xds/model.js';
 import { seeded } from './fixtures.js';
+
+before(() => loadXxhash());
 
 function hosts(n: number, weight = (_i: number) => 1): Host[] {
   return Array.from({ length: n }, (_, i) => {
@@ -28,18 +30,18 @@ function counts(pick: () => Host | undefined, n: number): Map<string, number> {
 test('round robin cycles evenly; weighted round robin honours weights exactly per cycle', () => {
   const hs = hosts(4);
   const rr = buildPicker('ROUND_ROBIN', hs, { random: seeded() });
-  const c = counts(() => rr.pick(0, 0), 400);
+  const c = counts(() => rr.pick(0n, 0), 400);
   assert.deepEqual([...c.values()], [100, 100, 100, 100]);
   const ws = hosts(3, (i) => [5, 1, 2][i] as number);
   const wrr = buildPicker('ROUND_ROBIN', ws, { random: seeded() });
-  const wc = counts(() => wrr.pick(0, 0), 800);
+  const wc = counts(() => wrr.pick(0n, 0), 800);
   assert.deepEqual(ws.map((h) => wc.get(h.key)), [500, 100, 200]);
 });
 
 test('weighted random follows weights', () => {
   const ws = hosts(2, (i) => (i === 0 ? 3 : 1));
   const r = buildPicker('RANDOM', ws, { random: seeded(5) });
-  const c = counts(() => r.pick(0, 0), 10_000);
+  const c = counts(() => r.pick(0n, 0), 10_000);
   assert.ok(Math.abs((c.get(ws[0]!.key) ?? 0) - 7500) < 250);
 });
 
@@ -47,32 +49,45 @@ test('least request prefers idle hosts', () => {
   const hs = hosts(10);
   hs.forEach((h, i) => (h.active = i === 3 ? 0 : 50));
   const lr = buildPicker('LEAST_REQUEST', hs, { random: seeded(2), choiceCount: 2 });
-  const c = counts(() => lr.pick(0, 0), 10_000);
+  const c = counts(() => lr.pick(0n, 0), 10_000);
   // P2C: the idle host wins every draw it takes part in: ≈ 1 − (9/10)² = 19% of picks.
   const idle = c.get(hs[3]!.key) ?? 0;
   assert.ok(idle > 1700 && idle < 2100, `idle picks ${idle}`);
   const all = buildPicker('LEAST_REQUEST', hs, { random: seeded(2), choiceCount: 10 });
-  assert.ok((counts(() => all.pick(0, 0), 1000).get(hs[3]!.key) ?? 0) > 600, 'more choices → stronger preference');
+  assert.ok((counts(() => all.pick(0n, 0), 1000).get(hs[3]!.key) ?? 0) > 600, 'more choices → stronger preference');
 });
 
-test('ring hash: stable lookups and minimal disruption when one host leaves', () => {
+test('ring hash: Envoy\'s ring (ceil(1024 / n) points per equal host), stable lookups', () => {
   const hs = hosts(10);
-  const before = ringHash(hs, { random: seeded() });
-  const after = ringHash(hs.filter((_, i) => i !== 4), { random: seeded() });
-  let moved = 0;
-  let movedFromOthers = 0;
-  for (let i = 0; i < 10_000; i++) {
-    const h = hash53(`key-${i}`);
-    const a = before.pick(h, 0)!;
-    const b = after.pick(h, 0)!;
-    if (a.key !== b.key) {
-      moved++;
-      if (a.key !== hs[4]!.key) movedFromOthers++;
-    }
+  const ring = ringHash(hs, { random: seeded() });
+  const c = new Map<string, number>();
+  for (let i = 0; i < 20_000; i++) {
+    const k = ring.pick(xxh64(`key-${i}`), 0)!.key;
+    c.set(k, (c.get(k) ?? 0) + 1);
   }
-  assert.equal(movedFromOthers, 0, 'only keys of the removed host move');
-  assert.ok(moved > 500 && moved < 1600, `moved ${moved} (≈10%)`);
-  assert.notEqual(before.pick(hash53('k'), 1)?.key, undefined, 'retry attempts walk the ring');
+  assert.equal(c.size, 10);
+  for (const v of c.values()) assert.ok(v > 1000 && v < 3200, `share ${v} of 20000`);
+  assert.equal(ring.pick(xxh64('k'), 0)?.key, ringHash([...hs], { random: seeded(9) }).pick(xxh64('k'), 0)?.key, 'deterministic across builds');
+  assert.notEqual(ring.pick(xxh64('k'), 1)?.key, undefined, 'retry attempts walk the ring');
+});
+
+test('ring hash and maglev: an ejected host of four loses only its own keys', () => {
+  for (const build of [ringHash, maglev]) {
+    const hs = hosts(4);
+    const picker = build(hs, { random: seeded(), skipExcluded: true });
+    const owner = (i: number): string => picker.pick(xxh64(`key-${i}`), 0)!.key;
+    const before = Array.from({ length: 10_000 }, (_, i) => owner(i));
+    hs[1]!.outlier.ejected = true;
+    let movedFromOthers = 0;
+    let movedFromEjected = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const now = owner(i);
+      assert.notEqual(now, hs[1]!.key);
+      if (now !== before[i]) before[i] === hs[1]!.key ? movedFromEjected++ : movedFromOthers++;
+    }
+    assert.equal(movedFromOthers, 0, `${build.name}: no surviving host's key moves`);
+    assert.ok(movedFromEjected > 1500, `${build.name}: the ejected host's ${movedFromEjected} keys moved`);
+  }
 });
 
 test('maglev: even spread, weights, and little disruption', () => {
@@ -80,20 +95,20 @@ test('maglev: even spread, weights, and little disruption', () => {
   const m = maglev(hs, { random: seeded() });
   const c = new Map<string, number>();
   for (let i = 0; i < 20_000; i++) {
-    const k = m.pick(hash53(`k${i}`), 0)!.key;
+    const k = m.pick(xxh64(`k${i}`), 0)!.key;
     c.set(k, (c.get(k) ?? 0) + 1);
   }
   for (const v of c.values()) assert.ok(Math.abs(v - 4000) < 400, `share ${v}`);
   const after = maglev(hs.slice(0, 4), { random: seeded() });
   let moved = 0;
   for (let i = 0; i < 10_000; i++) {
-    const h = hash53(`k${i}`);
+    const h = xxh64(`k${i}`);
     if (m.pick(h, 0)!.key !== after.pick(h, 0)!.key) moved++;
   }
   assert.ok(moved < 3000, `moved ${moved} (≈20% expected + a little churn)`);
   const weighted = maglev(hosts(2, (i) => (i === 0 ? 3 : 1)), { random: seeded(), maglevTableSize: 4099 });
   let first = 0;
-  for (let i = 0; i < 10_000; i++) if (weighted.pick(hash53(`w${i}`), 0)!.port === 8080 && weighted.pick(hash53(`w${i}`), 0)!.address.endsWith('.0')) first++;
+  for (let i = 0; i < 10_000; i++) if (weighted.pick(xxh64(`w${i}`), 0)!.port === 8080 && weighted.pick(xxh64(`w${i}`), 0)!.address.endsWith('.0')) first++;
   assert.ok(Math.abs(first - 7500) < 400, `weighted share ${first}`);
 });
 
@@ -105,7 +120,7 @@ test('pick() timing at 1,000 endpoints (logged, not asserted)', () => {
   for (const [label, set] of [['equal', hs], ['weighted', weighted]] as const) {
     for (const p of policies) {
       const picker = buildPicker(p, set, { random: Math.random });
-      const keys = Array.from({ length: 1024 }, (_, i) => hash53(`k${i}`));
+      const keys = Array.from({ length: 1024 }, (_, i) => xxh64(`k${i}`));
       const N = 1_000_000;
       let sink = 0;
       for (let i = 0; i < 100_000; i++) sink += picker.pick(keys[i & 1023]!, 0)!.port;

@@ -11,6 +11,10 @@ import type {
 } from '../../../src/xds/model.js';
 import { createEngine, type EngineController, type EngineOptions } from '../../../src/core/index.js';
 import type { RequestInfo } from '../../../src/core/types.js';
+import { loadXxhash } from '../../../src/core/xxhash.js';
+
+// Consistent-hash rings are built with xxHash64 (WebAssembly, loaded asynchronously once).
+await loadXxhash();
 
 /** mulberry32: a small seeded PRNG, so distributions are reproducible. */
 export function seeded(seed = 1): () => number {
@@ -57,6 +61,7 @@ export function cluster(name: string, extra: Partial<ClusterModel> = {}): Cluste
     lbPolicy: 'ROUND_ROBIN',
     localityWeighted: false,
     circuitBreakers: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 },
+    healthyPanicThreshold: 50,
     connectTimeoutMs: 5000,
     metadata: {},
     ...extra,

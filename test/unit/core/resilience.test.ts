@@ -37,8 +37,14 @@ test('circuit breaker: overflow → UO at maxRequests and at maxConnections + ma
   assert.deepEqual(byRequests.admit(), { ok: false, flag: 'UO' });
 });
 
-test('retry budget caps concurrent retries at max(3, 20% of first attempts in flight); max_retries → UO', () => {
-  const engine = oneService({ cluster: { circuitBreakers: { maxConnections: 1000, maxPendingRequests: 1000, maxRequests: 1000, maxRetries: 1000 } } });
+test('no retry budget unless the cluster has one (Istio sets none): only max_retries limits concurrent retries', () => {
+  const plan = planOf(oneService({ cluster: { circuitBreakers: { maxConnections: 1000, maxPendingRequests: 1000, maxRequests: 1000, maxRetries: 4294967295 } } }));
+  for (let i = 0; i < 4; i++) assert.ok(plan.admit().ok);
+  for (let i = 0; i < 50; i++) assert.ok(plan.admitRetry().ok, `retry ${i} with 4 requests in flight`);
+});
+
+test('a configured retry budget caps concurrent retries at max(min, percent of first attempts in flight); max_retries → UO', () => {
+  const engine = oneService({ cluster: { circuitBreakers: { maxConnections: 1000, maxPendingRequests: 1000, maxRequests: 1000, maxRetries: 1000, retryBudget: { percent: 20, minRetryConcurrency: 3 } } } });
   const plan = planOf(engine);
   for (let i = 0; i < 5; i++) assert.ok(plan.admit().ok);
   const retries = [plan.admitRetry(), plan.admitRetry(), plan.admitRetry()];
@@ -68,6 +74,18 @@ test('retry plan: conditions, idempotency, backoff', () => {
   assert.equal(p.shouldRetry({ kind: 'reset', beforeRequestSent: true }, 'POST'), true);
   assert.equal(p.shouldRetry({ kind: 'reset', beforeRequestSent: false }, 'POST'), false);
   const gw = compileRetryPlan({ retryOn: ['gateway-error'], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, true);
+  for (const on of ['gateway-error', '5xx', 'reset']) {
+    const p2 = compileRetryPlan({ retryOn: [on], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
+    assert.equal(p2.shouldRetry({ kind: 'reset', beforeRequestSent: false }, 'GET'), true, `${on} retries a connection reset (wouldRetryFromReset)`);
+    assert.equal(p2.shouldRetry({ kind: 'timeout' }, 'GET'), true, `${on} retries a per-try timeout (onPerTryTimeout)`);
+    assert.equal(p2.shouldRetry({ kind: 'connect-failure' }, 'GET'), true, `${on} retries a connect failure`);
+  }
+  const rbr = compileRetryPlan({ retryOn: ['reset-before-request'], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
+  assert.equal(rbr.shouldRetry({ kind: 'reset', beforeRequestSent: true }, 'POST'), true);
+  assert.equal(rbr.shouldRetry({ kind: 'reset', beforeRequestSent: false }, 'GET'), false);
+  assert.equal(rbr.shouldRetry({ kind: 'timeout' }, 'GET'), false);
+  const cf = compileRetryPlan({ retryOn: ['connect-failure'], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
+  assert.equal(cf.shouldRetry({ kind: 'reset', beforeRequestSent: false }, 'GET'), false, 'connect-failure alone does not retry a reset');
   assert.equal(gw.shouldRetry({ kind: 'response', status: 500 }, 'GET'), false);
   assert.equal(gw.shouldRetry({ kind: 'response', status: 504 }, 'POST'), true, 'opt-in retries non-idempotent');
   const top = () => 0.999_999;

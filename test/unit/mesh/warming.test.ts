@@ -7,7 +7,7 @@ import { ENVOY_CIRCUIT_BREAKER_DEFAULTS } from '../../../src/xds/resources/clust
 
 const cluster = (name: string): ClusterModel => ({
   name, type: 'EDS', edsServiceName: name, lbPolicy: 'ROUND_ROBIN', localityWeighted: false,
-  circuitBreakers: ENVOY_CIRCUIT_BREAKER_DEFAULTS, connectTimeoutMs: 1000, metadata: {},
+  circuitBreakers: ENVOY_CIRCUIT_BREAKER_DEFAULTS, healthyPanicThreshold: 50, connectTimeoutMs: 1000, metadata: {},
 });
 const eps = (name: string): EndpointsModel => ({ clusterName: name, localities: [], dropOverloads: [] });
 const route = (name: string, to: string): RouteConfigModel => ({
