@@ -31,6 +31,11 @@ export interface ResourceBase<K extends string, S> {
 // ---------------------------------------------------------------- networking.istio.io
 
 export type StringMatch = { exact: string } | { prefix: string } | { regex: string };
+/**
+ * A header or query-parameter match: a StringMatch, or `{}` (and Istio's `regex: "*"`), which
+ * Istio translates to a presence match.
+ */
+export type PresenceOrStringMatch = StringMatch | Record<string, never>;
 
 export interface PortSelector {
   number?: number;
@@ -63,9 +68,9 @@ export interface HTTPMatchRequest {
   scheme?: StringMatch;
   method?: StringMatch;
   authority?: StringMatch;
-  headers?: Record<string, StringMatch>;
-  withoutHeaders?: Record<string, StringMatch>;
-  queryParams?: Record<string, StringMatch>;
+  headers?: Record<string, PresenceOrStringMatch>;
+  withoutHeaders?: Record<string, PresenceOrStringMatch>;
+  queryParams?: Record<string, PresenceOrStringMatch>;
   port?: number;
   sourceLabels?: Record<string, string>;
   sourceNamespace?: string;

@@ -2,7 +2,7 @@
  * Compiles listeners and route configurations into matcher closures, cumulative weight tables
  * and prebuilt header mutations — once per snapshot, never per request.
  */
-import type { FaultModel, ListenerModel, RouteConfigModel, RouteModel } from '../xds/model.js';
+import type { FaultModel, HeaderToAddModel, ListenerModel, RouteConfigModel, RouteModel } from '../xds/model.js';
 import type { HeaderMutation, RetryPlan } from './types.js';
 import { compileRouteMatch, type Matcher } from './matchers.js';
 import { compileRetryPlan, retryNonIdempotentOptIn } from './resilience/retry.js';
@@ -19,6 +19,10 @@ export type CompiledAction =
       readonly cum: Float64Array;
       readonly total: number;
       readonly faults: ReadonlyArray<FaultModel | undefined>;
+      /** Per cluster: the route's header mutations followed by the ClusterWeight's (undefined: the route's alone). */
+      readonly requestHeaders: ReadonlyArray<HeaderMutation | undefined>;
+      readonly responseHeaders: ReadonlyArray<HeaderMutation | undefined>;
+      readonly hostRewrites: ReadonlyArray<string | undefined>;
     }
   | { readonly kind: 'cluster_header'; readonly header: string }
   | { readonly kind: 'other' };
@@ -61,6 +65,8 @@ export interface CompiledListener {
 
 function compileRoute(r: RouteModel): CompiledRoute {
   const a = r.action;
+  const requestHeaders = headerMutation(r.requestHeadersToAdd, r.requestHeadersToRemove);
+  const responseHeaders = headerMutation(r.responseHeadersToAdd, r.responseHeadersToRemove);
   let action: CompiledAction;
   if (a.kind === 'cluster') action = { kind: 'cluster', cluster: a.cluster };
   else if (a.kind === 'cluster_header') action = { kind: 'cluster_header', header: a.header.toLowerCase() };
@@ -68,7 +74,20 @@ function compileRoute(r: RouteModel): CompiledRoute {
     const cum = new Float64Array(a.clusters.length);
     let sum = 0;
     a.clusters.forEach((c, i) => (cum[i] = sum += Math.max(0, c.weight)));
-    action = { kind: 'weighted', clusters: a.clusters.map((c) => c.name), cum, total: sum, faults: a.clusters.map((c) => c.fault) };
+    // The ClusterWeight's headers come after the route's: the most specific level wins, as
+    // the route's own win over its virtual host's here.
+    const merged = (add: readonly HeaderToAddModel[] | undefined, remove: readonly string[] | undefined, outerAdd: readonly HeaderToAddModel[], outerRemove: readonly string[]): HeaderMutation | undefined =>
+      (add?.length ?? 0) + (remove?.length ?? 0) === 0 ? undefined : headerMutation([...outerAdd, ...(add ?? [])], [...outerRemove, ...(remove ?? [])]);
+    action = {
+      kind: 'weighted',
+      clusters: a.clusters.map((c) => c.name),
+      cum,
+      total: sum,
+      faults: a.clusters.map((c) => c.fault),
+      requestHeaders: a.clusters.map((c) => merged(c.requestHeadersToAdd, c.requestHeadersToRemove, r.requestHeadersToAdd, r.requestHeadersToRemove)),
+      responseHeaders: a.clusters.map((c) => merged(c.responseHeadersToAdd, c.responseHeadersToRemove, r.responseHeadersToAdd, r.responseHeadersToRemove)),
+      hostRewrites: a.clusters.map((c) => c.hostRewrite),
+    };
   } else action = { kind: 'other' };
   const out: {
     -readonly [K in keyof CompiledRoute]: CompiledRoute[K];
@@ -76,8 +95,8 @@ function compileRoute(r: RouteModel): CompiledRoute {
     model: r,
     match: compileRouteMatch(r.match),
     action,
-    requestHeaders: headerMutation(r.requestHeadersToAdd, r.requestHeadersToRemove),
-    responseHeaders: headerMutation(r.responseHeadersToAdd, r.responseHeadersToRemove),
+    requestHeaders,
+    responseHeaders,
   };
   if (r.retryPolicy) out.retry = compileRetryPlan(r.retryPolicy, retryNonIdempotentOptIn(r.metadata), r.hedgeOnPerTryTimeout === true);
   // Unset or 0: no overall timeout. We deliberately do not apply Envoy's implicit 15 s route

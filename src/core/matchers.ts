@@ -56,17 +56,19 @@ export function compileStringMatch(m: StringMatchModel): (value: string) => bool
 const INTEGER = /^[+-]?\d+$/;
 
 /**
- * Compiles a header matcher. A missing header matches only `present: false`, or — inverted —
- * only `present: true` (Envoy's HeaderUtility::matchHeaders without treat_missing_header_as_empty).
+ * Compiles a header matcher (Envoy's HeaderUtility::matchHeaders). A missing header matches
+ * only `present: false`, or — inverted — only `present: true`; with treat_missing_header_as_empty
+ * (what Istio sends for `withoutHeaders`) it is matched as the empty string instead.
  */
 export function compileHeaderMatch(m: HeaderMatchModel): Matcher {
   const name = m.name.toLowerCase();
   const invert = m.invert;
   let test: (v: string) => boolean;
+  const missingAsEmpty = m.treatMissingAsEmpty === true;
   if (m.kind === 'present') {
     const present = m.present;
     return (req) => {
-      const has = req.header(name) !== undefined;
+      const has = missingAsEmpty || req.header(name) !== undefined;
       return (has === present) !== invert;
     };
   }
@@ -78,7 +80,7 @@ export function compileHeaderMatch(m: HeaderMatchModel): Matcher {
   }
   return (req) => {
     const v = req.header(name);
-    if (v === undefined) return false;
+    if (v === undefined) return missingAsEmpty && test('') !== invert;
     return test(v) !== invert;
   };
 }

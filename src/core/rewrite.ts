@@ -44,15 +44,21 @@ export function headerMutation(add: readonly HeaderToAddModel[], remove: readonl
 export const NO_HEADERS: HeaderMutation = headerMutation([], []);
 
 /**
- * The Location of a redirect route (Envoy's RedirectAction): scheme, host, port and path may
- * each be replaced; the query is kept unless stripped or the new path carries its own.
+ * The Location of a redirect route (Envoy's Http::Utility::newUri): scheme, host, port and
+ * path may each be replaced; the query is kept unless stripped or the new path carries its own.
+ * As in Envoy's processRequestHost, the request's authority keeps its port unless a
+ * port_redirect replaces it (or the scheme changes away from that port's default scheme);
+ * a host_redirect replaces the whole authority, port included.
  */
 export function redirectLocation(r: RedirectModel, match: PathMatchModel, req: RequestView, regex: CompiledRegexRewrite | undefined): string {
   const origScheme = req.info.port === 443 ? 'https' : 'http';
   const scheme = r.scheme ?? origScheme;
-  const host = r.host ?? req.info.host;
-  let port: number | undefined = r.port;
-  if (port === undefined && scheme === origScheme && req.info.port !== 80 && req.info.port !== 443) port = req.info.port;
+  let host = r.host;
+  if (host === undefined) {
+    const defaultOfOrig = origScheme === 'https' ? 443 : 80;
+    host = r.port !== undefined || (scheme !== origScheme && req.info.port === defaultOfOrig) ? req.info.host : req.authority;
+  }
+  const port = r.port;
   const defaultPort = (scheme === 'https' && port === 443) || (scheme === 'http' && port === 80);
   let path = req.path;
   let query = r.stripQuery ? '' : req.query;

@@ -59,12 +59,18 @@ function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListene
   const a = route.action;
   let clusterName: string | undefined;
   let clusterFault: FaultModel | undefined;
+  let requestHeaders = route.requestHeaders;
+  let responseHeaders = route.responseHeaders;
+  let hostRewrite = route.model.hostRewrite;
   if (a.kind === 'cluster') clusterName = a.cluster;
   else if (a.kind === 'weighted') {
     if (a.total <= 0) return NO_ROUTE;
     const i = searchCumulative(a.cum, env.random() * a.total);
     clusterName = a.clusters[i];
     clusterFault = a.faults[i];
+    requestHeaders = a.requestHeaders[i] ?? requestHeaders;
+    responseHeaders = a.responseHeaders[i] ?? responseHeaders;
+    hostRewrite = a.hostRewrites[i] ?? hostRewrite;
   } else if (a.kind === 'cluster_header') clusterName = req.header(a.header);
   const cluster = clusterName === undefined ? undefined : snap.clusters.get(clusterName);
   if (!cluster) return NO_ROUTE;
@@ -75,10 +81,10 @@ function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListene
     timeoutMs: route.timeoutMs,
     maxStreamDurationMs: undefined,
     retry: route.retry,
-    requestHeaders: route.requestHeaders,
-    responseHeaders: route.responseHeaders,
+    requestHeaders,
+    responseHeaders,
     rewritePath: undefined,
-    rewriteHost: m.hostRewrite,
+    rewriteHost: hostRewrite,
     mirrors: NO_MIRRORS,
     hash: undefined,
     setCookie: undefined,

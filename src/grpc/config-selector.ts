@@ -99,6 +99,22 @@ class MeshFilter extends experimental.BaseFilter implements Filter {
   }
 }
 
+const warned = new Set<string>();
+
+/**
+ * HTTP passes a host the mesh does not know through to its own address; a `mesh:///` gRPC
+ * channel cannot (its calls are placed by the mesh LB policy), so it fails UNAVAILABLE and says
+ * so once per host as a process warning instead of leaving the caller to guess.
+ */
+function warnNotInMesh(host: string): void {
+  if (warned.has(host) || warned.size >= 256) return;
+  warned.add(host);
+  process.emitWarning(`meshlet: gRPC target mesh:///${host} is not a mesh host (no service, ServiceEntry or route knows it); its calls fail UNAVAILABLE. Dial it without mesh:/// or add a ServiceEntry.`, {
+    type: 'MeshletWarning',
+    code: 'MESHLET_ERR_UNKNOWN_HOST',
+  });
+}
+
 function config(attempt: AttemptContext, first: boolean, reject?: StatusObject, timeoutMs?: number): CallConfig {
   const pickInformation: Record<string, string> = {};
   registry().byPickInfo.set(pickInformation, attempt);
@@ -130,7 +146,8 @@ function routed(attempt: AttemptContext, result: RouteResult): CallConfig {
       call.flag('NR');
       return localReply(attempt, Status.UNAVAILABLE, GRPC_LOCAL_REPLY.noRoute);
     case 'passthrough':
-      return localReply(attempt, Status.UNAVAILABLE, `${GRPC_LOCAL_REPLY.notInMesh}: ${call.host}`);
+      warnNotInMesh(call.host);
+      return localReply(attempt, Status.UNAVAILABLE, `${GRPC_LOCAL_REPLY.notInMesh}: ${call.host} (dial it without mesh:///, or add a ServiceEntry)`);
     case 'direct':
       return localReply(attempt, httpToGrpcStatus(result.status), result.body ?? `direct response ${result.status}`);
     case 'redirect':

@@ -60,8 +60,11 @@ export type StringMatchModel =
   | { readonly kind: 'exact' | 'prefix' | 'suffix' | 'contains'; readonly value: string; readonly ignoreCase: boolean }
   | { readonly kind: 'regex'; readonly value: string; readonly regex: FullMatchRegex };
 
-/** Header matcher. `invert` negates the result (Envoy's invert_match). */
-export type HeaderMatchModel = { readonly name: string; readonly invert: boolean } & (
+/**
+ * Header matcher. `invert` negates the result (Envoy's invert_match); `treatMissingAsEmpty`
+ * (treat_missing_header_as_empty) matches a missing header as the empty string.
+ */
+export type HeaderMatchModel = { readonly name: string; readonly invert: boolean; readonly treatMissingAsEmpty?: boolean } & (
   | StringMatchModel
   | { readonly kind: 'present'; readonly present: boolean }
   /** Integer range [start, end) on the header value. */
@@ -86,6 +89,13 @@ export interface WeightedClusterModel {
   readonly weight: number;
   /** Per-cluster fault override (typed_per_filter_config), most specific level. */
   readonly fault?: FaultModel;
+  /** ClusterWeight header fields: applied after the route's when this cluster is picked. */
+  readonly requestHeadersToAdd?: readonly HeaderToAddModel[];
+  readonly requestHeadersToRemove?: readonly string[];
+  readonly responseHeadersToAdd?: readonly HeaderToAddModel[];
+  readonly responseHeadersToRemove?: readonly string[];
+  /** ClusterWeight.host_rewrite_literal. */
+  readonly hostRewrite?: string;
 }
 
 export interface RedirectModel {

@@ -68,6 +68,15 @@ export const stringMatch: Schema = obj({
   oneOf: [{ fields: ['exact', 'prefix', 'regex'], required: true }],
 });
 
+/**
+ * A header / query-parameter StringMatch, which Istio also accepts empty (`x-foo: {}`) or as
+ * `regex: "*"` (not RE2: Istio's spelling of "present"); both become a presence match.
+ */
+export const presenceOrStringMatch: Schema = obj({
+  fields: { exact: str(), prefix: str(), regex: str({ check: (v) => (v === '*' ? undefined : regexProblem(v)) }) },
+  oneOf: [{ fields: ['exact', 'prefix', 'regex'] }],
+});
+
 /** Percent: `{ value: 0..100 }`. */
 export const percentage: Schema = obj({ fields: { value: percentNumber() } });
 

@@ -5,7 +5,7 @@
 import { arrayOf, duration, enumOf, int, mapOf, obj, port, report, str, type Schema, type WalkContext } from '../schema.js';
 import {
   bool, cidrProblem, count, destination, exportTo, headers, hostProblem, migratePercent, percentage,
-  regexProblem, stringMap, stringMatch,
+  presenceOrStringMatch, regexProblem, stringMap, stringMatch,
 } from './common.js';
 
 /** Route weight: an integer 0..100; a negative weight is a MESHLET_ERR_CONFIG_WEIGHTS error. */
@@ -58,9 +58,9 @@ const httpMatchRequest = obj({
     scheme: stringMatch,
     method: stringMatch,
     authority: stringMatch,
-    headers: mapOf(stringMatch, { key: (k) => (k === '' ? 'header name must not be empty' : undefined) }),
-    withoutHeaders: mapOf(stringMatch, { key: (k) => (k === '' ? 'header name must not be empty' : undefined) }),
-    queryParams: mapOf(stringMatch),
+    headers: mapOf(presenceOrStringMatch, { key: (k) => (k === '' ? 'header name must not be empty' : undefined) }),
+    withoutHeaders: mapOf(presenceOrStringMatch, { key: (k) => (k === '' ? 'header name must not be empty' : undefined) }),
+    queryParams: mapOf(presenceOrStringMatch),
     port: port(),
     sourceLabels: stringMap,
     sourceNamespace: str(),

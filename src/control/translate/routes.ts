@@ -5,7 +5,7 @@
  * gateway-only matches, another port) drop that match entry, as Istio does for a proxy they
  * do not select.
  */
-import type { HTTPMatchRequest, HTTPRoute, HTTPRouteDestination, StringMatch, VirtualService } from '../../config/types.js';
+import type { HTTPMatchRequest, HTTPRoute, HTTPRouteDestination, PresenceOrStringMatch, StringMatch, VirtualService } from '../../config/types.js';
 import type { ServicePortModel } from '../model.js';
 import { destinationRuleFor, type TranslateContext } from './context.js';
 import { expandDelegates } from './delegate.js';
@@ -25,12 +25,24 @@ function stringMatcher(m: StringMatch): Obj {
   return { safe_regex: { regex: m.regex } };
 }
 
-/** Header matcher; an empty prefix means "present" (Istio), which gRPC clients support too. */
-function headerMatcher(name: string, m: StringMatch, invert = false): Obj {
+/** Istio's `canBeConvertedToPresentMatch`: `{}` and `regex: "*"` (and our empty prefix) mean present. */
+function isPresence(m: PresenceOrStringMatch): boolean {
+  return !('exact' in m || 'prefix' in m || 'regex' in m) || ('regex' in m && m.regex === '*') || ('prefix' in m && m.prefix === '');
+}
+
+/**
+ * Header matcher (Istio `translateHeaderMatch`). An inverted string match (`withoutHeaders`)
+ * also matches a request without the header: Istio sets treat_missing_header_as_empty there
+ * (never with present_match, which it conflicts with).
+ */
+function headerMatcher(name: string, m: PresenceOrStringMatch, invert = false): Obj {
   const out: Obj = { name: name.toLowerCase() };
-  if ('prefix' in m && m.prefix === '') out.present_match = true;
-  else out.string_match = stringMatcher(m);
-  if (invert) out.invert_match = true;
+  if (isPresence(m)) out.present_match = true;
+  else out.string_match = stringMatcher(m as StringMatch);
+  if (invert) {
+    out.invert_match = true;
+    if (!isPresence(m)) out.treat_missing_header_as_empty = true;
+  }
   return out;
 }
 
@@ -58,7 +70,7 @@ export function routeMatch(m: HTTPMatchRequest | undefined, port: number): Obj |
   if (m?.scheme) headers.push(headerMatcher(':scheme', m.scheme));
   if (headers.length) out.headers = headers;
   const query = sortedEntries(m?.queryParams).map(([name, sm]) =>
-    'prefix' in sm && sm.prefix === '' ? { name, present_match: true } : { name, string_match: stringMatcher(sm) },
+    isPresence(sm) ? { name, present_match: true } : { name, string_match: stringMatcher(sm as StringMatch) },
   );
   if (query.length) out.query_parameters = query;
   return out;
@@ -138,7 +150,7 @@ export class RouteBuilder {
     const grpc = this.port.protocol === 'GRPC';
     if (http.redirect) {
       if (grpc) return undefined;
-      out.redirect = redirectAction(http.redirect);
+      out.redirect = redirectAction(http.redirect, this.port.number);
     } else if (http.directResponse) {
       if (grpc) return undefined;
       const { status, body } = http.directResponse;
@@ -231,12 +243,19 @@ function weighted(dests: readonly HTTPRouteDestination[]): HTTPRouteDestination[
 
 const REDIRECT_CODES: Record<number, string> = { 301: 'MOVED_PERMANENTLY', 302: 'FOUND', 303: 'SEE_OTHER', 307: 'TEMPORARY_REDIRECT', 308: 'PERMANENT_REDIRECT' };
 
-function redirectAction(r: NonNullable<HTTPRoute['redirect']>): Obj {
+/**
+ * Istio `ApplyRedirect`: derivePort FROM_REQUEST_PORT becomes the listener's port (routes are
+ * generated per port), FROM_PROTOCOL_DEFAULT leaves it to Envoy, and an explicit 80/443 on
+ * its own scheme is not written.
+ */
+function redirectAction(r: NonNullable<HTTPRoute['redirect']>, listenerPort: number): Obj {
   const out: Obj = { response_code: REDIRECT_CODES[r.redirectCode ?? 301] ?? 'MOVED_PERMANENTLY' };
   if (r.uri !== undefined) out.path_redirect = r.uri;
   if (r.authority !== undefined) out.host_redirect = r.authority;
-  if (r.port !== undefined) out.port_redirect = r.port;
-  // derivePort has no RedirectAction equivalent; leaving port_redirect unset keeps the request's port.
+  let port = r.port ?? (r.derivePort === 'FROM_REQUEST_PORT' ? listenerPort : undefined);
+  const scheme = r.scheme ?? 'http';
+  if ((port === 80 && scheme === 'http') || (port === 443 && scheme === 'https')) port = undefined;
+  if (port !== undefined) out.port_redirect = port;
   if (r.scheme !== undefined) out.scheme_redirect = r.scheme;
   return out;
 }

@@ -71,6 +71,7 @@ export interface HeaderMatcherProto {
   present_match?: boolean;
   string_match?: StringMatcherProto;
   invert_match?: boolean;
+  treat_missing_header_as_empty?: boolean;
 }
 export interface QueryParameterMatcherProto { name?: string; query_parameter_match_specifier?: string; string_match?: StringMatcherProto; present_match?: boolean }
 export interface RouteMatchProto {
@@ -114,7 +115,10 @@ export interface RouteActionProto {
   host_rewrite_literal?: string;
   request_mirror_policies?: Array<{ cluster?: string; runtime_fraction?: { default_value?: FractionalPercentProto } }>;
 }
-export interface ClusterWeightProto { name?: string; weight?: UInt32Proto; typed_per_filter_config?: Record<string, AnyProto> }
+export interface ClusterWeightProto extends HeaderMutationsProto {
+  name?: string; weight?: UInt32Proto; typed_per_filter_config?: Record<string, AnyProto>;
+  host_rewrite_specifier?: string; host_rewrite_literal?: string;
+}
 export interface RedirectActionProto {
   scheme_rewrite_specifier?: string; https_redirect?: boolean; scheme_redirect?: string;
   host_redirect?: string; port_redirect?: number;

@@ -2,7 +2,7 @@
 import type {
   FaultModel, HashPolicyModel, MirrorModel, RedirectModel, RetryPolicyModel, RouteActionModel, WeightedClusterModel,
 } from '../model.js';
-import { durationMs, fraction, regexRewrite } from './common.js';
+import { durationMs, fraction, headersToAdd, headersToRemove, regexRewrite } from './common.js';
 import { faultOf, perFilterConfigs } from './filters.js';
 import type { HashPolicyProto, HedgePolicyProto, RedirectActionProto, RetryPolicyProto, RouteActionProto, RouteProto } from './proto-types.js';
 
@@ -96,8 +96,22 @@ function weighted(ra: RouteActionProto, path: string, errors: string[], inherite
       errors.push(`${p}.clusters[${i}].name: empty`);
       continue;
     }
-    const fault = faultOf(perFilterConfigs(cw.typed_per_filter_config, `${p}.clusters[${i}].typed_per_filter_config`, errors)) ?? inherited;
-    clusters.push({ name: cw.name, weight, ...(fault ? { fault } : {}) });
+    const cp = `${p}.clusters[${i}]`;
+    const fault = faultOf(perFilterConfigs(cw.typed_per_filter_config, `${cp}.typed_per_filter_config`, errors)) ?? inherited;
+    const reqAdd = headersToAdd(cw.request_headers_to_add, `${cp}.request_headers_to_add`, errors);
+    const resAdd = headersToAdd(cw.response_headers_to_add, `${cp}.response_headers_to_add`, errors);
+    const reqRemove = headersToRemove(cw.request_headers_to_remove);
+    const resRemove = headersToRemove(cw.response_headers_to_remove);
+    clusters.push({
+      name: cw.name,
+      weight,
+      ...(fault ? { fault } : {}),
+      ...(reqAdd.length ? { requestHeadersToAdd: reqAdd } : {}),
+      ...(reqRemove.length ? { requestHeadersToRemove: reqRemove } : {}),
+      ...(resAdd.length ? { responseHeadersToAdd: resAdd } : {}),
+      ...(resRemove.length ? { responseHeadersToRemove: resRemove } : {}),
+      ...(cw.host_rewrite_specifier === 'host_rewrite_literal' && cw.host_rewrite_literal ? { hostRewrite: cw.host_rewrite_literal } : {}),
+    });
   }
   if (total === 0) errors.push(`${p}: sum of weights is 0`);
   if (total > UINT32_MAX) errors.push(`${p}: sum of weights ${total} exceeds UINT32_MAX`);

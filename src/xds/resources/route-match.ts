@@ -37,7 +37,7 @@ function headerMatch(h: HeaderMatcherProto, path: string, errors: string[]): Hea
     errors.push(`${path}.name: empty`);
     return undefined;
   }
-  const base = { name, invert: h.invert_match === true };
+  const base = { name, invert: h.invert_match === true, ...(h.treat_missing_header_as_empty === true ? { treatMissingAsEmpty: true } : {}) };
   switch (h.header_match_specifier) {
     case 'exact_match': return { ...base, kind: 'exact', value: h.exact_match ?? '', ignoreCase: false };
     case 'prefix_match': return { ...base, kind: 'prefix', value: h.prefix_match ?? '', ignoreCase: false };

@@ -102,7 +102,7 @@ test('routes: uri/method/authority/query/withoutHeaders matchers, ignoreUriCase,
       name: 'api',
       match: [
         { name: 'exact', uri: { exact: '/Reviews/1' }, ignoreUriCase: true, method: { exact: 'GET' }, authority: { prefix: 'reviews' } },
-        { uri: { regex: '/r/[0-9]+' }, queryParams: { debug: { exact: '1' }, trace: { prefix: '' } }, withoutHeaders: { 'X-Canary': { regex: 'yes|true' } } },
+        { uri: { regex: '/r/[0-9]+' }, queryParams: { debug: { exact: '1' }, trace: { prefix: '' }, any: {} }, headers: { 'x-foo': {}, 'x-star': { regex: '*' } }, withoutHeaders: { 'X-Canary': { regex: 'yes|true' }, 'x-gone': {} } },
         { uri: { prefix: '/other' }, sourceLabels: { app: 'productpage' } },
         { uri: { prefix: '/v2' }, port: 9999 },
       ],
@@ -121,8 +121,14 @@ test('routes: uri/method/authority/query/withoutHeaders matchers, ignoreUriCase,
   assert.equal(routes[1].name, 'api');
   assert.deepEqual(routes[1].match, {
     safe_regex: { regex: '/r/[0-9]+' },
-    headers: [{ name: 'x-canary', string_match: { safe_regex: { regex: 'yes|true' } }, invert_match: true }],
-    query_parameters: [{ name: 'debug', string_match: { exact: '1' } }, { name: 'trace', present_match: true }],
+    headers: [
+      { name: 'x-foo', present_match: true },
+      { name: 'x-star', present_match: true },
+      // Istio: withoutHeaders string matches treat a missing header as empty (so it matches), never with present_match.
+      { name: 'x-canary', string_match: { safe_regex: { regex: 'yes|true' } }, invert_match: true, treat_missing_header_as_empty: true },
+      { name: 'x-gone', present_match: true, invert_match: true },
+    ],
+    query_parameters: [{ name: 'any', present_match: true }, { name: 'debug', string_match: { exact: '1' } }, { name: 'trace', present_match: true }],
   });
   assert.deepEqual(routes[0].route.timeout, { seconds: 1, nanos: 500_000_000 });
   assert.deepEqual(routes[0].route.max_stream_duration, { max_stream_duration: { seconds: 1, nanos: 500_000_000 } });
