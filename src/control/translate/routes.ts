@@ -16,6 +16,8 @@ import { applyHeaders, faultConfig, hashPolicy, retryPolicy } from './route-poli
 import { effectivePolicy } from './traffic-policy.js';
 import { annotationOn } from '../../config/annotations.js';
 import { fractionalPercent, toStruct, wrap } from './proto-helpers.js';
+import { createHash } from 'node:crypto';
+import { withOverrideDigest } from '../../xds/route-name.js';
 
 type Obj = Record<string, unknown>;
 
@@ -136,7 +138,9 @@ export class RouteBuilder {
       if (!match) continue;
       const route: Obj = { match, ...withRewrite(action, match, http) };
       const name = m?.name ? (http.name ? `${http.name}.${m.name}` : m.name) : http.name;
-      if (name) route.name = name;
+      const digest = overrideDigest(route);
+      if (digest) route.name = withOverrideDigest(name ?? '', digest);
+      else if (name) route.name = name;
       out.push(route);
     }
     return out;
@@ -282,6 +286,24 @@ function withRewrite(action: Obj, match: Obj, http: HTTPRoute): Obj {
   }
   copy.route = r;
   return copy;
+}
+
+/**
+ * Digest of the per-filter overrides of a route and its weighted clusters (see
+ * src/xds/route-name.ts for why the route name carries it); undefined when there are none.
+ */
+function overrideDigest(route: Obj): string | undefined {
+  const parts: string[] = [];
+  const add = (where: string, configs: unknown): void => {
+    for (const [filter, any] of Object.entries((configs as Record<string, { type_url: string; value: Uint8Array }> | undefined) ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      parts.push(`${where}\0${filter}\0${any.type_url}\0${Buffer.from(any.value).toString('base64')}`);
+    }
+  };
+  add('route', route.typed_per_filter_config);
+  const clusters = ((route.route as Obj | undefined)?.weighted_clusters as { clusters?: Obj[] } | undefined)?.clusters ?? [];
+  clusters.forEach((c, i) => add(`cluster${i}`, c.typed_per_filter_config));
+  if (parts.length === 0) return undefined;
+  return createHash('sha256').update(parts.join('\n')).digest('hex');
 }
 
 function escapeRegex(s: string): string {

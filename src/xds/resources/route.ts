@@ -11,6 +11,7 @@ import { faultOf, perFilterConfigs } from './filters.js';
 import type { HeaderMutationsProto, RouteConfigurationProto, RouteProto, VirtualHostProto } from './proto-types.js';
 import { clusterAction, forwarding, hedgePolicy, otherAction, retryPolicy } from './route-action.js';
 import { routeMatch } from './route-match.js';
+import { baseRouteName } from '../route-name.js';
 
 interface Mutations {
   reqAdd: HeaderToAddModel[];
@@ -68,7 +69,7 @@ function route(r: RouteProto, path: string, errors: string[], ctx: VhostContext)
     hashPolicy: [],
     mirrors: [],
     ...extra,
-    name: r.name ?? '',
+    name: baseRouteName(r.name ?? ''),
     match,
     action,
     ...(fault ? { fault } : {}),

@@ -5,6 +5,7 @@ import type { ServiceModel } from '../../../src/control/model.js';
 import { normalizeWeights } from '../../../src/control/translate/routes.js';
 import { effectivePolicy } from '../../../src/control/translate/traffic-policy.js';
 import { bookinfoServices, dr, REVIEWS, run, vs } from './fixtures.js';
+import { baseRouteName } from '../../../src/xds/route-name.js';
 
 const routesOf = (r: ReturnType<typeof run>, host = REVIEWS, port = 9080) => r.routeConfig(`${host}:${port}`).virtual_hosts[0].routes as any[];
 const reviewsDr = (trafficPolicy: TrafficPolicy, subsetPolicy?: TrafficPolicy) =>
@@ -237,4 +238,38 @@ test('delegation: root match narrows the delegate routes, conflicts dropped, hos
     ['/', undefined, `outbound|9080|v1|${REVIEWS}`],
   ]);
   assert.equal(routes[0].name, 'v2');
+});
+
+test('a route with filter overrides carries their digest in its name, so a client comparing old keys sees a new fault', () => {
+  const build = (fault: boolean) => routesOf(run([vs('reviews', {
+    hosts: ['reviews'],
+    http: [{ name: 'main', ...(fault ? { fault: { abort: { httpStatus: 503, percentage: { value: 100 } } } } : {}), route: [{ destination: { host: 'reviews' } }] }],
+  })]))[0];
+  const plain = build(false);
+  const faulty = build(true);
+  assert.equal(plain.name, 'main');
+  assert.match(faulty.name, /^main~[0-9a-f]{8}$/);
+  assert.equal(baseRouteName(faulty.name), 'main', 'our client strips the digest again');
+  assert.equal(build(true).name, faulty.name, 'stable for the same override');
+});
+
+test('clusters: retryBudget (opt-in), panic threshold with outlier detection, maxRequestsPerConnection', () => {
+  const r = run([dr('reviews', {
+    host: 'reviews',
+    trafficPolicy: {
+      retryBudget: { percent: { value: 25 }, minRetryConcurrency: 5 },
+      outlierDetection: { consecutive5xxErrors: 3 },
+      connectionPool: { http: { maxRequestsPerConnection: 1 } },
+    },
+    subsets: [{ name: 'v1', labels: { version: 'v1' } }],
+  })]);
+  const whole = r.cluster('outbound|9080||reviews.default.svc.cluster.local');
+  assert.deepEqual(whole.circuit_breakers.thresholds[0].retry_budget, { budget_percent: { value: 25 }, min_retry_concurrency: { value: 5 } });
+  assert.deepEqual(whole.common_lb_config, { healthy_panic_threshold: { value: 0 } }, 'Istio: minHealthPercent, default 0');
+  assert.ok(whole.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'], 'max requests per connection');
+  const v1 = r.cluster('outbound|9080|v1|reviews.default.svc.cluster.local');
+  assert.ok(v1.circuit_breakers.thresholds[0].retry_budget, 'subsets inherit the budget');
+  const plain = run([dr('reviews', { host: 'reviews' })]).cluster('outbound|9080||reviews.default.svc.cluster.local');
+  assert.equal(plain.circuit_breakers.thresholds[0].retry_budget, undefined, 'no budget unless asked');
+  assert.equal(plain.common_lb_config, undefined, 'no outlier detection: Envoy\'s panic default, as Istio leaves it');
 });
