@@ -17,12 +17,16 @@ const log = trace('config');
 export interface ParseOptions {
   /** Namespace for resources whose metadata has none. Default `"default"`. */
   defaultNamespace?: string;
+  /** Also return documents with errors in their spec, built without the invalid fields (`invalid`). */
+  keepInvalid?: boolean;
 }
 
 /** Resources that passed validation, and every diagnostic found (errors and warnings). */
 export interface ParseResult {
   resources: IstioResource[];
   diagnostics: Diagnostic[];
+  /** With `keepInvalid`: resources whose spec had errors, minus the invalid fields (never applied). */
+  invalid?: IstioResource[];
 }
 
 /**
@@ -41,15 +45,17 @@ export function parseConfig(text: string, file: string, options: ParseOptions = 
   const parsed = parseYaml(text, file);
   const diagnostics: Diagnostic[] = [...parsed.diagnostics];
   const resources: IstioResource[] = [];
+  const invalid: IstioResource[] | undefined = options.keepInvalid ? [] : undefined;
   for (const yd of parsed.documents) {
     const ctx: WalkContext = { file, lineCounter: parsed.lineCounter, doc: yd.doc, diagnostics, fields: new Map(), errors: 0 };
+    if (invalid) ctx.partials = invalid;
     const resource = validateDocument(yd, ctx, defaultNamespace);
     if (resource) resources.push(resource);
   }
   // Diagnostics in file order, whatever stage found them.
   diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   log('%s: %d resources, %d diagnostics', file, resources.length, diagnostics.length);
-  return { resources, diagnostics };
+  return invalid ? { resources, diagnostics, invalid } : { resources, diagnostics };
 }
 
 /** {@link ParseResult} plus the files that were read, in the order they were read. */
@@ -69,12 +75,13 @@ export interface LoadResult extends ParseResult {
  */
 export async function loadConfigPath(path: string, options: ParseOptions = {}): Promise<LoadResult> {
   const files = (await isDirectory(path)) ? await listYaml(path) : [path];
-  const out: LoadResult = { resources: [], diagnostics: [], files };
+  const out: LoadResult = { resources: [], diagnostics: [], files, ...(options.keepInvalid ? { invalid: [] } : {}) };
   for (const file of files) {
     const text = await readText(file);
     const r = parseConfig(text, file, options);
     out.resources.push(...r.resources);
     out.diagnostics.push(...r.diagnostics);
+    if (r.invalid) out.invalid?.push(...r.invalid);
   }
   return out;
 }

@@ -110,16 +110,19 @@ export function validateDocument(yd: YamlDocument, ctx: WalkContext, defaultName
     report(ctx, joinPath('metadata.annotations', p.key), p.severity === 'error' ? 'MESHLET_ERR_CONFIG_SCHEMA' : 'MESHLET_ERR_CONFIG_UNKNOWN_FIELD', p.message, { severity: p.severity });
   }
   const spec = info.spec(specField.value, ctx, 'spec');
-  if (errorCount(ctx) !== before || spec === undefined || metadata === undefined) return undefined;
+  const valid = errorCount(ctx) === before && spec !== undefined && metadata !== undefined;
+  if (!valid && (ctx.partials === undefined || spec === undefined)) return undefined;
 
   const pos = nodePosition(ctx.lineCounter, kindField?.pair.key as Node) ?? { line: yd.line, column: yd.column };
   const resource = {
     apiVersion,
     kind,
-    metadata: { ...metadata, name, namespace },
+    metadata: { ...(metadata ?? {}), name, namespace },
     spec,
     source: { file: ctx.file, line: pos.line, column: pos.column },
   } as IstioResource;
   setFieldSources(resource, ctx.fields);
-  return resource;
+  if (valid) return resource;
+  ctx.partials?.push(resource);
+  return undefined;
 }

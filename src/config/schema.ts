@@ -7,7 +7,7 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from './yaml-lib.js';
 import type { MeshErrorCode } from '../errors.js';
 import { parseDuration } from './duration.js';
-import type { Diagnostic, SourceRef } from './types.js';
+import type { Diagnostic, IstioResource, SourceRef } from './types.js';
 import { nodePosition } from './yaml.js';
 
 /** State shared by one walk over one resource. */
@@ -22,6 +22,11 @@ export interface WalkContext {
   resource?: string;
   /** Errors reported so far through {@link report} (cheaper than scanning `diagnostics`). */
   errors: number;
+  /**
+   * When set, a document whose spec has errors is still built (without its invalid fields) and
+   * added here, so `meshlet analyze` can run its cross-resource checks on it too.
+   */
+  partials?: IstioResource[];
 }
 
 /** Validates `node` found at `path` and returns the plain value, or `undefined` if invalid. */

@@ -21,7 +21,9 @@ export async function analyzeCommand(argv: string[], out: Output): Promise<numbe
     host: { type: 'string', multiple: true },
   });
   if (!values.filename?.length) throw meshError('MESHLET_ERR_USAGE', `missing -f FILE|DIR\nusage: ${analyzeUsage}`);
-  const loaded = await loadPaths(values.filename);
+  // Resources with schema errors still get the cross-resource checks (one pass reports all).
+  const loaded = await loadPaths(values.filename, { keepInvalid: true });
+  const invalid = loaded.invalid ?? [];
   const services: Array<Pick<ServiceModel, 'hostname'> & { endpoints: Array<{ labels: Record<string, string> }> }> = [
     ...servicesFromConfig(loaded.resources),
     ...(values.host ?? []).map(parseHostFlag),
@@ -30,11 +32,13 @@ export async function analyzeCommand(argv: string[], out: Output): Promise<numbe
     const res = await adminRequest<ServiceModel[]>(adminUrl(values.server), '/registry');
     services.push(...res.body);
   }
-  const diagnostics = [...loaded.diagnostics, ...analyze(loaded.resources, { services })];
+  const diagnostics = [...loaded.diagnostics, ...analyze([...loaded.resources, ...invalid], { services })];
   for (const d of diagnostics) (d.severity === 'error' ? out.error : out.info)(formatDiagnostic(d));
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;
-  out.info(`${loaded.files.length} file(s), ${loaded.resources.length} resource(s): ${errors} error(s), ${warnings} warning(s)`);
+  const total = loaded.resources.length + invalid.length;
+  const bad = invalid.length > 0 ? ` (${invalid.length} with schema errors)` : '';
+  out.info(`${loaded.files.length} file(s), ${total} resource(s)${bad}: ${errors} error(s), ${warnings} warning(s)`);
   return errors > 0 ? 1 : 0;
 }
 

@@ -44,6 +44,39 @@ describe('meshlet analyze', () => {
     assert.match(r.err, /virtual-service-reviews-80-20\.yaml:12:9: error MESHLET_ERR_CONFIG_UNKNOWN_SUBSET: .*\(at spec\.http\[0\]\.route\[0\]\.destination\.subset\)/);
   });
 
+  test('one pass reports everything: a schema error does not hide the cross-resource checks; the summary counts every resource', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meshlet-analyze-'));
+    try {
+      const file = join(dir, 'reviews.yaml');
+      await writeFile(file, `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  subsets: [{ name: v1, labels: { version: v1 } }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: { host: reviews, subset: v1 }
+      weight: fifty
+    - destination: { host: reviews, subset: v3 }
+      weight: 50
+`);
+      const r = await run(['analyze', '-f', file, ...HOSTS]);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /reviews\.yaml:16:15: error MESHLET_ERR_CONFIG_SCHEMA: .*\(at spec\.http\[0\]\.route\[0\]\.weight\)/);
+      assert.match(r.err, /reviews\.yaml:17:\d+: error MESHLET_ERR_CONFIG_UNKNOWN_SUBSET: subset "v3" .*\(at spec\.http\[0\]\.route\[1\]\.destination\.subset\)/);
+      assert.match(r.out, /1 file\(s\), 2 resource\(s\) \(1 with schema errors\): 2 error\(s\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('an unreadable path is one coded line', async () => {
     const r = await run(['analyze', '-f', '/nonexistent/meshlet.yaml']);
     assert.equal(r.code, 1);
