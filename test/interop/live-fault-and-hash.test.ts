@@ -7,8 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import * as grpcXds from '@grpc/grpc-js-xds';
-import { GrpcFixture, HOST, SvcClient, failure, serviceEntry, startBackend, unary, waitFor, type Backend } from '../integration/grpc/fixture.js';
+import { GrpcFixture, bothClients, failure, serviceEntry, startBackend, unary, waitFor, type Backend } from '../integration/grpc/fixture.js';
 
 const route = (fault: string): string => `apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -38,16 +37,7 @@ describe('live changes and hashing: grpc-js-xds and meshlet agree', () => {
     fx = await GrpcFixture.start();
     await fx.apply(serviceEntry({ v1: backends }));
     await fx.apply(NO_FAULT);
-    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${fx.control.xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: 'interop-live', cluster: 'interop', locality: {} },
-    });
-    grpcXds.register();
-    xdsClient = new SvcClient(`xds:///${HOST}:9080`, grpc.credentials.createInsecure());
-    const { grpc: g } = await fx.mesh({ service: 'productpage' });
-    meshClient = fx.client(g);
-    await waitFor(async () => (await unary(xdsClient)).from !== undefined, 10_000, 'grpc-js-xds first call');
-    await waitFor(async () => (await unary(meshClient)).from !== undefined, 5_000, 'meshlet first call');
+    ({ xdsClient, meshClient } = await bothClients(fx, 'interop-live'));
   });
 
   after(async () => {

@@ -2,6 +2,7 @@
 // switchable misbehaviour, a control server fed Istio YAML, and meshes with their gRPC adapter.
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import * as grpcXds from '@grpc/grpc-js-xds';
 import { createControlServer, type ControlServer } from '../../../src/control/index.js';
 import { parseConfig } from '../../../src/config/index.js';
 import { createMesh } from '../../../src/mesh/create.js';
@@ -175,6 +176,29 @@ export class GrpcFixture {
     await Promise.all(this.meshes.map((m) => m.close()));
     await this.control.close();
   }
+}
+
+/**
+ * Points this process's stock grpc-js-xds at the fixture's control server and returns an
+ * `xds:///` client of the test service (grpc-js-xds reads its bootstrap once per process).
+ */
+export function stockXdsClient(fx: GrpcFixture, nodeId: string): grpc.Client {
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
+    xds_servers: [{ server_uri: `127.0.0.1:${fx.control.xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    node: { id: nodeId, cluster: 'interop', locality: {} },
+  });
+  grpcXds.register();
+  return new SvcClient(`xds:///${HOST}:9080`, grpc.credentials.createInsecure());
+}
+
+/** A stock client and a meshlet client of the fixture, each after its first routed call. */
+export async function bothClients(fx: GrpcFixture, nodeId: string): Promise<{ xdsClient: grpc.Client; meshClient: grpc.Client }> {
+  const xdsClient = stockXdsClient(fx, nodeId);
+  const { grpc: g } = await fx.mesh({ service: 'productpage' });
+  const meshClient = fx.client(g);
+  await waitFor(async () => (await unary(xdsClient)).from !== undefined, 10_000, 'grpc-js-xds first call');
+  await waitFor(async () => (await unary(meshClient)).from !== undefined, 5_000, 'meshlet first call');
+  return { xdsClient, meshClient };
 }
 
 type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Reply) => void) => grpc.ClientUnaryCall;

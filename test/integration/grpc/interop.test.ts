@@ -3,8 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import * as grpcXds from '@grpc/grpc-js-xds';
-import { GrpcFixture, HOST, SvcClient, failure, serviceEntry, startBackend, tally, unary, waitFor, type Backend } from './fixture.js';
+import { GrpcFixture, bothClients, failure, serviceEntry, startBackend, tally, unary, type Backend } from './fixture.js';
 
 const ROUTES = `apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -44,16 +43,7 @@ describe('grpc-js-xds and meshlet clients agree', () => {
     fx = await GrpcFixture.start();
     await fx.apply(serviceEntry({ v1: [b.v1!], v2: [b.v2!], v3: [b.v3!] }));
     await fx.apply(ROUTES);
-    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${fx.control.xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: 'interop-grpc', cluster: 'interop', locality: {} },
-    });
-    grpcXds.register();
-    xdsClient = new SvcClient(`xds:///${HOST}:9080`, grpc.credentials.createInsecure());
-    const { grpc: g } = await fx.mesh({ service: 'productpage' });
-    meshClient = fx.client(g);
-    await waitFor(async () => (await unary(xdsClient)).from !== undefined, 10_000, 'grpc-js-xds first call');
-    await waitFor(async () => (await unary(meshClient)).from !== undefined, 5_000, 'meshlet first call');
+    ({ xdsClient, meshClient } = await bothClients(fx, 'interop-grpc'));
   });
 
   after(async () => {
