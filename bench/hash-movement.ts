@@ -4,6 +4,7 @@ import { Host } from '../src/core/balancer/host.js';
 import { maglev } from '../src/core/balancer/maglev.js';
 import { ringHash } from '../src/core/balancer/ring-hash.js';
 import { loadXxhash, xxh64 } from '../src/core/xxhash.js';
+import { hashHi, hashLo } from '../src/core/hash.js';
 
 await loadXxhash();
 const KEYS = 100_000;
@@ -21,9 +22,9 @@ for (const [name, build] of [['ring hash', ringHash], ['maglev', maglev]] as con
     for (const h of owners) {
       // Ejection is seen at lookup time, so "before" is the owner with nobody ejected.
       hs[1]!.outlier.ejected = false;
-      const a = before.pick(h, 0)!.key;
+      const a = before.pick(hashHi(h), hashLo(h), 0)!.key;
       if (how === 'ejected') hs[1]!.outlier.ejected = true;
-      const b = after.pick(h, 0)!.key;
+      const b = after.pick(hashHi(h), hashLo(h), 0)!.key;
       if (a === hs[1]!.key) continue;
       survivors++;
       if (a !== b) moved++;

@@ -8,7 +8,7 @@ import type { ClusterModel, EndpointsModel, LocalityModel, OutlierDetectionModel
 import { Host } from './balancer/host.js';
 import { isHashPolicy } from './balancer/index.js';
 import { buildLoadPlan, type LoadPlan } from './balancer/priority.js';
-import { randomHash } from './hash.js';
+import { hashHi, hashLo, randomHalf } from './hash.js';
 import { ClusterCounters } from './resilience/breaker.js';
 import { recordOutcome, uneject } from './resilience/outlier.js';
 import type { AttemptOutcome, UpstreamEndpoint } from './types.js';
@@ -160,10 +160,15 @@ export class ClusterRuntime {
    */
   pick(hash: bigint | undefined, tried?: readonly UpstreamEndpoint[]): Host | undefined {
     const plan = this.loadPlan();
-    const h = this.hashed ? hash ?? randomHash(this.env.random) : 0n;
-    let host = plan.pick(h, 0);
+    let hi = 0;
+    let lo = 0;
+    if (this.hashed) {
+      hi = hash === undefined ? randomHalf(this.env.random) : hashHi(hash);
+      lo = hash === undefined ? randomHalf(this.env.random) : hashLo(hash);
+    }
+    let host = plan.pick(hi, lo, 0);
     if (!tried || tried.length === 0 || !host) return host;
-    for (let attempt = 1; attempt <= 5 && host !== undefined && wasTried(host, tried); attempt++) host = plan.pick(h, attempt);
+    for (let attempt = 1; attempt <= 5 && host !== undefined && wasTried(host, tried); attempt++) host = plan.pick(hi, lo, attempt);
     return host;
   }
 

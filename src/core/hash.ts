@@ -21,9 +21,32 @@ export function combineHash(h: bigint, next: bigint): bigint {
  * @example randomHash(Math.random) // e.g. 0x9f3c…n
  */
 export function randomHash(random: () => number): bigint {
-  const hi = BigInt(Math.floor(random() * 0x1_0000_0000));
-  const lo = BigInt(Math.floor(random() * 0x1_0000_0000));
-  return (hi << 32n) | lo;
+  return (BigInt(randomHalf(random)) << 32n) | BigInt(randomHalf(random));
+}
+
+/** A uniformly random 32-bit half of a hash, as a plain number. */
+export function randomHalf(random: () => number): number {
+  return Math.floor(random() * 0x1_0000_0000);
+}
+
+/** The upper 32 bits of a 64-bit hash, as a number (pickers compare halves, never bigints). */
+export function hashHi(h: bigint): number {
+  return Number(h >> 32n);
+}
+
+/** The lower 32 bits of a 64-bit hash, as a number. */
+export function hashLo(h: bigint): number {
+  return Number(h & 0xffff_ffffn);
+}
+
+/**
+ * (hi · 2^32 + lo) mod m for m < 2^26 without bigints (Maglev's `hash % table_size`,
+ * Envoy's `hash % 100` for the priority).
+ *
+ * @example mod64(1, 0, 100) === 2 ** 32 % 100
+ */
+export function mod64(hi: number, lo: number, m: number, twoTo32ModM = 0x1_0000_0000 % m): number {
+  return ((hi % m) * twoTo32ModM + (lo % m)) % m;
 }
 
 /** The key Envoy hashes a host by: `address()->asString()` — `10.0.0.7:9080`, `[::1]:9080`. */

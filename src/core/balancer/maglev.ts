@@ -9,7 +9,7 @@
  * As with the ring, a host ejected by outlier detection keeps its entries and lookups step to
  * the next entry, so only its keys move.
  */
-import { hostHashKey } from '../hash.js';
+import { hostHashKey, mod64 } from '../hash.js';
 import { xxh64 } from '../xxhash.js';
 import type { Host } from './host.js';
 import { normalizedWeights } from './ring-hash.js';
@@ -18,7 +18,6 @@ import type { Picker, PickerOptions } from './types.js';
 /** Envoy's default table size (prime). */
 export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
 
-const MASK64 = (1n << 64n) - 1n;
 
 /** Builds the Maglev table (once per host-set change). */
 export function maglev(hosts: readonly Host[], options: PickerOptions): Picker {
@@ -56,11 +55,12 @@ export function maglev(hosts: readonly Host[], options: PickerOptions): Picker {
     }
   }
   const skip = options.skipExcluded === true;
+  const wrap = 0x1_0000_0000 % size;
   return {
     size: n,
-    pick(hash, attempt) {
-      const h = attempt > 0 ? hash ^ ((MASK64 - BigInt(attempt) + 1n) & MASK64) : hash;
-      const at = Number(h % m);
+    pick(hi, lo, attempt) {
+      // Envoy: hash ^= ~0 - attempt + 1, i.e. 2^64 - attempt: all ones above, 2^32 - attempt below.
+      const at = attempt > 0 ? mod64((hi ^ 0xffff_ffff) >>> 0, (lo ^ (0x1_0000_0000 - attempt)) >>> 0, size, wrap) : mod64(hi, lo, size, wrap);
       if (!skip) return hosts[table[at] as number];
       for (let step = 0; step < size; step++) {
         const host = hosts[table[(at + step) % size] as number] as Host;

@@ -17,6 +17,7 @@ import type { LbPolicy } from '../../xds/model.js';
 import type { Host } from './host.js';
 import { buildPicker, isHashPolicy } from './index.js';
 import { searchCumulative, type Picker, type PickerOptions } from './types.js';
+import { mod64 } from '../hash.js';
 
 /** Envoy's default overprovisioning factor (140%). */
 export const OVERPROVISIONING = 1.4;
@@ -56,12 +57,12 @@ export class LoadPlan {
   }
 
   /** Picks a host; undefined when the cluster has none. */
-  pick(hash: bigint, attempt: number): Host | undefined {
+  pick(hi: number, lo: number, attempt: number): Host | undefined {
     const levels = this.levels;
     let level = levels[0];
     if (levels.length > 1) {
       // Hash policies choose the level from the hash too (Envoy's choosePriority: hash % 100).
-      const r = this.hashed ? Number(hash % 100n) : Math.floor(this.random() * 100);
+      const r = this.hashed ? mod64(hi, lo, 100) : Math.floor(this.random() * 100);
       const cum = this.cumLoad;
       let i = 0;
       while (i < cum.length - 1 && (cum[i] as number) <= r) i++;
@@ -71,9 +72,9 @@ export class LoadPlan {
     const loc = level.localities;
     if (loc) {
       const total = loc.cum[loc.cum.length - 1] as number;
-      if (total > 0) return loc.pickers[searchCumulative(loc.cum, this.random() * total)]?.pick(hash, attempt);
+      if (total > 0) return loc.pickers[searchCumulative(loc.cum, this.random() * total)]?.pick(hi, lo, attempt);
     }
-    return level.picker.pick(hash, attempt);
+    return level.picker.pick(hi, lo, attempt);
   }
 }
 

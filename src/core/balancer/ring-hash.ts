@@ -54,17 +54,22 @@ export function ringHash(hosts: readonly Host[], options: PickerOptions): Picker
   }
   points.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
   const size = points.length;
-  const hashes = new BigUint64Array(size);
+  // The 64-bit points as two 32-bit halves: reading a BigUint64Array boxes a bigint per read,
+  // which made a lookup ~10× slower; the search compares (hi, lo) pairs of plain numbers.
+  const hi = new Uint32Array(size);
+  const lo = new Uint32Array(size);
   const owners = new Uint32Array(size);
   for (let i = 0; i < size; i++) {
-    hashes[i] = (points[i] as { hash: bigint }).hash;
-    owners[i] = (points[i] as { host: number }).host;
+    const p = points[i] as { hash: bigint; host: number };
+    hi[i] = Number(p.hash >> 32n);
+    lo[i] = Number(p.hash & 0xffff_ffffn);
+    owners[i] = p.host;
   }
   const skip = options.skipExcluded === true;
   return {
     size: n,
-    pick(hash, attempt) {
-      let at = ketama(hashes, hash);
+    pick(hHi, hLo, attempt) {
+      let at = ketama(hi, lo, hHi, hLo);
       if (attempt > 0) at = (at + attempt) % size;
       if (!skip) return hosts[owners[at] as number];
       for (let step = 0; step < size; step++) {
@@ -76,19 +81,27 @@ export function ringHash(hosts: readonly Host[], options: PickerOptions): Picker
   };
 }
 
-/** Envoy's RingHashLoadBalancer::Ring::chooseHost search (ported ketama_get_server). */
-function ketama(ring: BigUint64Array, h: bigint): number {
-  const size = ring.length;
+/**
+ * Envoy's RingHashLoadBalancer::Ring::chooseHost search (ported ketama_get_server) for the key
+ * (hHi, hLo) over points stored as 32-bit halves.
+ */
+function ketama(hi: Uint32Array, lo: Uint32Array, hHi: number, hLo: number): number {
+  const size = hi.length;
   let lowp = 0;
   let highp = size;
   for (;;) {
-    const midp = Math.trunc((lowp + highp) / 2);
+    const midp = (lowp + highp) >> 1; // both ≥ 0 here: the same as Envoy's integer division
     if (midp === size) return 0;
-    const midval = ring[midp] as bigint;
-    const midval1 = midp === 0 ? 0n : (ring[midp - 1] as bigint);
-    if (h <= midval && h > midval1) return midp;
-    if (midval < h) lowp = midp + 1;
-    else highp = midp - 1;
+    const mHi = hi[midp] as number;
+    const mLo = lo[midp] as number;
+    const midLess = mHi < hHi || (mHi === hHi && mLo < hLo); // midval < h
+    if (!midLess) {
+      // h <= midval: done when h > the previous point (or than 0 for the first).
+      const pHi = midp === 0 ? 0 : (hi[midp - 1] as number);
+      const pLo = midp === 0 ? 0 : (lo[midp - 1] as number);
+      if (hHi > pHi || (hHi === pHi && hLo > pLo)) return midp;
+      highp = midp - 1;
+    } else lowp = midp + 1;
     if (lowp > highp) return 0;
   }
 }

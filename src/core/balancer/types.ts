@@ -3,13 +3,14 @@ import type { Host } from './host.js';
 
 /**
  * An immutable picker over a fixed host list, rebuilt when the list changes. `pick` is
- * synchronous and allocation-free. `hash` is the 64-bit request hash (consistent-hash
- * policies; others ignore it) and `attempt` counts re-picks for the same attempt (ring walks on
- * to the next entry, others simply draw again).
+ * synchronous and allocation-free. `hi`/`lo` are the two 32-bit halves of the 64-bit request
+ * hash (consistent-hash policies; others ignore them: plain numbers, so a pick creates no
+ * bigint) and `attempt` counts re-picks for the same attempt (ring walks on to the next entry,
+ * others simply draw again).
  */
 export interface Picker {
   readonly size: number;
-  pick(hash: bigint, attempt: number): Host | undefined;
+  pick(hi: number, lo: number, attempt: number): Host | undefined;
 }
 
 /** What a picker builder gets: hosts of one priority (or locality), random, policy knobs. */

@@ -20,6 +20,14 @@ spec:
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
+metadata: { name: threeshot }
+spec:
+  host: threeshot
+  trafficPolicy:
+    connectionPool: { http: { maxRequestsPerConnection: 3 } }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
 metadata: { name: sticky }
 spec:
   host: sticky
@@ -44,9 +52,10 @@ before(async () => {
   fx = await MeshFixture.start(CONFIG);
   await fx.serve('oneshot', {}, { target: counting('oneshot') });
   await fx.serve('pooled', {}, { target: counting('pooled') });
+  await fx.serve('threeshot', {}, { target: counting('threeshot') });
   for (let i = 0; i < 4; i++) await fx.serve('sticky', { n: String(i) }, { target: counting(`sticky-${i}`) });
   client = await fx.mesh({ service: 'productpage' });
-  for (const [host, n] of [['oneshot', 1], ['pooled', 1], ['sticky', 4]] as const) await fx.waitForEndpoints(client, host, n);
+  for (const [host, n] of [['oneshot', 1], ['pooled', 1], ['threeshot', 1], ['sticky', 4]] as const) await fx.waitForEndpoints(client, host, n);
 });
 
 after(async () => {
@@ -59,12 +68,14 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<{
   return { body: await res.body.text(), setCookie: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw] };
 }
 
-test('maxRequestsPerConnection: 1 opens a new connection for every request; the default keeps one alive', async () => {
-  for (let i = 0; i < 10; i++) {
+test('maxRequestsPerConnection: 1 opens a new connection for every request, 3 one per three; the default keeps one alive', async () => {
+  for (let i = 0; i < 9; i++) {
     assert.equal((await get('http://oneshot:9080/')).body, 'oneshot');
+    assert.equal((await get('http://threeshot:9080/')).body, 'threeshot');
     assert.equal((await get('http://pooled:9080/')).body, 'pooled');
   }
-  assert.equal(connections.get('oneshot'), 10);
+  assert.equal(connections.get('oneshot'), 9);
+  assert.equal(connections.get('threeshot'), 3);
   assert.equal(connections.get('pooled'), 1);
 });
 

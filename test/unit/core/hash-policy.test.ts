@@ -2,7 +2,7 @@
 // cookie policy with a ttl generates the cookie (issue 9 item 5, issue 10 item 7).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { combineHash } from '../../../src/core/hash.js';
+import { combineHash, hashHi, hashLo, mod64 } from '../../../src/core/hash.js';
 import { RequestView } from '../../../src/core/request.js';
 import { requestHash, setCookieValue } from '../../../src/core/request-hash.js';
 import { xxh64 } from '../../../src/core/xxhash.js';
@@ -40,4 +40,14 @@ test('cookie policy: a quoted cookie is unquoted; with a ttl a missing cookie is
   assert.equal(fresh.hash, xxh64(m[1]!), 'the request is hashed by the cookie it will carry from now on');
   assert.equal(requestHash([{ kind: "cookie" as const, name: "session", terminal: false }], new RequestView(req()), seeded()).hash, undefined, 'no ttl: no cookie, no hash');
   assert.equal(setCookieValue('s', 'v', undefined, 0), 's="v"; HttpOnly', 'ttl 0: a session cookie');
+});
+
+test('64-bit hashes are handled as 32-bit halves: mod64 equals bigint modulo', () => {
+  const random = seeded(3);
+  for (let i = 0; i < 1000; i++) {
+    const h = xxh64(`k${i}`);
+    for (const m of [100, 65537, 4099, 5000011]) assert.equal(mod64(hashHi(h), hashLo(h), m), Number(h % BigInt(m)));
+  }
+  assert.equal(mod64(0xffff_ffff, 0xffff_ffff, 65537), Number(((1n << 64n) - 1n) % 65537n));
+  assert.ok(random() >= 0);
 });

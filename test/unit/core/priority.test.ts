@@ -102,12 +102,12 @@ test('healthy_panic_threshold from the cluster: Istio\'s 0 never panics (3 of 4 
   const count = (threshold: number | undefined): number => {
     const plan = buildLoadPlan(hosts, 'ROUND_ROBIN', false, { random: seeded() }, threshold);
     let good = 0;
-    for (let i = 0; i < 40; i++) if (plan.pick(0n, 0)?.key === '10.0.0.3:80') good++;
+    for (let i = 0; i < 40; i++) if (plan.pick(0, 0, 0)?.key === '10.0.0.3:80') good++;
     return good;
   };
   assert.equal(count(0), 40, 'minHealthPercent 0: 40/40 to the healthy host');
   assert.equal(count(undefined), 10, 'Envoy default 50%: panic, 10/40');
   const allOut = buildLoadPlan(mk(2, 0, 2), 'ROUND_ROBIN', false, { random: seeded() }, 0);
-  assert.equal(allOut.pick(0n, 0), undefined, 'nothing healthy and panic disabled: no host (503 UH)');
+  assert.equal(allOut.pick(0, 0, 0), undefined, 'nothing healthy and panic disabled: no host (503 UH)');
   assert.deepEqual(allOut.info.map((l) => [l.load, l.panic]), [[100, false]]);
 });
