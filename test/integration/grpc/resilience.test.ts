@@ -101,7 +101,12 @@ describe('meshlet gRPC resilience', () => {
     // Istio's default route retries (unavailable, connect-failure, …) would hide the failures.
     await fx.apply(routes('    retries: { attempts: 0 }\n'));
     await waitFor(async () => (await unary(client)).from === 'good', 5000, 'both endpoints');
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait for the change itself (no retry policy, outlier detection on the cluster), not a clock.
+    const mesh = fx.meshes[0]!;
+    await waitFor(async () => {
+      const r = mesh.engine.route({ method: 'POST', path: '/meshlet.test.Svc/Unary', host: 'reviews', port: 9080, headers: { 'content-type': 'application/grpc' } });
+      return r.kind === 'forward' && r.plan.retry === undefined;
+    }, 5000, 'the route without retries');
     flaky.behaviour.failEvery = 1;
     let failures = 0;
     for (let i = 0; i < 40; i++) if (!(await unary(client).catch(() => undefined))) failures++;
