@@ -43,6 +43,11 @@ export const ERROR_CODES = {
   MESHLET_ERR_IDENTITY: 'The CA answered with a certificate chain the client cannot accept (wrong SPIFFE ID, untrusted root, not an X.509-SVID).',
   MESHLET_ERR_TLS_PEER: 'A TLS peer presented no certificate, an unverified one, or a SPIFFE ID other than the expected one.',
   MESHLET_ERR_UNKNOWN_HOST: 'Strict mode: an outbound request named a host the mesh does not know.',
+  MESHLET_ERR_XDS_LIMIT: 'An ADS stream went over a control server limit (resource names per request, node metadata size, request rate); the server ended the stream with RESOURCE_EXHAUSTED.',
+  MESHLET_ERR_XDS_NODE_CONFLICT: 'An ADS stream announced a node id that another open stream holds; the server refused it with ALREADY_EXISTS.',
+  MESHLET_ERR_ANNOUNCEMENT: 'An announced endpoint was not registered: its address is link-local, multicast, unspecified or outside the allowed networks, or it has too many labels or ports. Its config is still served.',
+  MESHLET_ERR_ADMIN_AUTH: 'The admin API refused a request: missing or wrong token, a cross-origin Origin, or a Host that is not the admin address.',
+  MESHLET_ERR_ADMIN_LIMIT: 'The admin API refused a request over a limit: body too large (413) or too many requests at once (503).',
 } as const;
 
 /** A stable meshlet error code. */

@@ -37,7 +37,7 @@ export async function startControlProcess(extraArgs: string[] = []): Promise<Con
     xdsPort: Number(xds[1]),
     adminUrl,
     async admin<T>(path: string, init?: { method?: string; body?: string }): Promise<T> {
-      const res = await fetch(adminUrl + path, { method: init?.method ?? 'GET', ...(init?.body ? { body: init.body } : {}) });
+      const res = await fetch(adminUrl + path, { method: init?.method ?? 'GET', ...(init?.body ? { body: init.body, headers: { 'content-type': 'application/yaml' } } : {}) });
       const text = await res.text();
       if (!res.ok) throw new Error(`admin ${path}: ${res.status} ${text}`);
       return JSON.parse(text) as T;

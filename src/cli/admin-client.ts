@@ -10,7 +10,7 @@ export async function adminRequest<T = unknown>(base: string, path: string, init
     res = await fetch(base + path, {
       method: init?.method ?? 'GET',
       ...(init?.body !== undefined ? { body: init.body } : {}),
-      headers: init?.headers ?? {},
+      headers: { ...(process.env['MESHLET_ADMIN_TOKEN'] ? { authorization: `Bearer ${process.env['MESHLET_ADMIN_TOKEN']}` } : {}), ...(init?.headers ?? {}) },
       signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {

@@ -5,6 +5,7 @@ import { resourceKey, type Diagnostic } from '../config/types.js';
 import { isMeshError, type MeshErrorCode } from '../errors.js';
 import { trace } from '../internal/debug.js';
 import { TYPE_URL } from '../xds/type-urls.js';
+import { AdminGuard, AdminRefusal, applyLabel, DEFAULT_ADMIN_LIMITS, type AdminLimits } from './admin-guard.js';
 import type { ClientStatus } from './ads-stream.js';
 import { hostPort, listenError, probePort } from './listen.js';
 import type { ServiceModel } from './model.js';
@@ -12,9 +13,6 @@ import type { Snapshot } from './snapshot.js';
 import type { ConfigStore } from './store/types.js';
 
 const log = trace('admin');
-
-/** Largest accepted POST /apply body. */
-const MAX_BODY = 10 * 1024 * 1024;
 
 const SHORT_TYPES: Record<string, string> = { LDS: TYPE_URL.listener, RDS: TYPE_URL.route, CDS: TYPE_URL.cluster, EDS: TYPE_URL.endpoint };
 
@@ -26,6 +24,10 @@ export interface AdminContext {
   services(): ServiceModel[];
   /** Store errors plus analysis of the merged config. */
   configErrors(): Diagnostic[];
+  /** Access rules (token, Host/Origin, write media types). Default: loopback rules, no token. */
+  guard?: AdminGuard;
+  /** Body size and concurrency; each defaults as in DEFAULT_ADMIN_LIMITS. */
+  limits?: Partial<AdminLimits>;
 }
 
 class HttpError extends Error {
@@ -58,11 +60,15 @@ class HttpError extends Error {
  */
 export class AdminServer {
   private readonly server: Server;
+  private readonly guard: AdminGuard;
+  private readonly limits: AdminLimits;
+  private inFlight = 0;
+  private writesInFlight = 0;
 
   constructor(private readonly ctx: AdminContext) {
-    this.server = createServer((req, res) => {
-      this.route(req, res).catch((err) => this.fail(res, err));
-    });
+    this.guard = ctx.guard ?? new AdminGuard({ host: '127.0.0.1' });
+    this.limits = { ...DEFAULT_ADMIN_LIMITS, ...(ctx.limits ?? {}) };
+    this.server = createServer((req, res) => this.serve(req, res));
     // Idle keep-alive sockets must not hold close() up.
     this.server.keepAliveTimeout = 1000;
   }
@@ -91,10 +97,37 @@ export class AdminServer {
     });
   }
 
+  /** Admission (concurrency, then the guard) around every route. */
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    const write = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH';
+    if (this.inFlight >= this.limits.maxConcurrentRequests || (write && this.writesInFlight >= this.limits.maxConcurrentWrites)) {
+      const which = write ? `${this.limits.maxConcurrentWrites} writes` : `${this.limits.maxConcurrentRequests} requests`;
+      this.fail(res, new AdminRefusal(503, 'MESHLET_ERR_ADMIN_LIMIT', `the admin API is serving ${which} at once; retry`, { 'retry-after': '1' }));
+      req.resume();
+      return;
+    }
+    this.inFlight++;
+    if (write) this.writesInFlight++;
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      this.inFlight--;
+      if (write) this.writesInFlight--;
+    };
+    res.once('close', release);
+    this.route(req, res).catch((err) => {
+      // A refused body is not read: close the connection once answered instead of draining it.
+      if (err instanceof AdminRefusal && err.status === 413) res.once('finish', () => req.destroy());
+      this.fail(res, err);
+    });
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
+    this.guard.check(req, path);
     const q = (k: string) => url.searchParams.get(k) ?? undefined;
     if (method === 'GET' && path === '/healthz') return this.text(res, 200, 'ok');
     if (method === 'GET' && path === '/status') {
@@ -136,9 +169,8 @@ export class AdminServer {
   }
 
   private async apply(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const text = await readBody(req);
-    const header = req.headers['x-meshlet-file'];
-    const file = (Array.isArray(header) ? header[0] : header) || 'admin-apply.yaml';
+    const file = applyLabel(req.headers['x-meshlet-file']);
+    const text = await readBody(req, this.limits.maxBodyBytes);
     const { resources, diagnostics } = parseConfig(text, file);
     if (diagnostics.some((d) => d.severity === 'error')) return this.json(res, 400, { diagnostics });
     await this.ctx.store.apply(resources, file);
@@ -147,16 +179,17 @@ export class AdminServer {
 
   private fail(res: ServerResponse, err: unknown): void {
     if (err instanceof HttpError) return this.json(res, err.status, { error: { code: err.code, message: err.message } });
+    if (err instanceof AdminRefusal) return this.json(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
     if (isMeshError(err, 'MESHLET_ERR_STORE')) return this.json(res, 409, { error: { code: err.code, message: err.message } });
     log('admin request failed: %o', err);
     const code = isMeshError(err) ? err.code : 'MESHLET_ERR_ADMIN_REQUEST';
     this.json(res, 500, { error: { code, message: (err as Error)?.message ?? String(err) } });
   }
 
-  private json(res: ServerResponse, status: number, body: unknown): void {
+  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     if (res.headersSent) return void res.end();
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
 
@@ -166,12 +199,14 @@ export class AdminServer {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage, max: number): Promise<string> {
+  const tooLarge = () => new AdminRefusal(413, 'MESHLET_ERR_ADMIN_LIMIT', `request body over ${max} bytes`);
+  if (Number(req.headers['content-length'] ?? 0) > max) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, 'MESHLET_ERR_ADMIN_REQUEST', `request body over ${MAX_BODY} bytes`);
+    if (size > max) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

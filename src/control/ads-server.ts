@@ -1,6 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { trace } from '../internal/debug.js';
+import { RequestGuard, resolveAdsLimits, StreamRefusal, type AdsLimits } from './ads-limits.js';
 import { AdsStream, type ClientStatus, type NackEvent, type PushEvent } from './ads-stream.js';
+import type { AnnouncePolicy } from './announce-policy.js';
+import type { WarmUp } from './warmup.js';
 import { Emitter } from './events.js';
 import { hostPort, listenError, probePort } from './listen.js';
 import type { Registry } from './registry.js';
@@ -21,7 +24,20 @@ export interface AdsServerOptions {
   withdrawGraceMs?: number;
   /** `control_plane.identifier` in every response. */
   controlPlaneId?: string;
+  /** Limits per connection, stream and request; each defaults as in DEFAULT_ADS_LIMITS. */
+  limits?: Partial<AdsLimits>;
+  /** Which announcements enter the registry (default: none is checked). */
+  announcePolicy?: AnnouncePolicy;
+  /** Warm-up after start: holds responses while it says so. */
+  warmUp?: WarmUp;
 }
+
+/**
+ * Server keepalive, istiod's defaults (pilot keepalive: ping after 30 s idle, 10 s to answer):
+ * a half-open connection is noticed within ~40 s, so a node id it held is released for the
+ * client's new stream (see Registry.announce).
+ */
+const KEEPALIVE = { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 };
 
 /**
  * The ADS endpoint: a grpc-js server with one bidi method whose codecs are protobufjs for
@@ -41,11 +57,24 @@ export class AdsServer {
   private readonly server: grpc.Server;
   private readonly streams = new Set<{ stream: AdsStream; call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer> }>();
   private nonce = 0;
+  /** Resolved limits (defaults filled in). */
+  readonly limits: AdsLimits;
 
   constructor(private readonly options: AdsServerOptions) {
-    // Responses can be large (every cluster of a mesh); lift grpc-js' default send cap.
-    this.server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    this.limits = resolveAdsLimits(options.limits);
+    this.server = new grpc.Server(AdsServer.serverOptions(this.limits));
     this.serveOn(this.server);
+  }
+
+  /** grpc-js server options carrying the connection limits (the TLS port uses them too). */
+  static serverOptions(limits: AdsLimits): grpc.ServerOptions {
+    return {
+      // Responses can be large (every cluster of a mesh); lift grpc-js' default send cap.
+      'grpc.max_send_message_length': -1,
+      'grpc.max_receive_message_length': limits.maxMessageBytes,
+      'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
+      ...KEEPALIVE,
+    };
   }
 
   /**
@@ -102,7 +131,8 @@ export class AdsServer {
   }
 
   private handle(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>): void {
-    const { registry, withdrawGraceMs } = this.options;
+    const { registry, withdrawGraceMs, announcePolicy, warmUp } = this.options;
+    const guard = new RequestGuard(this.limits);
     let ended = false;
     const stream = new AdsStream(
       call.getPeer(),
@@ -111,6 +141,8 @@ export class AdsServer {
         nextNonce: () => String(++this.nonce),
         controlPlaneId: this.options.controlPlaneId ?? 'meshlet',
         announce: (a, owner) => registry.announce(a, owner),
+        ...(announcePolicy ? { admit: (a: Parameters<AnnouncePolicy['check']>[0]) => announcePolicy.check(a) } : {}),
+        ...(warmUp ? { holding: () => warmUp.holding(), onReconnect: () => warmUp.onReconnect() } : {}),
         deregister: (nodeId, owner) => void registry.deregister(nodeId, { owner }),
         onPush: (e) => this.pushes.fire(e),
         onNack: (e) => this.nacks.fire(e),
@@ -134,9 +166,17 @@ export class AdsServer {
       }
     };
     call.on('data', (req: DiscoveryRequest) => {
+      if (ended) return;
       try {
+        guard.check(req);
         stream.onRequest(req);
       } catch (err) {
+        if (err instanceof StreamRefusal) {
+          log('stream %s refused: %s', stream.nodeId || stream.peer, err.message);
+          finish(`refused: ${err.code}`);
+          call.emit('error', { code: err.status, details: err.message });
+          return;
+        }
         // A bug in request handling fails this stream only; the client reconnects.
         log('request handling failed: %o', err);
         call.emit('error', { code: grpc.status.INTERNAL, details: `meshlet control: ${(err as Error).message}` });

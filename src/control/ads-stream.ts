@@ -4,6 +4,9 @@ import { finishDiscoveryResponse, type DiscoveryRequest } from './wire.js';
 import { NODE_METADATA, parseAnnouncement } from '../xds/node.js';
 import { shortTypeName, TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';
+import type { MeshErrorCode } from '../errors.js';
+import * as grpc from '@grpc/grpc-js';
+import { StreamRefusal } from './ads-limits.js';
 
 const log = trace('ads');
 
@@ -30,6 +33,8 @@ export interface ClientStatus {
   peer: string;
   connectedAt: string;
   announced?: { service: string; namespace: string; address: string; ports: number[] };
+  /** Why the client's announcement was not registered. */
+  announcementRejected?: { code: MeshErrorCode; message: string };
   /** Keyed by LDS/RDS/CDS/EDS (or the message name of other types). */
   types: Record<string, TypeStatus>;
 }
@@ -57,7 +62,17 @@ export interface StreamContext {
   snapshot(): Snapshot;
   nextNonce(): string;
   controlPlaneId: string;
-  announce(a: Announcement, owner: AdsStream): void;
+  /** `false`: another open stream holds the node id (the stream is refused). */
+  announce(a: Announcement, owner: AdsStream): boolean;
+  /**
+   * Checks an announcement against the announcement policy; returns the reason it is not
+   * accepted, or undefined. A rejected announcement is not registered; config is still served.
+   */
+  admit?(a: Announcement): { code: MeshErrorCode; message: string } | undefined;
+  /** Responses wait (warm-up after a restart); `onSnapshot()` sends them once this turns false. */
+  holding?(): boolean;
+  /** The stream's first request for a type carried a version from a previous server. */
+  onReconnect?(): void;
   deregister(nodeId: string, owner: AdsStream): void;
   onPush(e: PushEvent): void;
   onNack(e: NackEvent): void;
@@ -80,6 +95,8 @@ interface TypeState {
   lastNonce?: string;
   nack?: TypeStatus['nack'];
   pending: boolean;
+  /** The first response of this type is owed (held during warm-up). */
+  owed?: boolean;
 }
 
 /** Make-before-break order for pushes, as Istio does: clusters and endpoints before the listeners and routes that use them. */
@@ -105,6 +122,7 @@ export class AdsStream {
   readonly connectedAt = new Date();
   nodeId = '';
   announced: Announcement | undefined;
+  announcementRejected: { code: MeshErrorCode; message: string } | undefined;
   private readonly types = new Map<string, TypeState>();
   private closed = false;
 
@@ -128,6 +146,9 @@ export class AdsStream {
       log('%s %s: stale nonce %s (latest %s) ignored', this.label(), shortTypeName(req.typeUrl), req.responseNonce, state.lastNonce);
       return;
     }
+    // A new stream whose first request carries a version: the client held config from a
+    // previous server (xDS: version_info of a first request is the last version seen).
+    if (first && req.versionInfo !== '') this.ctx.onReconnect?.();
     state ??= { wildcard: false, legacyWildcard: req.resourceNames.length === 0, names: new Set(), pending: false };
     this.types.set(req.typeUrl, state);
     if (req.responseNonce && state.lastNonce === req.responseNonce) {
@@ -180,6 +201,7 @@ export class AdsStream {
       const a = this.announced;
       status.announced = { service: a.service, namespace: a.namespace, address: a.address, ports: a.ports.map((p) => p.number) };
     }
+    if (this.announcementRejected) status.announcementRejected = { ...this.announcementRejected };
     return status;
   }
 
@@ -188,8 +210,19 @@ export class AdsStream {
     if (!this.nodeId && id) this.nodeId = id;
     const announcement = parseAnnouncement(node);
     if (announcement) {
+      const rejected = this.ctx.admit?.(announcement);
+      if (rejected) {
+        log('%s: announcement rejected: %s', this.label(), rejected.message);
+        this.announcementRejected = rejected;
+        if (this.announced) this.ctx.deregister(this.announced.nodeId, this);
+        this.announced = undefined;
+        return;
+      }
+      if (!this.ctx.announce(announcement, this)) {
+        throw new StreamRefusal(grpc.status.ALREADY_EXISTS, 'MESHLET_ERR_XDS_NODE_CONFLICT', `node id "${announcement.nodeId}" is announced by another open stream`);
+      }
       this.announced = announcement;
-      this.ctx.announce(announcement, this);
+      this.announcementRejected = undefined;
       return;
     }
     // A later node without an announcement (draining, or no ports left) withdraws at once.
@@ -222,6 +255,14 @@ export class AdsStream {
       }
       state.key = key;
       state.keyVersion = version;
+    }
+    if (this.ctx.holding?.()) {
+      state.owed ||= first;
+      return;
+    }
+    if (state.owed) {
+      first = true;
+      state.owed = false;
     }
     if (!first && key === state.sentKey) return;
     // Nothing subscribed and nothing ever sent for this type: no answer is needed.

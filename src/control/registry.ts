@@ -20,6 +20,10 @@ interface Slot {
   entry: RegistryEntry;
   /** Identity of the ADS stream that announced it; only that stream may withdraw it. */
   owner: unknown;
+  /** The owner's stream is still open: another stream cannot take the node id over. */
+  live: boolean;
+  /** Loaded from a previous run and not re-announced yet. */
+  restored?: true;
   timer?: NodeJS.Timeout;
 }
 
@@ -42,24 +46,68 @@ export class Registry {
   private readonly slots = new Map<string, Slot>();
   private readonly changed = new Emitter<void>((err) => log('onChange listener threw: %o', err));
   private readonly defaultGraceMs: number;
+  /** Epoch ms before which nothing is withdrawn (warm-up after a start). */
+  private keepUntil = 0;
 
   constructor(options: { withdrawGraceMs?: number } = {}) {
     this.defaultGraceMs = options.withdrawGraceMs ?? DEFAULT_WITHDRAW_GRACE_MS;
   }
 
-  /** Registers or refreshes a node's endpoint; cancels a pending withdrawal. */
-  announce(a: Announcement, owner?: unknown): void {
+  /**
+   * Registers or refreshes a node's endpoint; cancels a pending withdrawal. Returns `false`, and
+   * changes nothing, when another owner's stream that announced this node id is still open: a
+   * node id read from `GET /status` cannot replace a connected process's endpoint.
+   */
+  announce(a: Announcement, owner?: unknown): boolean {
     const slot = this.slots.get(a.nodeId);
+    if (slot && slot.live && slot.owner !== undefined && owner !== undefined && slot.owner !== owner) {
+      log('announce %s refused: the node id is held by another open stream', a.nodeId);
+      return false;
+    }
     if (slot?.timer) clearTimeout(slot.timer);
     const same = slot !== undefined && JSON.stringify(slot.entry.announcement) === JSON.stringify(a);
     this.slots.set(a.nodeId, {
       entry: { announcement: a, since: same && slot ? slot.entry.since : new Date() },
       owner,
+      live: owner !== undefined,
     });
     if (!same) {
       log('announce %s: %s.%s at %s ports %o', a.nodeId, a.service, a.namespace, a.address, a.ports.map((p) => p.number));
       this.changed.fire();
     }
+    return true;
+  }
+
+  /**
+   * Loads announcements saved by a previous run (see store/announcements.ts). Each is kept for
+   * `keepMs` (its grace starts then) unless its node re-announces, which takes it over; node ids
+   * already announced in this run are left alone.
+   */
+  restore(announcements: readonly Announcement[], keepMs: number): void {
+    let added = 0;
+    for (const a of announcements) {
+      if (this.slots.has(a.nodeId)) continue;
+      const slot: Slot = { entry: { announcement: a, since: new Date() }, owner: undefined, live: false, restored: true };
+      this.slots.set(a.nodeId, slot);
+      this.schedule(a.nodeId, slot, keepMs);
+      added++;
+    }
+    if (added > 0) {
+      log('restored %d announcement(s), kept %d ms unless re-announced', added, keepMs);
+      this.changed.fire();
+    }
+  }
+
+  /** Until `untilMs` (epoch ms), withdrawals wait at least until then (the warm-up after a start). */
+  holdWithdrawalsUntil(untilMs: number): void {
+    this.keepUntil = untilMs;
+  }
+
+  /** Node ids restored from a previous run that have not re-announced yet. */
+  pendingRestored(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) if (slot.restored) n++;
+    return n;
   }
 
   /**
@@ -70,17 +118,22 @@ export class Registry {
     const slot = this.slots.get(nodeId);
     if (!slot || (options.owner !== undefined && slot.owner !== options.owner)) return;
     if (slot.timer) clearTimeout(slot.timer);
-    const graceMs = options.graceMs ?? this.defaultGraceMs;
+    slot.live = false;
+    const graceMs = Math.max(options.graceMs ?? this.defaultGraceMs, this.keepUntil - Date.now());
     if (graceMs <= 0) {
       this.deregister(nodeId);
       return;
     }
+    this.schedule(nodeId, slot, graceMs);
+    log('withdraw %s in %d ms', nodeId, graceMs);
+  }
+
+  private schedule(nodeId: string, slot: Slot, graceMs: number): void {
     slot.entry.withdrawingAt = new Date(Date.now() + graceMs);
     slot.timer = setTimeout(() => {
       if (this.slots.get(nodeId) === slot) this.deregister(nodeId);
     }, graceMs);
     slot.timer.unref();
-    log('withdraw %s in %d ms', nodeId, graceMs);
   }
 
   /** Removes a node's endpoint now (draining client). Returns whether it was registered. */

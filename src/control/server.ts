@@ -1,7 +1,15 @@
 import type { Diagnostic } from '../config/types.js';
 import { trace } from '../internal/debug.js';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { AdminServer } from './admin.js';
+import { AdminGuard, type AdminLimits } from './admin-guard.js';
+import type { AdsLimits } from './ads-limits.js';
 import { AdsServer } from './ads-server.js';
+import { AnnouncePolicy } from './announce-policy.js';
+import { AnnouncementFile } from './store/announcements.js';
+import { DEFAULT_WARMUP_MS, WarmUp } from './warmup.js';
 import type { CertificateAuthority } from './ca/authority.js';
 import type { SecureServer } from './ca/secure-server.js';
 import type { ClientStatus, NackEvent, PushEvent } from './ads-stream.js';
@@ -9,7 +17,7 @@ import { SnapshotBuilder } from './builder.js';
 import { Emitter, type Disposable } from '../internal/events.js';
 import { meshError } from '../errors.js';
 import type { ServiceModel } from './model.js';
-import { Registry } from './registry.js';
+import { DEFAULT_WITHDRAW_GRACE_MS, Registry } from './registry.js';
 import type { Snapshot } from './snapshot.js';
 import { FileStore } from './store/file.js';
 import { MemoryStore } from './store/memory.js';
@@ -52,6 +60,36 @@ export interface ControlServerOptions {
   secureServerNames?: string[];
   /** CA signing worker threads. Default: available cores − 1 (1–8). */
   signerThreads?: number;
+  /**
+   * Directory where announced endpoints are persisted (`announcements.json`, written atomically)
+   * so a restarted server still serves them. Default with `configDir` and a fixed `xdsPort`: a
+   * per-user directory under the OS temp dir keyed by (config dir, host, port), so the same
+   * server finds its state again (and never writes into the config directory); else none
+   * (memory only: the warm-up then holds responses after a restart).
+   */
+  stateDir?: string;
+  /**
+   * Warm-up after start, ms: nothing announced is withdrawn before it ends, and without persisted
+   * state responses to reconnecting clients wait for it. Default 10 000; at least the withdraw
+   * grace; 0 disables it.
+   */
+  warmupMs?: number;
+  /** ADS limits per connection, stream and request (see DEFAULT_ADS_LIMITS). */
+  adsLimits?: Partial<AdsLimits>;
+  /**
+   * CIDRs announced addresses must fall in (e.g. `['10.0.0.0/8']`). Default: any unicast address;
+   * link-local, multicast, unspecified and broadcast addresses are always refused.
+   */
+  announceNetworks?: string[];
+  /** Labels / ports one announcement may carry. Default 64 each. */
+  announceLimits?: { maxLabels?: number; maxPorts?: number };
+  /**
+   * Bearer token the admin API requires on every route but `/healthz`. Required when `host` is
+   * beyond loopback. Default: env MESHLET_ADMIN_TOKEN, else none.
+   */
+  adminToken?: string;
+  /** Admin API body size and concurrency (see DEFAULT_ADMIN_LIMITS). */
+  adminLimits?: Partial<AdminLimits>;
 }
 
 /** Event name → payload of {@link ControlServer.on}. */
@@ -108,18 +146,33 @@ export async function createControlServer(options: ControlServerOptions = {}): P
   const host = options.host ?? '127.0.0.1';
   if (options.securePort !== undefined && options.caDir === undefined) throw meshError('MESHLET_ERR_USAGE', 'securePort needs caDir (the secure port serves the CA)');
   const ownsStore = options.store === undefined;
+  const adminToken = options.adminToken ?? (process.env['MESHLET_ADMIN_TOKEN'] || undefined);
+  // Checked before anything listens: an admin API beyond loopback without a token is refused.
+  const guard = options.adminPort === null ? undefined : new AdminGuard({ host, token: adminToken });
+  const announcePolicy = new AnnouncePolicy({ ...(options.announceNetworks ? { networks: options.announceNetworks } : {}), ...(options.announceLimits ?? {}) });
   const store = options.store ?? (options.configDir !== undefined ? new FileStore(options.configDir) : new MemoryStore());
-  const registry = new Registry(options.withdrawGraceMs !== undefined ? { withdrawGraceMs: options.withdrawGraceMs } : {});
+  const graceMs = options.withdrawGraceMs ?? DEFAULT_WITHDRAW_GRACE_MS;
+  const registry = new Registry({ withdrawGraceMs: graceMs });
+  const stateDir = options.stateDir ?? (options.configDir !== undefined && options.store === undefined ? defaultStateDir(options.configDir, host, options.xdsPort ?? 15010) : undefined);
+  const stateFile = stateDir !== undefined ? new AnnouncementFile(stateDir) : undefined;
+  const warmupMs = options.warmupMs === 0 ? 0 : Math.max(options.warmupMs ?? DEFAULT_WARMUP_MS, graceMs);
   const builder = new SnapshotBuilder({
     store,
     registry,
     ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
     ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
   });
+  // A state file that exists is the complete list of what was announced (it is written even
+  // when empty), so the first snapshot already holds every service of the previous run.
+  const saved = stateFile ? await stateFile.load() : undefined;
+  const warmUp = new WarmUp({ registry, durationMs: warmupMs, restored: saved !== undefined, onEnd: () => ads.push() });
   const ads = new AdsServer({
     snapshot: () => builder.snapshot,
     registry,
-    ...(options.withdrawGraceMs !== undefined ? { withdrawGraceMs: options.withdrawGraceMs } : {}),
+    withdrawGraceMs: graceMs,
+    announcePolicy,
+    warmUp,
+    ...(options.adsLimits ? { limits: options.adsLimits } : {}),
   });
   const configErrors = () => [...store.errors(), ...builder.diagnostics];
   const admin = options.adminPort === null ? undefined : new AdminServer({
@@ -128,6 +181,8 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     clients: () => ads.clients(),
     services: () => builder.services,
     configErrors,
+    ...(guard ? { guard } : {}),
+    ...(options.adminLimits ? { limits: options.adminLimits } : {}),
   });
   const configError = new Emitter<Diagnostic>((err) => log('config-error listener threw: %o', err));
   let closed = false;
@@ -137,9 +192,11 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     if (closed) return;
     closed = true;
     builder.close();
+    warmUp.close();
     await Promise.all([ads.close(), admin?.close(), secure?.close()]);
     await ca?.close();
     registry.close();
+    await stateFile?.flush();
     if (ownsStore) await store.close();
     configError.clear();
     ads.pushes.clear();
@@ -149,6 +206,13 @@ export async function createControlServer(options: ControlServerOptions = {}): P
   let xdsPort: number;
   let adminPort: number | undefined;
   try {
+    if (stateFile) {
+      // Restored entries pass today's policy too (the allowed networks may have changed).
+      if (saved) registry.restore(saved.filter((a) => announcePolicy.check(a) === undefined), Math.max(warmupMs, graceMs));
+      registry.onChange(() => stateFile.save(registry.list()));
+      stateFile.save(registry.list());
+    }
+    warmUp.start();
     await store.start();
     builder.start();
     xdsPort = await ads.listen(host, options.xdsPort ?? 15010);
@@ -200,4 +264,11 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     },
     close,
   };
+}
+
+/** `<tmp>/meshlet-state-<uid>/<hash of config dir, host, port>`; none for port 0 (no stable identity). */
+function defaultStateDir(configDir: string, host: string, port: number): string | undefined {
+  if (port === 0) return undefined;
+  const key = createHash('sha256').update(`${resolve(configDir)}|${host}|${port}`).digest('hex').slice(0, 16);
+  return join(tmpdir(), `meshlet-state-${process.getuid?.() ?? 'user'}`, key);
 }

@@ -6,7 +6,7 @@ import { trace } from '../../internal/debug.js';
 import {
   CREATE_CERTIFICATE_METHOD, MAX_MESSAGE_BYTES, decodeCertificateRequest, encodeCertificateResponse, type CertificateRequestMessage,
 } from '../../security/identity/ca-protocol.js';
-import { disableNagle, type AdsServer } from '../ads-server.js';
+import { AdsServer, disableNagle } from '../ads-server.js';
 import { hostPort, listenError, probePort } from '../listen.js';
 import type { CertificateAuthority } from './authority.js';
 import { CertificateService } from './certificate-service.js';
@@ -57,7 +57,8 @@ export class SecureServer {
     const provider = new StaticCertificates(Buffer.from(ca.roots().join('')), Buffer.from(chainPem), Buffer.from(keyPem));
     // Identity provider first: grpc-js' parameter names are the other way round, its code is not.
     const credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': -1 });
+    // The ADS limits (message size, streams per connection, keepalive) hold on this port too.
+    const server = new grpc.Server(options.ads ? AdsServer.serverOptions(options.ads.limits) : { 'grpc.max_send_message_length': -1 });
     addCertificateService(server, new CertificateService(ca));
     options.ads?.serveOn(server);
     await probePort('secure (TLS)', options.host, options.port);

@@ -43,7 +43,7 @@ describe('admin API', () => {
   });
 
   test('POST /apply stores valid YAML and /config lists it', async () => {
-    const { status, body } = await getJson<{ applied: string[] }>(base, '/apply', { method: 'POST', body: GOOD, headers: { 'x-meshlet-file': 'reviews.yaml' } });
+    const { status, body } = await getJson<{ applied: string[] }>(base, '/apply', { method: 'POST', body: GOOD, headers: { 'content-type': 'application/yaml', 'x-meshlet-file': 'reviews.yaml' } });
     assert.equal(status, 200);
     assert.deepEqual(body.applied, ['ServiceEntry/default/reviews']);
     const list = await getJson<IstioResource[]>(base, '/config?kind=ServiceEntry&name=reviews');
@@ -55,10 +55,10 @@ describe('admin API', () => {
 
   test('POST /apply with an invalid resource answers 400 and applies nothing', async () => {
     const before = server.store.list().length;
-    const { status, body } = await getJson<{ diagnostics: Diagnostic[] }>(base, '/apply', { method: 'POST', body: `${GOOD.replace('reviews', 'other')}---\n${BAD}`, headers: { 'x-meshlet-file': 'bad.yaml' } });
+    const { status, body } = await getJson<{ diagnostics: Diagnostic[] }>(base, '/apply', { method: 'POST', body: `${GOOD.replace('reviews', 'other')}---\n${BAD}`, headers: { 'content-type': 'application/yaml', 'x-meshlet-file': 'bad.yaml' } });
     assert.equal(status, 400);
     const err = body.diagnostics.find((d) => d.severity === 'error');
-    assert.equal(err?.file, 'bad.yaml');
+    assert.equal(err?.file, 'admin:bad.yaml', 'x-meshlet-file is a label, never a path');
     assert.ok((err?.line ?? 0) > 1, 'errors carry a line');
     assert.equal(server.store.list().length, before);
   });

@@ -27,7 +27,7 @@ function harness(initial: Snapshot) {
     snapshot: () => current,
     nextNonce: () => String(++nonce),
     controlPlaneId: 'test',
-    announce: (a) => announced.push(a),
+    announce: (a) => { announced.push(a); return true; },
     deregister: (id) => deregistered.push(id),
     onPush: () => {},
     onNack: (e) => nacks.push(e),

@@ -1,0 +1,106 @@
+import { trace } from '../internal/debug.js';
+import type { Registry } from './registry.js';
+
+const log = trace('ads');
+
+/**
+ * Default warm-up after a start, ms. gRPC's connection backoff (1 s, ×1.6, ±20 %) puts a
+ * client that saw a few seconds of outage on retries about 1, 2.6, 5.2 and 9.3 s after the
+ * break, so 10 s lets the clients of a quick restart come back before anything is withdrawn.
+ */
+export const DEFAULT_WARMUP_MS = 10_000;
+
+/** Options of {@link WarmUp}. */
+export interface WarmUpOptions {
+  registry: Registry;
+  /** Length of the warm-up, ms (at least the registry's withdraw grace; the caller sees to that). */
+  durationMs: number;
+  /** Announcements were restored from a state file: the snapshot is complete from the start. */
+  restored: boolean;
+  /** Called once when the warm-up ends (push held responses). */
+  onEnd: () => void;
+  now?: () => number;
+}
+
+/**
+ * The window after a control server start in which nothing that was in the mesh may disappear.
+ *
+ * - Once it is known to be a restart (restored state, or a returning client), the registry
+ *   withdraws nothing until the window closes (or the grace, whichever is later).
+ * - With announcements restored from disk the snapshot already holds every service, so streams
+ *   are answered at once, and the window ends early when every restored node re-announced.
+ * - Without them (memory store, first start) the server cannot tell which services are still
+ *   to come back. As soon as a client that held config from a previous server reconnects
+ *   (its first request carries a `version_info`), every response is held until the window ends:
+ *   that client keeps serving its cached config meanwhile, instead of applying a state of the
+ *   world without the services that have not re-announced yet (SotW removal). A first start,
+ *   where no client has a version, answers at once.
+ *
+ * @example
+ * ```ts
+ * const warm = new WarmUp({ registry, durationMs: 10_000, restored: false, onEnd: () => ads.push() });
+ * warm.start();
+ * if (warm.holding()) deferResponse();
+ * ```
+ */
+export class WarmUp {
+  private timer: NodeJS.Timeout | undefined;
+  private ended = false;
+  private hold = false;
+  private readonly now: () => number;
+  private until = 0;
+
+  constructor(private readonly options: WarmUpOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.options.durationMs <= 0) return this.end('disabled');
+    this.until = this.now() + this.options.durationMs;
+    // Only a restart needs the hold; a first start (no state, no returning client) withdraws as usual.
+    if (this.options.restored) this.options.registry.holdWithdrawalsUntil(this.until);
+    this.timer = setTimeout(() => this.end('elapsed'), this.options.durationMs);
+    this.timer.unref();
+    if (this.options.restored) this.options.registry.onChange(() => this.checkRestored());
+  }
+
+  /** Whether responses must wait (see class doc). */
+  holding(): boolean {
+    return this.hold;
+  }
+
+  /** Whether the warm-up window is still open. */
+  active(): boolean {
+    return !this.ended;
+  }
+
+  /** A stream's first request carried a version from a previous server. */
+  onReconnect(): void {
+    if (this.ended || this.options.restored || this.hold) return;
+    log('warm-up: a client reconnected with config from a previous server; holding responses until the warm-up ends');
+    this.hold = true;
+    this.options.registry.holdWithdrawalsUntil(this.until);
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.ended = true;
+  }
+
+  private checkRestored(): void {
+    if (!this.ended && this.options.registry.pendingRestored() === 0) this.end('every restored node re-announced');
+  }
+
+  private end(why: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.options.registry.holdWithdrawalsUntil(0);
+    const held = this.hold;
+    this.hold = false;
+    log('warm-up over (%s)', why);
+    if (held) this.options.onEnd();
+  }
+}
