@@ -71,7 +71,8 @@ export class Registry {
       owner,
       live: owner !== undefined,
     });
-    if (!same) {
+    // A restored node coming back is news even when nothing changed (the warm-up counts them).
+    if (!same || slot?.restored) {
       log('announce %s: %s.%s at %s ports %o', a.nodeId, a.service, a.namespace, a.address, a.ports.map((p) => p.number));
       this.changed.fire();
     }
