@@ -21,7 +21,7 @@ export type { MeshDispatcherOptions } from './http/dispatcher.js';
 export { FLAGS_HEADER } from './http/headers.js';
 export type { ListenTarget, ListenOptions, ListenHandle, FastifyLike } from './http/inbound.js';
 export type { InboundHook, InboundContext, InboundPeer, InboundDenial } from './http/pipeline.js';
-export type { RequestRecord } from './http/types.js';
+export type { RequestRecord } from './telemetry/record.js';
 export type { ResponseFlag } from './core/types.js';
 
 export { MeshError, ERROR_CODES, isMeshError, meshError } from './errors.js';

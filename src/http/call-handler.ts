@@ -20,7 +20,7 @@ import { readBody, shouldBuffer } from './body-buffer.js';
 import { CallerController, localReply, rawOf, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
 import { FLAGS_HEADER, responseHeaders, withSetCookie, type HeaderRecord } from './headers.js';
 import { LOCAL_REPLY, originOf, replayable, sendMirrors, upstreamOptions } from './upstream.js';
-import type { RecordSink } from './types.js';
+import type { RecordSink } from '../telemetry/record.js';
 
 /** What every call of one dispatcher shares (one object per dispatcher). */
 export interface CallContext {

@@ -12,7 +12,7 @@ import { CallHandler, type CallContext } from './call-handler.js';
 import { LOCAL_REPLY } from './upstream.js';
 import { localError, localReply, safely, toCurrentHandler, type DispatchController, type DispatchHandler } from './handler.js';
 import { applyMutation, FLAGS_HEADER, isEmptyMutation, normalizeHeaders } from './headers.js';
-import type { RecordSink, RequestRecord } from './types.js';
+import type { RecordSink, RequestRecord } from '../telemetry/record.js';
 import { channels } from '../telemetry/diagnostics.js';
 
 /**

@@ -12,7 +12,7 @@ import { meshError } from '../errors.js';
 import { MeshDispatcher } from '../http/dispatcher.js';
 import { InboundServer, type ListenHandle, type ListenOptions, type ListenTarget } from '../http/inbound.js';
 import { contextOf, InboundPipeline } from '../http/pipeline.js';
-import type { RecordSink, RequestRecord } from '../http/types.js';
+import type { RecordSink, RequestRecord } from '../telemetry/record.js';
 import { trace } from '../internal/debug.js';
 import { XdsClient } from '../xds/ads-client.js';
 import { Emitter, type Disposable } from '../xds/events.js';

@@ -6,7 +6,7 @@ import type { MeshDispatcher } from '../http/dispatcher.js';
 import type { ListenHandle, ListenOptions, ListenTarget } from '../http/inbound.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InboundContext, InboundDenial, InboundHook } from '../http/pipeline.js';
-import type { RequestRecord } from '../http/types.js';
+import type { RequestRecord } from '../telemetry/record.js';
 import type { XdsClient } from '../xds/ads-client.js';
 import type { BackoffOptions } from '../xds/backoff.js';
 import type { Disposable } from '../xds/events.js';

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, fetch, request } from 'undici';
 import { MeshDispatcher } from '../../../src/http/dispatcher.js';
-import type { RequestRecord } from '../../../src/http/types.js';
+import type { RequestRecord } from '../../../src/telemetry/record.js';
 import { isMeshError } from '../../../src/errors.js';
 import { closedPort, reply, sleep, startBackend, type Backend } from '../../helpers/http-backends.js';
 import { FakeEngine, endpoint, newLog, plan, retryPlan } from '../../helpers/http-fake-engine.js';

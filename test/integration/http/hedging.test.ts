@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { MeshDispatcher } from '../../../src/http/dispatcher.js';
-import type { RequestRecord } from '../../../src/http/types.js';
+import type { RequestRecord } from '../../../src/telemetry/record.js';
 import { reply, sleep, startBackend, type Backend, type Behaviour } from '../../helpers/http-backends.js';
 import { FakeEngine, endpoint, newLog, plan, retryPlan } from '../../helpers/http-fake-engine.js';
 

@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fetch as undiciFetch, getGlobalDispatcher } from 'undici';
 import { createMesh } from '../../../src/mesh/create.js';
-import type { RequestRecord } from '../../../src/http/types.js';
+import type { RequestRecord } from '../../../src/telemetry/record.js';
 import { closedPort, startBackend, type Backend } from '../../helpers/http-backends.js';
 import { MeshFixture } from '../../helpers/http-mesh.js';
 

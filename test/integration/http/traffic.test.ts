@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { isMeshError } from '../../../src/errors.js';
 import type { Mesh } from '../../../src/mesh/types.js';
-import type { RequestRecord } from '../../../src/http/types.js';
+import type { RequestRecord } from '../../../src/telemetry/record.js';
 import { startBackend, type Backend } from '../../helpers/http-backends.js';
 import { MeshFixture, type Served } from '../../helpers/http-mesh.js';
 

@@ -1,4 +1,4 @@
-/** Types shared by the HTTP adapter and the mesh. */
+/** The request record: one outbound HTTP request or gRPC call as the mesh saw it (both adapters emit it). */
 import type { ResponseFlag } from '../core/types.js';
 
 /**
@@ -31,3 +31,16 @@ export interface RequestRecord {
 
 /** Receives a {@link RequestRecord} per request; only called when someone listens. */
 export type RecordSink = (record: RequestRecord) => void;
+
+/**
+ * One gRPC call as the mesh saw it: a {@link RequestRecord} (method `POST`, path
+ * `/pkg.Service/Method`, `status` the HTTP equivalent of the gRPC status) plus the gRPC status.
+ */
+export interface GrpcRequestRecord extends RequestRecord {
+  protocol: 'grpc';
+  /** The gRPC status code the caller got. */
+  grpcStatus: number;
+}
+
+/** Receives a record per finished gRPC call; only asked for while someone listens. */
+export type GrpcRecordSink = (record: GrpcRequestRecord) => void;
