@@ -106,7 +106,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Metadata may arrive as a Struct (`{fields}`) or, from a JSON bootstrap, already plain. */
-function metadataJson(metadata: unknown): JsonObject {
+export function metadataJson(metadata: unknown): JsonObject {
   if (!isObject(metadata)) return {};
   if (isObject(metadata['fields'])) return structToJson(metadata);
   return metadata as JsonObject;
@@ -146,7 +146,7 @@ function firstAddress(value: unknown): string | undefined {
   return undefined;
 }
 
-function parseLabels(value: unknown): Record<string, string> {
+export function parseLabels(value: unknown): Record<string, string> {
   const labels: Record<string, string> = {};
   if (!isObject(value)) return labels;
   for (const [key, v] of Object.entries(value)) {
