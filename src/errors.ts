@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   MESHLET_ERR_NO_CONFIG: 'A request named a host the mesh does not know while the mesh has no configuration yet (the control plane has not answered).',
   MESHLET_ERR_ADMIN_REQUEST: 'The control server admin API rejected a request.',
   MESHLET_ERR_CONFIG_YAML: 'A configuration file is not valid YAML.',
+  MESHLET_ERR_CONFIG_LIMIT: 'A configuration input exceeds a bound (file size, document count, nesting depth, scalar size or alias expansion); see README "Config input".',
   MESHLET_ERR_CONFIG_RESOURCE: 'A YAML document is not a Kubernetes-style resource (apiVersion/kind/metadata/spec).',
   MESHLET_ERR_CONFIG_UNKNOWN_KIND: 'A resource has an apiVersion/kind meshlet does not support.',
   MESHLET_ERR_CONFIG_SCHEMA: 'A field has the wrong type or an invalid value.',

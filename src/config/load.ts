@@ -6,6 +6,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MeshError } from '../errors.js';
 import { trace } from '../internal/debug.js';
+import { DEFAULT_CONFIG_LIMITS, formatBytes, type ConfigLimits } from './limits.js';
 import { validateDocument } from './resource.js';
 import type { WalkContext } from './schema.js';
 import type { Diagnostic, IstioResource } from './types.js';
@@ -19,6 +20,8 @@ export interface ParseOptions {
   defaultNamespace?: string;
   /** Also return documents with errors in their spec, built without the invalid fields (`invalid`). */
   keepInvalid?: boolean;
+  /** Input bounds (README "Config input"); unset fields keep {@link DEFAULT_CONFIG_LIMITS}. */
+  limits?: Partial<ConfigLimits>;
 }
 
 /** Resources that passed validation, and every diagnostic found (errors and warnings). */
@@ -42,12 +45,12 @@ export interface ParseResult {
  */
 export function parseConfig(text: string, file: string, options: ParseOptions = {}): ParseResult {
   const defaultNamespace = options.defaultNamespace ?? 'default';
-  const parsed = parseYaml(text, file);
+  const parsed = parseYaml(text, file, configLimits(options));
   const diagnostics: Diagnostic[] = [...parsed.diagnostics];
   const resources: IstioResource[] = [];
   const invalid: IstioResource[] | undefined = options.keepInvalid ? [] : undefined;
   for (const yd of parsed.documents) {
-    const ctx: WalkContext = { file, lineCounter: parsed.lineCounter, doc: yd.doc, diagnostics, fields: new Map(), errors: 0 };
+    const ctx: WalkContext = { file, lineCounter: parsed.lineCounter, doc: yd.doc, aliases: yd.aliases, diagnostics, fields: new Map(), errors: 0 };
     if (invalid) ctx.partials = invalid;
     const resource = validateDocument(yd, ctx, defaultNamespace);
     if (resource) resources.push(resource);
@@ -56,6 +59,10 @@ export function parseConfig(text: string, file: string, options: ParseOptions = 
   diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   log('%s: %d resources, %d diagnostics', file, resources.length, diagnostics.length);
   return invalid ? { resources, diagnostics, invalid } : { resources, diagnostics };
+}
+
+function configLimits(options: ParseOptions): ConfigLimits {
+  return options.limits ? { ...DEFAULT_CONFIG_LIMITS, ...options.limits } : DEFAULT_CONFIG_LIMITS;
 }
 
 /** {@link ParseResult} plus the files that were read, in the order they were read. */
@@ -76,7 +83,13 @@ export interface LoadResult extends ParseResult {
 export async function loadConfigPath(path: string, options: ParseOptions = {}): Promise<LoadResult> {
   const files = (await isDirectory(path)) ? await listYaml(path) : [path];
   const out: LoadResult = { resources: [], diagnostics: [], files, ...(options.keepInvalid ? { invalid: [] } : {}) };
+  const { maxFileBytes } = configLimits(options);
   for (const file of files) {
+    const tooLarge = await sizeProblem(file, maxFileBytes);
+    if (tooLarge) {
+      out.diagnostics.push(tooLarge);
+      continue;
+    }
     const text = await readText(file);
     const r = parseConfig(text, file, options);
     out.resources.push(...r.resources);
@@ -99,6 +112,21 @@ async function isDirectory(path: string): Promise<boolean> {
   } catch (err) {
     throw readError(path, err);
   }
+}
+
+/**
+ * A `MESHLET_ERR_CONFIG_LIMIT` diagnostic when `file` is larger than `maxBytes`, found from its
+ * size alone so an oversized file is never read into memory.
+ */
+export async function sizeProblem(file: string, maxBytes: number): Promise<Diagnostic | undefined> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    throw readError(file, err);
+  }
+  if (size <= maxBytes) return undefined;
+  return { severity: 'error', code: 'MESHLET_ERR_CONFIG_LIMIT', message: `file is larger than the ${formatBytes(maxBytes)} limit (${size} bytes)`, file, line: 1, column: 1 };
 }
 
 async function readText(file: string): Promise<string> {

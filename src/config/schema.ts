@@ -4,9 +4,9 @@
  * and the line of the offending node; nothing throws. A schema returns the built value, or
  * `undefined` when the node is invalid (a diagnostic has then been recorded).
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from './yaml-lib.js';
+import { isAlias, isMap, isScalar, isSeq, type Alias, type Document, type LineCounter, type Node } from './yaml-lib.js';
 import type { MeshErrorCode } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { isDurationOutOfRange, parseDuration } from './duration.js';
 import type { Diagnostic, IstioResource, SourceRef } from './types.js';
 import { nodePosition } from './yaml.js';
 
@@ -15,6 +15,8 @@ export interface WalkContext {
   file: string;
   lineCounter: LineCounter;
   doc: Document.Parsed;
+  /** Alias → anchored node, from {@link parseYaml}; aliases not in it resolve the slow way. */
+  aliases?: ReadonlyMap<Alias, Node>;
   diagnostics: Diagnostic[];
   /** Field path → where it was written; becomes the resource's {@link fieldSource} table. */
   fields: Map<string, SourceRef>;
@@ -93,7 +95,8 @@ export function moveMark(ctx: WalkContext, from: string, to: string): void {
 
 /** Follows YAML aliases (`*anchor`) to the node they name. */
 export function deref(node: Node, ctx: WalkContext): Node {
-  return isAlias(node) ? ((node.resolve(ctx.doc) as Node | undefined) ?? node) : node;
+  if (!isAlias(node)) return node;
+  return ctx.aliases?.get(node) ?? (node.resolve(ctx.doc) as Node | undefined) ?? node;
 }
 
 /** Whether a node is an explicit YAML null (`field:` or `field: null`), which means "unset". */
@@ -197,7 +200,8 @@ export function duration(options: { min?: number } = {}): Schema {
     }
     const ms = parseDuration(n.value);
     let problem: string | undefined;
-    if (ms === undefined) problem = `invalid duration ${JSON.stringify(n.value)}: expected e.g. "1s", "250ms", "1.5s", "1m", "1h"`;
+    if (ms === undefined && isDurationOutOfRange(n.value)) problem = `duration ${JSON.stringify(n.value)} is out of range: at most 2562047h47m16.854775807s, as in Go`;
+    else if (ms === undefined) problem = `invalid duration ${JSON.stringify(n.value)}: expected e.g. "1s", "250ms", "1.5s", "1m", "1h"`;
     else if (!Number.isInteger(ms)) problem = `duration ${JSON.stringify(n.value)} is finer than a millisecond; only millisecond precision is supported`;
     else if (options.min !== undefined && ms < options.min) problem = `duration ${JSON.stringify(n.value)} must be at least ${options.min}ms`;
     if (problem) {

@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../../config/index.js';
+import { DEFAULT_CONFIG_LIMITS, formatBytes } from '../../config/limits.js';
 import { resourceKey, type Diagnostic, type IstioResource, type ResourceKind } from '../../config/types.js';
 import { meshError } from '../../errors.js';
 import { trace } from '../../internal/debug.js';
@@ -216,6 +217,13 @@ export class FileStore implements ConfigStore {
       const s = await stat(file);
       sig = `${s.mtimeMs}:${s.size}`;
       if (!force && prev && prev.sig === sig) return false;
+      if (s.size > DEFAULT_CONFIG_LIMITS.maxFileBytes) {
+        // Never read it into memory; keep the file's last good resources, as for any invalid file.
+        const message = `file is larger than the ${formatBytes(DEFAULT_CONFIG_LIMITS.maxFileBytes)} limit (${s.size} bytes)`;
+        const d: Diagnostic = { severity: 'error', code: 'MESHLET_ERR_CONFIG_LIMIT', message, file, line: 1, column: 1 };
+        this.files.set(file, { sig, text: undefined, good: prev?.good ?? [], diagnostics: [d] });
+        return true;
+      }
       text = await readFile(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
