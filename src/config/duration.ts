@@ -16,9 +16,13 @@ const UNIT_MS: Record<string, number> = {
 
 const TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 
+/** Go's `time.Duration` is int64 nanoseconds: `ParseDuration` rejects anything above ~292 years. */
+export const MAX_DURATION_MS = 9_223_372_036_854.775807;
+
 /**
  * Parses a duration string into milliseconds. Returns `undefined` for anything that is not a
- * valid, non-negative duration (user input never makes this throw). `"0"` is accepted, as in Go.
+ * valid, non-negative duration within Go's range ({@link MAX_DURATION_MS}; user input never makes
+ * this throw). `"0"` is accepted, as in Go.
  *
  * @example
  * ```ts
@@ -28,6 +32,17 @@ const TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
  * ```
  */
 export function parseDuration(text: string): number | undefined {
+  const ms = durationSyntax(text);
+  return ms !== undefined && ms <= MAX_DURATION_MS ? ms : undefined;
+}
+
+/** Whether `text` is well-formed but beyond Go's range (for a precise message). */
+export function isDurationOutOfRange(text: string): boolean {
+  const ms = durationSyntax(text);
+  return ms !== undefined && ms > MAX_DURATION_MS;
+}
+
+function durationSyntax(text: string): number | undefined {
   if (typeof text !== 'string') return undefined;
   const s = text;
   if (s === '0') return 0;
@@ -42,7 +57,7 @@ export function parseDuration(text: string): number | undefined {
     if (unit === undefined) return undefined;
     total += Number(m[1]) * unit;
   }
-  return Number.isFinite(total) ? total : undefined;
+  return total;
 }
 
 /**

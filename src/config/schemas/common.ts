@@ -108,8 +108,13 @@ const headerOperations: Schema = obj({
 /** Headers: request/response header operations. */
 export const headers: Schema = obj({ fields: { request: headerOperations, response: headerOperations } });
 
-/** Non-negative integer. */
-export const count = (): Schema => int({ min: 0 });
+/**
+ * A non-negative integer that lands in a proto `int32` field (Istio's connection-pool limits,
+ * retry attempts): larger values are rejected, never wrapped on the wire.
+ */
+export const int32 = (): Schema => int({ min: 0, max: 2_147_483_647 });
+/** A non-negative integer that lands in a proto `uint32` / `UInt32Value` field. */
+export const uint32 = (): Schema => int({ min: 0, max: 4_294_967_295 });
 
 /** Boolean (re-exported for brevity in the kind schemas). */
 export { bool };

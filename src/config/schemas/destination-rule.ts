@@ -4,7 +4,7 @@
  */
 import { arrayOf, duration, enumOf, int, mapOf, moveMark, obj, report, str, type Schema } from '../schema.js';
 import {
-  bool, checkUnique, count, dnsLabelProblem, exportTo, hostProblem, percentage, portSelector, stringMap, workloadSelector,
+  bool, checkUnique, dnsLabelProblem, int32, exportTo, hostProblem, percentage, portSelector, stringMap, uint32, workloadSelector,
 } from './common.js';
 
 const isPrime = (n: number): boolean => {
@@ -13,21 +13,28 @@ const isPrime = (n: number): boolean => {
   return true;
 };
 
+// Envoy's bounds (ring_hash.proto `lte: 8388608`, maglev.proto `lte: 5000011`): beyond them the
+// cluster would be NACKed, so reject at validation instead.
+const RING_MAX_SIZE = 8_388_608;
+const MAGLEV_MAX_TABLE_SIZE = 5_000_011;
+const ringSize = int({ min: 0, max: RING_MAX_SIZE });
+
 const consistentHash = obj({
   fields: {
     httpHeaderName: str({ nonEmpty: true }),
     httpCookie: obj({ fields: { name: str({ nonEmpty: true }), path: str(), ttl: duration() }, required: ['name'] }),
     useSourceIp: bool(),
     httpQueryParameterName: str({ nonEmpty: true }),
-    ringHash: obj({ fields: { minimumRingSize: count() } }),
+    ringHash: obj({ fields: { minimumRingSize: ringSize } }),
     maglev: obj({
-      fields: { tableSize: int({ min: 1 }) },
+      fields: { tableSize: int({ min: 1, max: MAGLEV_MAX_TABLE_SIZE }) },
+      required: ['tableSize'],
       check: (v, ctx, path) => {
         const t = v.tableSize as number | undefined;
         if (t !== undefined && !isPrime(t)) report(ctx, `${path}.tableSize`, 'MESHLET_ERR_CONFIG_SCHEMA', `maglev tableSize must be a prime number, got ${t}`);
       },
     }),
-    minimumRingSize: count(),
+    minimumRingSize: ringSize,
   },
   oneOf: [
     { fields: ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'], required: true },
@@ -91,23 +98,23 @@ const connectionPool = obj({
   fields: {
     tcp: obj({
       fields: {
-        maxConnections: count(),
+        maxConnections: int32(),
         connectTimeout: duration({ min: 1 }),
-        tcpKeepalive: obj({ fields: { probes: count(), time: duration({ min: 1 }), interval: duration({ min: 1 }) } }),
+        tcpKeepalive: obj({ fields: { probes: uint32(), time: duration({ min: 1 }), interval: duration({ min: 1 }) } }),
         maxConnectionDuration: duration({ min: 1 }),
         idleTimeout: duration(),
       },
     }),
     http: obj({
       fields: {
-        http1MaxPendingRequests: count(),
-        http2MaxRequests: count(),
-        maxRequestsPerConnection: count(),
-        maxRetries: count(),
+        http1MaxPendingRequests: int32(),
+        http2MaxRequests: int32(),
+        maxRequestsPerConnection: int32(),
+        maxRetries: int32(),
         idleTimeout: duration({ min: 1 }),
         h2UpgradePolicy: enumOf(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']),
         useClientProtocol: bool(),
-        maxConcurrentStreams: count(),
+        maxConcurrentStreams: int32(),
       },
     }),
   },
@@ -119,10 +126,10 @@ const connectionPool = obj({
 const outlierDetection = obj({
   fields: {
     splitExternalLocalOriginErrors: bool(),
-    consecutiveLocalOriginFailures: count(),
-    consecutiveGatewayErrors: count(),
-    consecutive5xxErrors: count(),
-    consecutiveErrors: count(),
+    consecutiveLocalOriginFailures: uint32(),
+    consecutiveGatewayErrors: uint32(),
+    consecutive5xxErrors: uint32(),
+    consecutiveErrors: int32(),
     interval: duration({ min: 1 }),
     baseEjectionTime: duration({ min: 1 }),
     maxEjectionPercent: int({ min: 0, max: 100 }),
@@ -171,7 +178,7 @@ const policyFields = { loadBalancer, connectionPool, outlierDetection, tls: clie
 
 /** Istio's TrafficPolicy.retryBudget (top-level and subset policies only, as in Istio). */
 const retryBudget = obj({
-  fields: { percent: percentage, minRetryConcurrency: count(), budgetInterval: duration() },
+  fields: { percent: percentage, minRetryConcurrency: uint32(), budgetInterval: duration() },
   check: (v, ctx, path) => {
     if ('budgetInterval' in v) {
       report(ctx, `${path}.budgetInterval`, 'MESHLET_ERR_CONFIG_SCHEMA', 'budgetInterval is not supported: the budget counts the requests in flight (Envoy\'s default)', { severity: 'warning' });

@@ -4,7 +4,7 @@
  */
 import { arrayOf, duration, enumOf, int, mapOf, obj, port, report, str, type Schema, type WalkContext } from '../schema.js';
 import {
-  bool, cidrProblem, count, destination, exportTo, headers, hostProblem, migratePercent, percentage,
+  bool, cidrProblem, destination, exportTo, headers, hostProblem, int32, migratePercent, percentage,
   presenceOrStringMatch, regexProblem, stringMap, stringMatch,
 } from './common.js';
 
@@ -114,7 +114,7 @@ const rewrite = obj({
 
 const retries = obj({
   fields: {
-    attempts: count(),
+    attempts: int32(),
     perTryTimeout: duration({ min: 1 }),
     retryOn: str({ check: retryOnProblem }),
     retryRemoteLocalities: bool(),
