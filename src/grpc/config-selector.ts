@@ -9,6 +9,7 @@
  */
 import { experimental, Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import type { RouteResult } from '../core/types.js';
+import { setLongTimeout } from '../internal/timer.js';
 import { AttemptContext, CallState } from './call-state.js';
 import { registry } from './registry.js';
 import { httpToGrpcStatus } from './status.js';
@@ -43,7 +44,7 @@ export function metadataHeaders(metadata: Metadata): Record<string, string | str
 }
 
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setLongTimeout(resolve, ms));
 }
 
 /** The per-attempt filter: first attempts run fault + admission, every attempt watches headers. */

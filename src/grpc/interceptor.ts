@@ -12,6 +12,7 @@
  */
 import { InterceptingCall, Metadata, status as Status, type Interceptor, type InterceptorOptions, type NextCall, type StatusObject } from '@grpc/grpc-js';
 import type { AttemptOutcome, HeldSlot } from '../core/types.js';
+import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/timer.js';
 import { AttemptContext, CallState } from './call-state.js';
 import { registry } from './registry.js';
 import { GRPC_CONDITION_BY_CODE } from './status.js';
@@ -88,7 +89,7 @@ class MeshClientCall implements Child {
   private committed = false;
   private callerCancelled = false;
   private done = false;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: LongTimer | undefined;
   private retrySlot: HeldSlot | undefined;
 
   constructor(private readonly options: InterceptorOptions, private readonly next: NextCall, runtime: GrpcMeshRuntime) {
@@ -247,7 +248,7 @@ class MeshClientCall implements Child {
       return false;
     }
     this.retrySlot = slot;
-    this.retryTimer = setTimeout(() => this.launch(), backoff);
+    this.retryTimer = setLongTimeout(() => this.launch(), backoff);
     return true;
   }
 
@@ -259,7 +260,7 @@ class MeshClientCall implements Child {
   private finish(status: StatusObject, ctx?: AttemptContext): void {
     if (this.done) return;
     this.done = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    clearLongTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.releaseRetrySlot();
     const call = this.call;

@@ -15,6 +15,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { AttemptOutcome, CallPlan, Engine, HeldSlot, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
+import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/timer.js';
 import { Attempt, CALLER_ENDED, classifyError, responseOutcome, type AttemptOwner } from './attempt.js';
 import { readBody, shouldBuffer } from './body-buffer.js';
 import { CallerController, localReply, rawOf, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
@@ -78,8 +79,8 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
   /** Retry slot held across a backoff wait. */
   private waitingSlot: HeldSlot | undefined;
   private deadline = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private wait: NodeJS.Timeout | undefined;
+  private timer: LongTimer | undefined;
+  private wait: LongTimer | undefined;
   private done = false;
   private streaming = false;
   private status = 0;
@@ -139,7 +140,7 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     const delay = this.plan.fault?.delayMs;
     if (delay !== undefined && delay > 0) {
       this.flag('DI');
-      this.wait = setTimeout(() => this.route(), delay);
+      this.wait = setLongTimeout(() => this.route(), delay);
     } else this.route();
   }
 
@@ -202,7 +203,7 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     if (!slot.ok) return slot.flag;
     this.waitingSlot = slot;
     const delay = retry.backoffMs(this.attempts, this.ctx.random);
-    this.wait = setTimeout(() => this.next(slot), Math.max(0, delay));
+    this.wait = setLongTimeout(() => this.next(slot), delay);
     this.armTimer();
     return true;
   }
@@ -304,11 +305,11 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     const now = Date.now();
     const at = Math.min(this.deadline || Infinity, perTry || Infinity);
     this.clearTimer();
-    if (at !== Infinity) this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - now));
+    if (at !== Infinity) this.timer = setLongTimeout(() => this.onTimer(), at - now);
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
+    clearLongTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -362,7 +363,7 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     if (this.done) return false;
     this.done = true;
     this.clearTimer();
-    if (this.wait) clearTimeout(this.wait);
+    clearLongTimeout(this.wait);
     this.wait = undefined;
     this.waitingSlot?.release();
     this.waitingSlot = undefined;
@@ -450,7 +451,7 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     this.abandonRacing(HEDGE_LOST);
     this.attempt = attempt;
     if (this.wait) {
-      clearTimeout(this.wait);
+      clearLongTimeout(this.wait);
       this.wait = undefined;
       this.waitingSlot?.release();
       this.waitingSlot = undefined;
