@@ -5,7 +5,7 @@
  * README's "Config input" section lists them; keep the two in sync.
  */
 export interface ConfigLimits {
-  /** Largest file (or admin request body) in bytes. Default 3 MiB, Kubernetes' etcd request limit (1.5 MiB) twice over. */
+  /** Largest file (or admin request body) in bytes. Default 3 MiB, the admin API's body limit (kube-apiserver's default). */
   maxFileBytes: number;
   /** Most YAML documents in one file. Default 10,000. */
   maxDocuments: number;
