@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { isMeshError, meshError } from '../../errors.js';
 import { trace } from '../../internal/debug.js';
 
@@ -41,6 +42,7 @@ export async function writeAtomic(dir: string, path: string, text: string): Prom
 export class CoalescingWriter {
   private pending: (() => string) | undefined;
   private writing: Promise<void> | undefined;
+  private swept = false;
 
   constructor(readonly dir: string, readonly path: string) {}
 
@@ -57,6 +59,10 @@ export class CoalescingWriter {
 
   private async drain(): Promise<void> {
     try {
+      if (!this.swept) {
+        this.swept = true;
+        await this.sweep();
+      }
       while (this.pending) {
         const render = this.pending;
         this.pending = undefined;
@@ -64,6 +70,18 @@ export class CoalescingWriter {
       }
     } finally {
       this.writing = undefined;
+    }
+  }
+
+  /** Removes temp files a killed predecessor left mid-write (`<name>.<pid>.tmp`). */
+  private async sweep(): Promise<void> {
+    const prefix = `${basename(this.path)}.`;
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp') && name !== `${prefix}${process.pid}.tmp`) {
+        await rm(join(this.dir, name), { force: true }).catch(() => {});
+        log('removed %s, left by an earlier run', name);
+      }
     }
   }
 }

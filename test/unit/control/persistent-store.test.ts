@@ -2,7 +2,7 @@
 // state dir and applies it again on start (issue 11, item 1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../../src/config/index.js';
@@ -89,6 +89,25 @@ test('a saved resource that no longer validates is reported with file:line; the 
     assert.ok(errors.length > 0);
     assert.ok(errors.every((d) => d.file === join(dir, APPLIED_FILE) && d.line === 4), JSON.stringify(errors));
     await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('state writes sweep the temp file a SIGKILLed predecessor left mid-write', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-applied-'));
+  try {
+    const stale = join(dir, `${APPLIED_FILE}.999999.tmp`);
+    const other = join(dir, 'announcements.json.999999.tmp');
+    await writeFile(stale, 'half a wri');
+    await writeFile(other, 'half');
+    const store = new PersistentStore(new MemoryStore(), dir);
+    await store.start();
+    await store.apply(parse(SE('a', 80)), 'admin:a.yaml');
+    await store.close();
+    await assert.rejects(stat(stale), { code: 'ENOENT' });
+    await stat(other); // another file's temp is that file's writer's business
+    assert.match(await readFile(join(dir, APPLIED_FILE), 'utf8'), /"name":"a"/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
