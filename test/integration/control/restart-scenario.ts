@@ -20,6 +20,8 @@ interface StatusBody { clients: { id: string; types: Record<string, { ackedVersi
 
 export interface ScenarioOptions {
   kills: number;
+  /** Clean restarts (SIGTERM: the CLI closes the server) after the kills, as `systemctl restart` does. Default 0. */
+  terms?: number;
   /** `meshlet control` arguments besides `--xds-port` / `--admin-port`. */
   args: string[];
   /** Apply a ServiceEntry `ext.example.com` through the admin API before the load (needs persisted config). */
@@ -148,12 +150,14 @@ spec:
 
   const downtimes: number[] = [];
   const resyncs: number[] = [];
-  for (let kill = 1; kill <= o.kills; kill++) {
+  const restarts = o.kills + (o.terms ?? 0);
+  for (let kill = 1; kill <= restarts; kill++) {
     await sleep(1000);
     const t0 = Date.now();
-    await control.kill();
+    if (kill <= o.kills) await control.kill();
+    else await control.stop();
     // Down longer each time (clients' reconnect backoff grows meanwhile).
-    await sleep(200 * kill);
+    await sleep(200 * Math.min(kill, 5));
     control = await ControlProcess.start(args);
     downtimes.push(Date.now() - t0);
     if (control.xdsAddress !== controlPlane) throw new Error(`restarted on ${control.xdsAddress}, not ${controlPlane}`);
@@ -181,7 +185,7 @@ spec:
   const seconds = (Date.now() - began) / 1000;
   const result: ScenarioResult = { stats: load.stats, skipped: load.skipped, seconds, downtimes, resyncs, reached: [...reached.values()] };
   const { sent, failed } = result.stats;
-  t.diagnostic(`${o.kills} SIGKILLs: ${failed} failed of ${sent} requests in ${seconds.toFixed(1)} s (${(sent / seconds).toFixed(0)} rps, ${load.skipped} skipped at the in-flight cap)`);
+  t.diagnostic(`${o.kills} SIGKILLs${o.terms ? ` + ${o.terms} SIGTERM` : ''}: ${failed} failed of ${sent} requests in ${seconds.toFixed(1)} s (${(sent / seconds).toFixed(0)} rps, ${load.skipped} skipped at the in-flight cap)`);
   t.diagnostic(`kill → ready: ${downtimes.join(', ')} ms; ready → every mesh ${o.resync}: ${resyncs.join(', ')} ms`);
   t.diagnostic(`change → every client on the new route: ${result.reached.join(', ')} ms`);
   if (failed > 0) t.diagnostic(`control output:\n${control.output}`);
