@@ -3,8 +3,10 @@
 import type { Mesh } from '../../../src/mesh/types.js';
 
 export interface Target {
-  /** URL through the mesh, e.g. http://web/. */
+  /** URL through the mesh, e.g. http://web/ (or a label, with `call`). */
   url: string;
+  /** Makes the request another way (gRPC) and resolves the answering backend's name. */
+  call?: (mesh: Mesh, client: number) => Promise<string>;
   /** Backends (response bodies) an answer may come from. */
   expect: ReadonlySet<string>;
 }
@@ -78,9 +80,14 @@ export class Load {
   private async one(mesh: Mesh, client: number, target: Target): Promise<void> {
     this.stats.sent++;
     try {
-      const res = await mesh.fetch(target.url, { signal: AbortSignal.timeout(this.options.timeoutMs) });
-      const body = await res.text();
-      if (res.status !== 200) return this.fail(`${target.url} → ${res.status} ${res.headers.get('x-meshlet-response-flags') ?? ''} ${body.slice(0, 80)}`);
+      let body: string;
+      if (target.call) {
+        body = await target.call(mesh, client);
+      } else {
+        const res = await mesh.fetch(target.url, { signal: AbortSignal.timeout(this.options.timeoutMs) });
+        body = await res.text();
+        if (res.status !== 200) return this.fail(`${target.url} → ${res.status} ${res.headers.get('x-meshlet-response-flags') ?? ''} ${body.slice(0, 80)}`);
+      }
       if (!target.expect.has(body)) return this.fail(`${target.url} → answered by ${body.slice(0, 40)}`);
       this.stats.ok++;
       const key = this.key(client, target.url);

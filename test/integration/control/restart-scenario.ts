@@ -8,13 +8,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
+import type * as grpc from '@grpc/grpc-js';
+import { ECHO_SERVICE, EchoClient, echoCall, type EchoReply } from '../../../src/testing/index.js';
 import { createMesh } from '../../../src/mesh/create.js';
 import type { Mesh } from '../../../src/mesh/types.js';
 import { ControlProcess, freePort } from './control-process.js';
 import { Load, type LoadStats, type Target } from './load.js';
 
-/** Per client: 10 ms ticks × targets × 2 clients ≈ 400–600 rps offered. */
-const TICK_MS = 10;
+/** Offered load, requests per second over every client and target. */
+const RPS = 400;
 
 interface StatusBody { clients: { id: string; types: Record<string, { ackedVersion?: string }> }[] }
 
@@ -26,6 +28,8 @@ export interface ScenarioOptions {
   args: string[];
   /** Apply a ServiceEntry `ext.example.com` through the admin API before the load (needs persisted config). */
   serviceEntry: boolean;
+  /** Also call an announced gRPC service `echo:9090` through `mesh.grpc`. */
+  grpc?: boolean;
   /** Makes web route to the api backend, after the last restart. */
   change(control: ControlProcess): Promise<void>;
   /**
@@ -131,6 +135,28 @@ spec:
 `, 'ext.yaml');
     targets.push({ url: 'http://ext.example.com/', expect: new Set(['ext']) });
   }
+  if (o.grpc) {
+    const mesh = await createMesh({ controlPlane, service: 'echo', labels: { app: 'echo', version: 'v1' } });
+    cleanup.push(() => mesh.close({ signal: AbortSignal.timeout(2000) }));
+    const server = mesh.grpc.createServer({ servicePort: 9090 });
+    server.server.addService(ECHO_SERVICE, {
+      Call: (_call: grpc.ServerUnaryCall<unknown, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) => cb(null, { from: 'echo', metadata: {} }),
+    });
+    await server.bind('127.0.0.1:0');
+    cleanup.push(() => server.close());
+    backends.push(mesh);
+    const channels = new Map<Mesh, grpc.Client>();
+    cleanup.push(async () => { for (const c of channels.values()) c.close(); });
+    targets.push({
+      url: 'mesh:///echo:9090',
+      expect: new Set(['echo']),
+      call: async (m) => {
+        let c = channels.get(m);
+        if (!c) channels.set(m, (c = m.grpc.client(EchoClient, 'echo:9090')));
+        return (await echoCall(c)).from;
+      },
+    });
+  }
   const clients: Mesh[] = [];
   for (let i = 0; i < 2; i++) {
     const mesh = await createMesh({ controlPlane, service: `client-${i}` });
@@ -139,11 +165,11 @@ spec:
   }
   const ids = [...backends, ...clients].map((m) => String(m.xds.node.id));
   // The baseline is a working mesh: every client knows every service before the load starts.
-  const hosts = targets.map((x) => new URL(x.url).hostname);
-  await waitFor('every client to know every service', 15_000, () => clients.every((m) => hosts.every((h) => m.engine.knowsHost(h, 80))));
+  const hosts = targets.map((x) => { const u = new URL(x.url.replace('mesh:///', 'http://')); return [u.hostname, Number(u.port || 80)] as const; });
+  await waitFor('every client to know every service', 15_000, () => clients.every((m) => hosts.every(([h, p]) => m.engine.knowsHost(h, p))));
   await waitFor('every mesh synced with the first server', 15_000, () => allSynced(control, ids));
 
-  const load = new Load(clients, targets, { tickMs: TICK_MS, maxInFlight: 32, timeoutMs: 5000 });
+  const load = new Load(clients, targets, { tickMs: Math.round((1000 * clients.length * targets.length) / RPS), maxInFlight: 32, timeoutMs: 5000 });
   load.start();
   cleanup.push(() => load.stop());
   const began = Date.now();

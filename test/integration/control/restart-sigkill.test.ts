@@ -1,6 +1,7 @@
 // Issue 11, item 1, with a state directory (`--config DIR --state-dir DIR`: what `meshlet control
-// --config DIR` on a fixed port does by default): 5 SIGKILLs under load, 0 failed requests, and a
-// file written into the config dir after the last restart reaches every client.
+// --config DIR` on a fixed port does by default): 5 SIGKILLs under load — HTTP to announced
+// services and to an applied ServiceEntry, gRPC to an announced service — 0 failed requests, and
+// a file written into the config dir after the last restart reaches every client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ test('5 SIGKILLs of meshlet control --config under load: 0 failed requests, a la
     kills: 5,
     args: ['--config', configDir, '--state-dir', join(dir, 'state')],
     serviceEntry: true,
+    grpc: true,
     change: () => writeFile(join(configDir, 'web.yaml'), WEB_TO_API),
     resync: 'acked',
   });
