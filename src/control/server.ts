@@ -21,6 +21,7 @@ import { DEFAULT_WITHDRAW_GRACE_MS, Registry } from './registry.js';
 import type { Snapshot } from './snapshot.js';
 import { FileStore } from './store/file.js';
 import { MemoryStore } from './store/memory.js';
+import { PersistentStore } from './store/persistent.js';
 import type { ConfigStore } from './store/types.js';
 
 const log = trace('ads');
@@ -61,13 +62,15 @@ export interface ControlServerOptions {
   /** CA signing worker threads. Default: available cores − 1 (1–8). */
   signerThreads?: number;
   /**
-   * Directory where announced endpoints are persisted (`announcements.json`, written atomically)
-   * so a restarted server still serves them. Default with `configDir` and a fixed `xdsPort`: a
-   * per-user directory under the OS temp dir keyed by (config dir, host, port), so the same
-   * server finds its state again (and never writes into the config directory); else none
-   * (memory only: the warm-up then holds responses after a restart).
+   * Directory where announced endpoints (`announcements.json`) and, when the server owns its
+   * store, resources applied through the API (`applied.yaml`) are persisted, each written
+   * atomically, so a restarted server still serves them. Default, when the server owns its
+   * store and `xdsPort` is fixed: a per-user directory under the OS temp dir keyed by (config
+   * dir or "memory", host, port), so the same server finds its state again (and never writes
+   * into the config directory). `null`, or port 0 (no stable address to come back on): none;
+   * the warm-up then holds responses to returning clients after a restart.
    */
-  stateDir?: string;
+  stateDir?: string | null;
   /**
    * Warm-up after start, ms: nothing announced is withdrawn before it ends, and without persisted
    * state responses to reconnecting clients wait for it. Default 10 000; at least the withdraw
@@ -150,10 +153,13 @@ export async function createControlServer(options: ControlServerOptions = {}): P
   // Checked before anything listens: an admin API beyond loopback without a token is refused.
   const guard = options.adminPort === null ? undefined : new AdminGuard({ host, token: adminToken });
   const announcePolicy = new AnnouncePolicy({ ...(options.announceNetworks ? { networks: options.announceNetworks } : {}), ...(options.announceLimits ?? {}) });
-  const store = options.store ?? (options.configDir !== undefined ? new FileStore(options.configDir) : new MemoryStore());
+  const stateDir = options.stateDir === null ? undefined : options.stateDir ?? (ownsStore ? defaultStateDir(options.configDir, host, options.xdsPort ?? 15010) : undefined);
+  const baseStore = options.store ?? (options.configDir !== undefined ? new FileStore(options.configDir) : new MemoryStore());
+  // What is applied through the API survives a restart with the announcements (a store the
+  // caller passes persists itself).
+  const store = ownsStore && stateDir !== undefined ? new PersistentStore(baseStore, stateDir) : baseStore;
   const graceMs = options.withdrawGraceMs ?? DEFAULT_WITHDRAW_GRACE_MS;
   const registry = new Registry({ withdrawGraceMs: graceMs });
-  const stateDir = options.stateDir ?? (options.configDir !== undefined && options.store === undefined ? defaultStateDir(options.configDir, host, options.xdsPort ?? 15010) : undefined);
   const stateFile = stateDir !== undefined ? new AnnouncementFile(stateDir) : undefined;
   const warmupMs = options.warmupMs === 0 ? 0 : Math.max(options.warmupMs ?? DEFAULT_WARMUP_MS, graceMs);
   const builder = new SnapshotBuilder({
@@ -206,16 +212,18 @@ export async function createControlServer(options: ControlServerOptions = {}): P
   let xdsPort: number;
   let adminPort: number | undefined;
   try {
-    if (stateFile) {
-      // Restored entries pass today's policy too (the allowed networks may have changed).
-      if (saved) registry.restore(saved.filter((a) => announcePolicy.check(a) === undefined), Math.max(warmupMs, graceMs));
-      registry.onChange(() => stateFile.save(registry.list()));
-      stateFile.save(registry.list());
-    }
+    // Restored entries pass today's policy too (the allowed networks may have changed).
+    if (saved) registry.restore(saved.filter((a) => announcePolicy.check(a) === undefined), Math.max(warmupMs, graceMs));
     warmUp.start();
     await store.start();
     builder.start();
     xdsPort = await ads.listen(host, options.xdsPort ?? 15010);
+    if (stateFile) {
+      // Only once the port is ours: a second server started on a taken port must not write
+      // into the state of the one serving it.
+      registry.onChange(() => stateFile.save(registry.list()));
+      stateFile.save(registry.list());
+    }
     if (admin) adminPort = await admin.listen(host, options.adminPort ?? 15014);
     if (options.caDir !== undefined) {
       // Loaded only with a CA: @peculiar/x509 and jose cost ~0.3 s and ~18 MB at import.
@@ -266,9 +274,9 @@ export async function createControlServer(options: ControlServerOptions = {}): P
   };
 }
 
-/** `<tmp>/meshlet-state-<uid>/<hash of config dir, host, port>`; none for port 0 (no stable identity). */
-function defaultStateDir(configDir: string, host: string, port: number): string | undefined {
+/** `<tmp>/meshlet-state-<uid>/<hash of config dir (or "memory"), host, port>`; none for port 0 (no stable identity). */
+function defaultStateDir(configDir: string | undefined, host: string, port: number): string | undefined {
   if (port === 0) return undefined;
-  const key = createHash('sha256').update(`${resolve(configDir)}|${host}|${port}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(`${configDir === undefined ? 'memory' : resolve(configDir)}|${host}|${port}`).digest('hex').slice(0, 16);
   return join(tmpdir(), `meshlet-state-${process.getuid?.() ?? 'user'}`, key);
 }

@@ -4,7 +4,7 @@ import { formatDiagnostic } from '../../config/index.js';
 import { parse, portOption } from '../args.js';
 import type { Output } from '../output.js';
 
-export const controlUsage = `meshlet control [--config DIR] [--xds-port 15010] [--admin-port 15014] [--host 127.0.0.1] [--store memory|file] [--ca-dir DIR [--secure-port 15012] [--trust-domain cluster.local]] [--state-dir DIR] [--announce-networks CIDR,…] [--admin-token T]`;
+export const controlUsage = `meshlet control [--config DIR] [--xds-port 15010] [--admin-port 15014] [--host 127.0.0.1] [--store memory|file] [--ca-dir DIR [--secure-port 15012] [--trust-domain cluster.local]] [--state-dir DIR | --no-state] [--announce-networks CIDR,…] [--admin-token T]`;
 
 /** `meshlet control`: runs the control server until SIGINT/SIGTERM. */
 export async function controlCommand(argv: string[], out: Output): Promise<number> {
@@ -18,11 +18,13 @@ export async function controlCommand(argv: string[], out: Output): Promise<numbe
     'secure-port': { type: 'string' },
     'trust-domain': { type: 'string' },
     'state-dir': { type: 'string' },
+    'no-state': { type: 'boolean' },
     'announce-networks': { type: 'string' },
     'admin-token': { type: 'string' },
   });
   if ((values['secure-port'] || values['trust-domain']) && !values['ca-dir']) throw meshError('MESHLET_ERR_USAGE', '--secure-port and --trust-domain need --ca-dir');
   const store = values.store ?? (values.config ? 'file' : 'memory');
+  if (values['state-dir'] && values['no-state']) throw meshError('MESHLET_ERR_USAGE', '--state-dir and --no-state exclude each other');
   if (store.startsWith('etcd')) {
     throw meshError('MESHLET_ERR_USAGE', '--store etcd://… is not available yet; use --store memory or --config DIR');
   }
@@ -35,7 +37,7 @@ export async function controlCommand(argv: string[], out: Output): Promise<numbe
     ...(values.config ? { configDir: values.config } : {}),
     ...(values['ca-dir'] ? { caDir: values['ca-dir'], securePort: portOption(values['secure-port'], 15012, '--secure-port') } : {}),
     ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}),
-    ...(values['state-dir'] ? { stateDir: values['state-dir'] } : {}),
+    ...(values['state-dir'] ? { stateDir: values['state-dir'] } : values['no-state'] ? { stateDir: null } : {}),
     ...(values['announce-networks'] ? { announceNetworks: values['announce-networks'].split(',').map((c) => c.trim()).filter(Boolean) } : {}),
     ...(values['admin-token'] ? { adminToken: values['admin-token'] } : {}),
   });

@@ -1,8 +1,8 @@
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMeshError, meshError } from '../../errors.js';
+import { meshError } from '../../errors.js';
 import { trace } from '../../internal/debug.js';
 import type { Announcement } from '../model.js';
+import { CoalescingWriter, readOwnFile } from './state-file.js';
 
 const log = trace('store');
 
@@ -37,11 +37,11 @@ interface StateFile {
  */
 export class AnnouncementFile {
   readonly path: string;
-  private pending: Announcement[] | undefined;
-  private writing: Promise<void> | undefined;
+  private readonly writer: CoalescingWriter;
 
   constructor(readonly dir: string) {
     this.path = join(dir, ANNOUNCEMENTS_FILE);
+    this.writer = new CoalescingWriter(dir, this.path);
   }
 
   /**
@@ -49,19 +49,8 @@ export class AnnouncementFile {
    * throws MESHLET_ERR_STORE naming it (starting without it would silently drop services).
    */
   async load(): Promise<Announcement[] | undefined> {
-    let text: string;
-    try {
-      // Only a file this user wrote counts: the default state dir sits in the shared temp dir.
-      const s = await stat(this.path);
-      const uid = process.getuid?.();
-      if (uid !== undefined && s.uid !== uid) throw meshError('MESHLET_ERR_STORE', `${this.path} belongs to another user (uid ${s.uid}); refusing to load it`);
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      if (isMeshError(err)) throw err;
-      throw meshError('MESHLET_ERR_STORE', `cannot read ${this.path}: ${(err as Error).message}`, { cause: err });
-    }
-    if (text.length > MAX_STATE_BYTES) throw meshError('MESHLET_ERR_STORE', `${this.path} is over ${MAX_STATE_BYTES} bytes`);
+    const text = await readOwnFile(this.path, MAX_STATE_BYTES);
+    if (text === undefined) return undefined;
     try {
       const parsed = JSON.parse(text) as Partial<StateFile>;
       if (parsed.version !== 1 || !Array.isArray(parsed.announcements)) throw new Error('not a meshlet announcement state (version 1)');
@@ -75,44 +64,12 @@ export class AnnouncementFile {
 
   /** Schedules a write of `announcements` (coalesced with writes already queued). */
   save(announcements: Announcement[]): void {
-    this.pending = announcements;
-    this.writing ??= this.drain();
+    this.writer.save(() => JSON.stringify({ version: 1, savedAt: new Date().toISOString(), announcements } satisfies StateFile));
   }
 
   /** Resolves once every scheduled write has reached the disk. */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing;
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.pending) {
-        const list = this.pending;
-        this.pending = undefined;
-        await this.write(list).catch((err) => log('cannot persist announcements to %s: %o', this.path, err));
-      }
-    } finally {
-      this.writing = undefined;
-    }
-  }
-
-  private async write(announcements: Announcement[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const body: StateFile = { version: 1, savedAt: new Date().toISOString(), announcements };
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(body));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, this.path);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 }
 

@@ -43,9 +43,10 @@ const YAML_FILE = /\.ya?ml$/i;
  *   (file:line) are reported by `errors()` until it is fixed. A deleted file removes its resources.
  * - The same key in two files: the file whose path sorts first wins, the other is reported as
  *   MESHLET_ERR_CONFIG_DUPLICATE.
- * - `apply()` keeps resources in memory beside the files (they are never written to disk, and are
- *   lost on restart). An applied resource shadows a file resource with the same key until it is
- *   deleted; `delete()` only removes applied resources (a file resource is removed by editing its file).
+ * - `apply()` keeps resources in memory beside the files (this store never writes them to disk;
+ *   the control server keeps them in its state dir, see PersistentStore). An applied resource
+ *   shadows a file resource with the same key until it is deleted; `delete()` only removes
+ *   applied resources (a file resource is removed by editing its file).
  *
  * @example
  * ```ts
