@@ -84,7 +84,9 @@ export class PersistentStore implements ConfigStore {
     await this.inner.start();
     const text = await readOwnFile(this.path, MAX_APPLIED_BYTES);
     if (text === undefined) return;
-    const { resources, diagnostics } = parseConfig(text, this.path);
+    // Our own file holds everything ever applied (30k resources is ~10 MB): the per-file bounds
+    // for user input do not fit it, the read bound above does.
+    const { resources, diagnostics } = parseConfig(text, this.path, { limits: { maxFileBytes: MAX_APPLIED_BYTES, maxDocuments: Number.MAX_SAFE_INTEGER } });
     this.restoreErrors = diagnostics.filter((d) => d.severity === 'error');
     for (const d of this.restoreErrors) log('%s:%d: %s (not restored)', this.path, d.line ?? 0, d.message);
     for (const r of resources) this.applied.set(resourceKey(r), r);
