@@ -5,6 +5,8 @@
  */
 import { fieldSize, int32Size, WireReader, writeBytesField, writeInt32, writeStringField, writeVarint } from './pb-wire.js';
 import { messageType } from './protos.js';
+import { decode } from './wire/decode.js';
+import { encode } from './wire/encode.js';
 import { TO_OBJECT_OPTIONS } from './resources/common.js';
 import type { AnyProto } from './resources/proto-types.js';
 
@@ -39,8 +41,7 @@ const nodeBytes = new WeakMap<object, Uint8Array>();
 function encodeNode(node: object): Uint8Array {
   let bytes = nodeBytes.get(node);
   if (!bytes) {
-    const type = messageType('envoy.config.core.v3.Node');
-    bytes = type.encode(type.fromObject(node)).finish();
+    bytes = encode('envoy.config.core.v3.Node', node as Record<string, unknown>);
     nodeBytes.set(node, bytes);
   }
   return bytes;
@@ -177,8 +178,7 @@ export function decodeDiscoveryResponseWithProtobufjs(bytes: Uint8Array): Discov
 /** Unwraps an envoy.service.discovery.v3.Resource; other Anys are returned as they are. */
 export function unwrapResource(any: AnyProto): AnyProto {
   if (any.type_url !== RESOURCE_WRAPPER_TYPE_URL) return any;
-  const type = messageType('envoy.service.discovery.v3.Resource');
-  const wrapper = type.toObject(type.decode(any.value ?? new Uint8Array()), TO_OBJECT_OPTIONS) as { resource?: AnyProto };
+  const wrapper = decode<{ resource?: AnyProto }>('envoy.service.discovery.v3.Resource', any.value ?? new Uint8Array());
   return wrapper.resource ?? {};
 }
 

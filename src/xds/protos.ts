@@ -1,33 +1,15 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import protobuf from 'protobufjs/light.js';
-import { packageRoot } from '../internal/package-root.js';
-
 /**
- * The Envoy/xDS message types meshlet uses, as a protobufjs JSON descriptor built at build time
- * (scripts/xds-protos.mjs) from the .proto files inside @grpc/grpc-js-xds, pruned to the types
- * meshlet encodes or decodes. Nothing is parsed from .proto text at run time, and the package
- * needs neither @grpc/grpc-js-xds nor the protobufjs parser. Shipped in the package at
- * {@link DESCRIPTOR_FILE}; a source checkout builds it on first use.
+ * protobufjs' reflection over the xDS descriptor, for the control server (it encodes what it
+ * translates) and tests. Loaded on first use: a mesh client decodes with the table-driven codec
+ * in wire/ and never pays protobufjs' ~20 ms load and per-type code generation.
  */
-export const DESCRIPTOR_FILE = 'generated/xds-protos.json';
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs/light.js';
+import { readDescriptor } from './descriptor.js';
+
+export { DESCRIPTOR_FILE } from './descriptor.js';
 
 let cached: protobuf.Root | undefined;
-
-function readDescriptor(): { nested: NonNullable<protobuf.INamespace['nested']> } {
-  const root = packageRoot();
-  const file = join(root, DESCRIPTOR_FILE);
-  const generator = join(root, 'scripts', 'xds-protos.mjs');
-  if (!existsSync(file) && existsSync(generator)) {
-    spawnSync(process.execPath, [generator], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { nested: NonNullable<protobuf.INamespace['nested']> };
-  } catch (err) {
-    throw new Error(`meshlet: cannot read the xDS descriptor ${file} (${(err as Error).message}); in a checkout run \`npm run build\``, { cause: err });
-  }
-}
 
 /** What protobufjs (7.5+) keeps for editions; resolved once for the tree, not per type. */
 interface FeatureResolvable { _resolveFeaturesRecursive?(edition: string): unknown }
@@ -40,8 +22,8 @@ interface FeatureResolvable { _resolveFeaturesRecursive?(edition: string): unkno
  */
 export function xdsRoot(): protobuf.Root {
   if (cached) return cached;
-  const root = new protobuf.Root();
-  root.addJSON(readDescriptor().nested);
+  const root = new (createRequire(import.meta.url)('protobufjs/light.js') as typeof protobuf).Root();
+  root.addJSON(readDescriptor().nested as NonNullable<protobuf.INamespace['nested']>);
   // Editions features (packed repeated scalars in proto3) are resolved by resolveAll(); resolve
   // just them, keeping the rest lazy. Older protobufjs without editions: resolve everything.
   const r = root as unknown as FeatureResolvable;

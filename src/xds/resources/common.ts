@@ -5,8 +5,8 @@
  */
 import type protobuf from 'protobufjs';
 import { compileFullMatch, compileRewrite, type FullMatchRegex, type RewriteRegex } from '../../internal/regex.js';
-import { messageType } from '../protos.js';
 import { messageNameOf } from '../type-urls.js';
+import { decode } from '../wire/decode.js';
 import { structToJson, type JsonObject } from '../struct.js';
 import type { Fraction, HeaderAppendAction, HeaderToAddModel, RegexRewriteModel, StringMatchModel } from '../model.js';
 import type {
@@ -17,12 +17,13 @@ import type {
 export const TO_OBJECT_OPTIONS: protobuf.IConversionOptions = { longs: String, enums: String, oneofs: true, defaults: false };
 
 /**
- * Decodes protobuf bytes of a fully qualified message type to a plain object.
- * Throws on malformed input; callers turn that into MESHLET_ERR_XDS_DECODE.
+ * Decodes protobuf bytes of a fully qualified message type to a plain object, in the form
+ * protobufjs' `toObject(…, TO_OBJECT_OPTIONS)` gives (table-driven, so a client never loads
+ * protobufjs: see src/xds/wire/schema.ts). Throws on malformed input; callers turn that into
+ * MESHLET_ERR_XDS_DECODE.
  */
 export function decodeMessage<T>(fullName: string, bytes: Uint8Array): T {
-  const type = messageType(fullName);
-  return type.toObject(type.decode(bytes), TO_OBJECT_OPTIONS) as T;
+  return decode<T>(fullName, bytes);
 }
 
 /** Decodes an `Any` whose type URL is expected; pushes an error and returns undefined otherwise. */
