@@ -4,7 +4,7 @@
  * with jittered backoff while serving from that cache. Stream failures become events, never
  * thrown errors.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { trace } from '../internal/debug.js';
 import { meshError, type MeshError } from '../errors.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
@@ -85,11 +85,10 @@ export class XdsClient {
     this.nodeObject = options.node;
     this.target = {
       server: options.server,
-      credentials: options.credentials ?? grpc.credentials.createInsecure(),
-      // xDS responses of a large mesh exceed grpc's 4 MiB default. grpc-js retries are off: a
-      // failed stream is the client's to reopen (with its own backoff), and with retries on
-      // grpc-js keeps every written ACK in a retry buffer with extra bookkeeping per message.
-      channelOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024, 'grpc.enable_retries': 0, ...options.channelOptions },
+      // xDS responses of a large mesh exceed grpc's 4 MiB default.
+      maxReceiveBytes: 256 * 1024 * 1024,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.channelOptions ? { channelOptions: options.channelOptions } : {}),
     };
     this.backoff = new Backoff(options.backoff);
     for (const [typeUrl, codec] of Object.entries(RESOURCE_CODECS)) {

@@ -1,10 +1,10 @@
 /**
- * One ADS stream attempt: a grpc-js channel plus a bidi call carrying protobuf-encoded
- * Discovery messages. It reports through callbacks and never throws; the protocol (what to send,
- * when to reconnect) lives in {@link XdsClient}.
+ * One ADS stream attempt: a bidi call (ads-call.ts) carrying protobuf-encoded Discovery
+ * messages. It reports through callbacks and never throws; the protocol (what to send, when to
+ * reconnect) lives in {@link XdsClient}.
  */
-import * as grpc from '@grpc/grpc-js';
 import { trace } from '../internal/debug.js';
+import { openAdsCall, STATUS_NAMES, type AdsCall, type AdsTarget, type CallStatus } from './ads-call.js';
 import { meshError, type MeshError } from '../errors.js';
 import {
   ADS_METHOD, decodeDiscoveryResponse, encodeDiscoveryRequest, type DiscoveryRequestObject, type DiscoveryResponseObject,
@@ -20,12 +20,7 @@ export interface AdsStreamHandlers {
   onEnd(error: MeshError): void;
 }
 
-/** Connection settings shared by every attempt. */
-export interface AdsTarget {
-  server: string;
-  credentials: grpc.ChannelCredentials;
-  channelOptions: grpc.ChannelOptions;
-}
+export type { AdsTarget } from './ads-call.js';
 
 /**
  * Opens the stream on construction.
@@ -43,22 +38,19 @@ export class AdsStream {
   /** A response arrived on this stream. */
   received = false;
   connected = false;
-  private readonly channel: grpc.Client;
-  private readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
+  private readonly call: AdsCall;
   private ended = false;
   private closing = false;
   private endError: MeshError | undefined;
+  private onClosed: (() => void) | undefined;
 
   constructor(private readonly target: AdsTarget, private readonly handlers: AdsStreamHandlers) {
-    // A fresh channel per attempt: the client's backoff alone decides retry timing, not
-    // grpc-js's subchannel backoff (which would add up to two minutes after an outage).
-    this.channel = new grpc.Client(target.server, target.credentials, target.channelOptions);
-    this.call = this.channel.makeBidiStreamRequest<Buffer, Buffer>(ADS_METHOD, (b) => b, (b) => b);
-    this.call.on('metadata', () => this.markConnected());
-    this.call.on('data', (buf: Buffer) => this.onData(buf));
-    // 'status' always follows 'error'; this listener only keeps the error from being unhandled.
-    this.call.on('error', (err: Error) => log('ADS stream error: %s', err.message));
-    this.call.on('status', (status: grpc.StatusObject) => this.onStatus(status));
+    // A fresh connection per attempt: the client's backoff alone decides retry timing.
+    this.call = openAdsCall(target, ADS_METHOD, {
+      onMetadata: () => this.markConnected(),
+      onMessage: (buf) => this.onData(buf),
+      onStatus: (status) => this.onStatus(status),
+    });
   }
 
   /** Sends a request; false when the call is already over (its end is reported separately). */
@@ -81,10 +73,10 @@ export class AdsStream {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.call.cancel(), graceMs);
       timer.unref();
-      this.call.on('status', () => {
+      this.onClosed = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
       try {
         this.call.end();
       } catch {
@@ -115,14 +107,16 @@ export class AdsStream {
     this.handlers.onResponse(res);
   }
 
-  private onStatus(status: grpc.StatusObject): void {
+  private onStatus(status: CallStatus): void {
     if (this.ended) return;
     this.ended = true;
-    this.channel.close();
+    this.call.close();
+    log('ADS stream ended: %s %s', STATUS_NAMES[status.code] ?? status.code, status.details);
+    this.onClosed?.();
     if (this.closing) return;
     const error = this.endError ?? meshError(
       'MESHLET_ERR_XDS_STREAM',
-      `ADS stream to ${this.target.server} ended: ${grpc.status[status.code] ?? status.code} ${status.details}`,
+      `ADS stream to ${this.target.server} ended: ${STATUS_NAMES[status.code] ?? status.code} ${status.details}`,
       { detail: { server: this.target.server, code: status.code, details: status.details } },
     );
     this.handlers.onEnd(error);
