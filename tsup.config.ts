@@ -14,6 +14,7 @@ export default defineConfig([
       fastify: 'src/fastify.ts',
       'grpc/index': 'src/grpc/index.ts',
       'testing/index': 'src/testing/index.ts',
+      experimental: 'src/experimental.ts',
       // The CA's signing worker thread: a file of its own, found beside the bundles (control/ca/signer.ts).
       'control/signer-worker': 'src/control/ca/signer-worker.ts',
     },

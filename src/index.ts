@@ -2,9 +2,10 @@
  * meshlet: a service mesh inside each Node.js process.
  *
  * This entry point holds the mesh client (`createMesh()`: HTTP data plane through undici,
- * inbound servers), the error table, the Istio config model and the xDS client. Express and
- * Fastify adapters live at `meshlet-node/express` and `meshlet-node/fastify`, the control server at
- * `meshlet-node/control`.
+ * inbound servers), the error table and Istio config parsing and analysis. Express and Fastify
+ * adapters live at `meshlet-node/express` and `meshlet-node/fastify`, the control server at
+ * `meshlet-node/control`, test helpers at `meshlet-node/testing`, and the xDS client and other
+ * building blocks below createMesh at `meshlet-node/experimental`.
  *
  * @example
  * ```ts
@@ -27,18 +28,10 @@ export type { ResponseFlag } from './core/types.js';
 export { MeshError, ERROR_CODES, isMeshError, meshError } from './errors.js';
 export type { MeshErrorCode } from './errors.js';
 
-export {
-  parseConfig, loadConfigPath, analyze, formatDiagnostic, hasErrors, fieldSource, parseDuration, formatDuration,
-  resolveHost, hostAliases, hostMatches, isWildcardHost, RESOURCE_KINDS, resourceKey,
-} from './config/index.js';
+export { parseConfig, loadConfigPath, analyze, formatDiagnostic, hasErrors } from './config/index.js';
 export type {
   ParseOptions, ParseResult, LoadResult, AnalyzeContext, Diagnostic, IstioResource, ResourceKind, SourceRef,
   VirtualService, DestinationRule, ServiceEntry, WorkloadEntry, Gateway, PeerAuthentication, AuthorizationPolicy,
   RequestAuthentication, HTTPRoute, HTTPMatchRequest, TrafficPolicy, StringMatch,
 } from './config/index.js';
-
-export { XdsClient, buildNode, parseAnnouncement, NODE_METADATA, TYPE_URL, RESOURCE_TYPE_URLS, Backoff, DEFAULT_BACKOFF } from './xds/index.js';
-export type {
-  XdsClientOptions, XdsClientEvents, ResourceWatcher, BuildNodeOptions, NodeObject, NodePort, ResourceTypeUrl,
-  BackoffOptions, Disposable, ListenerModel, RouteConfigModel, RouteModel, ClusterModel, EndpointsModel,
-} from './xds/index.js';
+export type { Disposable } from './xds/index.js';
