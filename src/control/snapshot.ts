@@ -35,21 +35,44 @@ function shortHash(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex').slice(0, 16);
 }
 
-/** Same names in the same order with the very same entries: the type's version is unchanged. */
-function sameEntries(a: ReadonlyMap<string, ResourceEntry>, b: ReadonlyMap<string, ResourceEntry>): boolean {
-  if (a.size !== b.size) return false;
-  const it = a.entries();
-  for (const [name, e] of b) {
-    const [n, old] = it.next().value as [string, ResourceEntry];
-    if (n !== name || old !== e) return false;
+/** A type's (name, version) multiset as a count and a sum of per-entry hashes mod 2^64. */
+interface TypeSum {
+  count: number;
+  sum: bigint;
+}
+
+const mixes = new WeakMap<ResourceEntry, bigint>();
+
+/**
+ * An entry's share of its type's version: 64 bits of sha256(name, version). Entries are reused
+ * across snapshots under the same name, so each is hashed once.
+ */
+function mixOf(name: string, e: ResourceEntry): bigint {
+  let m = mixes.get(e);
+  if (m === undefined) {
+    m = createHash('sha256').update(name).update('\0').update(e.version).digest().readBigUInt64BE(0);
+    mixes.set(e, m);
   }
-  return true;
+  return m;
+}
+
+const MASK = (1n << 64n) - 1n;
+
+function versionOf(s: TypeSum): string {
+  return s.count === 0 ? shortHash('') : shortHash(`${s.count}\0${s.sum.toString(16)}`);
+}
+
+/** Resources to add or replace and names to remove, for one type (see {@link Snapshot.patch}). */
+export interface SnapshotTypeDelta {
+  upsert: ReadonlyArray<{ name: string; message: Record<string, unknown> }>;
+  remove: readonly string[];
 }
 
 /**
  * An immutable set of xDS resources per type URL with content-derived versions. `typeVersion()`
- * hashes the sorted (name, version) list, so a rebuild that changes nothing in a type keeps its
- * version and nobody gets pushed.
+ * hashes the (name, version) multiset of the type (a count and a sum of per-entry hashes, so a
+ * patch updates it in O(changes)), so a rebuild that changes nothing in a type keeps its version
+ * and nobody gets pushed, and equal content has equal versions however it was built.
  *
  * @example
  * ```ts
@@ -65,6 +88,7 @@ export class Snapshot {
   private constructor(
     private readonly types: ReadonlyMap<string, ReadonlyMap<string, ResourceEntry>>,
     private readonly typeVersions: ReadonlyMap<string, string>,
+    private readonly sums: ReadonlyMap<string, TypeSum>,
     /** Resources dropped because they could not be encoded. */
     readonly errors: readonly EncodeError[],
   ) {
@@ -117,11 +141,95 @@ export class Snapshot {
       types.set(typeUrl, entries);
     }
     const versions = new Map<string, string>();
+    const sums = new Map<string, TypeSum>();
     for (const [typeUrl, entries] of types) {
-      const prev = previous?.types.get(typeUrl);
-      versions.set(typeUrl, prev && sameEntries(prev, entries) ? previous!.typeVersion(typeUrl) : shortHash([...entries].map(([name, e]) => `${name}\0${e.version}`).join('\n')));
+      let sum = 0n;
+      for (const [name, e] of entries) sum += mixOf(name, e);
+      const s = { count: entries.size, sum: sum & MASK };
+      sums.set(typeUrl, s);
+      versions.set(typeUrl, versionOf(s));
     }
-    return new Snapshot(types, versions, errors);
+    return new Snapshot(types, versions, sums, errors);
+  }
+
+  /**
+   * The snapshot `previous` with `delta` applied: untouched resources are carried over without
+   * being looked at, so the cost follows the size of the change, not of the snapshot. Removals
+   * apply first, then upserts, with the rules of {@link build} (a deep-equal message keeps its
+   * entry, the first of a repeated name is kept, an unencodable one is left out and reported).
+   * Equal content gives the same resources, versions and errors as a build from scratch.
+   *
+   * @example
+   * ```ts
+   * const next = Snapshot.patch(snap, new Map([[TYPE_URL.cluster, { upsert: [{ name, message }], remove: [] }]]));
+   * ```
+   */
+  static patch(previous: Snapshot, delta: ReadonlyMap<string, SnapshotTypeDelta>): Snapshot {
+    const types = new Map(previous.types);
+    const versions = new Map(previous.typeVersions);
+    const sums = new Map(previous.sums);
+    const touched = new Set<string>();
+    const newErrors: EncodeError[] = [];
+    for (const [typeUrl, d] of delta) {
+      const prev = previous.types.get(typeUrl) ?? EMPTY;
+      const changes = new Map<string, ResourceEntry | undefined>();
+      for (const name of d.remove) {
+        touched.add(`${typeUrl}\0${name}`);
+        if (prev.has(name)) changes.set(name, undefined);
+      }
+      const kept = new Set<string>();
+      let type: protobuf.Type | undefined;
+      for (const { name, message } of d.upsert) {
+        touched.add(`${typeUrl}\0${name}`);
+        if (kept.has(name)) {
+          newErrors.push({ typeUrl, name, message: 'duplicate resource name; the first one is kept' });
+          continue;
+        }
+        const old = prev.get(name);
+        try {
+          let entry: ResourceEntry;
+          if (old?.message !== undefined && old.message !== message && deepEqual(old.message, message)) entry = old;
+          else {
+            type ??= messageType(messageNameOf(typeUrl));
+            const value = type.encode(type.fromObject(message)).finish();
+            const bytes = encodeAny(typeUrl, value);
+            const version = shortHash(bytes);
+            entry = old && old.version === version ? old : { bytes, value, version, message };
+          }
+          kept.add(name);
+          if (entry === old) changes.delete(name);
+          else changes.set(name, entry);
+        } catch (err) {
+          newErrors.push({ typeUrl, name, message: (err as Error).message });
+          if (old) changes.set(name, undefined);
+        }
+      }
+      if (changes.size === 0) continue;
+      let { count, sum } = previous.sums.get(typeUrl) ?? { count: 0, sum: 0n };
+      for (const [name, e] of changes) {
+        const old = prev.get(name);
+        if (old) {
+          sum -= mixOf(name, old);
+          count--;
+        }
+        if (e) {
+          sum += mixOf(name, e);
+          count++;
+        }
+      }
+      const s = { count, sum: sum & MASK };
+      sums.set(typeUrl, s);
+      versions.set(typeUrl, versionOf(s));
+      types.set(typeUrl, mergeSorted(prev, changes));
+    }
+    let errors = previous.errors;
+    if (touched.size > 0 && (errors.length > 0 || newErrors.length > 0)) {
+      const order = [...types.keys()];
+      const rank = (e: EncodeError) => (order.indexOf(e.typeUrl) + 1 || order.length + 1);
+      errors = [...errors.filter((e) => !touched.has(`${e.typeUrl}\0${e.name}`)), ...newErrors]
+        .sort((a, b) => rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    }
+    return new Snapshot(types, versions, sums, errors);
   }
 
   /** Encoded response heads by type URL, then by the stream's content key (see {@link responseHead}). */
@@ -180,4 +288,32 @@ export class Snapshot {
   private emptyVersion(): string {
     return shortHash('');
   }
+}
+
+/**
+ * `prev` (sorted by name) with `changes` applied (an undefined entry removes the name), still
+ * sorted: one copy, plus a merge pass only when names were added.
+ */
+function mergeSorted(prev: ReadonlyMap<string, ResourceEntry>, changes: ReadonlyMap<string, ResourceEntry | undefined>): Map<string, ResourceEntry> {
+  const added = [...changes.keys()].filter((n) => !prev.has(n) && changes.get(n) !== undefined).sort();
+  if (added.length === 0) {
+    const next = new Map(prev);
+    for (const [name, e] of changes) {
+      if (e) next.set(name, e);
+      else next.delete(name);
+    }
+    return next;
+  }
+  const next = new Map<string, ResourceEntry>();
+  let k = 0;
+  for (const [name, e] of prev) {
+    while (k < added.length && added[k]! < name) {
+      next.set(added[k]!, changes.get(added[k]!)!);
+      k++;
+    }
+    const c = changes.has(name) ? changes.get(name) : e;
+    if (c) next.set(name, c);
+  }
+  for (; k < added.length; k++) next.set(added[k]!, changes.get(added[k]!)!);
+  return next;
 }
