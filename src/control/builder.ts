@@ -1,7 +1,7 @@
-import { analyze } from '../config/index.js';
 import type { Diagnostic } from '../config/types.js';
 import { trace } from '../internal/debug.js';
 import { shortTypeName } from '../xds/type-urls.js';
+import { ConfigAnalysis } from './analysis.js';
 import { Emitter, type Disposable } from './events.js';
 import { DEFAULT_DOMAIN_SUFFIX, type ServiceModel } from './model.js';
 import type { Registry } from './registry.js';
@@ -20,6 +20,8 @@ export interface SnapshotBuilderOptions {
   domainSuffix?: string;
   /** Quiet time after a store/registry change before rebuilding, so bursts become one push. Default 20. */
   debounceMs?: number;
+  /** Configs with more resources are analyzed in a worker thread (see analysis.ts). Default 2000. */
+  analyzeInWorkerAbove?: number;
   /** Replaces the translator (tests); every build is then a full one. */
   translate?: (input: TranslateInput) => TranslateOutput;
   /**
@@ -47,7 +49,8 @@ export interface SnapshotBuilderOptions {
 export class SnapshotBuilder {
   private snap = Snapshot.empty();
   private svc: ServiceModel[] = [];
-  private diags: Diagnostic[] = [];
+  private translateDiags: Diagnostic[] = [];
+  private readonly analysis: ConfigAnalysis;
   private timer: NodeJS.Timeout | undefined;
   private lastBuild = -Infinity;
   private subs: Disposable[] = [];
@@ -61,6 +64,11 @@ export class SnapshotBuilder {
     this.domainSuffix = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
     this.debounceMs = options.debounceMs ?? 20;
     this.translateFn = options.translate ?? (options.incremental === false ? translate : undefined);
+    this.analysis = new ConfigAnalysis({
+      domainSuffix: this.domainSuffix,
+      onResult: () => this.onBuild.fire(),
+      ...(options.analyzeInWorkerAbove !== undefined ? { workerAbove: options.analyzeInWorkerAbove } : {}),
+    });
   }
 
   /** Builds the first snapshot synchronously and starts following changes. */
@@ -83,9 +91,12 @@ export class SnapshotBuilder {
   /** Duration of the latest build's steps, ms (benchmarks and debugging). */
   lastTimings: { translate: number; encode: number; analyze: number } = { translate: 0, encode: 0, analyze: 0 };
 
-  /** Cross-resource analysis and translation problems of the latest build. */
+  /**
+   * Translation problems of the latest build and cross-resource analysis of the latest
+   * finished analysis (for large configs it runs in a worker and may lag by one build).
+   */
   get diagnostics(): Diagnostic[] {
-    return this.diags;
+    return [...this.translateDiags, ...this.analysis.diagnostics];
   }
 
   /** Called after every build whose snapshot version differs from the previous one. */
@@ -93,7 +104,7 @@ export class SnapshotBuilder {
     return this.built.on(fn);
   }
 
-  /** Called after every build, changed or not (diagnostics may have changed). */
+  /** Called after every build, changed or not, and when a worker analysis finished (diagnostics may have changed). */
   readonly onBuild = new Emitter<void>((err) => log('build listener threw: %o', err));
 
   /**
@@ -172,18 +183,16 @@ export class SnapshotBuilder {
       this.built.fire(next);
     }
     // Analysis only feeds diagnostics, so it runs after the push has been handed to the streams.
-    try {
-      diags.push(...analyze(resources, { services }));
-    } catch (err) {
-      log('analyze failed: %o', err);
-    }
-    this.lastTimings = { translate: t1 - t0, encode: t2 - t1, analyze: performance.now() - t2 };
-    this.diags = diags;
+    const t3 = performance.now();
+    this.analysis.update(resources, services);
+    this.lastTimings = { translate: t1 - t0, encode: t2 - t1, analyze: performance.now() - t3 };
+    this.translateDiags = diags;
     this.onBuild.fire();
   }
 
   close(): void {
     this.clearTimer();
+    this.analysis.close();
     for (const s of this.subs) s.dispose();
     this.subs = [];
     this.built.clear();
