@@ -140,7 +140,6 @@ export class ConfigAnalysis {
       log('analysis worker unavailable (%s); analyzing inline', (err as Error).message);
       return false;
     }
-    worker.unref();
     worker.on('message', (msg: { seq: number; diagnostics?: Diagnostic[]; error?: string }) => {
       if (worker !== this.worker) return;
       if (msg.error !== undefined) return log('analyze failed in the worker: %s', msg.error);
@@ -154,6 +153,8 @@ export class ConfigAnalysis {
     };
     worker.on('error', (err) => fail(`error: ${err.message}`));
     worker.on('exit', (code) => fail(`exit ${code}`));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     this.worker = worker;
     return true;
   }

@@ -4,6 +4,7 @@ import { messageType } from '../xds/protos.js';
 import { messageNameOf, RESOURCE_TYPE_URLS } from '../xds/type-urls.js';
 import type { TranslateOutput } from './translate/index.js';
 import { deepEqual } from './translate/deep-equal.js';
+import { LayeredMap } from './layered-map.js';
 import { encodeAny, encodeResponseHead } from './wire.js';
 
 /** One resource, encoded once per version and shared by every subscriber. */
@@ -86,7 +87,7 @@ export class Snapshot {
   readonly builtAt = new Date();
 
   private constructor(
-    private readonly types: ReadonlyMap<string, ReadonlyMap<string, ResourceEntry>>,
+    private readonly types: ReadonlyMap<string, LayeredMap<ResourceEntry>>,
     private readonly typeVersions: ReadonlyMap<string, string>,
     private readonly sums: ReadonlyMap<string, TypeSum>,
     /** Resources dropped because they could not be encoded. */
@@ -142,14 +143,16 @@ export class Snapshot {
     }
     const versions = new Map<string, string>();
     const sums = new Map<string, TypeSum>();
+    const layered = new Map<string, LayeredMap<ResourceEntry>>();
     for (const [typeUrl, entries] of types) {
+      layered.set(typeUrl, LayeredMap.of(entries));
       let sum = 0n;
       for (const [name, e] of entries) sum += mixOf(name, e);
       const s = { count: entries.size, sum: sum & MASK };
       sums.set(typeUrl, s);
       versions.set(typeUrl, versionOf(s));
     }
-    return new Snapshot(types, versions, sums, errors);
+    return new Snapshot(layered, versions, sums, errors);
   }
 
   /**
@@ -171,7 +174,7 @@ export class Snapshot {
     const touched = new Set<string>();
     const newErrors: EncodeError[] = [];
     for (const [typeUrl, d] of delta) {
-      const prev = previous.types.get(typeUrl) ?? EMPTY;
+      const prev: ReadonlyMap<string, ResourceEntry> = previous.types.get(typeUrl) ?? EMPTY;
       const changes = new Map<string, ResourceEntry | undefined>();
       for (const name of d.remove) {
         touched.add(`${typeUrl}\0${name}`);
@@ -220,7 +223,7 @@ export class Snapshot {
       const s = { count, sum: sum & MASK };
       sums.set(typeUrl, s);
       versions.set(typeUrl, versionOf(s));
-      types.set(typeUrl, mergeSorted(prev, changes));
+      types.set(typeUrl, (previous.types.get(typeUrl) ?? LayeredMap.of(new Map())).patch(changes));
     }
     let errors = previous.errors;
     if (touched.size > 0 && (errors.length > 0 || newErrors.length > 0)) {
@@ -288,32 +291,4 @@ export class Snapshot {
   private emptyVersion(): string {
     return shortHash('');
   }
-}
-
-/**
- * `prev` (sorted by name) with `changes` applied (an undefined entry removes the name), still
- * sorted: one copy, plus a merge pass only when names were added.
- */
-function mergeSorted(prev: ReadonlyMap<string, ResourceEntry>, changes: ReadonlyMap<string, ResourceEntry | undefined>): Map<string, ResourceEntry> {
-  const added = [...changes.keys()].filter((n) => !prev.has(n) && changes.get(n) !== undefined).sort();
-  if (added.length === 0) {
-    const next = new Map(prev);
-    for (const [name, e] of changes) {
-      if (e) next.set(name, e);
-      else next.delete(name);
-    }
-    return next;
-  }
-  const next = new Map<string, ResourceEntry>();
-  let k = 0;
-  for (const [name, e] of prev) {
-    while (k < added.length && added[k]! < name) {
-      next.set(added[k]!, changes.get(added[k]!)!);
-      k++;
-    }
-    const c = changes.has(name) ? changes.get(name) : e;
-    if (c) next.set(name, c);
-  }
-  for (; k < added.length; k++) next.set(added[k]!, changes.get(added[k]!)!);
-  return next;
 }
