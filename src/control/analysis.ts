@@ -31,6 +31,13 @@ export interface ConfigAnalysisOptions {
   slowMs?: number;
 }
 
+/** What changed since `since` (the resources of the previous update), as the incremental translator saw it. */
+export interface AnalysisChanges {
+  since: readonly IstioResource[];
+  resources: ReadonlyArray<readonly [string, IstioResource | undefined, IstioResource | undefined]>;
+  services: ReadonlyArray<{ hostname: string; after: ServiceModel | undefined }>;
+}
+
 /** analyze()'s order: by file, then line. */
 const byPlace = (a: Diagnostic, b: Diagnostic): number => ((a.file ?? '') < (b.file ?? '') ? -1 : (a.file ?? '') > (b.file ?? '') ? 1 : (a.line ?? 0) - (b.line ?? 0));
 
@@ -48,6 +55,7 @@ export class ConfigAnalysis {
   private worker: Worker | undefined;
   private useWorker = false;
   private seq = 0;
+  private answered = 0;
   private sentResources: readonly IstioResource[] = [];
   private sentServices = new Map<string, ServiceModel>();
   private readonly current = new Map<string, IstioResource>();
@@ -65,16 +73,25 @@ export class ConfigAnalysis {
     return this.diags;
   }
 
+  /** A worker analysis of the latest update has not answered yet. */
+  get pending(): boolean {
+    return this.worker !== undefined && this.answered !== this.seq;
+  }
+
   /** Whether analysis runs in the worker thread. */
   get inWorker(): boolean {
     return this.useWorker;
   }
 
-  /** Analyzes this config: now (inline) or soon (worker; `onResult` tells when). Never throws. */
-  update(resources: readonly IstioResource[], services: readonly ServiceModel[]): void {
+  /**
+   * Analyzes this config: now (inline) or soon (worker; `onResult` tells when). `changes`, when
+   * given, is what changed since `changes.since` (the previous resources), which spares
+   * diffing the whole config again. Never throws.
+   */
+  update(resources: readonly IstioResource[], services: readonly ServiceModel[], changes?: AnalysisChanges): void {
     if (this.closed) return;
     if (!this.useWorker && resources.length > this.workerAbove) this.useWorker = true;
-    if (this.useWorker && this.send(resources, services)) return;
+    if (this.useWorker && this.send(resources, services, changes)) return;
     const t0 = performance.now();
     try {
       this.diags = analyze(resources, { services, domainSuffix: this.options.domainSuffix });
@@ -91,13 +108,14 @@ export class ConfigAnalysis {
   }
 
   /** Sends what changed since the last message; false when no worker can run. */
-  private send(resources: readonly IstioResource[], services: readonly ServiceModel[]): boolean {
+  private send(resources: readonly IstioResource[], services: readonly ServiceModel[], changes: AnalysisChanges | undefined): boolean {
     if (!this.worker && !this.spawn()) {
       this.useWorker = false;
       return false;
     }
     const delta: AnalysisDelta = { seq: ++this.seq, domainSuffix: this.options.domainSuffix, resources: [], removedResources: [], services: [], removedServices: [] };
-    for (const [key, , after] of diffResources(this.sentResources, resources)) {
+    const known = changes !== undefined && changes.since === this.sentResources;
+    for (const [key, , after] of known ? changes.resources : diffResources(this.sentResources, resources)) {
       if (after) {
         delta.resources.push([key, after]);
         this.current.set(key, after);
@@ -106,18 +124,27 @@ export class ConfigAnalysis {
         this.current.delete(key);
       }
     }
-    const seen = new Set<string>();
-    for (const s of services) {
-      seen.add(s.hostname);
-      if (this.sentServices.get(s.hostname) !== s) {
-        delta.services.push(s);
-        this.sentServices.set(s.hostname, s);
+    if (known) {
+      for (const { hostname, after } of changes.services) {
+        if (after) {
+          delta.services.push(after);
+          this.sentServices.set(hostname, after);
+        } else if (this.sentServices.delete(hostname)) delta.removedServices.push(hostname);
       }
-    }
-    for (const h of this.sentServices.keys()) {
-      if (seen.has(h)) continue;
-      delta.removedServices.push(h);
-      this.sentServices.delete(h);
+    } else {
+      const seen = new Set<string>();
+      for (const s of services) {
+        seen.add(s.hostname);
+        if (this.sentServices.get(s.hostname) !== s) {
+          delta.services.push(s);
+          this.sentServices.set(s.hostname, s);
+        }
+      }
+      for (const h of this.sentServices.keys()) {
+        if (seen.has(h)) continue;
+        delta.removedServices.push(h);
+        this.sentServices.delete(h);
+      }
     }
     this.sentResources = resources;
     try {
@@ -128,6 +155,8 @@ export class ConfigAnalysis {
       this.stopWorker();
       return false;
     }
+    // Referenced while an answer is due, as a pending timer would be.
+    this.worker!.ref();
     return true;
   }
 
@@ -142,6 +171,9 @@ export class ConfigAnalysis {
     }
     worker.on('message', (msg: { seq: number; diagnostics?: Diagnostic[]; error?: string }) => {
       if (worker !== this.worker) return;
+      this.answered = msg.seq;
+      // Idle: an analysis nobody waits for must not keep the process alive.
+      if (msg.seq === this.seq) worker.unref();
       if (msg.error !== undefined) return log('analyze failed in the worker: %s', msg.error);
       this.diags = this.withSources(msg.diagnostics ?? []);
       this.options.onResult();

@@ -1,7 +1,7 @@
 import type { Diagnostic } from '../config/types.js';
 import { trace } from '../internal/debug.js';
 import { shortTypeName } from '../xds/type-urls.js';
-import { ConfigAnalysis } from './analysis.js';
+import { ConfigAnalysis, type AnalysisChanges } from './analysis.js';
 import { Emitter, type Disposable } from './events.js';
 import { DEFAULT_DOMAIN_SUFFIX, type ServiceModel } from './model.js';
 import type { Registry } from './registry.js';
@@ -145,6 +145,7 @@ export class SnapshotBuilder {
     const diags: Diagnostic[] = [];
     let services = this.svc;
     let next = this.snap;
+    let changes: AnalysisChanges | undefined;
     const t0 = performance.now();
     let t1 = t0;
     try {
@@ -158,6 +159,7 @@ export class SnapshotBuilder {
         try {
           const result = translator.update(resources, this.options.registry.list());
           services = translator.serviceList();
+          changes = translator.lastChanges;
           t1 = performance.now();
           next = result.kind === 'full' ? Snapshot.build(result.output, this.snap) : Snapshot.patch(this.snap, result.delta);
         } catch (err) {
@@ -184,7 +186,7 @@ export class SnapshotBuilder {
     }
     // Analysis only feeds diagnostics, so it runs after the push has been handed to the streams.
     const t3 = performance.now();
-    this.analysis.update(resources, services);
+    this.analysis.update(resources, services, changes);
     this.lastTimings = { translate: t1 - t0, encode: t2 - t1, analyze: performance.now() - t3 };
     this.translateDiags = diags;
     this.onBuild.fire();

@@ -17,7 +17,7 @@
 import { resourceKey, type DestinationRule, type IstioResource, type ServiceEntry, type VirtualService, type WorkloadEntry } from '../../config/types.js';
 import { TYPE_URL, type ResourceTypeUrl } from '../../xds/type-urls.js';
 import type { Announcement, ServiceModel } from '../model.js';
-import { ServiceIndex } from '../service-index.js';
+import { ServiceIndex, type ServiceChange } from '../service-index.js';
 import { buildCluster } from './cds.js';
 import { bareNameOwner, type ContextRead, type TranslateContext } from './context.js';
 import { buildLoadAssignment } from './eds.js';
@@ -84,7 +84,9 @@ export class IncrementalTranslator {
   private readonly claims = new Map<string, Map<string, Claim>>();
   private readonly winners = new Map<string, string>();
   private readonly ctx: TranslateContext;
-  private sorted: ServiceModel[] | undefined = [];
+  /** Every service, kept sorted by hostname on each change; `listed` is the copy handed out. */
+  private readonly sorted: ServiceModel[] = [];
+  private listed: ServiceModel[] | undefined = [];
   private started = false;
 
   constructor(readonly domainSuffix: string) {
@@ -101,12 +103,25 @@ export class IncrementalTranslator {
 
   /** Every service of the latest update, sorted by hostname. */
   serviceList(): ServiceModel[] {
-    if (!this.sorted) {
-      const all: ServiceModel[] = [];
-      for (const h of this.units.keys()) all.push(this.services.get(h)!);
-      this.sorted = all.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+    return (this.listed ??= this.sorted.slice());
+  }
+
+  /** The last update's changes: resources (key, before, after) and services, for consumers that follow deltas too. */
+  lastChanges: { since: readonly IstioResource[]; resources: Array<[string, IstioResource | undefined, IstioResource | undefined]>; services: ServiceChange[] } = { since: [], resources: [], services: [] };
+
+  private placeService(hostname: string, after: ServiceModel | undefined): void {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sorted[mid]!.hostname < hostname) lo = mid + 1;
+      else hi = mid;
     }
-    return this.sorted;
+    const here = this.sorted[lo]?.hostname === hostname;
+    if (after && here) this.sorted[lo] = after;
+    else if (after) this.sorted.splice(lo, 0, after);
+    else if (here) this.sorted.splice(lo, 1);
+    this.listed = undefined;
   }
 
   /**
@@ -116,7 +131,9 @@ export class IncrementalTranslator {
   update(resources: readonly IstioResource[], announcements: readonly Announcement[]): IncrementalResult {
     const dirtyReads = new Set<string>();
     const dirtyUnits = new Set<string>();
-    for (const [key, before, after] of diffResources(this.resources, resources)) this.applyResource(key, before, after, dirtyReads);
+    const since = this.resources;
+    const changedResources = diffResources(since, resources);
+    for (const [key, before, after] of changedResources) this.applyResource(key, before, after, dirtyReads);
     this.resources = resources;
     if (announcements !== this.announcements) {
       const seen = new Set<string>();
@@ -134,10 +151,12 @@ export class IncrementalTranslator {
       }
       this.announcements = announcements;
     }
-    for (const change of this.services.flush()) {
+    const changedServices = this.services.flush();
+    this.lastChanges = { since, resources: changedResources, services: changedServices };
+    for (const change of changedServices) {
       dirtyUnits.add(change.hostname);
       dirtyReads.add(readKey('svc', change.hostname));
-      this.sorted = undefined;
+      this.placeService(change.hostname, change.after);
       this.updateBareName(change.hostname, change.before, change.after, dirtyReads);
     }
     for (const read of dirtyReads) for (const h of this.readers.get(read) ?? []) dirtyUnits.add(h);
