@@ -36,31 +36,42 @@ function shortHash(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex').slice(0, 16);
 }
 
-/** A type's (name, version) multiset as a count and a sum of per-entry hashes mod 2^64. */
+/**
+ * A type's (name, version) multiset: its size and two sums mod 2^32 of per-entry mixes, which a
+ * patch updates in O(changes) (a hash over the sorted list would cost O(size) per change).
+ */
 interface TypeSum {
   count: number;
-  sum: bigint;
+  hi: number;
+  lo: number;
 }
 
-const mixes = new WeakMap<ResourceEntry, bigint>();
+const mixes = new WeakMap<ResourceEntry, readonly [number, number]>();
+
+/** FNV-1a over a string's UTF-16 code units, from a given offset basis. */
+function fnv1a(s: string, basis: number): number {
+  let h = basis;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
 
 /**
- * An entry's share of its type's version: 64 bits of sha256(name, version). Entries are reused
- * across snapshots under the same name, so each is hashed once.
+ * An entry's share of its type's version: its content hash (`version`, 64 bits of sha256) with
+ * its name folded in. Entries are reused across snapshots under the same name, so each is
+ * mixed once.
  */
-function mixOf(name: string, e: ResourceEntry): bigint {
+function mixOf(name: string, e: ResourceEntry): readonly [number, number] {
   let m = mixes.get(e);
   if (m === undefined) {
-    m = createHash('sha256').update(name).update('\0').update(e.version).digest().readBigUInt64BE(0);
+    const v = e.version.padEnd(16, '0');
+    m = [(parseInt(v.slice(0, 8), 16) ^ fnv1a(name, 0x811c9dc5)) >>> 0, (parseInt(v.slice(8, 16), 16) ^ fnv1a(name, 0x050c5d1f)) >>> 0];
     mixes.set(e, m);
   }
   return m;
 }
 
-const MASK = (1n << 64n) - 1n;
-
 function versionOf(s: TypeSum): string {
-  return s.count === 0 ? shortHash('') : shortHash(`${s.count}\0${s.sum.toString(16)}`);
+  return s.count === 0 ? shortHash('') : shortHash(`${s.count}\0${s.hi}\0${s.lo}`);
 }
 
 /** Resources to add or replace and names to remove, for one type (see {@link Snapshot.patch}). */
@@ -146,9 +157,14 @@ export class Snapshot {
     const layered = new Map<string, LayeredMap<ResourceEntry>>();
     for (const [typeUrl, entries] of types) {
       layered.set(typeUrl, LayeredMap.of(entries));
-      let sum = 0n;
-      for (const [name, e] of entries) sum += mixOf(name, e);
-      const s = { count: entries.size, sum: sum & MASK };
+      let hi = 0;
+      let lo = 0;
+      for (const [name, e] of entries) {
+        const [h, l] = mixOf(name, e);
+        hi = (hi + h) >>> 0;
+        lo = (lo + l) >>> 0;
+      }
+      const s = { count: entries.size, hi, lo };
       sums.set(typeUrl, s);
       versions.set(typeUrl, versionOf(s));
     }
@@ -208,19 +224,23 @@ export class Snapshot {
         }
       }
       if (changes.size === 0) continue;
-      let { count, sum } = previous.sums.get(typeUrl) ?? { count: 0, sum: 0n };
+      let { count, hi, lo } = previous.sums.get(typeUrl) ?? { count: 0, hi: 0, lo: 0 };
       for (const [name, e] of changes) {
         const old = prev.get(name);
         if (old) {
-          sum -= mixOf(name, old);
+          const [h, l] = mixOf(name, old);
+          hi = (hi - h) >>> 0;
+          lo = (lo - l) >>> 0;
           count--;
         }
         if (e) {
-          sum += mixOf(name, e);
+          const [h, l] = mixOf(name, e);
+          hi = (hi + h) >>> 0;
+          lo = (lo + l) >>> 0;
           count++;
         }
       }
-      const s = { count, sum: sum & MASK };
+      const s = { count, hi, lo };
       sums.set(typeUrl, s);
       versions.set(typeUrl, versionOf(s));
       types.set(typeUrl, (previous.types.get(typeUrl) ?? LayeredMap.of(new Map())).patch(changes));
