@@ -14,7 +14,11 @@ export type ContextRead = 'svc' | 'vs' | 'dr' | 'delegate' | 'bare';
 
 export interface TranslateContext {
   domainSuffix: string;
-  /** Unique by hostname, sorted by hostname (what the whole-config generators iterate). */
+  /**
+   * Unique by hostname, sorted by hostname: what the whole-config generators iterate. Empty in
+   * the incremental translator, whose per-service code must reach other services through
+   * {@link serviceOf} (a recorded read), never through this list.
+   */
   services: readonly ServiceModel[];
   /** The service for a hostname; the first service of a duplicated hostname wins. */
   service(hostname: string): ServiceModel | undefined;

@@ -125,8 +125,9 @@ export class IncrementalTranslator {
   }
 
   /**
-   * Brings the state up to `resources` (unique `Kind/namespace/name` keys, as a ConfigStore
-   * lists them) and `announcements` (unique node ids).
+   * Brings the state up to `resources` (sorted by `Kind/namespace/name`, one per key, as the
+   * ConfigStore contract lists them; resources that did not change must be the same objects)
+   * and `announcements` (one per node id).
    */
   update(resources: readonly IstioResource[], announcements: readonly Announcement[]): IncrementalResult {
     const dirtyReads = new Set<string>();
