@@ -17,6 +17,8 @@ export default defineConfig([
       experimental: 'src/experimental.ts',
       // The CA's signing worker thread: a file of its own, found beside the bundles (control/ca/signer.ts).
       'control/signer-worker': 'src/control/ca/signer-worker.ts',
+      // The config-analysis worker thread, found the same way (control/analysis.ts).
+      'control/analyze-worker': 'src/control/analyze-worker.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

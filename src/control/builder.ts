@@ -1,13 +1,14 @@
-import { analyze } from '../config/index.js';
 import type { Diagnostic } from '../config/types.js';
 import { trace } from '../internal/debug.js';
 import { shortTypeName } from '../xds/type-urls.js';
+import { ConfigAnalysis, type AnalysisChanges } from './analysis.js';
 import { Emitter, type Disposable } from './events.js';
 import { DEFAULT_DOMAIN_SUFFIX, type ServiceModel } from './model.js';
 import type { Registry } from './registry.js';
 import { mergeAnnouncements, servicesFromConfig } from './services.js';
 import { Snapshot } from './snapshot.js';
 import type { ConfigStore } from './store/types.js';
+import { IncrementalTranslator } from './translate/incremental.js';
 import { translate, type TranslateInput, type TranslateOutput } from './translate/index.js';
 
 const log = trace('ads');
@@ -19,13 +20,22 @@ export interface SnapshotBuilderOptions {
   domainSuffix?: string;
   /** Quiet time after a store/registry change before rebuilding, so bursts become one push. Default 20. */
   debounceMs?: number;
-  /** Replaces the translator (tests). */
+  /** Configs with more resources are analyzed in a worker thread (see analysis.ts). Default 2000. */
+  analyzeInWorkerAbove?: number;
+  /** Replaces the translator (tests); every build is then a full one. */
   translate?: (input: TranslateInput) => TranslateOutput;
+  /**
+   * Translate only what a change touches (default true); `false` re-translates everything on
+   * every change (the reference the incremental path is checked against).
+   */
+  incremental?: boolean;
 }
 
 /**
  * Turns store + registry into xDS snapshots: services are merged from config and announcements,
- * translated (one generator per type), encoded once, and published when anything changed.
+ * translated (one generator per type), encoded once, and published when anything changed. By
+ * default a change re-translates and re-encodes only the services it touches
+ * (translate/incremental.ts) and patches the previous snapshot.
  * Translation problems never take the server down: the previous snapshot stays in service and
  * the problem is reported as a diagnostic.
  *
@@ -39,19 +49,26 @@ export interface SnapshotBuilderOptions {
 export class SnapshotBuilder {
   private snap = Snapshot.empty();
   private svc: ServiceModel[] = [];
-  private diags: Diagnostic[] = [];
+  private translateDiags: Diagnostic[] = [];
+  private readonly analysis: ConfigAnalysis;
   private timer: NodeJS.Timeout | undefined;
   private lastBuild = -Infinity;
   private subs: Disposable[] = [];
   private readonly built = new Emitter<Snapshot>((err) => log('snapshot listener threw: %o', err));
   private readonly domainSuffix: string;
   private readonly debounceMs: number;
-  private readonly translateFn: (input: TranslateInput) => TranslateOutput;
+  private readonly translateFn: ((input: TranslateInput) => TranslateOutput) | undefined;
+  private incremental: IncrementalTranslator | undefined;
 
   constructor(private readonly options: SnapshotBuilderOptions) {
     this.domainSuffix = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
     this.debounceMs = options.debounceMs ?? 20;
-    this.translateFn = options.translate ?? translate;
+    this.translateFn = options.translate ?? (options.incremental === false ? translate : undefined);
+    this.analysis = new ConfigAnalysis({
+      domainSuffix: this.domainSuffix,
+      onResult: () => this.onBuild.fire(),
+      ...(options.analyzeInWorkerAbove !== undefined ? { workerAbove: options.analyzeInWorkerAbove } : {}),
+    });
   }
 
   /** Builds the first snapshot synchronously and starts following changes. */
@@ -71,9 +88,15 @@ export class SnapshotBuilder {
     return this.svc;
   }
 
-  /** Cross-resource analysis and translation problems of the latest build. */
+  /** Duration of the latest build's steps, ms (benchmarks and debugging). */
+  lastTimings: { translate: number; encode: number; analyze: number } = { translate: 0, encode: 0, analyze: 0 };
+
+  /**
+   * Translation problems of the latest build and cross-resource analysis of the latest
+   * finished analysis (for large configs it runs in a worker and may lag by one build).
+   */
   get diagnostics(): Diagnostic[] {
-    return this.diags;
+    return [...this.translateDiags, ...this.analysis.diagnostics];
   }
 
   /** Called after every build whose snapshot version differs from the previous one. */
@@ -81,7 +104,7 @@ export class SnapshotBuilder {
     return this.built.on(fn);
   }
 
-  /** Called after every build, changed or not (diagnostics may have changed). */
+  /** Called after every build, changed or not, and when a worker analysis finished (diagnostics may have changed). */
   readonly onBuild = new Emitter<void>((err) => log('build listener threw: %o', err));
 
   /**
@@ -122,9 +145,29 @@ export class SnapshotBuilder {
     const diags: Diagnostic[] = [];
     let services = this.svc;
     let next = this.snap;
+    let changes: AnalysisChanges | undefined;
+    const t0 = performance.now();
+    let t1 = t0;
     try {
-      services = mergeAnnouncements(servicesFromConfig(resources, this.domainSuffix), this.options.registry.list(), this.domainSuffix);
-      next = Snapshot.build(this.translateFn({ resources, services, domainSuffix: this.domainSuffix }), this.snap);
+      if (this.translateFn) {
+        services = mergeAnnouncements(servicesFromConfig(resources, this.domainSuffix), this.options.registry.list(), this.domainSuffix);
+        const output = this.translateFn({ resources, services, domainSuffix: this.domainSuffix });
+        t1 = performance.now();
+        next = Snapshot.build(output, this.snap);
+      } else {
+        const translator = (this.incremental ??= new IncrementalTranslator(this.domainSuffix));
+        try {
+          const result = translator.update(resources, this.options.registry.list());
+          services = translator.serviceList();
+          changes = translator.lastChanges;
+          t1 = performance.now();
+          next = result.kind === 'full' ? Snapshot.build(result.output, this.snap) : Snapshot.patch(this.snap, result.delta);
+        } catch (err) {
+          // Its state may be half updated: the next build starts from scratch (and is a full one).
+          this.incremental = undefined;
+          throw err;
+        }
+      }
       for (const e of next.errors) {
         diags.push({ severity: 'error', code: 'MESHLET_ERR_XDS_INVALID', message: `${shortTypeName(e.typeUrl)} ${e.name} could not be encoded and is not served: ${e.message}`, resource: e.name });
       }
@@ -133,6 +176,7 @@ export class SnapshotBuilder {
       log('snapshot build failed, keeping version %s: %o', this.snap.version, err);
       diags.push({ severity: 'error', code: 'MESHLET_ERR_XDS_INVALID', message: `translation failed; still serving the previous configuration: ${(err as Error).message}` });
     }
+    const t2 = performance.now();
     this.svc = services;
     const changed = next.version !== this.snap.version;
     this.snap = next;
@@ -141,17 +185,16 @@ export class SnapshotBuilder {
       this.built.fire(next);
     }
     // Analysis only feeds diagnostics, so it runs after the push has been handed to the streams.
-    try {
-      diags.push(...analyze(resources, { services }));
-    } catch (err) {
-      log('analyze failed: %o', err);
-    }
-    this.diags = diags;
+    const t3 = performance.now();
+    this.analysis.update(resources, services, changes);
+    this.lastTimings = { translate: t1 - t0, encode: t2 - t1, analyze: performance.now() - t3 };
+    this.translateDiags = diags;
     this.onBuild.fire();
   }
 
   close(): void {
     this.clearTimer();
+    this.analysis.close();
     for (const s of this.subs) s.dispose();
     this.subs = [];
     this.built.clear();

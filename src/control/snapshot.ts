@@ -4,6 +4,7 @@ import { messageType } from '../xds/protos.js';
 import { messageNameOf, RESOURCE_TYPE_URLS } from '../xds/type-urls.js';
 import type { TranslateOutput } from './translate/index.js';
 import { deepEqual } from './translate/deep-equal.js';
+import { LayeredMap } from './layered-map.js';
 import { encodeAny, encodeResponseHead } from './wire.js';
 
 /** One resource, encoded once per version and shared by every subscriber. */
@@ -35,21 +36,55 @@ function shortHash(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex').slice(0, 16);
 }
 
-/** Same names in the same order with the very same entries: the type's version is unchanged. */
-function sameEntries(a: ReadonlyMap<string, ResourceEntry>, b: ReadonlyMap<string, ResourceEntry>): boolean {
-  if (a.size !== b.size) return false;
-  const it = a.entries();
-  for (const [name, e] of b) {
-    const [n, old] = it.next().value as [string, ResourceEntry];
-    if (n !== name || old !== e) return false;
+/**
+ * A type's (name, version) multiset: its size and two sums mod 2^32 of per-entry mixes, which a
+ * patch updates in O(changes) (a hash over the sorted list would cost O(size) per change).
+ */
+interface TypeSum {
+  count: number;
+  hi: number;
+  lo: number;
+}
+
+const mixes = new WeakMap<ResourceEntry, readonly [number, number]>();
+
+/** FNV-1a over a string's UTF-16 code units, from a given offset basis. */
+function fnv1a(s: string, basis: number): number {
+  let h = basis;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * An entry's share of its type's version: its content hash (`version`, 64 bits of sha256) with
+ * its name folded in. Entries are reused across snapshots under the same name, so each is
+ * mixed once.
+ */
+function mixOf(name: string, e: ResourceEntry): readonly [number, number] {
+  let m = mixes.get(e);
+  if (m === undefined) {
+    const v = e.version.padEnd(16, '0');
+    m = [(parseInt(v.slice(0, 8), 16) ^ fnv1a(name, 0x811c9dc5)) >>> 0, (parseInt(v.slice(8, 16), 16) ^ fnv1a(name, 0x050c5d1f)) >>> 0];
+    mixes.set(e, m);
   }
-  return true;
+  return m;
+}
+
+function versionOf(s: TypeSum): string {
+  return s.count === 0 ? shortHash('') : shortHash(`${s.count}\0${s.hi}\0${s.lo}`);
+}
+
+/** Resources to add or replace and names to remove, for one type (see {@link Snapshot.patch}). */
+export interface SnapshotTypeDelta {
+  upsert: ReadonlyArray<{ name: string; message: Record<string, unknown> }>;
+  remove: readonly string[];
 }
 
 /**
  * An immutable set of xDS resources per type URL with content-derived versions. `typeVersion()`
- * hashes the sorted (name, version) list, so a rebuild that changes nothing in a type keeps its
- * version and nobody gets pushed.
+ * hashes the (name, version) multiset of the type (a count and a sum of per-entry hashes, so a
+ * patch updates it in O(changes)), so a rebuild that changes nothing in a type keeps its version
+ * and nobody gets pushed, and equal content has equal versions however it was built.
  *
  * @example
  * ```ts
@@ -63,8 +98,9 @@ export class Snapshot {
   readonly builtAt = new Date();
 
   private constructor(
-    private readonly types: ReadonlyMap<string, ReadonlyMap<string, ResourceEntry>>,
+    private readonly types: ReadonlyMap<string, LayeredMap<ResourceEntry>>,
     private readonly typeVersions: ReadonlyMap<string, string>,
+    private readonly sums: ReadonlyMap<string, TypeSum>,
     /** Resources dropped because they could not be encoded. */
     readonly errors: readonly EncodeError[],
   ) {
@@ -117,11 +153,106 @@ export class Snapshot {
       types.set(typeUrl, entries);
     }
     const versions = new Map<string, string>();
+    const sums = new Map<string, TypeSum>();
+    const layered = new Map<string, LayeredMap<ResourceEntry>>();
     for (const [typeUrl, entries] of types) {
-      const prev = previous?.types.get(typeUrl);
-      versions.set(typeUrl, prev && sameEntries(prev, entries) ? previous!.typeVersion(typeUrl) : shortHash([...entries].map(([name, e]) => `${name}\0${e.version}`).join('\n')));
+      layered.set(typeUrl, LayeredMap.of(entries));
+      let hi = 0;
+      let lo = 0;
+      for (const [name, e] of entries) {
+        const [h, l] = mixOf(name, e);
+        hi = (hi + h) >>> 0;
+        lo = (lo + l) >>> 0;
+      }
+      const s = { count: entries.size, hi, lo };
+      sums.set(typeUrl, s);
+      versions.set(typeUrl, versionOf(s));
     }
-    return new Snapshot(types, versions, errors);
+    return new Snapshot(layered, versions, sums, errors);
+  }
+
+  /**
+   * The snapshot `previous` with `delta` applied: untouched resources are carried over without
+   * being looked at, so the cost follows the size of the change, not of the snapshot. Removals
+   * apply first, then upserts, with the rules of {@link build} (a deep-equal message keeps its
+   * entry, the first of a repeated name is kept, an unencodable one is left out and reported).
+   * Equal content gives the same resources, versions and errors as a build from scratch.
+   *
+   * @example
+   * ```ts
+   * const next = Snapshot.patch(snap, new Map([[TYPE_URL.cluster, { upsert: [{ name, message }], remove: [] }]]));
+   * ```
+   */
+  static patch(previous: Snapshot, delta: ReadonlyMap<string, SnapshotTypeDelta>): Snapshot {
+    const types = new Map(previous.types);
+    const versions = new Map(previous.typeVersions);
+    const sums = new Map(previous.sums);
+    const touched = new Set<string>();
+    const newErrors: EncodeError[] = [];
+    for (const [typeUrl, d] of delta) {
+      const prev: ReadonlyMap<string, ResourceEntry> = previous.types.get(typeUrl) ?? EMPTY;
+      const changes = new Map<string, ResourceEntry | undefined>();
+      for (const name of d.remove) {
+        touched.add(`${typeUrl}\0${name}`);
+        if (prev.has(name)) changes.set(name, undefined);
+      }
+      const kept = new Set<string>();
+      let type: protobuf.Type | undefined;
+      for (const { name, message } of d.upsert) {
+        touched.add(`${typeUrl}\0${name}`);
+        if (kept.has(name)) {
+          newErrors.push({ typeUrl, name, message: 'duplicate resource name; the first one is kept' });
+          continue;
+        }
+        const old = prev.get(name);
+        try {
+          let entry: ResourceEntry;
+          if (old?.message !== undefined && old.message !== message && deepEqual(old.message, message)) entry = old;
+          else {
+            type ??= messageType(messageNameOf(typeUrl));
+            const value = type.encode(type.fromObject(message)).finish();
+            const bytes = encodeAny(typeUrl, value);
+            const version = shortHash(bytes);
+            entry = old && old.version === version ? old : { bytes, value, version, message };
+          }
+          kept.add(name);
+          if (entry === old) changes.delete(name);
+          else changes.set(name, entry);
+        } catch (err) {
+          newErrors.push({ typeUrl, name, message: (err as Error).message });
+          if (old) changes.set(name, undefined);
+        }
+      }
+      if (changes.size === 0) continue;
+      let { count, hi, lo } = previous.sums.get(typeUrl) ?? { count: 0, hi: 0, lo: 0 };
+      for (const [name, e] of changes) {
+        const old = prev.get(name);
+        if (old) {
+          const [h, l] = mixOf(name, old);
+          hi = (hi - h) >>> 0;
+          lo = (lo - l) >>> 0;
+          count--;
+        }
+        if (e) {
+          const [h, l] = mixOf(name, e);
+          hi = (hi + h) >>> 0;
+          lo = (lo + l) >>> 0;
+          count++;
+        }
+      }
+      const s = { count, hi, lo };
+      sums.set(typeUrl, s);
+      versions.set(typeUrl, versionOf(s));
+      types.set(typeUrl, (previous.types.get(typeUrl) ?? LayeredMap.of(new Map())).patch(changes));
+    }
+    let errors = previous.errors;
+    if (touched.size > 0 && (errors.length > 0 || newErrors.length > 0)) {
+      const order = [...types.keys()];
+      const rank = (e: EncodeError) => (order.indexOf(e.typeUrl) + 1 || order.length + 1);
+      errors = [...errors.filter((e) => !touched.has(`${e.typeUrl}\0${e.name}`)), ...newErrors]
+        .sort((a, b) => rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    }
+    return new Snapshot(types, versions, sums, errors);
   }
 
   /** Encoded response heads by type URL, then by the stream's content key (see {@link responseHead}). */

@@ -19,15 +19,17 @@ const log = trace('store');
 export class MemoryStore implements ConfigStore {
   private readonly items = new Map<string, IstioResource>();
   private readonly changed = new Emitter<void>((err) => log('onChange listener threw: %o', err));
-  private sorted: IstioResource[] | undefined;
+  /** Keys and resources in key order, kept sorted on every write (list() runs on every rebuild). */
+  private keys: string[] = [];
+  private sorted: IstioResource[] = [];
 
   constructor(initial: IstioResource[] = []) {
     for (const r of initial) this.items.set(resourceKey(r), r);
+    this.keys = [...this.items.keys()].sort(compareKeys);
+    this.sorted = this.keys.map((k) => this.items.get(k)!);
   }
 
   list(): IstioResource[] {
-    // Cached until the next write: list() is called on every snapshot rebuild and admin read.
-    this.sorted ??= [...this.items.entries()].sort(([a], [b]) => compareKeys(a, b)).map(([, r]) => r);
     return [...this.sorted];
   }
 
@@ -37,15 +39,29 @@ export class MemoryStore implements ConfigStore {
 
   async apply(resources: IstioResource[], origin?: string): Promise<void> {
     if (resources.length === 0) return;
-    for (const r of resources) this.items.set(resourceKey(r), r);
+    for (const r of resources) {
+      const key = resourceKey(r);
+      const at = this.position(key);
+      if (this.items.has(key)) this.sorted[at] = r;
+      else {
+        this.keys.splice(at, 0, key);
+        this.sorted.splice(at, 0, r);
+      }
+      this.items.set(key, r);
+    }
     log('applied %d resource(s) from %s', resources.length, origin ?? 'api');
     this.touch();
   }
 
   async delete(kind: ResourceKind | string, namespace: string, name: string): Promise<boolean> {
-    const existed = this.items.delete(`${kind}/${namespace}/${name}`);
-    if (existed) this.touch();
-    return existed;
+    const key = `${kind}/${namespace}/${name}`;
+    const existed = this.items.delete(key);
+    if (!existed) return false;
+    const at = this.position(key);
+    this.keys.splice(at, 1);
+    this.sorted.splice(at, 1);
+    this.touch();
+    return true;
   }
 
   onChange(fn: () => void): Disposable {
@@ -58,8 +74,19 @@ export class MemoryStore implements ConfigStore {
     this.changed.clear();
   }
 
+  /** Index of `key` in the sorted keys, or where it would go. */
+  private position(key: string): number {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareKeys(this.keys[mid]!, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   private touch(): void {
-    this.sorted = undefined;
     this.changed.fire();
   }
 }

@@ -6,7 +6,7 @@
  * One level only: a delegate that delegates again is ignored.
  */
 import type { Destination, HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService } from '../../config/types.js';
-import type { TranslateContext } from './context.js';
+import { delegateFor, type TranslateContext } from './context.js';
 import { resolveHost } from './names.js';
 
 const MAP_FIELDS = new Set(['headers', 'withoutHeaders', 'queryParams', 'sourceLabels']);
@@ -78,7 +78,7 @@ export function expandDelegates(ctx: TranslateContext, vs: VirtualService): HTTP
       continue;
     }
     const { name, namespace = vs.metadata.namespace } = http.delegate;
-    const child = ctx.virtualServices.find((v) => v.metadata.name === name && v.metadata.namespace === namespace && !v.spec.hosts?.length);
+    const child = delegateFor(ctx, namespace, name);
     for (const c of child?.spec.http ?? []) {
       if (c.delegate) continue;
       const match = mergeMatches(http.match, c.match);

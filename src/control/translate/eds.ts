@@ -58,16 +58,22 @@ export function localityGroups(endpoints: readonly EndpointModel[], servicePort:
 export function generateEndpoints(plans: readonly ClusterPlan[]): GeneratedResource[] {
   const out: GeneratedResource[] = [];
   for (const p of plans) {
-    if (p.dnsEndpoint) continue;
-    const seen = new Set<string>();
-    const usable = p.endpoints.filter((e) => {
-      if (isIP(e.address) === 0) return false;
-      const key = `${e.address}|${endpointPort(e, p.port.number)}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
-    out.push({ name: p.name, message: { cluster_name: p.name, endpoints: localityGroups(usable, p.port.number) } });
+    const message = buildLoadAssignment(p);
+    if (message) out.push({ name: p.name, message });
   }
   return out;
+}
+
+/** The ClusterLoadAssignment of one planned cluster; `undefined` for a LOGICAL_DNS one. */
+export function buildLoadAssignment(p: ClusterPlan): Record<string, unknown> | undefined {
+  if (p.dnsEndpoint) return undefined;
+  const seen = new Set<string>();
+  const usable = p.endpoints.filter((e) => {
+    if (isIP(e.address) === 0) return false;
+    const key = `${e.address}|${endpointPort(e, p.port.number)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return { cluster_name: p.name, endpoints: localityGroups(usable, p.port.number) };
 }

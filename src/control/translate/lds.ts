@@ -12,7 +12,7 @@
  */
 import { TYPE_URL } from '../../xds/type-urls.js';
 import type { ServiceModel } from '../model.js';
-import type { TranslateContext } from './context.js';
+import { bareOwnerOf, type TranslateContext } from './context.js';
 import type { GeneratedResource } from './index.js';
 import { listenerName, shortAliases } from './names.js';
 import { anyOf, type AnyObject } from './proto-helpers.js';
@@ -52,24 +52,41 @@ export function serviceAliases(ctx: TranslateContext, service: ServiceModel): st
   const k8s = shortAliases(service.hostname, ctx.domainSuffix);
   if (!k8s) return [];
   const [bare, ...qualified] = k8s.aliases;
-  return ctx.bareNameOwners.get(k8s.name) === service.hostname && bare !== undefined ? [bare, ...qualified] : qualified;
+  return bareOwnerOf(ctx, k8s.name) === service.hostname && bare !== undefined ? [bare, ...qualified] : qualified;
+}
+
+/** A listener a service asks for, and the route configuration it would point at. */
+export interface ListenerClaim {
+  name: string;
+  route: string;
+}
+
+/**
+ * The listeners of one service: `canonical` (`<host>:<port>`) win any clash with another
+ * service's `aliases` (short names, and names without a port for a single-port service);
+ * among equals the service whose hostname sorts first wins, then the claim listed first.
+ */
+export function serviceListeners(ctx: TranslateContext, s: ServiceModel): { canonical: ListenerClaim[]; aliases: ListenerClaim[] } {
+  const canonical = s.ports.map((p) => ({ name: listenerName(s.hostname, p.number), route: listenerName(s.hostname, p.number) }));
+  const aliases: ListenerClaim[] = [];
+  const short = serviceAliases(ctx, s);
+  for (const p of s.ports) {
+    const route = listenerName(s.hostname, p.number);
+    for (const a of short) aliases.push({ name: listenerName(a, p.number), route });
+  }
+  const only = s.ports.length === 1 ? s.ports[0] : undefined;
+  if (only) for (const a of [s.hostname, ...short]) aliases.push({ name: a, route: listenerName(s.hostname, only.number) });
+  return { canonical, aliases };
 }
 
 /** Generates listeners for every service port, canonical names first so they win any clash. */
 export function generateListeners(ctx: TranslateContext): GeneratedResource[] {
   const out = new Map<string, GeneratedResource>();
-  const add = (name: string, routeName: string): void => {
-    if (!out.has(name)) out.set(name, { name, message: apiListener(name, routeName) });
+  const add = ({ name, route }: ListenerClaim): void => {
+    if (!out.has(name)) out.set(name, { name, message: apiListener(name, route) });
   };
-  for (const s of ctx.services) for (const p of s.ports) add(listenerName(s.hostname, p.number), listenerName(s.hostname, p.number));
-  for (const s of ctx.services) {
-    const aliases = serviceAliases(ctx, s);
-    for (const p of s.ports) {
-      const route = listenerName(s.hostname, p.number);
-      for (const a of aliases) add(listenerName(a, p.number), route);
-    }
-    const only = s.ports.length === 1 ? s.ports[0] : undefined;
-    if (only) for (const a of [s.hostname, ...aliases]) add(a, listenerName(s.hostname, only.number));
-  }
+  const claims = ctx.services.map((s) => serviceListeners(ctx, s));
+  for (const c of claims) c.canonical.forEach(add);
+  for (const c of claims) c.aliases.forEach(add);
   return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -47,20 +47,25 @@ function plan(service: ServiceModel, port: ServicePortModel, subset: string, rul
   };
 }
 
+/** The clusters of one service: per port the subset-less one, then one per subset (a repeated name keeps the first). */
+export function servicePlans(ctx: TranslateContext, service: ServiceModel): ClusterPlan[] {
+  const out = new Map<string, ClusterPlan>();
+  const rule = destinationRuleFor(ctx, service.hostname);
+  for (const port of service.ports) {
+    const base = plan(service, port, '', rule, {});
+    out.set(base.name, base);
+    for (const s of rule?.spec.subsets ?? []) {
+      const p = plan(service, port, s.name, rule, subsetLabels(rule, s.name) ?? {});
+      if (!out.has(p.name)) out.set(p.name, p);
+    }
+  }
+  return [...out.values()];
+}
+
 /** Every cluster, sorted by name. */
 export function planClusters(ctx: TranslateContext): ClusterPlan[] {
   const out = new Map<string, ClusterPlan>();
-  for (const service of ctx.services) {
-    const rule = destinationRuleFor(ctx, service.hostname);
-    for (const port of service.ports) {
-      const base = plan(service, port, '', rule, {});
-      out.set(base.name, base);
-      for (const s of rule?.spec.subsets ?? []) {
-        const p = plan(service, port, s.name, rule, subsetLabels(rule, s.name) ?? {});
-        if (!out.has(p.name)) out.set(p.name, p);
-      }
-    }
-  }
+  for (const service of ctx.services) for (const p of servicePlans(ctx, service)) if (!out.has(p.name)) out.set(p.name, p);
   return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 

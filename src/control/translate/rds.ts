@@ -42,9 +42,12 @@ export function buildRouteConfiguration(ctx: TranslateContext, service: ServiceM
   return { name, virtual_hosts: [{ name, domains: domainsFor(ctx, service, port.number), routes }] };
 }
 
+/** The route configurations of one service, one per port, in port order. */
+export function serviceRouteConfigurations(ctx: TranslateContext, s: ServiceModel): GeneratedResource[] {
+  return s.ports.map((p) => ({ name: listenerName(s.hostname, p.number), message: buildRouteConfiguration(ctx, s, p) }));
+}
+
 /** Generates every route configuration, sorted by name. */
 export function generateRouteConfigurations(ctx: TranslateContext): GeneratedResource[] {
-  const out: GeneratedResource[] = [];
-  for (const s of ctx.services) for (const p of s.ports) out.push({ name: listenerName(s.hostname, p.number), message: buildRouteConfiguration(ctx, s, p) });
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return ctx.services.flatMap((s) => serviceRouteConfigurations(ctx, s)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

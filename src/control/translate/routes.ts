@@ -7,7 +7,7 @@
  */
 import type { HTTPMatchRequest, HTTPRoute, HTTPRouteDestination, PresenceOrStringMatch, StringMatch, VirtualService } from '../../config/types.js';
 import type { ServicePortModel } from '../model.js';
-import { destinationRuleFor, type TranslateContext } from './context.js';
+import { destinationRuleFor, serviceOf, type TranslateContext } from './context.js';
 import { expandDelegates } from './delegate.js';
 import { nanosToDuration, parseDurationNanos } from './durations.js';
 import { FAULT_FILTER_NAME } from './lds.js';
@@ -111,7 +111,7 @@ export class RouteBuilder {
   /** Cluster name for an Istio destination: given port, else the service's only port, else ours. */
   cluster(dest: { host: string; subset?: string; port?: { number?: number } }): { name: string; host: string; port: number; subset: string } {
     const host = resolveHost(dest.host, this.vs.metadata.namespace, this.ctx.domainSuffix);
-    const svc = this.ctx.serviceByHost.get(host);
+    const svc = serviceOf(this.ctx, host);
     const only = svc?.ports.length === 1 ? svc.ports[0]?.number : undefined;
     const port = dest.port?.number ?? only ?? this.port.number;
     const subset = dest.subset ?? '';
