@@ -7,6 +7,7 @@ import type { WarmUp } from './warmup.js';
 import { Emitter } from './events.js';
 import { hostPort, listenError, probePort } from './listen.js';
 import type { Registry } from './registry.js';
+import type { Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
 import { decodeDiscoveryRequest, type DiscoveryRequest } from './wire.js';
 
@@ -17,8 +18,8 @@ export const ADS_METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryServic
 
 /** Options of {@link AdsServer}. */
 export interface AdsServerOptions {
-  /** Source of the snapshot to serve (read on every request and push). */
-  snapshot: () => Snapshot;
+  /** Source of the snapshot to serve a proxy (read on every request and push). */
+  snapshot: (proxy?: Proxy) => Snapshot;
   registry: Registry;
   /** How long an announced endpoint outlives its stream. Default: the registry's default. */
   withdrawGraceMs?: number;

@@ -1,4 +1,5 @@
 import type { Announcement } from './model.js';
+import { proxyFromNode, type Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
 import { finishDiscoveryResponse, type DiscoveryRequest } from './wire.js';
 import { NODE_METADATA, parseAnnouncement } from '../xds/node.js';
@@ -59,7 +60,8 @@ export interface NackEvent {
 
 /** What a stream needs from its server. */
 export interface StreamContext {
-  snapshot(): Snapshot;
+  /** What `proxy` is served (its proxy group's snapshot). */
+  snapshot(proxy?: Proxy): Snapshot;
   nextNonce(): string;
   controlPlaneId: string;
   /** `false`: another open stream holds the node id (the stream is refused). */
@@ -121,6 +123,8 @@ const PUSH_ORDER = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE
 export class AdsStream {
   readonly connectedAt = new Date();
   nodeId = '';
+  /** Who is asking, from the stream's first node (Istio fixes a proxy's metadata per connection). */
+  private proxy: Proxy | undefined;
   announced: Announcement | undefined;
   announcementRejected: { code: MeshErrorCode; message: string } | undefined;
   private readonly types = new Map<string, TypeState>();
@@ -208,6 +212,7 @@ export class AdsStream {
   private onNode(node: Record<string, unknown>): void {
     const id = typeof node['id'] === 'string' ? node['id'] : '';
     if (!this.nodeId && id) this.nodeId = id;
+    this.proxy ??= proxyFromNode(node);
     const announcement = parseAnnouncement(node);
     if (announcement) {
       const rejected = this.ctx.admit?.(announcement);
@@ -235,7 +240,7 @@ export class AdsStream {
   }
 
   private maybeSend(typeUrl: string, state: TypeState, first: boolean): void {
-    const snapshot = this.ctx.snapshot();
+    const snapshot = this.ctx.snapshot(this.proxy);
     const all = snapshot.resources(typeUrl);
     const version = snapshot.typeVersion(typeUrl);
     // Every push re-evaluates every type of every stream, and usually one type changed: the

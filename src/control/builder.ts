@@ -6,6 +6,8 @@ import { Emitter, type Disposable } from './events.js';
 import { DEFAULT_DOMAIN_SUFFIX, type ServiceModel } from './model.js';
 import type { Registry } from './registry.js';
 import { mergeAnnouncements, servicesFromConfig } from './services.js';
+import type { Proxy } from './proxy.js';
+import { ProxySnapshots } from './snapshot-cache.js';
 import { Snapshot } from './snapshot.js';
 import type { ConfigStore } from './store/types.js';
 import { IncrementalTranslator } from './translate/incremental.js';
@@ -78,9 +80,19 @@ export class SnapshotBuilder {
     this.subs.push(this.options.registry.onChange(() => this.schedule()));
   }
 
-  /** The snapshot currently served. */
+  /** The snapshot currently served (to every proxy, unless routes depend on who asks). */
   get snapshot(): Snapshot {
     return this.snap;
+  }
+
+  private groups: ProxySnapshots | undefined;
+
+  /**
+   * The snapshot `proxy` is served: the shared one, or its proxy group's when a VirtualService
+   * matches on `sourceLabels`/`sourceNamespace` (snapshot-cache.ts).
+   */
+  snapshotFor(proxy: Proxy | undefined): Snapshot {
+    return this.groups?.forProxy(proxy) ?? this.snap;
   }
 
   /** Services (config + announced endpoints) the current snapshot was built from. */
@@ -180,6 +192,7 @@ export class SnapshotBuilder {
     this.svc = services;
     const changed = next.version !== this.snap.version;
     this.snap = next;
+    (this.groups ??= new ProxySnapshots(this.domainSuffix)).update(next, resources, services);
     if (changed) {
       log('snapshot %s built (%d resources in store, %d services)', next.version, resources.length, services.length);
       this.built.fire(next);

@@ -6,6 +6,7 @@
  * cluster when there is none or it routes nothing on this port.
  */
 import type { ServiceModel, ServicePortModel } from '../model.js';
+import type { Proxy } from '../proxy.js';
 import { destinationRuleFor, virtualServiceFor, type TranslateContext } from './context.js';
 import type { GeneratedResource } from './index.js';
 import { serviceAliases } from './lds.js';
@@ -33,18 +34,18 @@ function defaultRoute(ctx: TranslateContext, service: ServiceModel, port: Servic
   return { name: 'default', match: { prefix: '/' }, route };
 }
 
-/** One RouteConfiguration. */
-export function buildRouteConfiguration(ctx: TranslateContext, service: ServiceModel, port: ServicePortModel): Record<string, unknown> {
+/** One RouteConfiguration, for `proxy` (or the snapshot every proxy shares). */
+export function buildRouteConfiguration(ctx: TranslateContext, service: ServiceModel, port: ServicePortModel, proxy?: Proxy): Record<string, unknown> {
   const name = listenerName(service.hostname, port.number);
   const vs = virtualServiceFor(ctx, service.hostname);
-  let routes = vs ? new RouteBuilder(ctx, vs, port).build() : [];
+  let routes = vs ? new RouteBuilder(ctx, vs, port, proxy).build() : [];
   if (routes.length === 0) routes = [defaultRoute(ctx, service, port)];
   return { name, virtual_hosts: [{ name, domains: domainsFor(ctx, service, port.number), routes }] };
 }
 
 /** The route configurations of one service, one per port, in port order. */
-export function serviceRouteConfigurations(ctx: TranslateContext, s: ServiceModel): GeneratedResource[] {
-  return s.ports.map((p) => ({ name: listenerName(s.hostname, p.number), message: buildRouteConfiguration(ctx, s, p) }));
+export function serviceRouteConfigurations(ctx: TranslateContext, s: ServiceModel, proxy?: Proxy): GeneratedResource[] {
+  return s.ports.map((p) => ({ name: listenerName(s.hostname, p.number), message: buildRouteConfiguration(ctx, s, p, proxy) }));
 }
 
 /** Generates every route configuration, sorted by name. */

@@ -1,12 +1,14 @@
 /**
  * One Istio HTTPRoute to Envoy routes (Istio `route.BuildHTTPRoutesForVirtualService`): one
  * Envoy route per `match` entry (Istio ORs them), a single `prefix: /` route when there is
- * none. Match conditions a shared snapshot cannot evaluate (sourceLabels, sourceNamespace,
- * gateway-only matches, another port) drop that match entry, as Istio does for a proxy they
- * do not select.
+ * none. A match entry that does not apply to the proxy asking (`sourceLabels`,
+ * `sourceNamespace`: Istio's `sourceMatchHTTP`) or to this listener (gateway-only matches,
+ * another port) is dropped, as Istio does; without a proxy (the snapshot shared by every
+ * proxy) source-dependent entries never apply.
  */
 import type { HTTPMatchRequest, HTTPRoute, HTTPRouteDestination, PresenceOrStringMatch, StringMatch, VirtualService } from '../../config/types.js';
 import type { ServicePortModel } from '../model.js';
+import { labelsMatch, type Proxy } from '../proxy.js';
 import { destinationRuleFor, serviceOf, type TranslateContext } from './context.js';
 import { expandDelegates } from './delegate.js';
 import { nanosToDuration, parseDurationNanos } from './durations.js';
@@ -51,11 +53,24 @@ function headerMatcher(name: string, m: PresenceOrStringMatch, invert = false): 
 const sortedEntries = <T>(m: Record<string, T> | undefined): Array<[string, T]> =>
   Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
+/** Whether a match entry's source conditions select `proxy` (Istio `sourceMatchHTTP`). */
+export function sourceMatches(m: HTTPMatchRequest | undefined, proxy: Proxy | undefined): boolean {
+  if (!m?.sourceLabels && m?.sourceNamespace === undefined) return true;
+  if (!proxy) return false;
+  if (m.sourceLabels && !labelsMatch(proxy.labels, m.sourceLabels)) return false;
+  return m.sourceNamespace === undefined || m.sourceNamespace === proxy.namespace;
+}
+
+/** Whether an HTTPRoute has match entries that depend on the proxy asking. */
+export function sourceDependent(http: HTTPRoute): boolean {
+  return (http.match ?? []).some((m) => m.sourceLabels !== undefined || m.sourceNamespace !== undefined);
+}
+
 /** RouteMatch for one Istio match entry, or `undefined` when it does not apply here. */
-export function routeMatch(m: HTTPMatchRequest | undefined, port: number): Obj | undefined {
+export function routeMatch(m: HTTPMatchRequest | undefined, port: number, proxy?: Proxy): Obj | undefined {
   if (m?.port !== undefined && m.port !== port) return undefined;
   if (m?.gateways && m.gateways.length > 0 && !m.gateways.includes('mesh')) return undefined;
-  if (m?.sourceLabels || m?.sourceNamespace) return undefined;
+  if (!sourceMatches(m, proxy)) return undefined;
   const out: Obj = {};
   const uri = m?.uri;
   const ignoreCase = m?.ignoreUriCase === true;
@@ -79,11 +94,17 @@ export function routeMatch(m: HTTPMatchRequest | undefined, port: number): Obj |
 }
 
 /** A match that takes everything: later HTTPRoutes are unreachable (Istio stops there too). */
+/**
+ * Whether an applying match entry matches every request (Istio `isCatchAllRoute` looks at the
+ * Envoy match, where the source, gateway and port conditions, already evaluated, are gone).
+ */
 function isCatchAll(m: HTTPMatchRequest): boolean {
-  const keys = Object.keys(m).filter((k) => k !== 'name' && k !== 'uri' && k !== 'ignoreUriCase');
+  const keys = Object.keys(m).filter((k) => !APPLIED_KEYS.has(k));
   if (keys.length) return false;
   return !m.uri || ('prefix' in m.uri && m.uri.prefix === '/') || ('regex' in m.uri && (m.uri.regex === '.*' || m.uri.regex === '/.*'));
 }
+
+const APPLIED_KEYS = new Set(['name', 'uri', 'ignoreUriCase', 'sourceLabels', 'sourceNamespace', 'gateways', 'port']);
 
 /** Weights as Istio gives them, scaled to sum to 100 when they don't (largest remainder). */
 export function normalizeWeights(weights: readonly number[]): number[] {
@@ -106,6 +127,8 @@ export class RouteBuilder {
     private readonly ctx: TranslateContext,
     private readonly vs: VirtualService,
     private readonly port: ServicePortModel,
+    /** The proxy the routes are for; undefined: the snapshot every proxy shares. */
+    private readonly proxy?: Proxy,
   ) {}
 
   /** Cluster name for an Istio destination: given port, else the service's only port, else ours. */
@@ -123,9 +146,13 @@ export class RouteBuilder {
     const out: Obj[] = [];
     for (const http of expandDelegates(this.ctx, this.vs)) {
       out.push(...this.translate(http));
-      if (!http.match || http.match.length === 0 || http.match.some(isCatchAll)) break;
+      if (!http.match || http.match.length === 0 || http.match.some((m) => this.applies(m) && isCatchAll(m))) break;
     }
     return out;
+  }
+
+  private applies(m: HTTPMatchRequest): boolean {
+    return (m.port === undefined || m.port === this.port.number) && (!m.gateways?.length || m.gateways.includes('mesh')) && sourceMatches(m, this.proxy);
   }
 
   private translate(http: HTTPRoute): Obj[] {
@@ -134,7 +161,7 @@ export class RouteBuilder {
     const matches: Array<HTTPMatchRequest | undefined> = http.match && http.match.length > 0 ? http.match : [undefined];
     const out: Obj[] = [];
     for (const m of matches) {
-      const match = routeMatch(m, this.port.number);
+      const match = routeMatch(m, this.port.number, this.proxy);
       if (!match) continue;
       const route: Obj = { match, ...withRewrite(action, match, http) };
       const name = m?.name ? (http.name ? `${http.name}.${m.name}` : m.name) : http.name;

@@ -1,0 +1,83 @@
+/**
+ * Snapshots per proxy group (Istio generates per proxy; meshlet encodes once per group). The
+ * builder's snapshot is what a proxy gets when nothing in the config depends on who asks; a
+ * VirtualService with `sourceLabels` or `sourceNamespace` matches makes the route
+ * configurations of its hosts differ by proxy, and only those: a group's snapshot is the shared
+ * one with those route configurations regenerated for the group (proxy.ts: proxies with equal
+ * group keys get equal output), built on first use and shared by every stream of the group.
+ */
+import type { IstioResource, VirtualService } from '../config/types.js';
+import { TYPE_URL } from '../xds/type-urls.js';
+import type { ServiceModel } from './model.js';
+import { groupInputs, proxyGroupKey, type GroupInputs, type Proxy } from './proxy.js';
+import { Snapshot } from './snapshot.js';
+import { buildContext, virtualServiceFor, type TranslateContext } from './translate/context.js';
+import { expandDelegates } from './translate/delegate.js';
+import { serviceRouteConfigurations } from './translate/rds.js';
+import { sourceDependent } from './translate/routes.js';
+
+/** Past this many groups per base snapshot, further ones are built per stream (not cached). */
+const MAX_GROUPS = 1024;
+
+interface Base {
+  snapshot: Snapshot;
+  inputs: GroupInputs;
+  /** Built on first use: the context and the services whose routes depend on the proxy. */
+  dependent?: { ctx: TranslateContext; services: ServiceModel[] };
+  groups: Map<string, Snapshot>;
+}
+
+export class ProxySnapshots {
+  private base: Base | undefined;
+  private resources: readonly IstioResource[] = [];
+  private services: readonly ServiceModel[] = [];
+
+  constructor(private readonly domainSuffix: string) {}
+
+  /** A new shared snapshot and the inputs it was built from; drops every group snapshot. */
+  update(snapshot: Snapshot, resources: readonly IstioResource[], services: readonly ServiceModel[]): void {
+    if (this.base?.snapshot === snapshot) return;
+    this.resources = resources;
+    this.services = services;
+    const vss = resources.filter((r): r is VirtualService => r.kind === 'VirtualService');
+    this.base = { snapshot, inputs: groupInputs(vss), groups: new Map() };
+  }
+
+  /**
+   * The snapshot `proxy` is served. The shared one unless routes depend on the proxy.
+   *
+   * @example
+   * ```ts
+   * const snap = cache.forProxy(proxyFromNode(request.node));
+   * ```
+   */
+  forProxy(proxy: Proxy | undefined): Snapshot | undefined {
+    const base = this.base;
+    if (!base) return undefined;
+    if (!proxy || (base.inputs.labelKeys.length === 0 && !base.inputs.namespace)) return base.snapshot;
+    const key = proxyGroupKey(proxy, base.inputs);
+    const cached = base.groups.get(key);
+    if (cached) return cached;
+    base.dependent ??= this.dependentServices();
+    const { ctx, services } = base.dependent;
+    if (services.length === 0) return base.snapshot;
+    const upsert = services.flatMap((s) => serviceRouteConfigurations(ctx, s, proxy));
+    const snapshot = Snapshot.patch(base.snapshot, new Map([[TYPE_URL.route, { upsert, remove: [] }]]));
+    if (base.groups.size < MAX_GROUPS) base.groups.set(key, snapshot);
+    return snapshot;
+  }
+
+  /** Number of group snapshots built for the current shared snapshot (status, tests). */
+  get groupCount(): number {
+    return this.base?.groups.size ?? 0;
+  }
+
+  private dependentServices(): { ctx: TranslateContext; services: ServiceModel[] } {
+    const ctx = buildContext(this.resources, this.services, this.domainSuffix);
+    const services = ctx.services.filter((s) => {
+      const vs = virtualServiceFor(ctx, s.hostname);
+      return vs !== undefined && expandDelegates(ctx, vs).some(sourceDependent);
+    });
+    return { ctx, services };
+  }
+}
