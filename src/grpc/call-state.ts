@@ -8,8 +8,15 @@ import type { AttemptOutcome, CallPlan, HeldSlot, ResponseFlag, UpstreamEndpoint
 import { grpcToHttpStatus } from './status.js';
 import type { GrpcMeshRuntime, GrpcRequestRecord } from './types.js';
 
+/** Told when the ConfigSelector routed the call (the client interceptor's call). */
+export interface RoutedListener {
+  onRouted(plan: CallPlan): void;
+}
+
 /** One logical call: routed once, possibly attempted several times. */
 export class CallState {
+  /** The interceptor's call, when one drives this call. */
+  owner: RoutedListener | undefined;
   plan: CallPlan | undefined;
   /** Route decided (plan or a local reply). */
   routed = false;

@@ -149,6 +149,8 @@ export class RetryState<A extends RetryAttempt = RetryAttempt> {
   /** Binds the plan once routing decided it (gRPC routes inside the channel, after the call started). */
   protected bindPlan(plan: CallPlan): void {
     this.callPlan = plan;
+    const perTry = plan.retry?.perTryTimeoutMs;
+    if (this.current && perTry !== undefined && perTry > 0) this.current.perTryAt = this.now() + perTry;
   }
 
   /** Starts the route timeout (ms from now; undefined or ≤ 0: none). */
