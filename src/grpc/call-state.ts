@@ -23,6 +23,8 @@ export class CallState {
   host = '';
   path = '';
   readonly tried: UpstreamEndpoint[] = [];
+  /** The endpoint whose response the caller got (with hedging, not always the last tried). */
+  servedBy: UpstreamEndpoint | undefined;
   readonly flags: ResponseFlag[] = [];
   attempts = 0;
   /** Epoch ms of the caller's own deadline (Infinity: none). */
@@ -57,7 +59,7 @@ export class CallState {
     this.admission = undefined;
     const sink = this.runtime.records();
     if (!sink) return;
-    const last = this.tried[this.tried.length - 1];
+    const last = this.servedBy ?? this.tried[this.tried.length - 1];
     const record: GrpcRequestRecord = {
       protocol: 'grpc',
       method: 'POST',

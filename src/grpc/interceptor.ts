@@ -241,6 +241,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
 
   /** `attempt` answers the call: the others are cancelled. */
   private win(attempt: AttemptListener): void {
+    this.call.servedBy = attempt.ctx.endpoint;
     const losers = this.commit(attempt);
     this.arm();
     if (losers) this.cancel(losers, Status.CANCELLED, HEDGE_LOST);
