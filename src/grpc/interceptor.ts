@@ -147,7 +147,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   onRouted(plan: CallPlan): void {
     this.bindPlan(plan);
     this.deadline = this.call.routeDeadline;
-    this.arm();
+    this.armTimer();
   }
 
   private launch(): void {
@@ -170,7 +170,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     this.onAttemptStart(attempt, undefined); // the endpoint is the picker's (call.tried: previous hosts)
     call.attempts = this.attempts;
     child.start(md, attempt);
-    this.arm();
+    this.armTimer();
     if (!retry) return;
     if (this.message) child.sendMessageWithContext({ ...(this.message.context.flags !== undefined ? { flags: this.message.context.flags } : {}) }, this.message.message);
     const queued = this.queued;
@@ -222,7 +222,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
         if (this.deadline <= this.callerDeadline) this.flag('UT');
       } else {
         const verdict = this.onAttemptResult(attempt, outcome);
-        if (verdict === 'retry') return this.arm();
+        if (verdict === 'retry') return this.armTimer();
         if (verdict === 'wait') return;
       }
     }
@@ -243,7 +243,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   private win(attempt: AttemptListener): void {
     this.call.servedBy = attempt.ctx.endpoint;
     const losers = this.commit(attempt);
-    this.arm();
+    this.armTimer();
     if (losers) this.cancel(losers, Status.CANCELLED, HEDGE_LOST);
   }
 
@@ -256,34 +256,26 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
 
   // ---- the one timer ---------------------------------------------------------------------------
 
-  private arm(): void {
+  protected override armTimer(): void {
     const at = this.done ? Infinity : this.timerAt();
     if (at === Infinity) this.timer?.clear();
-    else (this.timer ??= new DeadlineTimer(() => this.onTimerFired())).set(at);
+    else (this.timer ??= new DeadlineTimer(() => this.runTimer())).set(at);
   }
 
-  private onTimerFired(): void {
-    for (;;) {
-      switch (this.onTimer()) {
-        case 'idle':
-          return this.arm();
-        case 'start':
-          return this.launch();
-        case 'retry':
-          this.expired?.child.cancelWithStatus(Status.DEADLINE_EXCEEDED, PER_TRY_TIMEOUT);
-          continue;
-        case 'hedge':
-        case 'soft':
-          continue; // the attempt keeps running; a hedge (if any) starts after its backoff
-        case 'timeout': {
-          const expired = this.expired;
-          const open = this.takeAll();
-          if (expired) open ? open.push(expired) : this.cancel([expired], Status.DEADLINE_EXCEEDED, PER_TRY_TIMEOUT);
-          if (open) this.cancel(open, Status.DEADLINE_EXCEEDED, PER_TRY_TIMEOUT);
-          return this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
-        }
-      }
-    }
+  protected override startAttempt(): void {
+    this.launch();
+  }
+
+  protected override abandonAttempt(a: AttemptListener): void {
+    a.child.cancelWithStatus(Status.DEADLINE_EXCEEDED, PER_TRY_TIMEOUT);
+  }
+
+  // A soft per-try timeout needs nothing here: the attempt runs on, its end is reported by the picker.
+
+  protected override timedOut(): void {
+    const open = this.takeAll();
+    if (open) this.cancel(open, Status.DEADLINE_EXCEEDED, PER_TRY_TIMEOUT);
+    this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
   }
 
   private finish(status: StatusObject): void {

@@ -157,12 +157,12 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     if (this.done) return;
     const endpoint = this.pick();
     if (!endpoint) {
-      if (this.onNoHost() === 'wait') return this.arm(); // the hedged attempts may still answer
+      if (this.onNoHost() === 'wait') return this.armTimer(); // the hedged attempts may still answer
       return this.reply(503, LOCAL_REPLY.noHealthyUpstream);
     }
     const attempt = new Attempt(this, this.plan, endpoint);
     this.onAttemptStart(attempt, endpoint);
-    this.arm();
+    this.armTimer();
     const { opts, upstreamPath, headers } = this.req;
     try {
       this.ctx.dispatchUpstream(upstreamOptions(opts, originOf(endpoint), upstreamPath, headers, this.req.servername), attempt, this.plan.maxRequestsPerConnection);
@@ -181,12 +181,12 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     if (verdict !== 'done') {
       attempt.end(outcome);
       attempt.abandon(RETRY_ABORT);
-      if (verdict === 'retry') this.arm();
+      if (verdict === 'retry') this.armTimer();
       return;
     }
     this.win(attempt);
     this.status = status;
-    if (this.timer) this.arm(); // the per-try deadline is over; the route deadline stays
+    if (this.timer) this.armTimer(); // the per-try deadline is over; the route deadline stays
     let out = responseHeaders(headers, this.plan.responseHeaders, this.flags);
     const cookie = this.plan.setCookie;
     if (cookie !== undefined) out = withSetCookie(out, cookie, out === headers);
@@ -231,7 +231,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     }
     attempt.end(outcome);
     const verdict = this.onAttemptResult(attempt, outcome);
-    if (verdict === 'retry') return this.arm();
+    if (verdict === 'retry') return this.armTimer();
     if (verdict === 'wait') return;
     this.forget(attempt);
     if (outcome.kind === 'connect-failure') this.reply(503, LOCAL_REPLY.connectFailure);
@@ -252,38 +252,30 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   // ---- timeouts and endings -----------------------------------------------------------------
 
   /** Arms the one timer at the state's nearest deadline. */
-  private arm(): void {
+  protected override armTimer(): void {
     const at = this.timerAt();
     if (at === Infinity) this.timer?.clear();
-    else (this.timer ??= new DeadlineTimer(() => this.onTimerFired())).set(at);
+    else (this.timer ??= new DeadlineTimer(() => this.runTimer())).set(at);
   }
 
-  private onTimerFired(): void {
-    for (;;) {
-      switch (this.onTimer()) {
-        case 'idle':
-          return this.arm();
-        case 'start':
-          return this.next();
-        case 'retry': {
-          const expired = this.expired as Attempt;
-          expired.end(TIMED_OUT);
-          expired.abandon(TIMEOUT_ABORT);
-          continue;
-        }
-        case 'hedge':
-        case 'soft':
-          // Reported to outlier detection; the attempt keeps running (Envoy's onSoftPerTryTimeout).
-          (this.expired as Attempt).end(TIMED_OUT);
-          continue;
-        case 'timeout':
-          this.expired?.end(TIMED_OUT);
-          this.expired?.abandon(TIMEOUT_ABORT);
-          this.abortAll(TIMED_OUT, TIMEOUT_ABORT);
-          if (this.committed) return this.fail(Object.assign(new Error(LOCAL_REPLY.timeout), { code: 'UND_ERR_BODY_TIMEOUT' }));
-          return this.reply(504, LOCAL_REPLY.timeout);
-      }
-    }
+  protected override startAttempt(): void {
+    this.next();
+  }
+
+  protected override abandonAttempt(a: Attempt): void {
+    a.end(TIMED_OUT);
+    a.abandon(TIMEOUT_ABORT);
+  }
+
+  /** Reported to outlier detection; the attempt keeps running (Envoy's onSoftPerTryTimeout). */
+  protected override softTimeout(a: Attempt): void {
+    a.end(TIMED_OUT);
+  }
+
+  protected override timedOut(): void {
+    this.abortAll(TIMED_OUT, TIMEOUT_ABORT);
+    if (this.committed) return this.fail(Object.assign(new Error(LOCAL_REPLY.timeout), { code: 'UND_ERR_BODY_TIMEOUT' }));
+    this.reply(504, LOCAL_REPLY.timeout);
   }
 
   onCallerAbort(reason: Error): void {

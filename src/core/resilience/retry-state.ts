@@ -304,6 +304,42 @@ export class RetryState<A extends RetryAttempt = RetryAttempt> {
     return 'idle';
   }
 
+  /**
+   * Runs what the adapter's timer found due through the hooks below, until nothing is: the
+   * one loop both adapters' timers call.
+   */
+  protected runTimer(): void {
+    for (;;) {
+      switch (this.onTimer()) {
+        case 'idle':
+          return this.armTimer();
+        case 'start':
+          return this.startAttempt();
+        case 'retry':
+          this.abandonAttempt(this.expired as A);
+          continue;
+        case 'hedge':
+        case 'soft':
+          this.softTimeout(this.expired as A);
+          continue;
+        case 'timeout':
+          return this.timedOut();
+      }
+    }
+  }
+
+  // Hooks for runTimer(), which the adapters implement (I/O lives there).
+  /** Arm the one timer at timerAt() (Infinity: clear it). */
+  protected armTimer(): void {}
+  /** The backoff is over: pick an endpoint and send the next attempt (onNoHost when none). */
+  protected startAttempt(): void {}
+  /** A per-try timeout ended this attempt (a retry is scheduled): abort it upstream. */
+  protected abandonAttempt(_a: A): void {}
+  /** A soft per-try timeout: the attempt keeps running (report the timeout to outlier detection). */
+  protected softTimeout(_a: A): void {}
+  /** The call timed out (flags set): abort every open attempt (takeAll) and end the call. */
+  protected timedOut(): void {}
+
   /** A per-try timeout: soft on a hedged route (Envoy's onSoftPerTryTimeout), else the attempt is over. */
   private perTryTimeout(a: A): TimerVerdict {
     a.perTryAt = Infinity;
@@ -325,13 +361,15 @@ export class RetryState<A extends RetryAttempt = RetryAttempt> {
       }
       return 'soft';
     }
-    this.current = undefined;
     a.releaseRetrySlot();
     const r = this.mayRetry(this.timeout);
-    if (r === true) return 'retry';
+    if (r === true) {
+      this.current = undefined;
+      return 'retry';
+    }
     if (r) this.flag(r);
     this.flag('UT');
-    return 'timeout';
+    return 'timeout'; // `a` stays open: the adapter aborts it with the rest
   }
 
   /**
