@@ -259,7 +259,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   protected override armTimer(): void {
     const at = this.done ? Infinity : this.timerAt();
     if (at === Infinity) this.timer?.clear();
-    else (this.timer ??= new DeadlineTimer(() => this.runTimer())).set(at);
+    else (this.timer ??= new DeadlineTimer(this)).set(at);
   }
 
   protected override startAttempt(): void {

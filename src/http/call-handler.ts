@@ -255,7 +255,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   protected override armTimer(): void {
     const at = this.timerAt();
     if (at === Infinity) this.timer?.clear();
-    else (this.timer ??= new DeadlineTimer(() => this.runTimer())).set(at);
+    else (this.timer ??= new DeadlineTimer(this)).set(at);
   }
 
   protected override startAttempt(): void {

@@ -54,7 +54,7 @@ export function clearLongTimeout(timer: LongTimer | undefined): void {
  *
  * @example
  * ```ts
- * const t = new DeadlineTimer(() => onTimer());
+ * const t = new DeadlineTimer({ onDeadline: () => onTimer() });
  * t.set(Date.now() + 100); // fires in ~100 ms
  * t.set(Infinity);         // cancelled
  * ```
@@ -63,7 +63,8 @@ export class DeadlineTimer {
   private timer: LongTimer | undefined = undefined;
   private at = Infinity;
 
-  constructor(private readonly fn: () => void) {}
+  /** `owner.onDeadline()` is called when the timer fires (the owner itself, not a closure of it). */
+  constructor(private readonly owner: { onDeadline(): void }) {}
 
   /** Fire at `at` (epoch ms), or earlier if already armed earlier; Infinity cancels. */
   set(at: number): void {
@@ -84,6 +85,6 @@ export class DeadlineTimer {
   private readonly fire = (): void => {
     this.timer = undefined;
     this.at = Infinity;
-    this.fn();
+    this.owner.onDeadline();
   };
 }

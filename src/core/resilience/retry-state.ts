@@ -305,10 +305,10 @@ export class RetryState<A extends RetryAttempt = RetryAttempt> {
   }
 
   /**
-   * Runs what the adapter's timer found due through the hooks below, until nothing is: the
-   * one loop both adapters' timers call.
+   * The adapter's timer fired: runs what is due through the hooks below, until nothing is —
+   * the one loop both adapters' timers call.
    */
-  protected runTimer(): void {
+  onDeadline(): void {
     for (;;) {
       switch (this.onTimer()) {
         case 'idle':

@@ -57,7 +57,7 @@ function fakePlan(o: PlanOptions = {}) {
 class Driver extends RetryState<FakeAttempt> {
   readonly verdicts: TimerVerdict[] = [];
   readonly started: FakeAttempt[] = [];
-  private readonly timer = new DeadlineTimer(() => this.fire());
+  private readonly timer = new DeadlineTimer({ onDeadline: () => this.fire() });
 
   constructor(readonly p: CallPlan, method = 'GET', timeoutMs?: number) {
     super(p, isIdempotent(method), true, TOP);
@@ -292,7 +292,7 @@ describe('DeadlineTimer (fake timers)', () => {
 
   test('keeps an earlier timer when the deadline moves later, re-arms when it moves earlier, Infinity cancels', () => {
     const fired: number[] = [];
-    const t = new DeadlineTimer(() => fired.push(Date.now() - T0));
+    const t = new DeadlineTimer({ onDeadline: () => void fired.push(Date.now() - T0) });
     t.set(T0 + 100);
     t.set(T0 + 300);
     mock.timers.tick(100);
