@@ -228,6 +228,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     }
     attempt.releaseRetrySlot();
     this.win(attempt);
+    this.forget(attempt); // ended: finish() must not cancel it with the others
     this.flushHeaders(attempt);
     if (attempt.response) this.listener?.onReceiveMessage?.(attempt.response.message);
     this.finish(status);
