@@ -25,7 +25,7 @@ export class CallState {
   readonly tried: UpstreamEndpoint[] = [];
   /** The endpoint whose response the caller got (with hedging, not always the last tried). */
   servedBy: UpstreamEndpoint | undefined;
-  readonly flags: ResponseFlag[] = [];
+  readonly flags: ResponseFlag[];
   attempts = 0;
   /** Epoch ms of the caller's own deadline (Infinity: none). */
   callerDeadline = Infinity;
@@ -40,7 +40,11 @@ export class CallState {
     readonly runtime: GrpcMeshRuntime,
     /** True when the client interceptor drives this call (retries, records); false for a bare channel call. */
     readonly intercepted: boolean,
-  ) {}
+    /** The flag list (the interceptor's retry state shares its own). */
+    flags: ResponseFlag[] = [],
+  ) {
+    this.flags = flags;
+  }
 
   /** min(caller deadline, route deadline). */
   get deadline(): number {

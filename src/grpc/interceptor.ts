@@ -26,6 +26,9 @@ type MessageContext = Parameters<Child['sendMessageWithContext']>[0];
 /** A timed-out gRPC attempt is a DEADLINE_EXCEEDED attempt to its client (retry_on `deadline-exceeded`). */
 const TIMED_OUT: AttemptOutcome = Object.freeze({ kind: 'timeout', grpcStatus: Status.DEADLINE_EXCEEDED });
 const HEDGE_LOST = 'meshlet: another hedged attempt answered first';
+/** The retry-state options of calls with one request message, and of streamed requests (not hedged). */
+const UNARY_REQUEST = Object.freeze({ hedging: true, timeoutOutcome: TIMED_OUT });
+const STREAMED = Object.freeze({ hedging: false, timeoutOutcome: TIMED_OUT });
 const PER_TRY_TIMEOUT = 'meshlet: per-try timeout';
 
 function deadlineMs(deadline: InterceptorOptions['deadline']): number {
@@ -76,11 +79,12 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   private callerCancelled = false;
   private timer: DeadlineTimer | undefined;
 
-  constructor(private readonly options: InterceptorOptions, private readonly next: NextCall, runtime: GrpcMeshRuntime, call = new CallState(runtime, true)) {
+  constructor(private readonly options: InterceptorOptions, private readonly next: NextCall, runtime: GrpcMeshRuntime) {
     // A gRPC route's retry policy is the service owner's statement that its methods may be
     // resent (gRFC A6; Envoy has no method rule): every call counts as idempotent. Streamed
     // requests are not hedged (the racing attempts would need every message).
-    super(undefined, true, true, runtime.random, { hedging: !options.method_definition.requestStream, timeoutOutcome: TIMED_OUT, flags: call.flags });
+    super(undefined, true, true, runtime.random, options.method_definition.requestStream ? STREAMED : UNARY_REQUEST);
+    const call = new CallState(runtime, true, this.flags);
     this.call = call;
     call.owner = this;
     this.requestStream = options.method_definition.requestStream;
