@@ -3,7 +3,9 @@ export { createEngine, parseLocality } from './engine.js';
 export type { EngineController, EngineOptions, ClusterStats } from './engine.js';
 export type { EngineResources } from './snapshot.js';
 export { normalizePath } from './path.js';
-export { GRPC_RETRY_CONDITIONS, compileRetryPlan, grpcStatusRetriable } from './resilience/retry.js';
+export { GRPC_RETRY_CONDITIONS, compileRetryPlan, isIdempotent } from './resilience/retry.js';
+export { RetryAttempt, RetryState } from './resilience/retry-state.js';
+export type { AttemptVerdict, RetryStateOptions, TimerVerdict } from './resilience/retry-state.js';
 export type {
   AttemptOutcome,
   CallPlan,

@@ -51,10 +51,12 @@ export interface HeldSlot {
 
 /** How one attempt ended, reported back for outlier detection, least-request and retries. */
 export type AttemptOutcome =
-  | { kind: 'response'; status: number }
+  /** `grpcStatus`: a gRPC upstream's answer (`status` is then its HTTP equivalent, for outlier detection). */
+  | { kind: 'response'; status: number; grpcStatus?: number }
   | { kind: 'connect-failure' } // never reached the upstream (refused, DNS, connect timeout)
   | { kind: 'reset'; beforeRequestSent: boolean } // connection reset / refused-stream
-  | { kind: 'timeout' }; // per-try or overall timeout
+  /** `grpcStatus`: DEADLINE_EXCEEDED, when a gRPC attempt timed out (so `deadline-exceeded` covers it). */
+  | { kind: 'timeout'; grpcStatus?: number }; // per-try or overall timeout
 
 export interface RetryPlan {
   /** Envoy retry_on conditions (5xx, gateway-error, reset, connect-failure, retriable-4xx, refused-stream, retriable-status-codes, …). */
@@ -69,12 +71,15 @@ export interface RetryPlan {
    * attempt; another starts beside it and the first usable response wins.
    */
   readonly hedgeOnPerTryTimeout: boolean;
-  /** Whether this request is duplicated at a per-try timeout: hedging is on and the method is idempotent (never POST/PATCH). */
-  hedges(method: string): boolean;
+  /** Whether this request is duplicated at a per-try timeout: hedging is on and the request is idempotent (see {@link isIdempotent}). */
+  hedges(idempotent: boolean): boolean;
   /** Jittered exponential backoff delay before retry number `n` (1-based), per Envoy: random in [0, min(base·2^(n-1), max)]. */
   backoffMs(n: number, random: () => number): number;
-  /** Should this outcome be retried (ignores budget; see CallPlan.admitRetry)? */
-  shouldRetry(outcome: AttemptOutcome, method: string): boolean;
+  /**
+   * Should this outcome be retried (ignores budget; see CallPlan.admitRetry)? `idempotent`: the
+   * request may be resent after the upstream saw it (HTTP: by method; gRPC calls: always).
+   */
+  shouldRetry(outcome: AttemptOutcome, idempotent: boolean): boolean;
 }
 
 export interface HeaderMutation {

@@ -98,7 +98,9 @@ function connectFailed(attempt: AttemptContext, endpoint: UpstreamEndpoint): voi
   attempt.endpoint = endpoint;
   attempt.outcome = outcome;
   call.tried.push(endpoint);
-  call.flag('UF');
+  // An intercepted call's retry state flags UF if this failure ends the call (Envoy: the flag
+  // of the final outcome, not of every retried attempt).
+  if (!call.intercepted) call.flag('UF');
   call.plan?.startAttempt(endpoint);
   call.plan?.endAttempt(endpoint, outcome);
 }

@@ -8,15 +8,24 @@ import type { AttemptOutcome, CallPlan, HeldSlot, ResponseFlag, UpstreamEndpoint
 import { grpcToHttpStatus } from './status.js';
 import type { GrpcMeshRuntime, GrpcRequestRecord } from './types.js';
 
+/** Told when the ConfigSelector routed the call (the client interceptor's call). */
+export interface RoutedListener {
+  onRouted(plan: CallPlan): void;
+}
+
 /** One logical call: routed once, possibly attempted several times. */
 export class CallState {
+  /** The interceptor's call, when one drives this call. */
+  owner: RoutedListener | undefined;
   plan: CallPlan | undefined;
   /** Route decided (plan or a local reply). */
   routed = false;
   host = '';
   path = '';
   readonly tried: UpstreamEndpoint[] = [];
-  readonly flags: ResponseFlag[] = [];
+  /** The endpoint whose response the caller got (with hedging, not always the last tried). */
+  servedBy: UpstreamEndpoint | undefined;
+  readonly flags: ResponseFlag[];
   attempts = 0;
   /** Epoch ms of the caller's own deadline (Infinity: none). */
   callerDeadline = Infinity;
@@ -31,7 +40,11 @@ export class CallState {
     readonly runtime: GrpcMeshRuntime,
     /** True when the client interceptor drives this call (retries, records); false for a bare channel call. */
     readonly intercepted: boolean,
-  ) {}
+    /** The flag list (the interceptor's retry state shares its own). */
+    flags: ResponseFlag[] = [],
+  ) {
+    this.flags = flags;
+  }
 
   /** min(caller deadline, route deadline). */
   get deadline(): number {
@@ -50,7 +63,7 @@ export class CallState {
     this.admission = undefined;
     const sink = this.runtime.records();
     if (!sink) return;
-    const last = this.tried[this.tried.length - 1];
+    const last = this.servedBy ?? this.tried[this.tried.length - 1];
     const record: GrpcRequestRecord = {
       protocol: 'grpc',
       method: 'POST',

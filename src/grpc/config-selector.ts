@@ -139,8 +139,11 @@ function routed(attempt: AttemptContext, result: RouteResult): CallConfig {
       call.plan = plan;
       const timeout = plan.timeoutMs !== undefined && plan.timeoutMs > 0 ? plan.timeoutMs : undefined;
       if (timeout !== undefined) call.routeDeadline = Date.now() + timeout;
-      const perTry = plan.retry?.perTryTimeoutMs;
+      // An intercepted call's per-try deadlines are the interceptor's timer (hedged attempts
+      // outlive theirs); a bare channel call has one attempt, bounded by it as well.
+      const perTry = call.intercepted ? undefined : plan.retry?.perTryTimeoutMs;
       const attemptTimeout = perTry !== undefined && perTry > 0 ? Math.min(perTry, timeout ?? Infinity) : timeout;
+      call.owner?.onRouted(plan);
       return config(attempt, true, undefined, attemptTimeout);
     }
     case 'no_route':

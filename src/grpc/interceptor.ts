@@ -11,52 +11,41 @@
  * while no message has been sent upstream.
  */
 import { InterceptingCall, Metadata, status as Status, type Interceptor, type InterceptorOptions, type NextCall, type StatusObject } from '@grpc/grpc-js';
-import type { AttemptOutcome, HeldSlot } from '../core/types.js';
-import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/timer.js';
-import { AttemptContext, CallState } from './call-state.js';
+import { RetryAttempt, RetryState } from '../core/resilience/retry-state.js';
+import type { AttemptOutcome, CallPlan } from '../core/types.js';
+import { DeadlineTimer } from '../internal/timer.js';
+import { AttemptContext, CallState, type RoutedListener } from './call-state.js';
 import { registry } from './registry.js';
-import { GRPC_CONDITION_BY_CODE } from './status.js';
+import { attemptOutcome } from './status.js';
 import type { GrpcMeshRuntime } from './types.js';
 
 type Listener = { onReceiveMetadata(m: Metadata): void; onReceiveMessage(m: unknown): void; onReceiveStatus(s: StatusObject): void };
 type Child = ReturnType<NextCall>;
 type MessageContext = Parameters<Child['sendMessageWithContext']>[0];
 
-interface Attempt {
-  readonly child: Child;
-  readonly ctx: AttemptContext;
-  /** Response headers held back until the call commits (a message arrives) or ends. */
-  headers?: Metadata;
-  /** A unary response, held until the status (grpc-js reports a `null` message before any unary error). */
-  response?: { message: unknown };
-}
-
-const CONNECTION_CONDITIONS: Readonly<Record<'connect-failure' | 'reset' | 'timeout', readonly string[]>> = {
-  'connect-failure': ['connect-failure', 'reset', '5xx', 'gateway-error', 'unavailable'],
-  reset: ['reset', '5xx', 'gateway-error', 'unavailable'],
-  timeout: ['deadline-exceeded', '5xx', 'gateway-error'],
-};
+/** A timed-out gRPC attempt is a DEADLINE_EXCEEDED attempt to its client (retry_on `deadline-exceeded`). */
+const TIMED_OUT: AttemptOutcome = Object.freeze({ kind: 'timeout', grpcStatus: Status.DEADLINE_EXCEEDED });
+const HEDGE_LOST = 'meshlet: another hedged attempt answered first';
+/** The retry-state options of calls with one request message, and of streamed requests (not hedged). */
+const UNARY_REQUEST = Object.freeze({ hedging: true, timeoutOutcome: TIMED_OUT });
+const STREAMED = Object.freeze({ hedging: false, timeoutOutcome: TIMED_OUT });
+const PER_TRY_TIMEOUT = 'meshlet: per-try timeout';
 
 function deadlineMs(deadline: InterceptorOptions['deadline']): number {
   if (deadline === undefined) return Infinity;
   return deadline instanceof Date ? deadline.getTime() : deadline;
 }
 
-/** Does retry_on cover how this attempt ended? */
-export function retryCovers(retryOn: ReadonlySet<string>, outcome: AttemptOutcome | undefined, code: Status): boolean {
-  if (outcome && outcome.kind !== 'response') {
-    return CONNECTION_CONDITIONS[outcome.kind].some((c) => retryOn.has(c));
-  }
-  const name = GRPC_CONDITION_BY_CODE[code];
-  return name !== undefined && retryOn.has(name);
-}
-
 /** One attempt: its channel call, and the listener grpc-js reports it to (one object, no closures). */
-class AttemptListener implements Attempt, Listener {
+class AttemptListener extends RetryAttempt implements Listener {
+  /** Response headers held back until the call commits (a message arrives) or ends. */
   headers?: Metadata;
+  /** A unary response, held until the status (grpc-js reports a `null` message before any unary error). */
   response?: { message: unknown };
 
-  constructor(private readonly owner: MeshClientCall, readonly child: Child, readonly ctx: AttemptContext) {}
+  constructor(private readonly owner: MeshClientCall, readonly child: Child, readonly ctx: AttemptContext) {
+    super();
+  }
 
   onReceiveMetadata(m: Metadata): void {
     this.owner.onMetadata(this, m);
@@ -71,32 +60,36 @@ class AttemptListener implements Attempt, Listener {
   }
 }
 
-/** One logical call through the mesh. */
-class MeshClientCall implements Child {
+/**
+ * One logical call through the mesh. Retry decisions, per-try timeouts, hedging and the
+ * deadline are core's {@link RetryState}, which this call extends; it does the grpc-js I/O.
+ */
+class MeshClientCall extends RetryState<AttemptListener> implements Child, RoutedListener {
   private readonly call: CallState;
   private readonly requestStream: boolean;
   private readonly responseStream: boolean;
   private listener: Partial<Listener> | undefined;
   private metadata: Metadata | undefined;
-  private current: Attempt | undefined;
   /** The request message of a unary/server-streaming call, kept for replay. */
   private message: { context: MessageContext; message: unknown } | undefined;
   /** Messages of a streaming request written while no attempt was open (during a backoff). */
   private queued: Array<{ context: MessageContext; message: unknown }> = [];
-  private sentUpstream = 0;
   private halfClosed = false;
   private reading = false;
-  private committed = false;
   private callerCancelled = false;
-  private done = false;
-  private retryTimer: LongTimer | undefined;
-  private retrySlot: HeldSlot | undefined;
+  private timer: DeadlineTimer | undefined;
 
   constructor(private readonly options: InterceptorOptions, private readonly next: NextCall, runtime: GrpcMeshRuntime) {
+    // A gRPC route's retry policy is the service owner's statement that its methods may be
+    // resent (gRFC A6; Envoy has no method rule): every call counts as idempotent. Streamed
+    // requests are not hedged (the racing attempts would need every message).
+    super(undefined, true, true, runtime.random, options.method_definition.requestStream ? STREAMED : UNARY_REQUEST);
+    const call = new CallState(runtime, true, this.flags);
+    this.call = call;
+    call.owner = this;
     this.requestStream = options.method_definition.requestStream;
     this.responseStream = options.method_definition.responseStream;
-    this.call = new CallState(runtime, true);
-    this.call.callerDeadline = deadlineMs(options.deadline);
+    this.callerDeadline = call.callerDeadline = deadlineMs(options.deadline);
   }
 
   start(metadata: Metadata, listener?: Partial<Listener>): void {
@@ -112,7 +105,7 @@ class MeshClientCall implements Child {
       if (this.requestStream) this.queued.push({ context, message });
       return;
     }
-    if (this.requestStream) this.sentUpstream++;
+    if (this.requestStream) this.replayable = false; // a streamed message went upstream: no replay
     attempt.child.sendMessageWithContext(context, message);
   }
 
@@ -123,19 +116,25 @@ class MeshClientCall implements Child {
   halfClose(): void {
     this.halfClosed = true;
     this.current?.child.halfClose();
+    if (this.racing) for (const a of this.racing) a.child.halfClose();
   }
 
   startRead(): void {
     this.reading = true;
     this.current?.child.startRead();
+    if (this.racing) for (const a of this.racing) a.child.startRead();
   }
 
   cancelWithStatus(code: Status, details: string): void {
     if (this.done) return;
     this.callerCancelled = true;
-    const attempt = this.current;
-    if (attempt) attempt.child.cancelWithStatus(code, details);
-    else this.finish({ code, details, metadata: new Metadata() });
+    const open = this.takeAll();
+    if (!open) return this.finish({ code, details, metadata: new Metadata() });
+    // The first of them to report its status ends the call (with its trailers).
+    this.current = open.pop();
+    this.racing = open.length > 0 ? open : undefined;
+    this.current?.child.cancelWithStatus(code, details);
+    if (this.racing) for (const a of this.racing) a.child.cancelWithStatus(code, details);
   }
 
   getPeer(): string {
@@ -148,32 +147,40 @@ class MeshClientCall implements Child {
 
   // ---------------------------------------------------------------------------------------------
 
+  /** @internal The ConfigSelector routed the call: the plan, its route deadline, the first attempt's per-try deadline. */
+  onRouted(plan: CallPlan): void {
+    this.bindPlan(plan);
+    this.deadline = this.call.routeDeadline;
+    this.armTimer();
+  }
+
   private launch(): void {
-    this.retryTimer = undefined;
     if (this.done || !this.metadata) return;
     const call = this.call;
-    const retry = call.attempts > 0;
-    call.attempts++;
+    const retry = this.attempts > 0;
     const ctx = new AttemptContext(call);
     const md = this.metadata.clone();
     md.setOptions({ ...this.metadata.getOptions() });
     registry().byOptions.set(md.getOptions(), ctx);
     let options = this.options;
     if (retry) {
-      const perTry = call.plan?.retry?.perTryTimeoutMs;
-      const at = Math.min(call.deadline, perTry !== undefined && perTry > 0 ? Date.now() + perTry : Infinity);
+      // Per-try deadlines are the state's timer (a hedged attempt outlives its own); grpc-js
+      // enforces only the call's.
+      const at = Math.min(this.deadline, this.callerDeadline);
       options = { ...options, deadline: at === Infinity ? Infinity : at };
     }
     const child = this.next(options);
     const attempt = new AttemptListener(this, child, ctx);
-    this.current = attempt;
+    this.onAttemptStart(attempt, undefined); // the endpoint is the picker's (call.tried: previous hosts)
+    call.attempts = this.attempts;
     child.start(md, attempt);
+    this.armTimer();
     if (!retry) return;
     if (this.message) child.sendMessageWithContext({ ...(this.message.context.flags !== undefined ? { flags: this.message.context.flags } : {}) }, this.message.message);
     const queued = this.queued;
     this.queued = [];
     for (const q of queued) {
-      this.sentUpstream++;
+      this.replayable = false;
       child.sendMessageWithContext(q.context, q.message);
     }
     if (this.halfClosed) child.halfClose();
@@ -181,93 +188,109 @@ class MeshClientCall implements Child {
   }
 
   /** @internal called by the attempt's listener */
-  onMetadata(attempt: Attempt, metadata: Metadata): void {
-    if (attempt !== this.current) return;
+  onMetadata(attempt: AttemptListener, metadata: Metadata): void {
+    if (!this.isLive(attempt)) return;
     attempt.ctx.sawHeaders = true;
     if (this.committed) this.listener?.onReceiveMetadata?.(metadata);
     else attempt.headers = metadata;
   }
 
   /** @internal called by the attempt's listener */
-  onMessage(attempt: Attempt, message: unknown): void {
-    if (attempt !== this.current) return;
+  onMessage(attempt: AttemptListener, message: unknown): void {
+    if (!this.isLive(attempt)) return;
     if (!this.responseStream) {
       attempt.response = { message };
       return;
     }
     if (!this.committed) {
-      this.committed = true;
+      this.win(attempt);
       this.flushHeaders(attempt);
     }
     this.listener?.onReceiveMessage?.(message);
   }
 
-  private flushHeaders(attempt: Attempt): void {
+  private flushHeaders(attempt: AttemptListener): void {
     const headers = attempt.headers;
     attempt.headers = undefined;
     if (headers) this.listener?.onReceiveMetadata?.(headers);
   }
 
   /** @internal called by the attempt's listener */
-  onStatus(attempt: Attempt, status: StatusObject): void {
-    if (attempt !== this.current || this.done) return;
-    this.current = undefined;
-    if (status.code !== Status.OK && this.retry(attempt.ctx, status)) return;
+  onStatus(attempt: AttemptListener, status: StatusObject): void {
+    if (!this.isLive(attempt) || this.done) return;
+    const ctx = attempt.ctx;
+    if (status.code !== Status.OK && !ctx.local && !this.callerCancelled && this.call.routed) {
+      const outcome = this.outcomeOf(ctx, status);
+      if (status.code === Status.DEADLINE_EXCEEDED && outcome.kind === 'timeout') {
+        // grpc-js enforced the call's own deadline (per-try ones are the state's timer).
+        if (this.deadline <= this.callerDeadline) this.flag('UT');
+      } else {
+        const verdict = this.onAttemptResult(attempt, outcome);
+        if (verdict === 'retry') return this.armTimer();
+        if (verdict === 'wait') return;
+      }
+    }
+    attempt.releaseRetrySlot();
+    this.win(attempt);
+    this.forget(attempt); // ended: finish() must not cancel it with the others
     this.flushHeaders(attempt);
     if (attempt.response) this.listener?.onReceiveMessage?.(attempt.response.message);
-    this.finish(status, attempt.ctx);
+    this.finish(status);
   }
 
-  /** Schedules the next attempt when allowed (true); records why not otherwise. */
-  private retry(ctx: AttemptContext, status: StatusObject): boolean {
-    const call = this.call;
-    const plan = call.plan;
-    const policy = plan?.retry;
-    this.releaseRetrySlot();
-    if (!plan || !policy || policy.numRetries <= 0 || ctx.local || this.callerCancelled || this.committed) return false;
-    if (this.requestStream && this.sentUpstream > 0) return false;
-    const now = Date.now();
-    let outcome = ctx.outcome;
-    if (status.code === Status.DEADLINE_EXCEEDED && !ctx.sawHeaders) {
-      if (now >= call.deadline) return false; // the call's own deadline: over
-      outcome = { kind: 'timeout' }; // a per-try timeout
-    }
-    if (!retryCovers(policy.retryOn, outcome, status.code)) return false;
-    if (call.attempts > policy.numRetries) {
-      call.flag('URX');
-      return false;
-    }
-    const slot = plan.admitRetry();
-    if (!slot.ok) {
-      call.flag(slot.flag);
-      return false;
-    }
-    const backoff = Math.max(0, policy.backoffMs(call.attempts, call.runtime.random));
-    if (now + backoff >= call.deadline) {
-      slot.release();
-      return false;
-    }
-    this.retrySlot = slot;
-    this.retryTimer = setLongTimeout(() => this.launch(), backoff);
-    return true;
+  /** How the attempt ended, as the state sees it: answered ones carry their grpc-status. */
+  private outcomeOf(ctx: AttemptContext, status: StatusObject): AttemptOutcome {
+    const outcome = ctx.outcome ?? attemptOutcome(status.code, status.metadata, ctx.sawHeaders);
+    return outcome.kind === 'response' ? { kind: 'response', status: outcome.status, grpcStatus: status.code } : outcome;
   }
 
-  private releaseRetrySlot(): void {
-    this.retrySlot?.release();
-    this.retrySlot = undefined;
+  /** `attempt` answers the call: the others are cancelled. */
+  private win(attempt: AttemptListener): void {
+    this.call.servedBy = attempt.ctx.endpoint;
+    const losers = this.commit(attempt);
+    this.armTimer();
+    if (losers) this.cancel(losers, Status.CANCELLED, HEDGE_LOST);
   }
 
-  private finish(status: StatusObject, ctx?: AttemptContext): void {
+  private cancel(attempts: AttemptListener[], code: Status, details: string): void {
+    for (const a of attempts) {
+      a.releaseRetrySlot();
+      a.child.cancelWithStatus(code, details);
+    }
+  }
+
+  // ---- the one timer ---------------------------------------------------------------------------
+
+  protected override armTimer(): void {
+    const at = this.done ? Infinity : this.timerAt();
+    if (at === Infinity) this.timer?.clear();
+    else (this.timer ??= new DeadlineTimer(this)).set(at);
+  }
+
+  protected override startAttempt(): void {
+    this.launch();
+  }
+
+  protected override abandonAttempt(a: AttemptListener): void {
+    a.child.cancelWithStatus(Status.DEADLINE_EXCEEDED, PER_TRY_TIMEOUT);
+  }
+
+  // A soft per-try timeout needs nothing here: the attempt runs on, its end is reported by the picker.
+
+  protected override timedOut(): void {
+    const open = this.takeAll();
+    if (open) this.cancel(open, Status.DEADLINE_EXCEEDED, PER_TRY_TIMEOUT);
+    this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
+  }
+
+  private finish(status: StatusObject): void {
     if (this.done) return;
-    this.done = true;
-    clearLongTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.releaseRetrySlot();
+    const open = this.settle();
+    this.timer?.clear();
+    if (open) this.cancel(open, Status.CANCELLED, HEDGE_LOST);
     const call = this.call;
     if (call.routed) {
       if (this.callerCancelled) call.flag('DC');
-      else if (status.code === Status.DEADLINE_EXCEEDED && call.plan && call.callerDeadline > Date.now()) call.flag('UT');
-      else if (ctx?.outcome?.kind === 'reset') call.flag('UC');
       call.finish(status.code);
     }
     this.listener?.onReceiveStatus?.(status);

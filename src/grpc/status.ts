@@ -76,15 +76,6 @@ export function grpcToHttpStatus(code: Status): number {
   }
 }
 
-/** gRPC retry_on condition names (Envoy's) by status code. */
-export const GRPC_CONDITION_BY_CODE: Readonly<Partial<Record<number, string>>> = {
-  [Status.CANCELLED]: 'cancelled',
-  [Status.DEADLINE_EXCEEDED]: 'deadline-exceeded',
-  [Status.RESOURCE_EXHAUSTED]: 'resource-exhausted',
-  [Status.INTERNAL]: 'internal',
-  [Status.UNAVAILABLE]: 'unavailable',
-};
-
 function hasEntries(metadata: Metadata | undefined): boolean {
   if (!metadata) return false;
   for (const _ in metadata.getMap()) return true;

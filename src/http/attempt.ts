@@ -5,7 +5,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AttemptOutcome, CallPlan, HeldSlot, UpstreamEndpoint } from '../core/types.js';
+import { RetryAttempt } from '../core/resilience/retry-state.js';
+import type { AttemptOutcome, CallPlan, UpstreamEndpoint } from '../core/types.js';
 import type { DispatchController, DispatchHandler } from './handler.js';
 
 /** What an attempt reports to (the call handler). */
@@ -64,20 +65,13 @@ export function classifyError(err: unknown): AttemptOutcome | undefined {
  *
  * @example
  * ```ts
- * const attempt = new Attempt(call, plan, endpoint, undefined);
+ * const attempt = new Attempt(call, plan, endpoint);
  * agent.dispatch({ ...opts, origin: 'http://10.0.0.7:9080' }, attempt);
  * ```
  */
-export class Attempt implements DispatchHandler {
+export class Attempt extends RetryAttempt implements DispatchHandler {
   controller: DispatchController | undefined;
-  /** Per-try deadline (epoch ms), 0 when none. */
-  deadline = 0;
   status = 0;
-  /**
-   * Hedged at its per-try timeout (Envoy's `retried()`): still in flight beside a newer attempt,
-   * never retried again; its retriable failure is dropped while another attempt can answer.
-   */
-  hedged = false;
   private abandoned: Error | undefined;
   private ended = false;
 
@@ -85,9 +79,8 @@ export class Attempt implements DispatchHandler {
     private readonly owner: AttemptOwner,
     private readonly plan: CallPlan,
     readonly endpoint: UpstreamEndpoint,
-    /** Releases the retry-budget slot this attempt holds (retries only). */
-    private retrySlot: HeldSlot | undefined,
   ) {
+    super();
     plan.startAttempt(endpoint);
   }
 
@@ -97,16 +90,6 @@ export class Attempt implements DispatchHandler {
     this.ended = true;
     this.plan.endAttempt(this.endpoint, outcome);
     this.releaseRetrySlot();
-  }
-
-  /**
-   * Frees the retry slot as soon as this retry's outcome is known, before the next retry asks
-   * for one (Envoy's RetryState releases it in shouldRetry): one call never holds two slots.
-   */
-  releaseRetrySlot(): void {
-    const slot = this.retrySlot;
-    this.retrySlot = undefined;
-    slot?.release();
   }
 
   /** The call gives up on this attempt: abort it upstream, ignore whatever comes next. */

@@ -5,17 +5,17 @@
  * retry with backoff) under one deadline timer. Every failure reaches the caller's
  * `onResponseError` or becomes a local reply; nothing is thrown.
  *
- * Hedging (route hedge_policy.hedge_on_per_try_timeout, idempotent methods only) follows
- * Envoy's router: a per-try timeout leaves the attempt running ("racing") and starts another
- * through the normal retry path (budget, backoff, previous hosts); the first response that is
- * not retriable wins and the others are aborted; a retriable failure of one racer is dropped
- * while another attempt or a scheduled retry can still answer.
+ * Every retry decision (conditions, backoff, per-try timeouts, the deadline, hedging, previous
+ * hosts, the budget, the flags) is core's {@link RetryState}, which this handler extends: the
+ * handler does the I/O — sends and aborts attempts, arms one timer, replies.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { AttemptOutcome, CallPlan, Engine, HeldSlot, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
-import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/timer.js';
+import { isIdempotent } from '../core/resilience/retry.js';
+import { RetryState } from '../core/resilience/retry-state.js';
+import type { AttemptOutcome, CallPlan, Engine, HeldSlot, UpstreamEndpoint } from '../core/types.js';
+import { clearLongTimeout, DeadlineTimer, setLongTimeout, type LongTimer } from '../internal/timer.js';
 import { Attempt, CALLER_ENDED, classifyError, responseOutcome, type AttemptOwner } from './attempt.js';
 import { readBody, shouldBuffer } from './body-buffer.js';
 import { CallerController, localReply, rawOf, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
@@ -50,6 +50,7 @@ export interface RoutedRequest {
 const RETRY_ABORT = new Error('meshlet: attempt abandoned for a retry');
 const TIMEOUT_ABORT = new Error('meshlet: attempt timed out');
 const HEDGE_LOST = new Error('meshlet: another hedged attempt answered first');
+const TIMED_OUT: AttemptOutcome = Object.freeze({ kind: 'timeout' });
 
 /**
  * Runs one forward call. Create and call {@link CallHandler.run}; the caller's handler gets
@@ -60,29 +61,16 @@ const HEDGE_LOST = new Error('meshlet: another hedged attempt answered first');
  * new CallHandler(ctx, undefined, routed, toCurrentHandler(handler), result.plan).run();
  * ```
  */
-export class CallHandler implements AttemptOwner, ControllerHooks {
+export class CallHandler extends RetryState<Attempt> implements AttemptOwner, ControllerHooks {
   readonly controller: CallerController;
-  private readonly flags: ResponseFlag[] = [];
-  /** The newest attempt's endpoint; `tried` (for previous-hosts picks) exists only once a call retries. */
-  private lastTried: UpstreamEndpoint | undefined;
-  private tried: UpstreamEndpoint[] | undefined;
-  private replayable: boolean;
   private readonly startedAt: number;
-  /** The newest attempt: the one a per-try deadline applies to and, once it wins, the response. */
-  private attempt: Attempt | undefined;
-  /** Older attempts still in flight after a hedge (undefined unless hedging happened). */
-  private racing: Attempt[] | undefined;
   /** The attempt whose response the caller got. */
-  private servedBy: Attempt['endpoint'] | undefined;
-  private attempts = 0;
+  private servedBy: UpstreamEndpoint | undefined;
   private admission: HeldSlot | undefined;
-  /** Retry slot held across a backoff wait. */
-  private waitingSlot: HeldSlot | undefined;
-  private deadline = 0;
-  private timer: LongTimer | undefined;
+  /** The one timer (route deadline, per-try deadline, backoff); created only for calls that need it. */
+  private timer: DeadlineTimer | undefined;
+  /** The fault delay. */
   private wait: LongTimer | undefined;
-  private done = false;
-  private streaming = false;
   private status = 0;
 
   constructor(
@@ -93,17 +81,18 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     private readonly handler: DispatchHandler,
     private readonly plan: CallPlan,
   ) {
-    this.replayable = replayable(req.opts.body);
+    // Idempotency only matters to a retry policy: no method lookup for the other calls.
+    super(plan, plan.retry !== undefined && isIdempotent(req.method), replayable(req.opts.body), ctx.random);
     this.controller = new CallerController(this);
     this.startedAt = record ? performance.now() : 0;
   }
 
   onCallerPause(): void {
-    this.attempt?.controller?.pause();
+    this.current?.controller?.pause();
   }
 
   onCallerResume(): void {
-    this.attempt?.controller?.resume();
+    this.current?.controller?.resume();
   }
 
   /**
@@ -159,30 +148,20 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     }
     this.admission = admission;
     if (this.plan.mirrors.length > 0 && this.replayable) sendMirrors(this.ctx.agent, this.ctx.engine, this.plan.mirrors, this.req);
-    const timeout = this.plan.timeoutMs;
-    if (timeout !== undefined && timeout > 0) this.deadline = Date.now() + timeout;
-    this.next(undefined);
+    this.startDeadline(this.plan.timeoutMs);
+    this.next();
   }
 
-  private next(retrySlot: HeldSlot | undefined): void {
-    this.wait = undefined;
-    this.waitingSlot = undefined;
-    if (this.done) return void retrySlot?.release();
-    if (this.lastTried && !this.tried) this.tried = [this.lastTried];
-    const endpoint = this.plan.pick(this.tried);
+  /** Picks an endpoint and sends the next attempt (the first, a retry or a hedge). */
+  private next(): void {
+    if (this.done) return;
+    const endpoint = this.pick();
     if (!endpoint) {
-      retrySlot?.release();
-      if (this.racing) return this.armTimer(); // the hedged attempts may still answer
-      this.flag('UH');
+      if (this.onNoHost() === 'wait') return this.armTimer(); // the hedged attempts may still answer
       return this.reply(503, LOCAL_REPLY.noHealthyUpstream);
     }
-    this.attempts++;
-    this.tried?.push(endpoint);
-    this.lastTried = endpoint;
-    const attempt = new Attempt(this, this.plan, endpoint, retrySlot);
-    this.attempt = attempt;
-    const perTry = this.plan.retry?.perTryTimeoutMs;
-    if (perTry) attempt.deadline = Date.now() + perTry;
+    const attempt = new Attempt(this, this.plan, endpoint);
+    this.onAttemptStart(attempt, endpoint);
     this.armTimer();
     const { opts, upstreamPath, headers } = this.req;
     try {
@@ -192,42 +171,22 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     }
   }
 
-  /** A retriable outcome: retry when allowed (true), else the flag to record (or false). */
-  private mayRetry(outcome: AttemptOutcome): true | ResponseFlag | false {
-    const retry = this.plan.retry;
-    if (!retry || retry.numRetries <= 0 || !this.replayable || this.done) return false;
-    if (!retry.shouldRetry(outcome, this.req.method)) return false;
-    if (this.attempts > retry.numRetries) return 'URX';
-    if (this.deadline && Date.now() >= this.deadline) return false;
-    const slot = this.plan.admitRetry();
-    if (!slot.ok) return slot.flag;
-    this.waitingSlot = slot;
-    const delay = retry.backoffMs(this.attempts, this.ctx.random);
-    this.wait = setLongTimeout(() => this.next(slot), delay);
-    this.armTimer();
-    return true;
-  }
-
   // ---- attempt callbacks --------------------------------------------------------------------
 
   onAttemptHeaders(attempt: Attempt, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (status < 200 || !this.isLive(attempt)) return; // 1xx are not forwarded
     attempt.status = status;
-    attempt.releaseRetrySlot();
     const outcome = responseOutcome(status);
-    const retry = attempt.hedged ? false : this.mayRetry(outcome);
-    if (retry === true || (this.racing && this.othersPending(attempt) && this.plan.retry?.shouldRetry(outcome, this.req.method))) {
-      this.drop(attempt);
+    const verdict = this.onAttemptResult(attempt, outcome);
+    if (verdict !== 'done') {
       attempt.end(outcome);
       attempt.abandon(RETRY_ABORT);
+      if (verdict === 'retry') this.armTimer();
       return;
     }
-    if (retry) this.flag(retry);
     this.win(attempt);
-    this.streaming = true;
     this.status = status;
-    attempt.deadline = 0;
-    if (this.timer && !this.deadline) this.clearTimer();
+    if (this.timer) this.armTimer(); // the per-try deadline is over; the route deadline stays
     let out = responseHeaders(headers, this.plan.responseHeaders, this.flags);
     const cookie = this.plan.setCookie;
     if (cookie !== undefined) out = withSetCookie(out, cookie, out === headers);
@@ -249,8 +208,8 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
   }
 
   onAttemptEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void {
-    if (attempt !== this.attempt) return;
-    this.attempt = undefined;
+    if (attempt !== this.current || !this.committed) return;
+    this.current = undefined;
     attempt.end(responseOutcome(attempt.status));
     this.finish();
     this.controller.rawTrailers = rawOf(attempt.controller, 'rawTrailers');
@@ -263,33 +222,27 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
 
   onAttemptError(attempt: Attempt, err: Error): void {
     if (!this.isLive(attempt)) return;
-    this.drop(attempt);
     const outcome = classifyError(err);
-    if (this.streaming || !outcome) {
+    if (this.committed || !outcome) {
+      this.forget(attempt);
       attempt.end(outcome ?? CALLER_ENDED);
-      if (outcome) this.flag(outcome.kind === 'timeout' ? 'UT' : 'UR');
+      if (outcome) this.onStreamError(outcome);
       return this.fail(err);
     }
     attempt.end(outcome);
-    const retry = attempt.hedged ? false : this.mayRetry(outcome);
-    if (retry === true || this.othersPending(attempt)) return;
-    if (retry) this.flag(retry);
-    if (outcome.kind === 'connect-failure') {
-      this.flag('UF');
-      this.reply(503, LOCAL_REPLY.connectFailure);
-    } else if (outcome.kind === 'timeout') {
-      this.flag('UT');
-      this.reply(504, LOCAL_REPLY.timeout);
-    } else {
-      this.flag('UC');
-      this.reply(503, LOCAL_REPLY.reset);
-    }
+    const verdict = this.onAttemptResult(attempt, outcome);
+    if (verdict === 'retry') return this.armTimer();
+    if (verdict === 'wait') return;
+    this.forget(attempt);
+    if (outcome.kind === 'connect-failure') this.reply(503, LOCAL_REPLY.connectFailure);
+    else if (outcome.kind === 'timeout') this.reply(504, LOCAL_REPLY.timeout);
+    else this.reply(503, LOCAL_REPLY.reset);
   }
 
   onAttemptUpgrade(attempt: Attempt, status: number, headers: IncomingHttpHeaders, socket: Duplex): void {
     if (!this.isLive(attempt)) return void socket.destroy();
     this.win(attempt);
-    this.attempt = undefined;
+    this.current = undefined;
     attempt.end(responseOutcome(status));
     this.status = status;
     this.finish();
@@ -298,50 +251,37 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
 
   // ---- timeouts and endings -----------------------------------------------------------------
 
-  /** One timer per request, at the nearer of the overall deadline and the per-try deadline. */
-  private armTimer(): void {
-    const perTry = this.streaming || !this.attempt ? 0 : this.attempt.deadline;
-    if (!this.deadline && !perTry) return;
-    const now = Date.now();
-    const at = Math.min(this.deadline || Infinity, perTry || Infinity);
-    this.clearTimer();
-    if (at !== Infinity) this.timer = setLongTimeout(() => this.onTimer(), at - now);
+  /** Arms the one timer at the state's nearest deadline. */
+  protected override armTimer(): void {
+    const at = this.timerAt();
+    if (at === Infinity) this.timer?.clear();
+    else (this.timer ??= new DeadlineTimer(this)).set(at);
   }
 
-  private clearTimer(): void {
-    clearLongTimeout(this.timer);
-    this.timer = undefined;
+  protected override startAttempt(): void {
+    this.next();
   }
 
-  private onTimer(): void {
-    this.timer = undefined;
-    if (this.done) return;
-    const now = Date.now();
-    const overall = this.deadline !== 0 && now >= this.deadline;
-    const attempt = this.attempt;
-    if (!overall && !(attempt && attempt.deadline && now >= attempt.deadline)) return this.armTimer();
-    if (attempt && !overall && this.plan.retry?.hedgeOnPerTryTimeout) return this.softTimeout(attempt);
-    if (attempt) {
-      this.attempt = undefined;
-      attempt.end({ kind: 'timeout' });
-      attempt.abandon(TIMEOUT_ABORT);
-    }
-    if (!overall && !this.streaming && this.mayRetry({ kind: 'timeout' }) === true) return;
-    this.flag('UT');
-    if (this.streaming) this.fail(Object.assign(new Error(LOCAL_REPLY.timeout), { code: 'UND_ERR_BODY_TIMEOUT' }));
-    else this.reply(504, LOCAL_REPLY.timeout);
+  protected override abandonAttempt(a: Attempt): void {
+    a.end(TIMED_OUT);
+    a.abandon(TIMEOUT_ABORT);
+  }
+
+  /** Reported to outlier detection; the attempt keeps running (Envoy's onSoftPerTryTimeout). */
+  protected override softTimeout(a: Attempt): void {
+    a.end(TIMED_OUT);
+  }
+
+  protected override timedOut(): void {
+    this.abortAll(TIMED_OUT, TIMEOUT_ABORT);
+    if (this.committed) return this.fail(Object.assign(new Error(LOCAL_REPLY.timeout), { code: 'UND_ERR_BODY_TIMEOUT' }));
+    this.reply(504, LOCAL_REPLY.timeout);
   }
 
   onCallerAbort(reason: Error): void {
     if (this.done) return;
     this.flag('DC');
-    const attempt = this.attempt;
-    this.attempt = undefined;
-    if (attempt) {
-      attempt.end(CALLER_ENDED);
-      attempt.abandon(reason);
-    }
-    this.abandonRacing(reason);
+    this.abortAll(CALLER_ENDED, reason);
     this.finish();
     safely(() => this.handler.onResponseError?.(this.controller, reason));
   }
@@ -358,23 +298,14 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     if (this.finish()) safely(() => this.handler.onResponseError?.(this.controller, err));
   }
 
-  /** Ends the call once: timers, breaker and retry slots, the record. */
+  /** Ends the call once: timers, breaker and retry slots, attempts still open, the record. */
   private finish(): boolean {
     if (this.done) return false;
-    this.done = true;
-    this.clearTimer();
+    // Ended while attempts were in flight (e.g. a hedge failed locally): stop them all.
+    this.abort(this.settle(), CALLER_ENDED, HEDGE_LOST);
+    this.timer?.clear();
     clearLongTimeout(this.wait);
     this.wait = undefined;
-    this.waitingSlot?.release();
-    this.waitingSlot = undefined;
-    if (this.racing) {
-      // Ended while hedged attempts were in flight (e.g. one failed locally): stop them all.
-      const current = this.attempt;
-      this.attempt = undefined;
-      current?.end(CALLER_ENDED);
-      current?.abandon(HEDGE_LOST);
-      this.abandonRacing(HEDGE_LOST);
-    }
     this.admission?.release();
     this.admission = undefined;
     const sink = this.record;
@@ -391,85 +322,21 @@ export class CallHandler implements AttemptOwner, ControllerHooks {
     return true;
   }
 
-  // ---- hedging -------------------------------------------------------------------------------
-
-  /**
-   * A per-try timeout on a hedged route (Envoy's onSoftPerTryTimeout): reported to outlier
-   * detection, the attempt keeps running; idempotent requests get a parallel attempt when the
-   * retry policy and budget allow one (else the flag says why and the attempt carries on alone).
-   */
-  private softTimeout(attempt: Attempt): void {
-    attempt.deadline = 0;
-    attempt.end({ kind: 'timeout' });
-    if (!this.streaming && this.plan.retry?.hedges(this.req.method)) {
-      attempt.hedged = true;
-      this.attempt = undefined;
-      (this.racing ??= []).push(attempt);
-      const retry = this.mayRetry({ kind: 'timeout' });
-      if (retry === true) return;
-      if (retry) this.flag(retry);
-      this.racing.pop();
-      if (this.racing.length === 0) this.racing = undefined;
-      attempt.hedged = false;
-      this.attempt = attempt;
-    }
-    this.armTimer();
+  /** Aborts every attempt still open. */
+  private abortAll(outcome: AttemptOutcome, reason: Error): void {
+    this.abort(this.takeAll(), outcome, reason);
   }
 
-  private isLive(attempt: Attempt): boolean {
-    return attempt === this.attempt || (this.racing !== undefined && this.racing.includes(attempt));
-  }
-
-  /** Another attempt in flight or a retry scheduled, besides `attempt`. */
-  private othersPending(attempt: Attempt): boolean {
-    if (this.wait) return true;
-    if (this.attempt && this.attempt !== attempt) return true;
-    return this.racing !== undefined && this.racing.some((a) => a !== attempt);
-  }
-
-  /** Forgets an attempt that failed or was discarded. */
-  private drop(attempt: Attempt): void {
-    if (this.attempt === attempt) this.attempt = undefined;
-    else if (this.racing) {
-      const i = this.racing.indexOf(attempt);
-      if (i >= 0) this.racing.splice(i, 1);
-      if (this.racing.length === 0) this.racing = undefined;
+  private abort(attempts: Attempt[] | undefined, outcome: AttemptOutcome, reason: Error): void {
+    if (attempts) for (const a of attempts) {
+      a.end(outcome);
+      a.abandon(reason);
     }
   }
 
   /** `attempt` answers the call: every other attempt and any scheduled retry are cancelled. */
   private win(attempt: Attempt): void {
     this.servedBy = attempt.endpoint;
-    if (!this.racing && this.attempt === attempt) return;
-    const current = this.attempt;
-    if (current && current !== attempt) {
-      current.end(CALLER_ENDED);
-      current.abandon(HEDGE_LOST);
-    }
-    this.attempt = undefined;
-    this.drop(attempt);
-    this.abandonRacing(HEDGE_LOST);
-    this.attempt = attempt;
-    if (this.wait) {
-      clearLongTimeout(this.wait);
-      this.wait = undefined;
-      this.waitingSlot?.release();
-      this.waitingSlot = undefined;
-    }
-  }
-
-  private abandonRacing(reason: Error): void {
-    const racing = this.racing;
-    if (!racing) return;
-    this.racing = undefined;
-    for (const a of racing) {
-      a.end(CALLER_ENDED);
-      a.abandon(reason);
-    }
-  }
-
-  private flag(flag: ResponseFlag): void {
-    if (!this.flags.includes(flag)) this.flags.push(flag);
+    this.abort(this.commit(attempt), CALLER_ENDED, HEDGE_LOST);
   }
 }
-

@@ -46,3 +46,45 @@ export function clearLongTimeout(timer: LongTimer | undefined): void {
     timer.current = undefined;
   } else if (timer) clearTimeout(timer);
 }
+
+/**
+ * One re-armable timer for a call's nearest deadline (route, per-try, backoff). Moving the
+ * deadline later keeps the earlier timer (it fires, finds nothing due, and the owner re-arms):
+ * one timer per request rather than a clear and a set at every step.
+ *
+ * @example
+ * ```ts
+ * const t = new DeadlineTimer({ onDeadline: () => onTimer() });
+ * t.set(Date.now() + 100); // fires in ~100 ms
+ * t.set(Infinity);         // cancelled
+ * ```
+ */
+export class DeadlineTimer {
+  private timer: LongTimer | undefined = undefined;
+  private at = Infinity;
+
+  /** `owner.onDeadline()` is called when the timer fires (the owner itself, not a closure of it). */
+  constructor(private readonly owner: { onDeadline(): void }) {}
+
+  /** Fire at `at` (epoch ms), or earlier if already armed earlier; Infinity cancels. */
+  set(at: number): void {
+    if (at === Infinity) return this.clear();
+    if (this.timer !== undefined && this.at <= at) return;
+    clearLongTimeout(this.timer);
+    this.at = at;
+    this.timer = setLongTimeout(this.fire, at - Date.now());
+  }
+
+  clear(): void {
+    if (this.timer === undefined) return;
+    clearLongTimeout(this.timer);
+    this.timer = undefined;
+    this.at = Infinity;
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.at = Infinity;
+    this.owner.onDeadline();
+  };
+}

@@ -28,10 +28,9 @@ export function retryPlan(over: Partial<RetryPlan> & { on?: string[] } = {}): Re
     retriableStatusCodes: over.retriableStatusCodes ?? new Set(),
     retryNonIdempotent: over.retryNonIdempotent ?? false,
     hedgeOnPerTryTimeout: over.hedgeOnPerTryTimeout ?? false,
-    hedges: over.hedges ?? ((method: string) => (over.hedgeOnPerTryTimeout ?? false) && ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'].includes(method)),
+    hedges: over.hedges ?? ((idempotent: boolean) => (over.hedgeOnPerTryTimeout ?? false) && idempotent),
     backoffMs: over.backoffMs ?? (() => 1),
-    shouldRetry: over.shouldRetry ?? ((o: AttemptOutcome, method: string) => {
-      const idempotent = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'].includes(method);
+    shouldRetry: over.shouldRetry ?? ((o: AttemptOutcome, idempotent: boolean) => {
       if (o.kind === 'connect-failure') return retryOn.has('connect-failure');
       if (!idempotent) return false;
       if (o.kind === 'response') return o.status >= 500 && retryOn.has('5xx');

@@ -11,7 +11,21 @@ import type { AttemptOutcome, RetryPlan } from '../types.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-/** gRPC retry_on names; the gRPC adapter maps grpc-status to these (`unavailable` = 14, …). */
+/**
+ * Whether an HTTP method may be resent after the upstream saw it.
+ *
+ * @example isIdempotent('GET') // true; isIdempotent('post') // false
+ */
+export function isIdempotent(method: string): boolean {
+  // Undici passes methods upper-case already: no toUpperCase() (a string per call) unless needed.
+  return IDEMPOTENT.has(method) || IDEMPOTENT.has(method.toUpperCase());
+}
+
+/**
+ * Envoy's gRPC retry_on names (retry_grpc_on) and the grpc-status each matches: the one table
+ * of them. They match only a status an upstream answered with (Envoy's wouldRetryFromHeaders
+ * reads grpc-status from the response headers), never a connection failure or reset.
+ */
 export const GRPC_RETRY_CONDITIONS: Readonly<Record<string, number>> = {
   cancelled: 1,
   'deadline-exceeded': 4,
@@ -27,6 +41,8 @@ class CompiledRetryPlan implements RetryPlan {
   readonly retriableStatusCodes: ReadonlySet<number>;
   readonly retryNonIdempotent: boolean;
   readonly hedgeOnPerTryTimeout: boolean;
+  /** grpc-status codes retry_on names (`unavailable` → 14, …). */
+  private readonly grpcCodes: ReadonlySet<number>;
   private readonly baseMs: number;
   private readonly maxMs: number;
 
@@ -37,12 +53,15 @@ class CompiledRetryPlan implements RetryPlan {
     this.retriableStatusCodes = new Set(policy.retriableStatusCodes);
     this.retryNonIdempotent = retryNonIdempotent;
     this.hedgeOnPerTryTimeout = hedgeOnPerTryTimeout;
+    const codes = new Set<number>();
+    for (const name of policy.retryOn) if (Object.hasOwn(GRPC_RETRY_CONDITIONS, name)) codes.add(GRPC_RETRY_CONDITIONS[name] as number);
+    this.grpcCodes = codes;
     this.baseMs = policy.backoff.baseMs > 0 ? policy.backoff.baseMs : 25;
     this.maxMs = policy.backoff.maxMs > 0 ? policy.backoff.maxMs : this.baseMs * 10;
   }
 
-  hedges(method: string): boolean {
-    return this.hedgeOnPerTryTimeout && IDEMPOTENT.has(method.toUpperCase());
+  hedges(idempotent: boolean): boolean {
+    return this.hedgeOnPerTryTimeout && idempotent;
   }
 
   backoffMs(n: number, random: () => number): number {
@@ -50,10 +69,9 @@ class CompiledRetryPlan implements RetryPlan {
     return Math.floor(random() * (ceiling + 1));
   }
 
-  shouldRetry(outcome: AttemptOutcome, method: string): boolean {
+  shouldRetry(outcome: AttemptOutcome, idempotent: boolean): boolean {
     const on = this.retryOn;
-    // Undici passes methods upper-case already: no toUpperCase() (a string per call) unless needed.
-    const safe = this.retryNonIdempotent || IDEMPOTENT.has(method) || IDEMPOTENT.has(method.toUpperCase());
+    const safe = this.retryNonIdempotent || idempotent;
     // Resets and per-try timeouts follow Envoy's RetryStateImpl::wouldRetryFromReset: a reset
     // counts as a 5xx (so 5xx, gateway-error and reset retry it), a connection failure is also
     // retried on connect-failure, a reset before the request went out on reset-before-request
@@ -67,10 +85,14 @@ class CompiledRetryPlan implements RetryPlan {
         return safe && anyReset;
       case 'timeout':
         // onPerTryTimeout resets the upstream request (already started) and asks the same
-        // question; an overall timeout ends the call instead.
-        return safe && anyReset;
+        // question; an overall timeout ends the call instead. A gRPC attempt that times out is
+        // a DEADLINE_EXCEEDED attempt to its client, so `deadline-exceeded` covers it too
+        // (meshlet's gRPC reading; Envoy has no per-attempt gRPC status for its own timer).
+        return safe && (anyReset || (outcome.grpcStatus !== undefined && this.grpcCodes.has(outcome.grpcStatus)));
       case 'response': {
         if (!safe) return false;
+        // A gRPC answer's :status is 200: only the gRPC names can match it (wouldRetryFromHeaders).
+        if (outcome.grpcStatus !== undefined) return this.grpcCodes.has(outcome.grpcStatus);
         const s = outcome.status;
         if (s >= 500 && on.has('5xx')) return true;
         if ((s === 502 || s === 503 || s === 504) && on.has('gateway-error')) return true;
@@ -94,20 +116,9 @@ export function retryNonIdempotentOptIn(metadata: Readonly<Record<string, Readon
  * @example
  * ```ts
  * const plan = compileRetryPlan({ retryOn: ['5xx'], numRetries: 2, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
- * plan.shouldRetry({ kind: 'response', status: 503 }, 'GET'); // true
+ * plan.shouldRetry({ kind: 'response', status: 503 }, isIdempotent('GET')); // true
  * ```
  */
 export function compileRetryPlan(policy: RetryPolicyModel, retryNonIdempotent: boolean, hedgeOnPerTryTimeout = false): RetryPlan {
   return new CompiledRetryPlan(policy, retryNonIdempotent, hedgeOnPerTryTimeout);
-}
-
-/**
- * Whether a gRPC status is retriable under a plan's gRPC retry_on names (`unavailable`,
- * `cancelled`, …). For the gRPC adapter, which reports trailers-only failures by status code.
- *
- * @example grpcStatusRetriable(plan, 14) // true when retry_on includes "unavailable"
- */
-export function grpcStatusRetriable(plan: RetryPlan, grpcStatus: number): boolean {
-  for (const name of plan.retryOn) if (GRPC_RETRY_CONDITIONS[name] === grpcStatus) return true;
-  return false;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRetryPlan } from '../../../src/core/resilience/retry.js';
+import { compileRetryPlan, isIdempotent } from '../../../src/core/resilience/retry.js';
 import type { CallPlan, UpstreamEndpoint } from '../../../src/core/types.js';
 import { CLUSTER, OUTLIER, cluster, flat, listener, oneService, req, route, routeConfig, FQDN } from './fixtures.js';
 
@@ -65,29 +65,29 @@ test('a configured retry budget caps concurrent retries at max(min, percent of f
 
 test('retry plan: conditions, idempotency, backoff', () => {
   const p = compileRetryPlan({ retryOn: ['5xx', 'retriable-status-codes', 'retriable-4xx'], numRetries: 2, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [418] }, false);
-  assert.equal(p.shouldRetry({ kind: 'response', status: 500 }, 'GET'), true);
-  assert.equal(p.shouldRetry({ kind: 'response', status: 404 }, 'GET'), false);
-  assert.equal(p.shouldRetry({ kind: 'response', status: 418 }, 'GET'), true);
-  assert.equal(p.shouldRetry({ kind: 'response', status: 409 }, 'PUT'), true);
-  assert.equal(p.shouldRetry({ kind: 'response', status: 503 }, 'POST'), false, 'POST saw the request');
-  assert.equal(p.shouldRetry({ kind: 'connect-failure' }, 'POST'), true);
-  assert.equal(p.shouldRetry({ kind: 'reset', beforeRequestSent: true }, 'POST'), true);
-  assert.equal(p.shouldRetry({ kind: 'reset', beforeRequestSent: false }, 'POST'), false);
+  assert.equal(p.shouldRetry({ kind: 'response', status: 500 }, isIdempotent('GET')), true);
+  assert.equal(p.shouldRetry({ kind: 'response', status: 404 }, isIdempotent('GET')), false);
+  assert.equal(p.shouldRetry({ kind: 'response', status: 418 }, isIdempotent('GET')), true);
+  assert.equal(p.shouldRetry({ kind: 'response', status: 409 }, isIdempotent('PUT')), true);
+  assert.equal(p.shouldRetry({ kind: 'response', status: 503 }, isIdempotent('POST')), false, 'POST saw the request');
+  assert.equal(p.shouldRetry({ kind: 'connect-failure' }, isIdempotent('POST')), true);
+  assert.equal(p.shouldRetry({ kind: 'reset', beforeRequestSent: true }, isIdempotent('POST')), true);
+  assert.equal(p.shouldRetry({ kind: 'reset', beforeRequestSent: false }, isIdempotent('POST')), false);
   const gw = compileRetryPlan({ retryOn: ['gateway-error'], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, true);
   for (const on of ['gateway-error', '5xx', 'reset']) {
     const p2 = compileRetryPlan({ retryOn: [on], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
-    assert.equal(p2.shouldRetry({ kind: 'reset', beforeRequestSent: false }, 'GET'), true, `${on} retries a connection reset (wouldRetryFromReset)`);
-    assert.equal(p2.shouldRetry({ kind: 'timeout' }, 'GET'), true, `${on} retries a per-try timeout (onPerTryTimeout)`);
-    assert.equal(p2.shouldRetry({ kind: 'connect-failure' }, 'GET'), true, `${on} retries a connect failure`);
+    assert.equal(p2.shouldRetry({ kind: 'reset', beforeRequestSent: false }, isIdempotent('GET')), true, `${on} retries a connection reset (wouldRetryFromReset)`);
+    assert.equal(p2.shouldRetry({ kind: 'timeout' }, isIdempotent('GET')), true, `${on} retries a per-try timeout (onPerTryTimeout)`);
+    assert.equal(p2.shouldRetry({ kind: 'connect-failure' }, isIdempotent('GET')), true, `${on} retries a connect failure`);
   }
   const rbr = compileRetryPlan({ retryOn: ['reset-before-request'], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
-  assert.equal(rbr.shouldRetry({ kind: 'reset', beforeRequestSent: true }, 'POST'), true);
-  assert.equal(rbr.shouldRetry({ kind: 'reset', beforeRequestSent: false }, 'GET'), false);
-  assert.equal(rbr.shouldRetry({ kind: 'timeout' }, 'GET'), false);
+  assert.equal(rbr.shouldRetry({ kind: 'reset', beforeRequestSent: true }, isIdempotent('POST')), true);
+  assert.equal(rbr.shouldRetry({ kind: 'reset', beforeRequestSent: false }, isIdempotent('GET')), false);
+  assert.equal(rbr.shouldRetry({ kind: 'timeout' }, isIdempotent('GET')), false);
   const cf = compileRetryPlan({ retryOn: ['connect-failure'], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
-  assert.equal(cf.shouldRetry({ kind: 'reset', beforeRequestSent: false }, 'GET'), false, 'connect-failure alone does not retry a reset');
-  assert.equal(gw.shouldRetry({ kind: 'response', status: 500 }, 'GET'), false);
-  assert.equal(gw.shouldRetry({ kind: 'response', status: 504 }, 'POST'), true, 'opt-in retries non-idempotent');
+  assert.equal(cf.shouldRetry({ kind: 'reset', beforeRequestSent: false }, isIdempotent('GET')), false, 'connect-failure alone does not retry a reset');
+  assert.equal(gw.shouldRetry({ kind: 'response', status: 500 }, isIdempotent('GET')), false);
+  assert.equal(gw.shouldRetry({ kind: 'response', status: 504 }, isIdempotent('POST')), true, 'opt-in retries non-idempotent');
   const top = () => 0.999_999;
   assert.deepEqual([1, 2, 3, 4, 5].map((n) => p.backoffMs(n, top)), [25, 50, 100, 200, 250]);
   assert.equal(p.backoffMs(3, () => 0), 0);
@@ -98,17 +98,17 @@ test('route metadata meshlet.retryNonIdempotent opts POST into retries', () => {
   const retry = planOf(engine).retry!;
   assert.equal(retry.retryNonIdempotent, true);
   assert.equal(retry.perTryTimeoutMs, 100);
-  assert.equal(retry.shouldRetry({ kind: 'response', status: 500 }, 'POST'), true);
+  assert.equal(retry.shouldRetry({ kind: 'response', status: 500 }, isIdempotent('POST')), true);
 });
 
 test('route hedge policy: the plan hedges idempotent methods only', () => {
   const policy = { retryOn: ['5xx'], numRetries: 2, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [], perTryTimeoutMs: 100 };
   const hedged = planOf(oneService({ routes: [route({ hedgeOnPerTryTimeout: true, retryPolicy: policy })] })).retry!;
   assert.equal(hedged.hedgeOnPerTryTimeout, true);
-  assert.deepEqual(['GET', 'head', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PATCH'].map((m) => hedged.hedges(m)), [true, true, true, true, true, false, false]);
+  assert.deepEqual(['GET', 'head', 'PUT', 'DELETE', 'OPTIONS', 'POST', 'PATCH'].map((m) => hedged.hedges(isIdempotent(m))), [true, true, true, true, true, false, false]);
   const plain = planOf(oneService({ routes: [route({ retryPolicy: policy })] })).retry!;
   assert.equal(plain.hedgeOnPerTryTimeout, false);
-  assert.equal(plain.hedges('GET'), false);
+  assert.equal(plain.hedges(isIdempotent('GET')), false);
 });
 
 test('outlier detection: eject after N consecutive 5xx, return after base × count, growing time', () => {
@@ -193,10 +193,22 @@ test('least request counters and state survive update()', () => {
   assert.deepEqual(engine.stats().clusters[CLUSTER]?.ejected, []);
 });
 
-test('gRPC retry_on names map to status codes', async () => {
-  const { grpcStatusRetriable } = await import('../../../src/core/index.js');
+test('gRPC retry_on names map to status codes', () => {
   const p = compileRetryPlan({ retryOn: ['unavailable', 'cancelled'], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
-  assert.equal(grpcStatusRetriable(p, 14), true);
-  assert.equal(grpcStatusRetriable(p, 1), true);
-  assert.equal(grpcStatusRetriable(p, 13), false);
+  const answered = (grpcStatus: number, status: number) => p.shouldRetry({ kind: 'response', status, grpcStatus }, true);
+  assert.equal(answered(14, 503), true);
+  assert.equal(answered(1, 499), true);
+  assert.equal(answered(13, 500), false);
+  // Envoy's wouldRetryFromHeaders: the gRPC names match a grpc-status an upstream answered with,
+  // never a connection failure or reset (those are connect-failure / reset / 5xx).
+  assert.equal(p.shouldRetry({ kind: 'connect-failure' }, true), false);
+  assert.equal(p.shouldRetry({ kind: 'reset', beforeRequestSent: false }, true), false);
+  // A gRPC answer's :status is 200: HTTP conditions never match it.
+  const http = compileRetryPlan({ retryOn: ['5xx', 'retriable-status-codes'], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [503] }, false);
+  assert.equal(http.shouldRetry({ kind: 'response', status: 503, grpcStatus: 14 }, true), false);
+  assert.equal(http.shouldRetry({ kind: 'response', status: 503 }, true), true);
+  // A timed-out gRPC attempt is DEADLINE_EXCEEDED to its client: deadline-exceeded covers it.
+  const dl = compileRetryPlan({ retryOn: ['deadline-exceeded'], numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
+  assert.equal(dl.shouldRetry({ kind: 'timeout', grpcStatus: 4 }, true), true);
+  assert.equal(dl.shouldRetry({ kind: 'timeout' }, true), false);
 });

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AttemptOutcome, CallPlan, Engine, RequestInfo, RouteResult, UpstreamEndpoint } from '../../../src/core/types.js';
 import { grpcToHttpStatus, httpToGrpcStatus, meshGrpc, meshTarget } from '../../../src/grpc/index.js';
 import { parseMeshTarget } from '../../../src/grpc/resolver.js';
-import { retryCovers } from '../../../src/grpc/interceptor.js';
+import { compileRetryPlan } from '../../../src/core/resilience/retry.js';
 import { attemptOutcome } from '../../../src/grpc/status.js';
 import { SvcClient, startBackend, unary, type Backend } from '../../integration/grpc/fixture.js';
 
@@ -29,13 +29,18 @@ test('attempt outcomes: answered → response; silent UNAVAILABLE → reset; sil
   assert.deepEqual(attemptOutcome(grpc.status.INTERNAL, md, false), { kind: 'response', status: 500 });
 });
 
-test('retry_on coverage by gRPC names and connection outcomes', () => {
-  const on = new Set(['unavailable', 'cancelled']);
-  assert.equal(retryCovers(on, { kind: 'response', status: 503 }, grpc.status.UNAVAILABLE), true);
-  assert.equal(retryCovers(on, { kind: 'response', status: 500 }, grpc.status.INTERNAL), false);
-  assert.equal(retryCovers(on, { kind: 'connect-failure' }, grpc.status.UNAVAILABLE), true);
-  assert.equal(retryCovers(new Set(['deadline-exceeded']), { kind: 'timeout' }, grpc.status.DEADLINE_EXCEEDED), true);
-  assert.equal(retryCovers(new Set(['internal']), { kind: 'reset', beforeRequestSent: false }, grpc.status.UNAVAILABLE), false);
+test('retry_on coverage by gRPC names and connection outcomes (Envoy: names match answered statuses only)', () => {
+  const plan = (retryOn: string[]) => compileRetryPlan({ retryOn, numRetries: 1, backoff: { baseMs: 25, maxMs: 250 }, retriableStatusCodes: [] }, false);
+  const on = plan(['unavailable', 'cancelled']);
+  const answered = (code: grpc.status): AttemptOutcome => ({ kind: 'response', status: grpcToHttpStatus(code), grpcStatus: code });
+  assert.equal(on.shouldRetry(answered(grpc.status.UNAVAILABLE), true), true);
+  assert.equal(on.shouldRetry(answered(grpc.status.INTERNAL), true), false);
+  // A connection failure is not an UNAVAILABLE answer: `connect-failure` covers it, as in Envoy.
+  assert.equal(on.shouldRetry({ kind: 'connect-failure' }, true), false);
+  assert.equal(plan(['connect-failure']).shouldRetry({ kind: 'connect-failure' }, true), true);
+  assert.equal(plan(['deadline-exceeded']).shouldRetry({ kind: 'timeout', grpcStatus: grpc.status.DEADLINE_EXCEEDED }, true), true);
+  assert.equal(plan(['internal']).shouldRetry({ kind: 'reset', beforeRequestSent: false }, true), false);
+  assert.equal(plan(['reset']).shouldRetry({ kind: 'reset', beforeRequestSent: false }, true), true);
 });
 
 test('targets', () => {
@@ -62,7 +67,8 @@ function fakeEngine(backends: () => Backend[], retryOn: string[] = []) {
       const plan: CallPlan = {
         routeName: 'r', clusterName: 'c', mirrors: [],
         requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] },
-        ...(retryOn.length ? { retry: { retryOn: new Set(retryOn), numRetries: 2, retriableStatusCodes: new Set<number>(), retryNonIdempotent: false, hedgeOnPerTryTimeout: false, hedges: () => false, backoffMs: () => 1, shouldRetry: () => false } } : {}),
+        // The engine's own plan compiler: retry conditions are decided there, for both adapters.
+        ...(retryOn.length ? { retry: compileRetryPlan({ retryOn, numRetries: 2, backoff: { baseMs: 1, maxMs: 1 }, retriableStatusCodes: [] }, false) } : {}),
         admit: () => ({ ok: true, release() {} }),
         admitRetry: () => ({ ok: true, release() {} }),
         pick: (tried) => {
