@@ -5,7 +5,11 @@
  * same as for HTTP. Subchannels are created when the engine first picks an endpoint (and for
  * any endpoints the resolver lists up front), kept connected, and dropped after an idle period.
  */
-import { connectivityState as State, experimental, Metadata, status as Status, type ChannelOptions } from '@grpc/grpc-js';
+import type { ChannelOptions, experimental, Metadata } from '@grpc/grpc-js';
+import { grpcLib, newMetadata, State, Status } from './lib.js';
+
+// grpc-js' PickResultType values (picker.ts), so picking needs no grpc-js lookup.
+const PickResult_ = { COMPLETE: 0, QUEUE: 1, TRANSIENT_FAILURE: 2, DROP: 3 } as unknown as typeof experimental.PickResultType;
 import type { UpstreamEndpoint } from '../core/types.js';
 import type { AttemptContext } from './call-state.js';
 import { GRPC_LOCAL_REPLY } from './config-selector.js';
@@ -40,7 +44,7 @@ interface Entry {
 const NO_PICK = { subchannel: null, status: null, onCallStarted: null, onCallEnded: null };
 
 function failed(type: experimental.PickResultType, code: Status, details: string): PickResult {
-  return { pickResultType: type, subchannel: null, status: { code, details, metadata: new Metadata() }, onCallStarted: null, onCallEnded: null };
+  return { pickResultType: type, subchannel: null, status: { code, details, metadata: newMetadata() }, onCallStarted: null, onCallEnded: null };
 }
 
 /** The picker: immutable, asks the plan, answers from the balancer's subchannel map. */
@@ -50,19 +54,19 @@ class MeshPicker implements experimental.Picker {
   pick(args: experimental.PickArgs): PickResult {
     const attempt = registry().byPickInfo.get(args.extraPickInfo);
     const plan = attempt?.call.plan;
-    if (!attempt || !plan) return failed(experimental.PickResultType.DROP, Status.UNAVAILABLE, 'meshlet: call was not routed by the mesh resolver');
+    if (!attempt || !plan) return failed(PickResult_.DROP, Status.UNAVAILABLE, 'meshlet: call was not routed by the mesh resolver');
     const call = attempt.call;
     const endpoint = plan.pick(call.tried);
     if (!endpoint) {
       call.flag('UH');
       attempt.local = true;
-      return failed(experimental.PickResultType.DROP, Status.UNAVAILABLE, GRPC_LOCAL_REPLY.noHealthyUpstream);
+      return failed(PickResult_.DROP, Status.UNAVAILABLE, GRPC_LOCAL_REPLY.noHealthyUpstream);
     }
     const subchannel = this.lb.subchannelFor(endpoint);
     switch (subchannel.getConnectivityState()) {
       case State.READY:
         return {
-          pickResultType: experimental.PickResultType.COMPLETE,
+          pickResultType: PickResult_.COMPLETE,
           subchannel,
           status: null,
           onCallStarted: () => started(attempt, endpoint),
@@ -70,10 +74,10 @@ class MeshPicker implements experimental.Picker {
         };
       case State.TRANSIENT_FAILURE:
         connectFailed(attempt, endpoint);
-        return failed(experimental.PickResultType.DROP, Status.UNAVAILABLE, `${GRPC_LOCAL_REPLY.connectFailure} (${endpoint.key})`);
+        return failed(PickResult_.DROP, Status.UNAVAILABLE, `${GRPC_LOCAL_REPLY.connectFailure} (${endpoint.key})`);
       default:
         subchannel.startConnecting();
-        return { pickResultType: experimental.PickResultType.QUEUE, ...NO_PICK };
+        return { pickResultType: PickResult_.QUEUE, ...NO_PICK };
     }
   }
 }
@@ -211,5 +215,5 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
  * ```
  */
 export function registerMeshBalancer(): void {
-  experimental.registerLoadBalancerType(MESH_LB_POLICY, MeshLoadBalancer, MeshLbConfig);
+  grpcLib().experimental.registerLoadBalancerType(MESH_LB_POLICY, MeshLoadBalancer, MeshLbConfig);
 }

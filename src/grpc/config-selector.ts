@@ -7,7 +7,8 @@
  * response). Filters can end a call with any status; a CallConfig status cannot (grpc-js
  * rewrites some codes coming from the control plane), which is why local replies go there too.
  */
-import { experimental, Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+import type { experimental, Metadata, StatusObject } from '@grpc/grpc-js';
+import { newMetadata, Status } from './lib.js';
 import type { RouteResult } from '../core/types.js';
 import { setLongTimeout } from '../internal/timer.js';
 import { AttemptContext, CallState } from './call-state.js';
@@ -18,6 +19,7 @@ import type { GrpcMeshRuntime } from './types.js';
 type ConfigSelector = experimental.ConfigSelector;
 type CallConfig = ReturnType<ConfigSelector['invoke']>;
 type Filter = experimental.Filter;
+type WriteObject = Parameters<Filter['sendMessage']>[0] extends Promise<infer W> ? W : never;
 
 /** Envoy's local-reply texts, as the HTTP adapter uses them. */
 export const GRPC_LOCAL_REPLY = {
@@ -30,7 +32,7 @@ export const GRPC_LOCAL_REPLY = {
 } as const;
 
 function localStatus(code: Status, details: string): StatusObject {
-  return { code, details, metadata: new Metadata() };
+  return { code, details, metadata: newMetadata() };
 }
 
 /** Call metadata as the engine's lower-case header record (binary values are skipped). */
@@ -47,15 +49,25 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setLongTimeout(resolve, ms));
 }
 
-/** The per-attempt filter: first attempts run fault + admission, every attempt watches headers. */
-class MeshFilter extends experimental.BaseFilter implements Filter {
+/**
+ * The per-attempt filter: first attempts run fault + admission, every attempt watches headers.
+ * It implements grpc-js' Filter interface itself rather than extending its BaseFilter, so this
+ * module loads without grpc-js (lib.ts).
+ */
+class MeshFilter implements Filter {
   private ended = false;
 
-  constructor(private readonly attempt: AttemptContext, private readonly first: boolean, private readonly reject: StatusObject | undefined) {
-    super();
+  constructor(private readonly attempt: AttemptContext, private readonly first: boolean, private readonly reject: StatusObject | undefined) {}
+
+  sendMessage(message: Promise<WriteObject>): Promise<WriteObject> {
+    return message;
   }
 
-  override async sendMetadata(metadata: Promise<Metadata>): Promise<Metadata> {
+  receiveMessage(message: Promise<Buffer>): Promise<Buffer> {
+    return message;
+  }
+
+  async sendMetadata(metadata: Promise<Metadata>): Promise<Metadata> {
     const md = await metadata;
     const call = this.attempt.call;
     if (this.reject) throw this.reject;
@@ -83,12 +95,12 @@ class MeshFilter extends experimental.BaseFilter implements Filter {
     return md;
   }
 
-  override receiveMetadata(metadata: Metadata): Metadata {
+  receiveMetadata(metadata: Metadata): Metadata {
     this.attempt.sawHeaders = true;
     return metadata;
   }
 
-  override receiveTrailers(status: StatusObject): StatusObject {
+  receiveTrailers(status: StatusObject): StatusObject {
     this.ended = true;
     const call = this.attempt.call;
     if (!call.intercepted) {

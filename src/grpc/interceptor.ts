@@ -10,7 +10,8 @@
  * server-streaming ones (the request message is kept), client-streaming and bidi ones only
  * while no message has been sent upstream.
  */
-import { InterceptingCall, Metadata, status as Status, type Interceptor, type InterceptorOptions, type NextCall, type StatusObject } from '@grpc/grpc-js';
+import type { Interceptor, InterceptorOptions, Metadata, NextCall, StatusObject } from '@grpc/grpc-js';
+import { grpcLib, newMetadata, Status } from './lib.js';
 import { RetryAttempt, RetryState } from '../core/resilience/retry-state.js';
 import type { AttemptOutcome, CallPlan } from '../core/types.js';
 import { DeadlineTimer } from '../internal/timer.js';
@@ -129,7 +130,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     if (this.done) return;
     this.callerCancelled = true;
     const open = this.takeAll();
-    if (!open) return this.finish({ code, details, metadata: new Metadata() });
+    if (!open) return this.finish({ code, details, metadata: newMetadata() });
     // The first of them to report its status ends the call (with its trailers).
     this.current = open.pop();
     this.racing = open.length > 0 ? open : undefined;
@@ -280,7 +281,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   protected override timedOut(): void {
     const open = this.takeAll();
     if (open) this.cancel(open, Status.DEADLINE_EXCEEDED, PER_TRY_TIMEOUT);
-    this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
+    this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: newMetadata() });
   }
 
   private finish(status: StatusObject): void {
@@ -307,5 +308,6 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
  * ```
  */
 export function createClientInterceptor(runtime: GrpcMeshRuntime): Interceptor {
+  const { InterceptingCall } = grpcLib();
   return (options, nextCall) => new InterceptingCall(new MeshClientCall(options, nextCall, runtime));
 }

@@ -3,7 +3,8 @@
  * options (mesh id + service config selecting the meshlet LB policy), credentials, the client
  * interceptor, a `client()` convenience, server helpers, and request records.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcLib } from './lib.js';
 import type { Engine } from '../core/types.js';
 import type { XdsClient } from '../xds/ads-client.js';
 import { Emitter, type Disposable } from '../xds/events.js';
@@ -70,10 +71,10 @@ let registered = false;
 
 function ensureRegistered(): void {
   const reg = registry();
-  if (registered && reg.registeredWith.has(grpc.experimental)) return;
+  if (registered && reg.registeredWith.has(grpcLib().experimental)) return;
   registerMeshResolver();
   registerMeshBalancer();
-  reg.registeredWith.add(grpc.experimental);
+  reg.registeredWith.add(grpcLib().experimental);
   registered = true;
 }
 
@@ -118,7 +119,7 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
     // meshlet's interceptor retries; grpc-js's own retry layer would buffer every message.
     'grpc.enable_retries': 0,
   };
-  const credentials = grpc.credentials.createInsecure();
+  const credentials = grpcLib().credentials.createInsecure();
   const interceptors = [createClientInterceptor(runtime)];
   const announce: AnnouncePort = hooks.announcePort ?? (mesh.xds ? nodeAnnouncer(mesh.xds) : () => ({ dispose() {} }));
   const clientOptions = (extra: grpc.ClientOptions = {}): grpc.ClientOptions => ({
@@ -147,7 +148,7 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
     createServer(options = {}) {
       const hookList: GrpcInboundHook[] = [];
       const { servicePort: _s, portName: _p, drainTimeoutMs: _d, ...serverOptions } = options;
-      const server = new grpc.Server({ ...serverOptions, interceptors: [inboundInterceptor(hookList), ...(serverOptions.interceptors ?? [])] });
+      const server = new (grpcLib().Server)({ ...serverOptions, interceptors: [inboundInterceptor(hookList), ...(serverOptions.interceptors ?? [])] });
       return track(meshServer(server, hookList, announce, options));
     },
     wrapServer: (server, options = {}) => track(meshServer(server, undefined, announce, options)),

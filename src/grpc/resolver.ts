@@ -6,7 +6,8 @@
  * front unless the engine can enumerate them (`endpointsFor`); the LB policy creates
  * subchannels for whatever endpoints the engine picks.
  */
-import { experimental, status as Status, type ChannelOptions, type ServiceConfig } from '@grpc/grpc-js';
+import type { ChannelOptions, experimental, ServiceConfig } from '@grpc/grpc-js';
+import { grpcLib, Status } from './lib.js';
 import type { Engine, UpstreamEndpoint } from '../core/types.js';
 import type { Disposable } from '../xds/events.js';
 import { createConfigSelector } from './config-selector.js';
@@ -64,25 +65,25 @@ class MeshResolver implements experimental.Resolver {
   }
 
   private fail(details: string): void {
-    this.listener(experimental.statusOrFromError({ code: Status.UNAVAILABLE, details }), {}, null, '');
+    this.listener(grpcLib().experimental.statusOrFromError({ code: Status.UNAVAILABLE, details }), {}, null, '');
   }
 
   private resolve(): void {
     if (this.destroyed) return;
     const target = this.target;
-    if (!target) return this.fail(`meshlet: bad target ${experimental.uriToString(this.uri)} (want mesh:///host:port)`);
+    if (!target) return this.fail(`meshlet: bad target ${grpcLib().experimental.uriToString(this.uri)} (want mesh:///host:port)`);
     const runtime = this.meshId === undefined ? undefined : registry().meshes.get(this.meshId);
     if (!runtime) {
-      return this.fail(`meshlet: no open mesh for ${experimental.uriToString(this.uri)}; create the client with meshGrpc(mesh).channelOptions`);
+      return this.fail(`meshlet: no open mesh for ${grpcLib().experimental.uriToString(this.uri)}; create the client with meshGrpc(mesh).channelOptions`);
     }
     const engine = runtime.engine;
     if (hasDirectory(engine) && !this.subscription) this.subscription = engine.onUpdate(() => this.resolve());
     const listed = hasDirectory(engine) ? engine.endpointsFor(target.host, target.port) ?? [] : [];
     const endpoints = listed.map((ep) => ({ addresses: [{ host: ep.address, port: ep.port }] }));
     this.listener(
-      experimental.statusOrFromValue(endpoints),
-      { [experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: createConfigSelector(runtime, target.host, target.port) },
-      experimental.statusOrFromValue(MESH_SERVICE_CONFIG),
+      grpcLib().experimental.statusOrFromValue(endpoints),
+      { [grpcLib().experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: createConfigSelector(runtime, target.host, target.port) },
+      grpcLib().experimental.statusOrFromValue(MESH_SERVICE_CONFIG),
       '',
     );
   }
@@ -98,5 +99,5 @@ class MeshResolver implements experimental.Resolver {
  * ```
  */
 export function registerMeshResolver(): void {
-  experimental.registerResolver(MESH_SCHEME, MeshResolver);
+  grpcLib().experimental.registerResolver(MESH_SCHEME, MeshResolver);
 }

@@ -4,7 +4,8 @@
  * announces the port to the control server once bound; `close()` withdraws the announcement,
  * drains (tryShutdown) and force-closes what is left after the drain timeout.
  */
-import { Metadata, Server, ServerCredentials, ServerInterceptingCall, status as Status, type ServerInterceptor, type ServerOptions } from '@grpc/grpc-js';
+import type { Metadata, Server, ServerCredentials, ServerInterceptingCall, ServerInterceptor, ServerOptions } from '@grpc/grpc-js';
+import { grpcLib, newMetadata, Status } from './lib.js';
 import { meshError } from '../errors.js';
 import type { Disposable } from '../xds/events.js';
 import type { AnnouncePort } from './announce.js';
@@ -72,8 +73,9 @@ function runHooks(hooks: readonly GrpcInboundHook[], ctx: GrpcInboundContext): G
 /** The server interceptor that runs a hook list. */
 export function inboundInterceptor(hooks: readonly GrpcInboundHook[]): ServerInterceptor {
   return (descriptor, call) => {
+    const { ServerInterceptingCall } = grpcLib();
     if (hooks.length === 0) return new ServerInterceptingCall(call);
-    const ctx: GrpcInboundContext = { method: descriptor.path, metadata: new Metadata(), peer: call.getPeer(), startedAt: performance.now(), state: {} };
+    const ctx: GrpcInboundContext = { method: descriptor.path, metadata: newMetadata(), peer: call.getPeer(), startedAt: performance.now(), state: {} };
     let ended = false;
     const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
       start: (next) =>
@@ -115,7 +117,7 @@ export function meshServer(server: Server, hooks: GrpcInboundHook[] | undefined,
       hooks.push(hook);
       return { dispose: () => void (hooks.includes(hook) && hooks.splice(hooks.indexOf(hook), 1)) };
     },
-    async bind(address, credentials = ServerCredentials.createInsecure()) {
+    async bind(address, credentials = grpcLib().ServerCredentials.createInsecure()) {
       const addr = typeof address === 'number' ? `0.0.0.0:${address}` : address;
       const port = await new Promise<number>((resolve, reject) => server.bindAsync(addr, credentials, (err, p) => (err ? reject(err) : resolve(p))));
       const servicePort = options.servicePort ?? port;

@@ -3,7 +3,8 @@
  * engine as an {@link AttemptOutcome} (so outlier detection and retries see gRPC failures the
  * way they see HTTP ones).
  */
-import { status as Status, type Metadata } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
+import { Status } from './lib.js';
 import type { AttemptOutcome } from '../core/types.js';
 
 /**

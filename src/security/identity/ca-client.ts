@@ -1,4 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcLib, Status } from '../../grpc/lib.js';
 import { ERROR_CODES, meshError, type MeshError, type MeshErrorCode } from '../../errors.js';
 import { CREATE_CERTIFICATE_METHOD, MAX_MESSAGE_BYTES, decodeCertificateResponse, encodeCertificateRequest } from './ca-protocol.js';
 
@@ -25,10 +26,10 @@ export interface CertificateRequest {
 export type CertificateRequester = (request: CertificateRequest) => Promise<string[]>;
 
 const GRPC_TO_CODE: Partial<Record<grpc.status, MeshErrorCode>> = {
-  [grpc.status.UNAUTHENTICATED]: 'MESHLET_ERR_CA_TOKEN',
-  [grpc.status.PERMISSION_DENIED]: 'MESHLET_ERR_CA_IDENTITY',
-  [grpc.status.INVALID_ARGUMENT]: 'MESHLET_ERR_CA_CSR',
-  [grpc.status.RESOURCE_EXHAUSTED]: 'MESHLET_ERR_CA_OVERLOADED',
+  [Status.UNAUTHENTICATED]: 'MESHLET_ERR_CA_TOKEN',
+  [Status.PERMISSION_DENIED]: 'MESHLET_ERR_CA_IDENTITY',
+  [Status.INVALID_ARGUMENT]: 'MESHLET_ERR_CA_CSR',
+  [Status.RESOURCE_EXHAUSTED]: 'MESHLET_ERR_CA_OVERLOADED',
 };
 
 /**
@@ -42,6 +43,7 @@ const GRPC_TO_CODE: Partial<Record<grpc.status, MeshErrorCode>> = {
  * ```
  */
 export const requestCertificate: CertificateRequester = (request) => {
+  const grpc = grpcLib();
   const credentials = grpc.credentials.createSsl(
     Buffer.from(request.trustPem),
     request.client ? Buffer.from(request.client.keyPem) : null,
@@ -76,5 +78,5 @@ function fromGrpc(err: grpc.ServiceError | null, address: string): MeshError {
   // Our CA prefixes details with its MeshError code; other CAs map by gRPC status.
   const prefixed = /^(MESHLET_ERR_[A-Z_]+): /.exec(err.details ?? '');
   const code = prefixed && prefixed[1]! in ERROR_CODES ? (prefixed[1] as MeshErrorCode) : GRPC_TO_CODE[err.code] ?? 'MESHLET_ERR_CONTROL_UNREACHABLE';
-  return meshError(code, `CA at ${address}: ${err.details || grpc.status[err.code]}`, { cause: err, detail: { grpcStatus: err.code } });
+  return meshError(code, `CA at ${address}: ${err.details || grpcLib().status[err.code]}`, { cause: err, detail: { grpcStatus: err.code } });
 }
