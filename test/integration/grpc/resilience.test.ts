@@ -107,6 +107,10 @@ describe('meshlet gRPC resilience', () => {
       const r = mesh.engine.route({ method: 'POST', path: '/meshlet.test.Svc/Unary', host: 'reviews', port: 9080, headers: { 'content-type': 'application/grpc' } });
       return r.kind === 'forward' && r.plan.retry === undefined;
     }, 5000, 'the route without retries');
+    // A success on the flaky endpoint resets its consecutive-5xx count, which (as in Envoy) a
+    // host keeps across config updates: a failure left over from an earlier test would
+    // otherwise eject it one failure early.
+    await waitFor(async () => (await unary(client)).from === 'flaky', 5000, 'a success from the flaky endpoint');
     flaky.behaviour.failEvery = 1;
     let failures = 0;
     for (let i = 0; i < 40; i++) if (!(await unary(client).catch(() => undefined))) failures++;
