@@ -43,18 +43,16 @@ function only(r: ReturnType<typeof parseConfig>): Diagnostic {
 }
 
 describe('config input limits', () => {
-  it('bounds an alias bomb: a coded error at the alias, in milliseconds', () => {
-    const t0 = performance.now();
+  it('bounds an alias bomb: a coded error at the alias', () => {
+    // No clock here (timings belong in bench/): unbounded, this document never finishes (an
+    // 18 KB one took 12 s, a 54 KB one 146 s), so the test's own timeout is the bound.
     const r = parseConfig(aliasBomb(), 'bomb.yaml');
-    const ms = performance.now() - t0;
     const d = only(r);
     assert.equal(d.code, 'MESHLET_ERR_CONFIG_LIMIT');
     assert.match(d.message, /aliases expand to more than 50000 nodes/);
     assert.equal(d.file, 'bomb.yaml');
     assert.ok(d.line !== undefined && d.line >= 6 && d.line <= 14, `line ${d.line}`);
     assert.equal(r.resources.length, 0);
-    // A generous bound on a noisy VM: unbounded, this took 12 s (18 KB) and 146 s (54 KB).
-    assert.ok(ms < 2000, `${ms} ms`);
   });
 
   it('still follows ordinary aliases, each in constant time', () => {
@@ -100,12 +98,10 @@ spec:
     ['block', Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i)}a:`).join('\n')],
   ] as const) {
     it(`rejects ${name} nesting deeper than 64 levels without recursing`, () => {
-      const t0 = performance.now();
       const d = only(parseConfig(text, 'n.yaml'));
       assert.equal(d.code, 'MESHLET_ERR_CONFIG_LIMIT');
       assert.match(d.message, /nesting deeper than 64 levels/);
       assert.ok(d.line !== undefined && d.line >= 1);
-      assert.ok(performance.now() - t0 < 3000);
     });
   }
 
@@ -118,12 +114,10 @@ spec:
 
   it('finds 50,000 duplicate keys in linear time, with yaml\'s message', () => {
     const text = `x:\n${Array.from({ length: 50_000 }, (_, i) => `  k${i % 25_000}: 1`).join('\n')}\n`;
-    const t0 = performance.now();
     const d = only(parseConfig(text, 'dup.yaml'));
     assert.equal(d.code, 'MESHLET_ERR_CONFIG_YAML');
     assert.equal(d.message, 'invalid YAML: Map keys must be unique');
     assert.equal(d.line, 25_002);
-    assert.ok(performance.now() - t0 < 3000);
   });
 
   it('rejects more documents than the limit, and oversized files and scalars', () => {
