@@ -70,6 +70,19 @@ export function plainHostPort(server: string): { host: string; port: number } | 
  */
 export function openAdsCall(target: AdsTarget, method: string, handlers: AdsCallHandlers): AdsCall {
   const hostPort = plainHostPort(target.server);
-  if (hostPort && !target.credentials && !target.channelOptions) return openH2Call(target.server, hostPort, method, target.maxReceiveBytes, handlers);
-  return openGrpcCall(target, method, handlers);
+  try {
+    if (hostPort && !target.credentials && !target.channelOptions) return openH2Call(target.server, hostPort, method, target.maxReceiveBytes, handlers);
+    return openGrpcCall(target, method, handlers);
+  } catch (err) {
+    // A target neither transport can even start with (e.g. a host name node:http2 rejects):
+    // an ended call, reported asynchronously like any other failure.
+    let done = false;
+    const end = (details: string): void => {
+      if (done) return;
+      done = true;
+      handlers.onStatus({ code: 14, details });
+    };
+    setImmediate(() => end(`No connection established. Last error: ${(err as Error).message}`));
+    return { write: () => {}, end: () => {}, cancel: () => end('Cancelled on client'), close: () => {} };
+  }
 }

@@ -135,3 +135,15 @@ describe('ADS call transports', { timeout: 20_000 }, () => {
     }
   });
 });
+
+describe('ADS call: a target no transport can start', () => {
+  it('ends with UNAVAILABLE asynchronously instead of throwing', async () => {
+    let sync = true;
+    const status = await new Promise<CallStatus>((resolve) => {
+      openAdsCall({ server: 'bad host:15010', maxReceiveBytes: 1024 }, METHOD, { onMetadata: () => {}, onMessage: () => {}, onStatus: resolve });
+      sync = false;
+    });
+    assert.equal(sync, false);
+    assert.equal(status.code, grpc.status.UNAVAILABLE);
+  });
+});
