@@ -67,13 +67,17 @@ export function recordObserver(sink: (record: RequestRecord | GrpcRequestRecord)
 /** The record of an observed call (what `mesh.on('request')` gets). */
 export function toRecord(call: ObservedCall): RequestRecord | GrpcRequestRecord {
   const endpoint = call.endpoint;
-  const base: RequestRecord = {
-    method: call.method, host: call.authority, path: call.path,
-    routeName: call.routeName, clusterName: call.clusterName,
+  if (call.protocol === 'grpc') {
+    return {
+      protocol: 'grpc', method: call.method, host: call.authority, path: call.path, routeName: call.routeName, clusterName: call.clusterName,
+      ...(endpoint ? { endpoint: endpoint.key } : {}),
+      status: call.status, grpcStatus: call.grpcStatus ?? 0, flags: [...call.flags], attempts: call.attempts, durationMs: call.durationMs,
+    };
+  }
+  // One object, as before observers; the flags are the call's own list (it has ended).
+  return {
+    method: call.method, host: call.authority, path: call.path, routeName: call.routeName, clusterName: call.clusterName,
     ...(endpoint ? { endpoint: endpoint.key } : {}),
-    status: call.status, flags: call.flags as ResponseFlag[], attempts: call.attempts,
-    durationMs: call.durationMs,
+    status: call.status, flags: call.flags as ResponseFlag[], attempts: call.attempts, durationMs: call.durationMs,
   };
-  if (call.protocol !== 'grpc') return base;
-  return { protocol: 'grpc', ...base, grpcStatus: call.grpcStatus ?? 0, flags: [...call.flags] };
 }
