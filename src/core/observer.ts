@@ -67,7 +67,14 @@ export interface CallObserver<S = unknown> {
   onEnd(state: S, call: ObservedCall): void;
 }
 
-/** The observers of one call, fixed at its start: a frozen list (observers added later see later calls). */
+/**
+ * The observers of one call, fixed at its start (observers added later see later calls).
+ *
+ * @example
+ * ```ts
+ * const list: ObserverList | undefined = observers.current();
+ * ```
+ */
 export type ObserverList = readonly CallObserver[];
 
 /**
@@ -88,6 +95,15 @@ export class CallObservers {
   /** Lists per gate bit mask, rebuilt after add/remove. */
   private cache: Array<ObserverList | undefined> = [];
 
+  /**
+   * Adds an observer for calls that start from now on; `gate` (asked per call) makes it join
+   * only while it returns true. Dispose to remove it (calls in flight keep their list).
+   *
+   * @example
+   * ```ts
+   * const sub = observers.add(recordObserver(sink), () => listeners > 0);
+   * ```
+   */
   add<S>(observer: CallObserver<S>, gate?: () => boolean): { dispose(): void } {
     const o = observer as CallObserver;
     if (gate) {
@@ -125,7 +141,16 @@ function swallow(_err: unknown): void {
   // an observer throwing must not break the call
 }
 
-/** Calls `onStart` of each observer; returns the call's states (the one state when there is one observer). */
+/**
+ * Calls `onStart` of each observer; returns the call's states (the one state itself when there is
+ * one observer, so the common case allocates no array). Pass it back to the other `observe*`.
+ *
+ * @example
+ * ```ts
+ * const list = observers.current();
+ * if (list) this.observed = observeStart(list, this);
+ * ```
+ */
 export function observeStart(list: ObserverList, call: ObservedCall): unknown {
   if (list.length === 1) {
     try {
@@ -151,6 +176,14 @@ function stateOf(list: ObserverList, states: unknown, i: number): unknown {
   return list.length === 1 ? states : (states as unknown[])[i];
 }
 
+/**
+ * Reports attempt `attempt` (1-based) sent to `endpoint`.
+ *
+ * @example
+ * ```ts
+ * if (this.observers) observeAttempt(this.observers, this.observed, this, this.attempts, endpoint);
+ * ```
+ */
 export function observeAttempt(list: ObserverList, states: unknown, call: ObservedCall, attempt: number, endpoint: UpstreamEndpoint): void {
   for (let i = 0; i < list.length; i++) {
     const o = list[i]!;
@@ -163,6 +196,14 @@ export function observeAttempt(list: ObserverList, states: unknown, call: Observ
   }
 }
 
+/**
+ * Reports how an attempt ended (the outcome the engine got for it).
+ *
+ * @example
+ * ```ts
+ * if (this.observers) observeAttemptEnd(this.observers, this.observed, this, attempt.n, attempt.endpoint, outcome);
+ * ```
+ */
 export function observeAttemptEnd(list: ObserverList, states: unknown, call: ObservedCall, attempt: number, endpoint: UpstreamEndpoint, outcome: AttemptOutcome): void {
   for (let i = 0; i < list.length; i++) {
     const o = list[i]!;
@@ -175,6 +216,14 @@ export function observeAttemptEnd(list: ObserverList, states: unknown, call: Obs
   }
 }
 
+/**
+ * Reports the end of the call (once; the adapter guards that).
+ *
+ * @example
+ * ```ts
+ * if (this.observers) observeEnd(this.observers, this.observed, this);
+ * ```
+ */
 export function observeEnd(list: ObserverList, states: unknown, call: ObservedCall): void {
   for (let i = 0; i < list.length; i++) {
     try {

@@ -64,7 +64,14 @@ export function recordObserver(sink: (record: RequestRecord | GrpcRequestRecord)
   };
 }
 
-/** The record of an observed call (what `mesh.on('request')` gets). */
+/**
+ * The record of an observed call (what `mesh.on('request')` gets), built in `onEnd`.
+ *
+ * @example
+ * ```ts
+ * mesh.observe({ onStart: () => undefined, onEnd: (_s, call) => log.info(toRecord(call)) });
+ * ```
+ */
 export function toRecord(call: ObservedCall): RequestRecord | GrpcRequestRecord {
   const endpoint = call.endpoint;
   if (call.protocol === 'grpc') {
