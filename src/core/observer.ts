@@ -61,7 +61,11 @@ export interface CallObserver<S = unknown> {
   onStart(call: ObservedCall): S;
   /** Attempt number `attempt` (1-based) was sent to `endpoint`. */
   onAttempt?(state: S, call: ObservedCall, attempt: number, endpoint: UpstreamEndpoint): void;
-  /** That attempt ended (an answer, a failure, or abandoned: retried, timed out, lost a hedge). */
+  /**
+   * That attempt ended (an answer, a failure, or abandoned: retried, timed out, lost a hedge).
+   * HTTP reports every attempt's end before `onEnd`; gRPC reports an attempt cancelled by the
+   * call's end (a losing hedge) when grpc-js does, which may be after `onEnd`.
+   */
   onAttemptEnd?(state: S, call: ObservedCall, attempt: number, endpoint: UpstreamEndpoint, outcome: AttemptOutcome): void;
   /** The caller got its answer (or error); called once. */
   onEnd(state: S, call: ObservedCall): void;
