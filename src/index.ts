@@ -23,6 +23,8 @@ export { FLAGS_HEADER } from './http/headers.js';
 export type { ListenTarget, ListenOptions, ListenHandle, FastifyLike } from './http/inbound.js';
 export type { InboundHook, InboundContext, InboundPeer, InboundDenial } from './http/pipeline.js';
 export type { RequestRecord } from './telemetry/record.js';
+export { subsetOf } from './core/observer.js';
+export type { CallObserver, ObservedCall } from './core/observer.js';
 export type { ResponseFlag } from './core/types.js';
 
 export { MeshError, ERROR_CODES, isMeshError, meshError } from './errors.js';

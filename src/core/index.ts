@@ -5,6 +5,8 @@ export type { EngineResources } from './snapshot.js';
 export { normalizePath } from './path.js';
 export { GRPC_RETRY_CONDITIONS, compileRetryPlan, isIdempotent } from './resilience/retry.js';
 export { RetryAttempt, RetryState } from './resilience/retry-state.js';
+export { CallObservers, subsetOf } from './observer.js';
+export type { CallObserver, ObservedCall, ObserverList } from './observer.js';
 export type { AttemptVerdict, RetryStateOptions, TimerVerdict } from './resilience/retry-state.js';
 export type {
   AttemptOutcome,

@@ -87,12 +87,14 @@ function started(attempt: AttemptContext, endpoint: UpstreamEndpoint): void {
   attempt.endpoint = endpoint;
   call.tried.push(endpoint);
   call.plan?.startAttempt(endpoint);
+  call.attemptStarted(attempt);
 }
 
 function ended(attempt: AttemptContext, endpoint: UpstreamEndpoint, code: Status, trailers: Metadata): void {
   const outcome = attemptOutcome(code, trailers, attempt.sawHeaders);
   attempt.outcome = outcome;
   attempt.call.plan?.endAttempt(endpoint, outcome);
+  attempt.call.attemptEnded(attempt, outcome);
 }
 
 /** The picked endpoint cannot be connected to: Envoy's connect failure (UF), fed to outlier detection. */
@@ -106,7 +108,9 @@ function connectFailed(attempt: AttemptContext, endpoint: UpstreamEndpoint): voi
   // of the final outcome, not of every retried attempt).
   if (!call.intercepted) call.flag('UF');
   call.plan?.startAttempt(endpoint);
+  call.attemptStarted(attempt);
   call.plan?.endAttempt(endpoint, outcome);
+  call.attemptEnded(attempt, outcome);
 }
 
 /** Keys grpc-js must not see in subchannel args (objects that change per resolution). */

@@ -6,7 +6,8 @@
  */
 import type { AttemptOutcome, CallPlan, HeldSlot, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
 import { grpcToHttpStatus } from './status.js';
-import type { GrpcMeshRuntime, GrpcRequestRecord } from './types.js';
+import type { GrpcMeshRuntime } from './types.js';
+import { observeAttempt, observeAttemptEnd, observeEnd, observeStart, type ObservedCall, type ObserverList } from '../core/observer.js';
 
 /** Told when the ConfigSelector routed the call (the client interceptor's call). */
 export interface RoutedListener {
@@ -14,7 +15,7 @@ export interface RoutedListener {
 }
 
 /** One logical call: routed once, possibly attempted several times. */
-export class CallState {
+export class CallState implements ObservedCall {
   /** The interceptor's call, when one drives this call. */
   owner: RoutedListener | undefined;
   plan: CallPlan | undefined;
@@ -35,6 +36,45 @@ export class CallState {
   admission: HeldSlot | undefined;
   private readonly startedAt = performance.now();
   private done = false;
+  /** gRPC status the caller got (set at the end). */
+  grpcStatus: number | undefined = undefined;
+  /** The observers, fixed at the call's first attempt (or its end, if it had none). */
+  private observers: ObserverList | undefined;
+  private observed: unknown;
+  private started = false;
+
+  get protocol(): 'grpc' { return 'grpc'; }
+  get method(): string { return 'POST'; }
+  get authority(): string { return this.host; }
+  get routeName(): string { return this.plan?.routeName ?? ''; }
+  get clusterName(): string { return this.plan?.clusterName ?? ''; }
+  get status(): number { return this.grpcStatus === undefined ? 0 : grpcToHttpStatus(this.grpcStatus); }
+  get endpoint(): UpstreamEndpoint | undefined { return this.servedBy ?? this.tried[this.tried.length - 1]; }
+  get responseBytes(): number { return 0; }
+  get durationMs(): number { return performance.now() - this.startedAt; }
+
+  private start(): ObserverList | undefined {
+    if (this.started) return this.observers;
+    this.started = true;
+    const list = this.runtime.observers();
+    if (!list) return undefined;
+    this.observers = list;
+    this.observed = observeStart(list, this);
+    return list;
+  }
+
+  /** The picker sent attempt `attempt` to its endpoint. */
+  attemptStarted(attempt: AttemptContext): void {
+    const list = this.start();
+    attempt.n = this.intercepted ? this.attempts : this.tried.length;
+    if (list && attempt.endpoint) observeAttempt(list, this.observed, this, attempt.n, attempt.endpoint);
+  }
+
+  /** That attempt ended (reported to the engine). */
+  attemptEnded(attempt: AttemptContext, outcome: AttemptOutcome): void {
+    const list = this.observers;
+    if (list && attempt.endpoint) observeAttemptEnd(list, this.observed, this, attempt.n, attempt.endpoint, outcome);
+  }
 
   constructor(
     readonly runtime: GrpcMeshRuntime,
@@ -61,28 +101,9 @@ export class CallState {
     this.done = true;
     this.admission?.release();
     this.admission = undefined;
-    const sink = this.runtime.records();
-    if (!sink) return;
-    const last = this.servedBy ?? this.tried[this.tried.length - 1];
-    const record: GrpcRequestRecord = {
-      protocol: 'grpc',
-      method: 'POST',
-      host: this.host,
-      path: this.path,
-      routeName: this.plan?.routeName ?? '',
-      clusterName: this.plan?.clusterName ?? '',
-      ...(last ? { endpoint: last.key } : {}),
-      status: grpcToHttpStatus(code),
-      grpcStatus: code,
-      flags: [...this.flags],
-      attempts: this.attempts,
-      durationMs: performance.now() - this.startedAt,
-    };
-    try {
-      sink(record);
-    } catch {
-      // a listener throwing must not break the call
-    }
+    this.grpcStatus = code;
+    const list = this.start();
+    if (list) observeEnd(list, this.observed, this);
   }
 }
 
@@ -96,6 +117,8 @@ export class AttemptContext {
   outcome: AttemptOutcome | undefined;
   /** Ended locally before reaching an upstream (NR, UH, UO, FI): never retried. */
   local = false;
+  /** 1-based attempt number (observers). */
+  n = 0;
 
   constructor(readonly call: CallState) {}
 }

@@ -14,7 +14,9 @@ import { createClientInterceptor } from './interceptor.js';
 import { MESH_ID_OPTION, MESH_LB_POLICY, MESH_SCHEME, registry } from './registry.js';
 import { registerMeshResolver } from './resolver.js';
 import { inboundInterceptor, meshServer, type GrpcInboundHook, type GrpcServerOptions, type MeshGrpcServer } from './server.js';
-import type { GrpcMeshRuntime, GrpcRecordSink, GrpcRequestRecord } from './types.js';
+import type { GrpcMeshRuntime, GrpcRequestRecord } from './types.js';
+import { CallObservers } from '../core/observer.js';
+import { recordObserver } from '../telemetry/record.js';
 
 /** The parts of a mesh the gRPC adapter uses. */
 export interface GrpcMeshSource {
@@ -25,8 +27,8 @@ export interface GrpcMeshSource {
 
 /** Optional wiring from the mesh that owns this adapter. */
 export interface MeshGrpcHooks {
-  /** The mesh's own request sink (its `'request'` event), asked per call; undefined when nobody listens. */
-  records?: () => GrpcRecordSink | undefined;
+  /** The mesh's call observers (its `'request'` event among them); calls are observed through them. */
+  observers?: CallObservers;
   /** Announces a served port through the mesh's node (keeps HTTP and gRPC ports in one list). */
   announcePort?: AnnouncePort;
   /** Retry jitter randomness (tests pass a seeded one). Default Math.random. */
@@ -102,15 +104,14 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
   const meshId = `mesh-${process.pid}-${reg.nextId++}`;
   const events = new Emitter<{ request: (r: GrpcRequestRecord) => void }>();
   let listeners = 0;
-  const sink: GrpcRecordSink = (r) => {
-    events.emit('request', r);
-    hooks.records?.()?.(r);
-  };
+  const observers = hooks.observers ?? new CallObservers();
+  // In the mesh's list (HTTP calls included): mesh.grpc.on('request') gets the gRPC ones.
+  const own = observers.add(recordObserver((r) => events.emit('request', r as GrpcRequestRecord), 'grpc'), () => listeners > 0);
   const runtime: GrpcMeshRuntime = {
     id: meshId,
     engine: mesh.engine,
     random: hooks.random ?? Math.random,
-    records: () => (listeners > 0 || hooks.records?.() !== undefined ? sink : undefined),
+    observers: () => observers.current(),
   };
   reg.meshes.set(meshId, runtime);
   const channelOptions: grpc.ChannelOptions = {
@@ -172,6 +173,7 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
     },
     dispose() {
       reg.meshes.delete(meshId);
+      own.dispose();
       events.clear();
     },
   };

@@ -1,6 +1,6 @@
 /** Public and shared types of the gRPC adapter. */
 import type { Engine } from '../core/types.js';
-import type { GrpcRecordSink } from '../telemetry/record.js';
+import type { ObserverList } from '../core/observer.js';
 
 export type { GrpcRecordSink, GrpcRequestRecord } from '../telemetry/record.js';
 
@@ -10,6 +10,6 @@ export interface GrpcMeshRuntime {
   readonly engine: Engine;
   /** Randomness for retry jitter. */
   readonly random: () => number;
-  /** Where request records go, or undefined when nobody listens. */
-  records(): GrpcRecordSink | undefined;
+  /** The observers of a call starting now, or undefined when nobody observes. */
+  observers(): ObserverList | undefined;
 }

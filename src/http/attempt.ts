@@ -16,6 +16,8 @@ export interface AttemptOwner {
   onAttemptEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void;
   onAttemptError(attempt: Attempt, err: Error): void;
   onAttemptUpgrade(attempt: Attempt, status: number, headers: IncomingHttpHeaders, socket: Duplex): void;
+  /** The attempt's outcome was reported (once): for the call's observers. */
+  onAttemptOutcome?(attempt: Attempt, outcome: AttemptOutcome): void;
 }
 
 /** Outcome reported for attempts the caller (not the upstream) ended: a 4xx outlier detection ignores. */
@@ -72,6 +74,8 @@ export function classifyError(err: unknown): AttemptOutcome | undefined {
 export class Attempt extends RetryAttempt implements DispatchHandler {
   controller: DispatchController | undefined;
   status = 0;
+  /** 1-based attempt number, set by an observed call. */
+  n = 0;
   private abandoned: Error | undefined;
   private ended = false;
 
@@ -90,6 +94,7 @@ export class Attempt extends RetryAttempt implements DispatchHandler {
     this.ended = true;
     this.plan.endAttempt(this.endpoint, outcome);
     this.releaseRetrySlot();
+    this.owner.onAttemptOutcome?.(this, outcome);
   }
 
   /** The call gives up on this attempt: abort it upstream, ignore whatever comes next. */

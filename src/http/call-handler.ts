@@ -21,7 +21,7 @@ import { readBody, shouldBuffer } from './body-buffer.js';
 import { CallerController, localReply, rawOf, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
 import { FLAGS_HEADER, responseHeaders, withSetCookie, type HeaderRecord } from './headers.js';
 import { LOCAL_REPLY, originOf, replayable, sendMirrors, upstreamOptions } from './upstream.js';
-import type { RecordSink } from '../telemetry/record.js';
+import { observeAttempt, observeAttemptEnd, observeEnd, observeStart, type ObservedCall, type ObserverList } from '../core/observer.js';
 
 /** What every call of one dispatcher shares (one object per dispatcher). */
 export interface CallContext {
@@ -61,7 +61,7 @@ const TIMED_OUT: AttemptOutcome = Object.freeze({ kind: 'timeout' });
  * new CallHandler(ctx, undefined, routed, toCurrentHandler(handler), result.plan).run();
  * ```
  */
-export class CallHandler extends RetryState<Attempt> implements AttemptOwner, ControllerHooks {
+export class CallHandler extends RetryState<Attempt> implements AttemptOwner, ControllerHooks, ObservedCall {
   readonly controller: CallerController;
   private readonly startedAt: number;
   /** The attempt whose response the caller got. */
@@ -71,12 +71,16 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   private timer: DeadlineTimer | undefined;
   /** The fault delay. */
   private wait: LongTimer | undefined;
-  private status = 0;
+  private answered = 0;
+  /** Response body bytes forwarded to the caller. */
+  responseBytes = 0;
+  /** The observers' per-call state (see observeStart). */
+  private observed: unknown;
 
   constructor(
     private readonly ctx: CallContext,
-    /** Set only while someone listens for request records. */
-    private readonly record: RecordSink | undefined,
+    /** Set only while someone observes calls. */
+    private readonly observers: ObserverList | undefined,
     private req: RoutedRequest,
     private readonly handler: DispatchHandler,
     private readonly plan: CallPlan,
@@ -84,8 +88,21 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     // Idempotency only matters to a retry policy: no method lookup for the other calls.
     super(plan, plan.retry !== undefined && isIdempotent(req.method), replayable(req.opts.body), ctx.random);
     this.controller = new CallerController(this);
-    this.startedAt = record ? performance.now() : 0;
+    this.startedAt = observers ? performance.now() : 0;
   }
+
+  // ---- the observed call (ObservedCall) --------------------------------------------------------
+
+  get protocol(): 'http' { return 'http'; }
+  get method(): string { return this.req.method; }
+  get authority(): string { return this.req.host; }
+  get path(): string { return this.req.path; }
+  get routeName(): string { return this.plan.routeName; }
+  get clusterName(): string { return this.plan.clusterName; }
+  get status(): number { return this.controller.aborted ? 0 : this.answered; }
+  get grpcStatus(): undefined { return undefined; }
+  get endpoint(): UpstreamEndpoint | undefined { return this.servedBy ?? this.lastTried; }
+  get durationMs(): number { return performance.now() - this.startedAt; }
 
   onCallerPause(): void {
     this.current?.controller?.pause();
@@ -100,6 +117,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
    * before `dispatch()` returns). Never throws: a failure becomes the caller's error.
    */
   run(): void {
+    if (this.observers) this.observed = observeStart(this.observers, this);
     try {
       this.handler.onRequestStart?.(this.controller, {});
     } catch (err) {
@@ -162,6 +180,10 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     }
     const attempt = new Attempt(this, this.plan, endpoint);
     this.onAttemptStart(attempt, endpoint);
+    if (this.observers) {
+      attempt.n = this.attempts;
+      observeAttempt(this.observers, this.observed, this, attempt.n, endpoint);
+    }
     this.armTimer();
     const { opts, upstreamPath, headers } = this.req;
     try {
@@ -185,7 +207,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
       return;
     }
     this.win(attempt);
-    this.status = status;
+    this.answered = status;
     if (this.timer) this.armTimer(); // the per-try deadline is over; the route deadline stays
     let out = responseHeaders(headers, this.plan.responseHeaders, this.flags);
     const cookie = this.plan.setCookie;
@@ -200,6 +222,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   }
 
   onAttemptData(chunk: Buffer): void {
+    this.responseBytes += chunk.length;
     try {
       this.handler.onResponseData?.(this.controller, chunk);
     } catch (err) {
@@ -244,9 +267,13 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     this.win(attempt);
     this.current = undefined;
     attempt.end(responseOutcome(status));
-    this.status = status;
+    this.answered = status;
     this.finish();
     safely(() => this.handler.onRequestUpgrade?.(this.controller, status, headers, socket));
+  }
+
+  onAttemptOutcome(attempt: Attempt, outcome: AttemptOutcome): void {
+    if (this.observers) observeAttemptEnd(this.observers, this.observed, this, attempt.n, attempt.endpoint, outcome);
   }
 
   // ---- timeouts and endings -----------------------------------------------------------------
@@ -287,7 +314,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   }
 
   private reply(status: number, body: string): void {
-    this.status = status;
+    this.answered = status;
     if (!this.finish()) return;
     const headers: IncomingHttpHeaders = this.flags.length > 0 ? { [FLAGS_HEADER]: this.flags.join(',') } : {};
     if (this.plan.setCookie !== undefined) withSetCookie(headers, this.plan.setCookie, false);
@@ -308,17 +335,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     this.wait = undefined;
     this.admission?.release();
     this.admission = undefined;
-    const sink = this.record;
-    if (sink) {
-      const last = this.servedBy ?? this.lastTried;
-      sink({
-        method: this.req.method, host: this.req.host, path: this.req.path,
-        routeName: this.plan.routeName, clusterName: this.plan.clusterName,
-        ...(last ? { endpoint: last.key } : {}),
-        status: this.controller.aborted ? 0 : this.status, flags: this.flags, attempts: this.attempts,
-        durationMs: performance.now() - this.startedAt,
-      });
-    }
+    if (this.observers) observeEnd(this.observers, this.observed, this);
     return true;
   }
 

@@ -7,13 +7,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { Agent, Dispatcher } from 'undici';
 import { meshError } from '../errors.js';
-import type { Engine, RequestInfo, ResponseFlag } from '../core/types.js';
+import type { Engine, RequestInfo, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
+import { CallObservers, observeEnd, observeStart, type ObservedCall, type ObserverList } from '../core/observer.js';
 import { CallHandler, type CallContext } from './call-handler.js';
 import { LOCAL_REPLY } from './upstream.js';
 import { localError, localReply, safely, toCurrentHandler, type DispatchController, type DispatchHandler } from './handler.js';
 import { applyMutation, FLAGS_HEADER, isEmptyMutation, normalizeHeaders } from './headers.js';
-import type { RecordSink, RequestRecord } from '../telemetry/record.js';
 import { channels } from '../telemetry/diagnostics.js';
+import { recordObserver, type RecordSink } from '../telemetry/record.js';
 
 /**
  * Options of {@link MeshDispatcher} (createMesh builds one for you).
@@ -33,7 +34,9 @@ export interface MeshDispatcherOptions {
   random?: () => number;
   /** The caller's own address, for source-IP hashing. */
   sourceIp?: string;
-  /** Returns a sink while someone listens for request records (checked per request). */
+  /** The mesh's call observers (asked per request; none: nothing is observed). */
+  observers?: CallObservers;
+  /** A record sink, asked per request (undefined: nobody listens); joins `observers` as their `'request'` observer. */
   records?: () => RecordSink | undefined;
   /**
    * Why the mesh has no config, while it has none (undefined once it has): a host the mesh does
@@ -71,7 +74,7 @@ export class MeshDispatcher extends Dispatcher {
   private readonly ownsAgent: boolean;
   private readonly strict: boolean;
   private readonly sourceIp: string | undefined;
-  private readonly records: () => RecordSink | undefined;
+  private readonly observers: CallObservers | undefined;
   private readonly noConfig: () => string | undefined;
   private readonly random: () => number;
   private readonly origins = new Map<string, ParsedOrigin>();
@@ -87,7 +90,12 @@ export class MeshDispatcher extends Dispatcher {
     this.agent = options.agent ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000 });
     this.strict = options.strict ?? false;
     this.sourceIp = options.sourceIp;
-    this.records = options.records ?? (() => undefined);
+    const records = options.records;
+    if (records) {
+      const observers = options.observers ?? new CallObservers();
+      observers.add(recordObserver((r) => records()?.(r)), () => records() !== undefined);
+      this.observers = observers;
+    } else this.observers = options.observers;
     this.noConfig = options.noConfig ?? (() => undefined);
     this.random = options.random ?? Math.random;
     this.ctx = { agent: this.agent, engine: this.engine, random: this.random, dispatchUpstream: (o, h, n) => this.dispatchUpstream(o, h, n) };
@@ -112,7 +120,7 @@ export class MeshDispatcher extends Dispatcher {
 
   private route(opts: Dispatcher.DispatchOptions, handler: DispatchHandler, rawHandler: DispatchHandler): boolean {
     const o = opts.origin === undefined ? undefined : this.parseOrigin(opts.origin);
-    const sink = this.records();
+    const sink = this.observers?.current();
     const method = opts.method ?? 'GET';
     const path = opts.path ?? '/';
     if (!o || o.protocol !== 'http:') return this.passthrough(opts, handler, rawHandler, sink, o, method, path);
@@ -124,18 +132,18 @@ export class MeshDispatcher extends Dispatcher {
       case 'passthrough':
         return this.passthrough(opts, handler, rawHandler, sink, o, method, path);
       case 'no_route':
-        sink?.(localRecord(method, o.hostname, path, 404, ['NR']));
+        if (sink) observeLocal(sink, new LocalCall(method, o.hostname, path, 404, ['NR']));
         localReply(handler, 404, LOCAL_REPLY.noRoute, { [FLAGS_HEADER]: 'NR' });
         return true;
       case 'direct': {
         const out: IncomingHttpHeaders = {};
         if (!isEmptyMutation(result.responseHeaders)) applyMutation(out, result.responseHeaders);
-        sink?.(localRecord(method, o.hostname, path, result.status, []));
+        if (sink) observeLocal(sink, new LocalCall(method, o.hostname, path, result.status, []));
         localReply(handler, result.status, result.body, out);
         return true;
       }
       case 'redirect':
-        sink?.(localRecord(method, o.hostname, path, result.status, []));
+        if (sink) observeLocal(sink, new LocalCall(method, o.hostname, path, result.status, []));
         localReply(handler, result.status, undefined, { location: result.location });
         return true;
       case 'forward': {
@@ -152,12 +160,12 @@ export class MeshDispatcher extends Dispatcher {
 
   private passthrough(
     opts: Dispatcher.DispatchOptions, handler: DispatchHandler, rawHandler: DispatchHandler,
-    sink: RecordSink | undefined, o: ParsedOrigin | undefined, method: string, path: string,
+    sink: ObserverList | undefined, o: ParsedOrigin | undefined, method: string, path: string,
   ): boolean {
     const host = o?.hostname ?? String(opts.origin ?? '');
     const why = this.noConfig();
     if (this.strict) {
-      sink?.({ method, host, path, routeName: '', clusterName: '', status: 0, flags: [], attempts: 0, durationMs: 0 });
+      if (sink) observeLocal(sink, new LocalCall(method, host, path, 0, []));
       localError(handler, meshError('MESHLET_ERR_UNKNOWN_HOST', `strict mesh: ${host} is not a mesh host (no service, ServiceEntry or route knows it)${why ? `; ${why}` : ''}`, { detail: { host, port: o?.port } }));
       return true;
     }
@@ -229,9 +237,21 @@ export class MeshDispatcher extends Dispatcher {
   }
 }
 
-/** The record of a request answered by the mesh itself (no route, direct response, redirect). */
-function localRecord(method: string, host: string, path: string, status: number, flags: ResponseFlag[]): RequestRecord {
-  return { method, host, path, routeName: '', clusterName: '', status, flags, attempts: 0, durationMs: 0 };
+/** A request answered by the mesh itself (no route, direct response, redirect, strict refusal), as observers see it. */
+class LocalCall implements ObservedCall {
+  readonly protocol = 'http';
+  readonly routeName = '';
+  readonly clusterName = '';
+  readonly attempts = 0;
+  readonly grpcStatus = undefined;
+  readonly endpoint = undefined;
+  readonly responseBytes = 0;
+  readonly durationMs = 0;
+  constructor(readonly method: string, readonly authority: string, readonly path: string, readonly status: number, readonly flags: ResponseFlag[]) {}
+}
+
+function observeLocal(list: ObserverList, call: ObservedCall): void {
+  observeEnd(list, observeStart(list, call), call);
 }
 
 /** Connection failures that mean "this host is not reachable directly": DNS, refused. */
@@ -256,15 +276,37 @@ class NoConfigHandler implements DispatchHandler {
   }
 }
 
-/** Wraps a passthrough handler to emit a record when the request ends. */
-class RecordingHandler implements DispatchHandler {
-  private status = 0;
+/** Wraps a passthrough handler for the call's observers (the request is the observed call). */
+class RecordingHandler implements DispatchHandler, ObservedCall {
+  readonly protocol = 'http';
+  readonly routeName = '';
+  readonly clusterName = 'PassthroughCluster';
+  readonly flags: ResponseFlag[] = [];
+  readonly attempts = 1;
+  readonly grpcStatus = undefined;
+  readonly endpoint: UpstreamEndpoint | undefined = undefined;
+  readonly method: string;
+  readonly authority: string;
+  readonly path: string;
+  status = 0;
+  responseBytes = 0;
   private readonly start = performance.now();
+  private readonly observed: unknown;
 
-  constructor(private readonly h: DispatchHandler, private readonly sink: RecordSink, private readonly req: { method: string; host: string; path: string }) {}
+  constructor(private readonly h: DispatchHandler, private readonly sink: ObserverList, req: { method: string; host: string; path: string }) {
+    this.method = req.method;
+    this.authority = req.host;
+    this.path = req.path;
+    this.observed = observeStart(sink, this);
+  }
+
+  get durationMs(): number {
+    return performance.now() - this.start;
+  }
 
   private emit(status: number): void {
-    this.sink({ ...this.req, routeName: '', clusterName: 'PassthroughCluster', status, flags: [], attempts: 1, durationMs: performance.now() - this.start });
+    this.status = status;
+    observeEnd(this.sink, this.observed, this);
   }
 
   onRequestStart(c: DispatchController, ctx: unknown): void {
@@ -281,6 +323,7 @@ class RecordingHandler implements DispatchHandler {
   }
 
   onResponseData(c: DispatchController, chunk: Buffer): void {
+    this.responseBytes += chunk.length;
     this.h.onResponseData?.(c, chunk);
   }
 

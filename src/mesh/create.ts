@@ -12,7 +12,8 @@ import { meshError } from '../errors.js';
 import { MeshDispatcher } from '../http/dispatcher.js';
 import { InboundServer, type ListenHandle, type ListenOptions, type ListenTarget } from '../http/inbound.js';
 import { contextOf, InboundPipeline } from '../http/pipeline.js';
-import type { RecordSink, RequestRecord } from '../telemetry/record.js';
+import { recordObserver, type RequestRecord } from '../telemetry/record.js';
+import { CallObservers, type CallObserver } from '../core/observer.js';
 import { trace } from '../internal/debug.js';
 import { XdsClient } from '../xds/ads-client.js';
 import { Emitter, type Disposable } from '../xds/events.js';
@@ -68,7 +69,8 @@ class MeshClient implements Mesh {
   private readonly extraPorts = new Set<{ port: NodePort }>();
   private grpcFace: MeshGrpc | undefined;
   private readonly random: () => number;
-  private readonly sink: RecordSink;
+  /** Every outbound call's observers; the `'request'` event's joins while someone listens. */
+  private readonly observers = new CallObservers();
   private readonly drainTimeoutMs: number;
   private readonly address: string;
   private requestListeners = 0;
@@ -106,17 +108,17 @@ class MeshClient implements Mesh {
     });
     this.feed = new XdsFeed(this.xds, this.engine);
     this.watchXds();
-    const sink: RecordSink = (r: RequestRecord) => {
+    const sink = (r: RequestRecord): void => {
       this.events.emit('request', r);
       if (channels.requestEnd.hasSubscribers) channels.requestEnd.publish(r);
     };
-    this.sink = sink;
+    this.observers.add(recordObserver(sink), () => this.requestListeners > 0 || channels.requestEnd.hasSubscribers);
     this.dispatcher = new MeshDispatcher({
       engine: this.engine,
       strict: options.strict ?? false,
       random,
       sourceIp: this.address,
-      records: () => (this.requestListeners > 0 || channels.requestEnd.hasSubscribers ? sink : undefined),
+      observers: this.observers,
       noConfig: () => this.controlPlane.why(),
     });
     const pipeline = this.pipeline;
@@ -188,6 +190,10 @@ class MeshClient implements Mesh {
     };
   }
 
+  observe<S>(observer: CallObserver<S>): Disposable {
+    return this.observers.add(observer);
+  }
+
   async listen(target: ListenTarget, options: ListenOptions): Promise<ListenHandle> {
     if (this.closing) throw meshError('MESHLET_ERR_CLOSED', 'mesh.listen() after close()');
     const { signal } = options;
@@ -222,7 +228,7 @@ class MeshClient implements Mesh {
   get grpc(): MeshGrpc {
     this.grpcFace ??= meshGrpc(this, {
       random: this.random,
-      records: () => (this.requestListeners > 0 || channels.requestEnd.hasSubscribers ? this.sink : undefined),
+      observers: this.observers,
       announcePort: (port) => {
         const entry = { port };
         this.extraPorts.add(entry);

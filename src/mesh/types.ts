@@ -2,6 +2,7 @@
 import type { MeshGrpc } from '../grpc/mesh-grpc.js';
 import type { fetch as undiciFetch } from 'undici';
 import type { Engine } from '../core/types.js';
+import type { CallObserver } from '../core/observer.js';
 import type { MeshDispatcher } from '../http/dispatcher.js';
 import type { ListenHandle, ListenOptions, ListenTarget } from '../http/inbound.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -132,6 +133,22 @@ export interface Mesh {
   /** Opt-in: makes undici's global dispatcher (and Node's global `fetch`) go through the mesh. Dispose to restore. */
   installGlobalDispatcher(): Disposable;
   on<E extends keyof MeshEvents>(event: E, fn: MeshEvents[E]): Disposable;
+  /**
+   * Registers a {@link CallObserver}: it sees every outbound HTTP request and gRPC call that
+   * starts after this (start, each attempt, each attempt's end, the end). `mesh.on('request')`
+   * is one such observer. Dispose to stop observing.
+   *
+   * @example
+   * ```ts
+   * const sub = mesh.observe({
+   *   onStart: () => undefined,
+   *   onAttempt: (_s, call, n, endpoint) => console.log(call.path, 'attempt', n, endpoint.key, endpoint.labels['version']),
+   *   onEnd: (_s, call) => console.log(call.clusterName, call.status, call.flags.join(','), call.durationMs),
+   * });
+   * sub.dispose();
+   * ```
+   */
+  observe<S>(observer: CallObserver<S>): Disposable;
   /** Deregisters, drains inbound requests, closes the xDS stream and the connection pools. Idempotent. */
   close(options?: CloseOptions): Promise<void>;
 }

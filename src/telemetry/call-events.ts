@@ -1,7 +1,8 @@
 /**
- * The shape of the call observer's events as telemetry consumes them. It mirrors
- * core/observer.ts (onStart / onAttempt / onAttemptEnd / onEnd) so both protocols drive one
- * implementation; the composition root adapts one to the other while the two land separately.
+ * The shape of the call observer's events as telemetry consumes them. The adapters report
+ * core/observer.ts's CallObserver (onStart / onAttempt / onAttemptEnd / onEnd, a view of the
+ * adapter's call rather than these copied objects); the composition root is to adapt one to
+ * the other (not wired yet: CallStart also wants headers and inbound calls).
  * Everything here is plain data the adapters already hold: no headers are copied for telemetry.
  */
 

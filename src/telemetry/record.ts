@@ -1,5 +1,6 @@
 /** The request record: one outbound HTTP request or gRPC call as the mesh saw it (both adapters emit it). */
 import type { ResponseFlag } from '../core/types.js';
+import type { CallObserver, ObservedCall } from '../core/observer.js';
 
 /**
  * One outbound request as the mesh saw it, emitted by `mesh.on('request', fn)` after it ended
@@ -44,3 +45,46 @@ export interface GrpcRequestRecord extends RequestRecord {
 
 /** Receives a record per finished gRPC call; only asked for while someone listens. */
 export type GrpcRecordSink = (record: GrpcRequestRecord) => void;
+
+/**
+ * The `'request'` event as a call observer: one {@link RequestRecord} (gRPC calls: a
+ * {@link GrpcRequestRecord}) per call, built in `onEnd` (no state per call).
+ *
+ * @example
+ * ```ts
+ * observers.add(recordObserver((r) => events.emit('request', r)), () => listeners > 0);
+ * ```
+ */
+export function recordObserver(sink: (record: RequestRecord | GrpcRequestRecord) => void, only?: 'grpc'): CallObserver<undefined> {
+  return {
+    onStart: () => undefined,
+    onEnd: (_state, call) => {
+      if (only === undefined || call.protocol === only) sink(toRecord(call));
+    },
+  };
+}
+
+/**
+ * The record of an observed call (what `mesh.on('request')` gets), built in `onEnd`.
+ *
+ * @example
+ * ```ts
+ * mesh.observe({ onStart: () => undefined, onEnd: (_s, call) => log.info(toRecord(call)) });
+ * ```
+ */
+export function toRecord(call: ObservedCall): RequestRecord | GrpcRequestRecord {
+  const endpoint = call.endpoint;
+  if (call.protocol === 'grpc') {
+    return {
+      protocol: 'grpc', method: call.method, host: call.authority, path: call.path, routeName: call.routeName, clusterName: call.clusterName,
+      ...(endpoint ? { endpoint: endpoint.key } : {}),
+      status: call.status, grpcStatus: call.grpcStatus ?? 0, flags: [...call.flags], attempts: call.attempts, durationMs: call.durationMs,
+    };
+  }
+  // One object, as before observers; the flags are the call's own list (it has ended).
+  return {
+    method: call.method, host: call.authority, path: call.path, routeName: call.routeName, clusterName: call.clusterName,
+    ...(endpoint ? { endpoint: endpoint.key } : {}),
+    status: call.status, flags: call.flags as ResponseFlag[], attempts: call.attempts, durationMs: call.durationMs,
+  };
+}
