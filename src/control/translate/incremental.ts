@@ -154,12 +154,15 @@ export class IncrementalTranslator {
     }
     const changedServices = this.services.flush();
     this.lastChanges = { since, resources: changedResources, services: changedServices };
+    const bareNames = new Set<string>();
     for (const change of changedServices) {
       dirtyUnits.add(change.hostname);
       dirtyReads.add(readKey('svc', change.hostname));
       this.placeService(change.hostname, change.after);
-      this.updateBareName(change.hostname, change.before, change.after, dirtyReads);
+      this.updateBareName(change.hostname, change.before, change.after, bareNames);
     }
+    // Owners once every membership is current: several services sharing a name may change at once.
+    for (const name of bareNames) this.updateOwner(name, dirtyReads);
     for (const read of dirtyReads) for (const h of this.readers.get(read) ?? []) dirtyUnits.add(h);
 
     const full = !this.started;
@@ -232,8 +235,8 @@ export class IncrementalTranslator {
     }
   }
 
-  /** Keeps the owners of bare short names current; an owner change dirties the readers of that name. */
-  private updateBareName(hostname: string, before: ServiceModel | undefined, after: ServiceModel | undefined, dirtyReads: Set<string>): void {
+  /** Keeps the hosts sharing each bare short name current; names whose owner may change go to `touched`. */
+  private updateBareName(hostname: string, before: ServiceModel | undefined, after: ServiceModel | undefined, touched: Set<string>): void {
     const k8s = shortAliases(hostname, this.domainSuffix);
     if (!k8s) return;
     if (after) {
@@ -245,13 +248,17 @@ export class IncrementalTranslator {
       set?.delete(hostname);
       if (set?.size === 0) this.bareHosts.delete(k8s.name);
     }
-    if (before && after && before.namespace === after.namespace) return;
-    const sharing = [...(this.bareHosts.get(k8s.name) ?? [])].sort().map((h) => this.services.get(h)!);
+    if (!(before && after && before.namespace === after.namespace)) touched.add(k8s.name);
+  }
+
+  /** Recomputes a bare name's owner; a change dirties the readers of that name. */
+  private updateOwner(name: string, dirtyReads: Set<string>): void {
+    const sharing = [...(this.bareHosts.get(name) ?? [])].sort().map((h) => this.services.get(h)!);
     const owner = bareNameOwner(sharing);
-    if (owner === this.owners.get(k8s.name)) return;
-    if (owner === undefined) this.owners.delete(k8s.name);
-    else this.owners.set(k8s.name, owner);
-    dirtyReads.add(readKey('bare', k8s.name));
+    if (owner === this.owners.get(name)) return;
+    if (owner === undefined) this.owners.delete(name);
+    else this.owners.set(name, owner);
+    dirtyReads.add(readKey('bare', name));
   }
 
   /** Computes one service's unit again and records what its outputs became. */

@@ -45,7 +45,7 @@ function advance(t: IncrementalTranslator, snap: Snapshot | undefined, resources
 }
 
 describe('incremental translation', () => {
-  for (const seed of [1, 2, 3, 4, 5, 6]) {
+  for (const seed of [1, 2, 3, 4, 5, 6, 1022]) {
     test(`random single changes, seed ${seed}: incremental equals a full rebuild after every step`, () => {
       const world = new RandomConfig(seed);
       for (let i = 0; i < 25; i++) world.step();
@@ -66,6 +66,25 @@ describe('incremental translation', () => {
       assert.ok(listeners > 10, `only ${listeners} listeners`);
     });
   }
+
+  test('services sharing a bare name that change in one update (one ServiceEntry, several namespaces)', () => {
+    const entry = (hosts: string[]): IstioResource => ({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'web', namespace: 'shop' }, spec: { hosts, ports: [{ number: 80, name: 'http' }], resolution: 'STATIC' } }) as never;
+    const other: IstioResource = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'web', namespace: 'zzz' }, spec: { hosts: ['web'], ports: [{ number: 80, name: 'http' }], resolution: 'STATIC' } } as unknown as IstioResource;
+    const t = new IncrementalTranslator('cluster.local');
+    const steps: IstioResource[][] = [
+      [entry(['web.shop.svc.cluster.local', 'web.infra.svc.cluster.local'])],
+      [entry(['web.shop.svc.cluster.local', 'web.infra.svc.cluster.local']), other],
+      [other],
+      [entry(['web.infra.svc.cluster.local', 'web.default.svc.cluster.local']), other],
+      [{ ...other, metadata: { name: 'web-2', namespace: 'default' } } as IstioResource, other],
+      [],
+    ];
+    let snap: Snapshot | undefined;
+    steps.forEach((resources, i) => {
+      snap = advance(t, snap, resources, []);
+      assertSameSnapshot(snap, fullSnapshot(resources, []), `step ${i}`);
+    });
+  });
 
   test('a one-VirtualService change re-translates only its host and keeps every other entry', () => {
     const hosts = Array.from({ length: 50 }, (_, i) => `svc-${i}.example.com`);
