@@ -21,7 +21,8 @@ const MAX_GROUPS = 1024;
 
 interface Base {
   snapshot: Snapshot;
-  inputs: GroupInputs;
+  /** What in a proxy the config reads; found on the first request of a proxy after a build. */
+  inputs?: GroupInputs;
   /** Built on first use: the context and the services whose routes depend on the proxy. */
   dependent?: { ctx: TranslateContext; services: ServiceModel[] };
   groups: Map<string, Snapshot>;
@@ -39,8 +40,7 @@ export class ProxySnapshots {
     if (this.base?.snapshot === snapshot) return;
     this.resources = resources;
     this.services = services;
-    const vss = resources.filter((r): r is VirtualService => r.kind === 'VirtualService');
-    this.base = { snapshot, inputs: groupInputs(vss), groups: new Map() };
+    this.base = { snapshot, groups: new Map() };
   }
 
   /**
@@ -54,8 +54,10 @@ export class ProxySnapshots {
   forProxy(proxy: Proxy | undefined): Snapshot | undefined {
     const base = this.base;
     if (!base) return undefined;
-    if (!proxy || (base.inputs.labelKeys.length === 0 && !base.inputs.namespace)) return base.snapshot;
-    const key = proxyGroupKey(proxy, base.inputs);
+    if (!proxy) return base.snapshot;
+    const inputs = (base.inputs ??= groupInputs(this.resources.filter((r): r is VirtualService => r.kind === 'VirtualService')));
+    if (inputs.labelKeys.length === 0 && !inputs.namespace) return base.snapshot;
+    const key = proxyGroupKey(proxy, inputs);
     const cached = base.groups.get(key);
     if (cached) return cached;
     base.dependent ??= this.dependentServices();

@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as grpc from '@grpc/grpc-js';
+import { GRPC_STATUS } from '../internal/grpc-codes.js';
 
 let lib: typeof grpc | undefined;
 
@@ -23,11 +24,7 @@ export function grpcLib(): typeof grpc {
 }
 
 /** grpc status codes (doc/statuscodes.md), typed as grpc-js's enum. */
-export const Status = Object.freeze({
-  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14,
-  DATA_LOSS: 15, UNAUTHENTICATED: 16,
-}) as unknown as typeof grpc.status;
+export const Status = GRPC_STATUS as unknown as typeof grpc.status;
 export type Status = grpc.status;
 
 /** grpc connectivity states, typed as grpc-js's enum. */

@@ -4,6 +4,7 @@
  * way they see HTTP ones).
  */
 import type { Metadata } from '@grpc/grpc-js';
+import { httpToGrpcCode } from '../internal/grpc-codes.js';
 import { Status } from './lib.js';
 import type { AttemptOutcome } from '../core/types.js';
 
@@ -17,23 +18,7 @@ import type { AttemptOutcome } from '../core/types.js';
  * ```
  */
 export function httpToGrpcStatus(http: number): Status {
-  switch (http) {
-    case 400:
-      return Status.INTERNAL;
-    case 401:
-      return Status.UNAUTHENTICATED;
-    case 403:
-      return Status.PERMISSION_DENIED;
-    case 404:
-      return Status.UNIMPLEMENTED;
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return Status.UNAVAILABLE;
-    default:
-      return Status.UNKNOWN;
-  }
+  return httpToGrpcCode(http) as Status;
 }
 
 /**

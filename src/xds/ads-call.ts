@@ -7,6 +7,7 @@
  * call should not pay: it is loaded only when one of those is asked for.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { GRPC_STATUS } from '../internal/grpc-codes.js';
 import { openGrpcCall } from './grpc-call.js';
 import { openH2Call } from './h2-call.js';
 
@@ -47,12 +48,6 @@ export interface AdsTarget {
   maxReceiveBytes: number;
 }
 
-/** grpc's status code names, for messages. */
-export const STATUS_NAMES = [
-  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
-] as const;
-
 /** `host:port` or `[v6]:port`: what node:http2 can dial without grpc-js' name resolution. */
 export function plainHostPort(server: string): { host: string; port: number } | undefined {
   const m = /^(?:\[([^\]]+)\]|([^:[\]/]+)):(\d+)$/.exec(server);
@@ -80,7 +75,7 @@ export function openAdsCall(target: AdsTarget, method: string, handlers: AdsCall
     const end = (details: string): void => {
       if (done) return;
       done = true;
-      handlers.onStatus({ code: 14, details });
+      handlers.onStatus({ code: GRPC_STATUS.UNAVAILABLE, details });
     };
     setImmediate(() => end(`No connection established. Last error: ${(err as Error).message}`));
     return { write: () => {}, end: () => {}, cancel: () => end('Cancelled on client'), close: () => {} };

@@ -4,7 +4,8 @@
  * reconnect) lives in {@link XdsClient}.
  */
 import { trace } from '../internal/debug.js';
-import { openAdsCall, STATUS_NAMES, type AdsCall, type AdsTarget, type CallStatus } from './ads-call.js';
+import { grpcStatusName } from '../internal/grpc-codes.js';
+import { openAdsCall, type AdsCall, type AdsTarget, type CallStatus } from './ads-call.js';
 import { meshError, type MeshError } from '../errors.js';
 import {
   ADS_METHOD, decodeDiscoveryResponse, encodeDiscoveryRequest, type DiscoveryRequestObject, type DiscoveryResponseObject,
@@ -111,12 +112,12 @@ export class AdsStream {
     if (this.ended) return;
     this.ended = true;
     this.call.close();
-    log('ADS stream ended: %s %s', STATUS_NAMES[status.code] ?? status.code, status.details);
+    log('ADS stream ended: %s %s', grpcStatusName(status.code), status.details);
     this.onClosed?.();
     if (this.closing) return;
     const error = this.endError ?? meshError(
       'MESHLET_ERR_XDS_STREAM',
-      `ADS stream to ${this.target.server} ended: ${STATUS_NAMES[status.code] ?? status.code} ${status.details}`,
+      `ADS stream to ${this.target.server} ended: ${grpcStatusName(status.code)} ${status.details}`,
       { detail: { server: this.target.server, code: status.code, details: status.details } },
     );
     this.handlers.onEnd(error);

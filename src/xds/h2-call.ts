@@ -7,28 +7,11 @@
  * callers classify them alike (mesh/control-plane.ts).
  */
 import http2 from 'node:http2';
+import { GRPC_STATUS, httpToGrpcCode } from '../internal/grpc-codes.js';
 import type { AdsCall, AdsCallHandlers, CallStatus } from './ads-call.js';
 
 const { NGHTTP2_CANCEL } = http2.constants;
-// grpc's status codes.
-const CANCELLED = 1;
-const UNKNOWN = 2;
-const RESOURCE_EXHAUSTED = 8;
-const UNIMPLEMENTED = 12;
-const INTERNAL = 13;
-const UNAVAILABLE = 14;
-
-/** grpc's HTTP → status mapping for a response that is not gRPC (http-grpc-status-mapping.md). */
-function httpStatus(status: number): number {
-  switch (status) {
-    case 400: return INTERNAL;
-    case 401: return 16;
-    case 403: return 7;
-    case 404: return UNIMPLEMENTED;
-    case 429: case 502: case 503: case 504: return UNAVAILABLE;
-    default: return UNKNOWN;
-  }
-}
+const { CANCELLED, UNKNOWN, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE } = GRPC_STATUS;
 
 function decodeMessage(text: string): string {
   try {
@@ -74,7 +57,7 @@ export function openH2Call(authority: string, at: { host: string; port: number }
   stream.on('response', (headers) => {
     const status = Number(headers[':status']);
     if (status !== 200) {
-      finish({ code: httpStatus(status), details: `Received HTTP status code ${status}` });
+      finish({ code: httpToGrpcCode(status), details: `Received HTTP status code ${status}` });
       stream.close(NGHTTP2_CANCEL);
       return;
     }

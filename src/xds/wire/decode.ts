@@ -51,7 +51,7 @@ class Reader {
     throw new Error('invalid varint encoding');
   }
 
-  skip(n: number): void {
+  advance(n: number): void {
     if (n > this.end - this.pos) this.fail(n);
     this.pos += n;
   }
@@ -65,14 +65,14 @@ class Reader {
   skipType(wireType: number, depth: number): void {
     switch (wireType) {
       case 0: this.uint64(); return;
-      case 1: this.skip(8); return;
-      case 2: this.skip(this.length()); return;
+      case 1: this.advance(8); return;
+      case 2: this.advance(this.length()); return;
       case 3: {
         if (depth > MAX_DEPTH) throw new Error('maximum nesting depth exceeded');
         for (let t = this.uint32(); (t & 7) !== 4; t = this.uint32()) this.skipType(t & 7, depth + 1);
         return;
       }
-      case 5: this.skip(4); return;
+      case 5: this.advance(4); return;
       default: throw new Error(`invalid wire type ${wireType} at offset ${this.pos}`);
     }
   }
@@ -112,12 +112,12 @@ function scalar(r: Reader, f: FieldSchema, depth: number): unknown {
     case Kind.Uint64: return r.uint64().toString();
     case Kind.Int64: return BigInt.asIntN(64, r.uint64()).toString();
     case Kind.Sint64: { const v = r.uint64(); return ((v >> 1n) ^ -(v & 1n)).toString(); }
-    case Kind.Fixed32: { r.skip(4); return r.buf.readUInt32LE(r.pos - 4); }
-    case Kind.Sfixed32: { r.skip(4); return r.buf.readInt32LE(r.pos - 4); }
-    case Kind.Float: { r.skip(4); return r.buf.readFloatLE(r.pos - 4); }
-    case Kind.Fixed64: { r.skip(8); return r.buf.readBigUInt64LE(r.pos - 8).toString(); }
-    case Kind.Sfixed64: { r.skip(8); return r.buf.readBigInt64LE(r.pos - 8).toString(); }
-    case Kind.Double: { r.skip(8); return r.buf.readDoubleLE(r.pos - 8); }
+    case Kind.Fixed32: { r.advance(4); return r.buf.readUInt32LE(r.pos - 4); }
+    case Kind.Sfixed32: { r.advance(4); return r.buf.readInt32LE(r.pos - 4); }
+    case Kind.Float: { r.advance(4); return r.buf.readFloatLE(r.pos - 4); }
+    case Kind.Fixed64: { r.advance(8); return r.buf.readBigUInt64LE(r.pos - 8).toString(); }
+    case Kind.Sfixed64: { r.advance(8); return r.buf.readBigInt64LE(r.pos - 8).toString(); }
+    case Kind.Double: { r.advance(8); return r.buf.readDoubleLE(r.pos - 8); }
   }
 }
 
