@@ -11,7 +11,7 @@ import { createEngine } from '../src/core/index.js';
 import { codecFor } from '../src/xds/resources/index.js';
 import { messageNameOf, TYPE_URL } from '../src/xds/type-urls.js';
 import { messageType } from '../src/xds/protos.js';
-import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../src/xds/model.js';
+import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../src/core/model/index.js';
 import { loadXxhash } from '../src/core/xxhash.js';
 
 await loadXxhash();

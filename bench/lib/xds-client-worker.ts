@@ -4,7 +4,7 @@
 import { XdsClient } from '../../src/xds/ads-client.js';
 import { buildNode } from '../../src/xds/node.js';
 import { TYPE_URL } from '../../src/xds/type-urls.js';
-import type { ClusterModel, EndpointsModel, RouteConfigModel } from '../../src/xds/model.js';
+import type { ClusterModel, EndpointsModel, RouteConfigModel } from '../../src/core/model/index.js';
 
 export const HOST = 'reviews.default.svc.cluster.local';
 export const ROUTE = `${HOST}:9080`;

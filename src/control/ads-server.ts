@@ -4,7 +4,7 @@ import { RequestGuard, resolveAdsLimits, StreamRefusal, type AdsLimits } from '.
 import { AdsStream, type ClientStatus, type NackEvent, type PushEvent } from './ads-stream.js';
 import type { AnnouncePolicy } from './announce-policy.js';
 import type { WarmUp } from './warmup.js';
-import { Emitter } from './events.js';
+import { Emitter } from '../internal/events.js';
 import { hostPort, listenError, probePort } from './listen.js';
 import type { Registry } from './registry.js';
 import type { Proxy } from './proxy.js';

@@ -2,7 +2,7 @@ import type { Diagnostic } from '../config/types.js';
 import { trace } from '../internal/debug.js';
 import { shortTypeName } from '../xds/type-urls.js';
 import { ConfigAnalysis, type AnalysisChanges } from './analysis.js';
-import { Emitter, type Disposable } from './events.js';
+import { Emitter, type Disposable } from '../internal/events.js';
 import { DEFAULT_DOMAIN_SUFFIX, type ServiceModel } from './model.js';
 import type { Registry } from './registry.js';
 import { mergeAnnouncements, servicesFromConfig } from './services.js';

@@ -18,6 +18,6 @@ export type { RegistryEntry } from './registry.js';
 export { Snapshot } from './snapshot.js';
 export type { ResourceEntry, EncodeError } from './snapshot.js';
 export type { ClientStatus, TypeStatus, PushEvent, NackEvent } from './ads-stream.js';
-export type { Disposable } from './events.js';
+export type { Disposable } from '../internal/events.js';
 export type { CertificateAuthority, CertificateAuthorityOptions, IssuedCertificate, CertificateCall, CertificateCaller, JoinTokenRequest } from './ca/index.js';
 export type { Announcement, ServiceModel, EndpointModel, ServicePortModel } from './model.js';

@@ -1,5 +1,5 @@
 import { trace } from '../internal/debug.js';
-import { Emitter, type Disposable } from './events.js';
+import { Emitter, type Disposable } from '../internal/events.js';
 import type { Announcement } from './model.js';
 
 const log = trace('registry');

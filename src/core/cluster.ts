@@ -4,7 +4,7 @@
  * detection). A {@link ClusterRuntime} belongs to one snapshot: the cluster's config, its hosts
  * and the load plan (priorities, localities, pickers), rebuilt lazily when host health changes.
  */
-import type { ClusterModel, EndpointsModel, LocalityModel, OutlierDetectionModel } from '../xds/model.js';
+import type { ClusterModel, EndpointsModel, LocalityModel, OutlierDetectionModel } from './model/index.js';
 import { Host } from './balancer/host.js';
 import { isHashPolicy } from './balancer/index.js';
 import { buildLoadPlan, type LoadPlan } from './balancer/priority.js';

@@ -2,7 +2,7 @@
  * Compiles listeners and route configurations into matcher closures, cumulative weight tables
  * and prebuilt header mutations — once per snapshot, never per request.
  */
-import type { FaultModel, HeaderToAddModel, ListenerModel, RouteConfigModel, RouteModel } from '../xds/model.js';
+import type { FaultModel, HeaderToAddModel, ListenerModel, RouteConfigModel, RouteModel } from './model/index.js';
 import type { HeaderMutation, RetryPlan } from './types.js';
 import { compileRouteMatch, type Matcher } from './matchers.js';
 import { compileRetryPlan, retryNonIdempotentOptIn } from './resilience/retry.js';

@@ -2,8 +2,8 @@
  * The engine: holds the current compiled snapshot and the long-lived cluster state, routes
  * requests synchronously, and compiles a new snapshot on every `update()`.
  */
-import type { LocalityModel } from '../xds/model.js';
-import { Emitter, type Disposable } from '../xds/events.js';
+import type { LocalityModel } from './model/index.js';
+import { EventSet, type Disposable } from '../internal/events.js';
 import type { ClusterEnv, ClusterState } from './cluster.js';
 import { routeRequest } from './router.js';
 import { compileSnapshot, type EngineResources, type Snapshot } from './snapshot.js';
@@ -54,7 +54,7 @@ class MeshEngine implements EngineController {
   private snap: Snapshot;
   private readonly states = new Map<string, ClusterState>();
   private readonly env: ClusterEnv;
-  private readonly events = new Emitter<{ update: () => void }>();
+  private readonly events = new EventSet<{ update: () => void }>();
   private readonly namespace: string;
   private readonly domainSuffix: string;
 

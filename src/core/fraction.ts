@@ -1,5 +1,5 @@
 /** Rolling Envoy fractional percents with an injectable random source. */
-import type { Fraction } from '../xds/model.js';
+import type { Fraction } from './model/index.js';
 
 /**
  * Rolls a fraction: true with probability numerator/denominator, the way Envoy and grpc-js-xds

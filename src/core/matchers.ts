@@ -3,7 +3,7 @@
  * path (on the normalized path), headers (incl. invert/present/range and missing-header rules),
  * query parameters, gRPC-only, then the runtime fraction (rolled last, only if all else held).
  */
-import type { HeaderMatchModel, PathMatchModel, QueryParamMatchModel, RouteMatchModel, StringMatchModel } from '../xds/model.js';
+import type { HeaderMatchModel, PathMatchModel, QueryParamMatchModel, RouteMatchModel, StringMatchModel } from './model/index.js';
 import { rollFraction } from './fraction.js';
 import type { RequestView } from './request.js';
 

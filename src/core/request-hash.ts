@@ -12,7 +12,7 @@
  * - connection source_ip: the caller's address as text;
  * - query_parameter: the first value, not percent-decoded (Envoy parses without decoding).
  */
-import type { HashPolicyModel } from '../xds/model.js';
+import type { HashPolicyModel } from './model/index.js';
 import { combineHash, randomHash } from './hash.js';
 import type { RequestView } from './request.js';
 import { hex64, xxh64 } from './xxhash.js';

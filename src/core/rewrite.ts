@@ -1,6 +1,6 @@
 /** Path rewrites (prefix/regex), header mutation lists and redirect locations. */
 import type { RewriteRegex } from '../internal/regex.js';
-import type { HeaderToAddModel, PathMatchModel, RedirectModel, RegexRewriteModel } from '../xds/model.js';
+import type { HeaderToAddModel, PathMatchModel, RedirectModel, RegexRewriteModel } from './model/index.js';
 import type { HeaderMutation } from './types.js';
 import type { RequestView } from './request.js';
 

@@ -13,7 +13,7 @@ import { rollFraction } from './fraction.js';
 import { applyPrefixRewrite, applyRegexRewrite, redirectLocation } from './rewrite.js';
 import type { Snapshot } from './snapshot.js';
 import type { RequestInfo, RouteResult } from './types.js';
-import type { FaultModel } from '../xds/model.js';
+import type { FaultModel } from './model/index.js';
 import { searchCumulative } from './balancer/types.js';
 
 const PASSTHROUGH: RouteResult = Object.freeze({ kind: 'passthrough' });

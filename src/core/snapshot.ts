@@ -3,7 +3,7 @@
  * pre-selected virtual host) and cluster runtimes. Built by {@link compileSnapshot} on every
  * update; cluster state is taken over from the previous snapshot by cluster name.
  */
-import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../xds/model.js';
+import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from './model/index.js';
 import { ClusterRuntime, ClusterState, type ClusterEnv } from './cluster.js';
 import { compileListener, compileRouteConfig, type CompiledListener, type CompiledRouteConfig, type CompiledVirtualHost } from './compile.js';
 import { HostIndex, parseListenerName } from './host-index.js';

@@ -4,7 +4,7 @@
  * admission) synchronously from an immutable compiled snapshot, adapters do the I/O and report
  * outcomes back. Decisions use counters, not promise wrappers, so the hot path stays cheap.
  */
-import type { Disposable } from '../xds/events.js';
+import type { Disposable } from '../internal/events.js';
 
 /** Envoy response flags (access-log `%RESPONSE_FLAGS%`), recorded per request. */
 export type ResponseFlag =

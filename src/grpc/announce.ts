@@ -5,7 +5,7 @@
  * mesh itself re-announces (for instance when it starts another HTTP listener).
  */
 import type { XdsClient } from '../xds/ads-client.js';
-import type { Disposable } from '../xds/events.js';
+import type { Disposable } from '../internal/events.js';
 import { NODE_METADATA, type NodePort } from '../xds/node.js';
 import { jsonToStruct, structToJson } from '../xds/struct.js';
 

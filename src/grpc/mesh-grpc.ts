@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { grpcLib } from './lib.js';
 import type { Engine } from '../core/types.js';
 import type { XdsClient } from '../xds/ads-client.js';
-import { Emitter, type Disposable } from '../xds/events.js';
+import { EventSet, type Disposable } from '../internal/events.js';
 import { nodeAnnouncer, type AnnouncePort } from './announce.js';
 import { registerMeshBalancer } from './balancer.js';
 import { createClientInterceptor } from './interceptor.js';
@@ -102,7 +102,7 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
   if (existing) return existing;
   ensureRegistered();
   const meshId = `mesh-${process.pid}-${reg.nextId++}`;
-  const events = new Emitter<{ request: (r: GrpcRequestRecord) => void }>();
+  const events = new EventSet<{ request: (r: GrpcRequestRecord) => void }>();
   let listeners = 0;
   const observers = hooks.observers ?? new CallObservers();
   // In the mesh's list (HTTP calls included): mesh.grpc.on('request') gets the gRPC ones.

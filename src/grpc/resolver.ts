@@ -9,7 +9,7 @@
 import type { ChannelOptions, experimental, ServiceConfig } from '@grpc/grpc-js';
 import { grpcLib, Status } from './lib.js';
 import type { Engine, UpstreamEndpoint } from '../core/types.js';
-import type { Disposable } from '../xds/events.js';
+import type { Disposable } from '../internal/events.js';
 import { createConfigSelector } from './config-selector.js';
 import { MESH_ID_OPTION, MESH_LB_POLICY, MESH_SCHEME, registry } from './registry.js';
 

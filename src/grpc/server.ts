@@ -7,7 +7,7 @@
 import type { Metadata, Server, ServerCredentials, ServerInterceptingCall, ServerInterceptor, ServerOptions } from '@grpc/grpc-js';
 import { grpcLib, newMetadata, Status } from './lib.js';
 import { meshError } from '../errors.js';
-import type { Disposable } from '../xds/events.js';
+import type { Disposable } from '../internal/events.js';
 import type { AnnouncePort } from './announce.js';
 
 /** What inbound hooks see of a call. */

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ResponseFlag } from '../core/types.js';
 import { trace } from '../internal/debug.js';
-import type { Disposable } from '../xds/events.js';
+import type { Disposable } from '../internal/events.js';
 
 const log = trace('mesh');
 

@@ -2,6 +2,9 @@
  * A tiny typed event surface whose `on()` returns a disposable (cockatiel's `Event` habit), so
  * listeners are removed with `dispose()` and nobody has to keep a reference to the handler.
  */
+import { trace } from './debug.js';
+
+const log = trace('events');
 
 /** Handle returned by every subscription; `dispose()` is idempotent. */
 export interface Disposable {
@@ -52,5 +55,37 @@ export class Emitter<T> {
   /** Removes every listener. */
   clear(): void {
     this.listeners.clear();
+  }
+}
+
+/**
+ * Several named events on one object (a mesh's `on('request')`, the xDS client's `on('nack')`),
+ * each an {@link Emitter}. A listener that throws is passed to `onError` and skipped.
+ *
+ * @example
+ * ```ts
+ * const events = new EventSet<{ ping: (n: number) => void }>();
+ * const sub = events.on('ping', (n) => seen.push(n));
+ * events.emit('ping', 1);
+ * sub.dispose();
+ * ```
+ */
+export class EventSet<Events extends { [K in keyof Events]: (...args: never[]) => void }> {
+  private readonly emitters = new Map<keyof Events, Emitter<Parameters<Events[keyof Events]>>>();
+
+  constructor(private readonly onError: (event: string, err: unknown) => void = (event, err) => log('listener for %s threw: %o', event, err)) {}
+
+  on<E extends keyof Events>(event: E, fn: Events[E]): Disposable {
+    let emitter = this.emitters.get(event);
+    if (!emitter) this.emitters.set(event, (emitter = new Emitter((err) => this.onError(String(event), err))));
+    return emitter.on((args) => (fn as unknown as (...a: unknown[]) => void)(...args));
+  }
+
+  emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
+    this.emitters.get(event)?.fire(args as Parameters<Events[keyof Events]>);
+  }
+
+  clear(): void {
+    this.emitters.clear();
   }
 }

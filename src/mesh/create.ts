@@ -16,7 +16,7 @@ import { recordObserver, type RequestRecord } from '../telemetry/record.js';
 import { CallObservers, type CallObserver } from '../core/observer.js';
 import { trace } from '../internal/debug.js';
 import { XdsClient } from '../xds/ads-client.js';
-import { Emitter, type Disposable } from '../xds/events.js';
+import { EventSet, type Disposable } from '../internal/events.js';
 import { buildNode, type BuildNodeOptions, type NodePort } from '../xds/node.js';
 import type { CloseOptions, Mesh, MeshEvents, MeshInbound, MeshOptions } from './types.js';
 import { channels } from '../telemetry/diagnostics.js';
@@ -62,7 +62,7 @@ class MeshClient implements Mesh {
   readonly fetch: typeof undiciFetch;
   private readonly pipeline = new InboundPipeline();
   private readonly feed: XdsFeed;
-  private readonly events = new Emitter<MeshEvents>();
+  private readonly events = new EventSet<MeshEvents>();
   private readonly node: BuildNodeOptions;
   private readonly served = new Set<Served>();
   /** Ports announced by the gRPC adapter's servers, kept in the same node metadata list. */

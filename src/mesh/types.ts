@@ -10,7 +10,7 @@ import type { InboundContext, InboundDenial, InboundHook } from '../http/pipelin
 import type { RequestRecord } from '../telemetry/record.js';
 import type { XdsClient } from '../xds/ads-client.js';
 import type { BackoffOptions } from '../xds/backoff.js';
-import type { Disposable } from '../xds/events.js';
+import type { Disposable } from '../internal/events.js';
 
 /**
  * Options of `createMesh()`.

@@ -10,7 +10,7 @@
  *   listener is held back (listener warming), so its host keeps behaving as before instead of
  *   answering 503 UH for endpoints that exist.
  */
-import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../xds/model.js';
+import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../core/model/index.js';
 import { referencedClusters } from '../core/snapshot.js';
 
 /** The xDS caches as they are now. */

@@ -6,9 +6,9 @@
  * clusters it routes to have their endpoints (Envoy's listener and cluster warming, see
  * warming.ts).
  */
-import type { Disposable } from '../xds/events.js';
+import type { Disposable } from '../internal/events.js';
 import type { XdsClient } from '../xds/ads-client.js';
-import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../xds/model.js';
+import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../core/model/index.js';
 import { TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';
 import { Warming } from './warming.js';

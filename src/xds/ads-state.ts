@@ -5,7 +5,7 @@
  */
 import { trace } from '../internal/debug.js';
 import { meshError, type MeshError } from '../errors.js';
-import type { ValidationResult } from './model.js';
+import type { ValidationResult } from '../core/model/index.js';
 import type { ResourceCodec } from './resources/index.js';
 import type { DiscoveryResponseObject } from './ads-codec.js';
 import { unwrapResource } from './ads-codec.js';

@@ -11,8 +11,8 @@ export {
 export type { DiscoveryRequestObject, DiscoveryResponseObject } from './ads-codec.js';
 export { Backoff, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
-export { Emitter } from './events.js';
-export type { Disposable } from './events.js';
+export { EventSet as Emitter } from '../internal/events.js';
+export type { Disposable } from '../internal/events.js';
 export { buildNode, parseAnnouncement, NODE_METADATA, MESHLET_VERSION } from './node.js';
 export type { BuildNodeOptions, NodeObject, NodePort } from './node.js';
 export { structToJson, jsonToStruct } from './struct.js';
@@ -26,5 +26,5 @@ export {
   decodeCluster, validateCluster, decodeEndpoints, validateEndpoints,
 } from './resources/index.js';
 export type { ResourceCodec } from './resources/index.js';
-export { ENVOY_DEFAULT_ROUTE_TIMEOUT_MS } from './model.js';
-export type * from './model.js';
+export { ENVOY_DEFAULT_ROUTE_TIMEOUT_MS } from '../core/model/index.js';
+export type * from '../core/model/index.js';

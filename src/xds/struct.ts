@@ -4,10 +4,9 @@
  * travel as Structs; everything else in meshlet wants plain JSON.
  */
 
-/** Any JSON value. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-/** A JSON object (what a Struct holds). */
-export type JsonObject = { [key: string]: JsonValue };
+import type { JsonObject, JsonValue } from '../internal/json.js';
+
+export type { JsonObject, JsonValue };
 
 /** protobufjs object form of google.protobuf.Value (snake_case, see protos.ts). */
 export interface ValueProto {

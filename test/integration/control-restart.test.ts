@@ -9,7 +9,7 @@ import { createControlServer } from '../../src/control/index.js';
 import { XdsClient } from '../../src/xds/ads-client.js';
 import { buildNode } from '../../src/xds/node.js';
 import { TYPE_URL } from '../../src/xds/type-urls.js';
-import type { RouteConfigModel } from '../../src/xds/model.js';
+import type { RouteConfigModel } from '../../src/core/model/index.js';
 
 const HOST = 'reviews.default.svc.cluster.local';
 const ROUTE = `${HOST}:9080`;

@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { XdsClient } from '../../src/xds/ads-client.js';
 import { buildNode } from '../../src/xds/node.js';
 import { TYPE_URL } from '../../src/xds/type-urls.js';
-import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../../src/xds/model.js';
+import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../../src/core/model/index.js';
 
 const HOST = 'reviews.default.svc.cluster.local';
 const CONFIG = `apiVersion: networking.istio.io/v1
@@ -77,7 +77,7 @@ function client(node: ReturnType<typeof buildNode>): XdsClient {
 }
 
 /** Watches one resource and resolves with its first value satisfying `pred`. */
-function first<M>(c: XdsClient, typeUrl: keyof import('../../src/xds/model.js').ResourceModels, name: string, pred: (m: M) => boolean = () => true): Promise<M> {
+function first<M>(c: XdsClient, typeUrl: keyof import('../../src/core/model/index.js').ResourceModels, name: string, pred: (m: M) => boolean = () => true): Promise<M> {
   return new Promise((resolve, reject) => {
     const w = c.watch(typeUrl, name, {
       onChange: (_n, m) => {

@@ -4,7 +4,7 @@ import { XdsClient } from '../../src/xds/ads-client.js';
 import { buildNode } from '../../src/xds/node.js';
 import { TYPE_URL } from '../../src/xds/type-urls.js';
 import { isMeshError, type MeshError } from '../../src/errors.js';
-import type { ClusterModel, ListenerModel, RouteConfigModel } from '../../src/xds/model.js';
+import type { ClusterModel, ListenerModel, RouteConfigModel } from '../../src/core/model/index.js';
 import { FakeAds } from '../helpers/fake-ads.js';
 import { clusterRoute, edsCluster, rdsListener, routeConfig } from '../helpers/xds-resources.js';
 

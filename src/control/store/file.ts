@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG_LIMITS, formatBytes } from '../../config/limits.js';
 import { resourceKey, type Diagnostic, type IstioResource, type ResourceKind } from '../../config/types.js';
 import { meshError } from '../../errors.js';
 import { trace } from '../../internal/debug.js';
-import { Emitter, type Disposable } from '../events.js';
+import { Emitter, type Disposable } from '../../internal/events.js';
 import { compareKeys, type ConfigStore } from './types.js';
 
 const log = trace('store');

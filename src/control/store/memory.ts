@@ -1,6 +1,6 @@
 import { resourceKey, type Diagnostic, type IstioResource, type ResourceKind } from '../../config/types.js';
 import { trace } from '../../internal/debug.js';
-import { Emitter, type Disposable } from '../events.js';
+import { Emitter, type Disposable } from '../../internal/events.js';
 import { compareKeys, type ConfigStore } from './types.js';
 
 const log = trace('store');

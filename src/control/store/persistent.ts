@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../config/index.js';
 import { resourceKey, type Diagnostic, type IstioResource, type ResourceKind } from '../../config/types.js';
 import { trace } from '../../internal/debug.js';
-import type { Disposable } from '../events.js';
+import type { Disposable } from '../../internal/events.js';
 import { CoalescingWriter, readOwnFile } from './state-file.js';
 import { compareKeys, type ConfigStore } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { Diagnostic, IstioResource, ResourceKind } from '../../config/types.js';
-import type { Disposable } from '../events.js';
+import type { Disposable } from '../../internal/events.js';
 
 /**
  * Where the control server keeps Istio configuration. Small on purpose so other backends (etcd,

@@ -2,7 +2,7 @@
  * A host of a cluster: the endpoint adapters see plus the mutable per-host state (active
  * requests, outlier detection) that must survive snapshot rebuilds, keyed by `address:port`.
  */
-import type { HealthStatus } from '../../xds/model.js';
+import type { HealthStatus } from '../model/index.js';
 import type { UpstreamEndpoint } from '../types.js';
 
 /** Per-host outlier detection counters (Envoy's DetectorHostMonitor). */

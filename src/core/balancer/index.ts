@@ -1,5 +1,5 @@
 /** Picker factory by Envoy lb_policy. */
-import type { LbPolicy } from '../../xds/model.js';
+import type { LbPolicy } from '../model/index.js';
 import type { Host } from './host.js';
 import { leastRequest } from './least-request.js';
 import { maglev } from './maglev.js';

@@ -13,7 +13,7 @@
  * - with locality weighting (non-hash policies), a locality is chosen by
  *   weight × min(1, 1.4 × healthy / total), then a host inside it.
  */
-import type { LbPolicy } from '../../xds/model.js';
+import type { LbPolicy } from '../model/index.js';
 import type { Host } from './host.js';
 import { buildPicker, isHashPolicy } from './index.js';
 import { searchCumulative, type Picker, type PickerOptions } from './types.js';

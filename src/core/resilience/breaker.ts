@@ -16,7 +16,7 @@
  *   excluding them caps the extra load at the percentage, the amplification bound the budget
  *   is meant to give (≤ 1.2× offered load at 20%, plus the floor).
  */
-import type { CircuitBreakersModel } from '../../xds/model.js';
+import type { CircuitBreakersModel } from '../model/index.js';
 import type { HeldSlot } from '../types.js';
 
 /** A held slot: released once, however often `release` is called. */

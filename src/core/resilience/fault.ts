@@ -5,7 +5,7 @@
  * status); `…-percentage` headers override the numerator as in Envoy. `maxActiveFaults` is not
  * enforced (it needs a release hook per faulted request).
  */
-import type { FaultModel, Fraction } from '../../xds/model.js';
+import type { FaultModel, Fraction } from '../model/index.js';
 import { rollFraction } from '../fraction.js';
 import type { RequestView } from '../request.js';
 

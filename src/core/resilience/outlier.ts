@@ -14,7 +14,7 @@
  *
  * Success-rate and failure-percentage ejection need interval statistics: not implemented.
  */
-import type { OutlierDetectionModel } from '../../xds/model.js';
+import type { OutlierDetectionModel } from '../model/index.js';
 import type { Host } from '../balancer/host.js';
 import type { AttemptOutcome } from '../types.js';
 

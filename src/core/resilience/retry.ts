@@ -6,7 +6,7 @@
  * connect-failure, refused-stream, or a reset before the request was sent — unless the route
  * opts in through its metadata: `filter_metadata.meshlet.retryNonIdempotent: true`.
  */
-import type { RetryPolicyModel } from '../../xds/model.js';
+import type { RetryPolicyModel } from '../model/index.js';
 import type { AttemptOutcome, RetryPlan } from '../types.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);

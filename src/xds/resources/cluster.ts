@@ -3,7 +3,7 @@
  * clusters with an inline load_assignment (external services). Unset knobs get Envoy's defaults
  * so the engine never has to know them.
  */
-import type { CircuitBreakersModel, ClusterModel, ClusterType, EndpointsModel, OutlierDetectionModel, ValidationResult } from '../model.js';
+import type { CircuitBreakersModel, ClusterModel, ClusterType, EndpointsModel, OutlierDetectionModel, ValidationResult } from '../../core/model/index.js';
 import { decodeAny, decodeMessage, durationMs, metadataJson, wrapped } from './common.js';
 import { endpointsModel } from './endpoint.js';
 import { lbSettings } from './lb-policy.js';

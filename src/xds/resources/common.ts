@@ -8,7 +8,7 @@ import { compileFullMatch, compileRewrite, type FullMatchRegex, type RewriteRege
 import { messageNameOf } from '../type-urls.js';
 import { decode } from '../wire/decode.js';
 import { structToJson, type JsonObject } from '../struct.js';
-import type { Fraction, HeaderAppendAction, HeaderToAddModel, RegexRewriteModel, StringMatchModel } from '../model.js';
+import type { Fraction, HeaderAppendAction, HeaderToAddModel, RegexRewriteModel, StringMatchModel } from '../../core/model/index.js';
 import type {
   AnyProto, DurationProto, FractionalPercentProto, HeaderValueOptionProto, MetadataProto, RegexRewriteProto, StringMatcherProto,
 } from './proto-types.js';

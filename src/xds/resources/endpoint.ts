@@ -3,7 +3,7 @@
  * of STATIC and DNS clusters (where host names are allowed instead of IPs).
  */
 import { isIP } from 'node:net';
-import type { EndpointModel, EndpointsModel, Fraction, HealthStatus, LocalityEndpointsModel, ValidationResult } from '../model.js';
+import type { EndpointModel, EndpointsModel, Fraction, HealthStatus, LocalityEndpointsModel, ValidationResult } from '../../core/model/index.js';
 import { decodeMessage, fraction, metadataJson } from './common.js';
 import type { ClusterLoadAssignmentProto, LbEndpointProto } from './proto-types.js';
 

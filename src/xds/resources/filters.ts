@@ -5,7 +5,7 @@
  * server marked it optional (Envoy's and gRFC A39's rule).
  */
 import { TYPE_URL } from '../type-urls.js';
-import type { FaultModel, FilterConfigModel, Fraction } from '../model.js';
+import type { FaultModel, FilterConfigModel, Fraction } from '../../core/model/index.js';
 import { decodeAny, durationMs, fraction } from './common.js';
 import type { AnyProto, FilterConfigWrapperProto, HttpFaultProto } from './proto-types.js';
 

@@ -3,7 +3,7 @@
  * to turn an `Any` into a model.
  */
 import { TYPE_URL, type ResourceTypeUrl } from '../type-urls.js';
-import type { ResourceModels, ValidationResult } from '../model.js';
+import type { ResourceModels, ValidationResult } from '../../core/model/index.js';
 import { decodeCluster, validateCluster } from './cluster.js';
 import { decodeEndpoints, validateEndpoints } from './endpoint.js';
 import { decodeListener, validateListener } from './listener.js';

@@ -3,7 +3,7 @@
  * server emits, since grpc-js-xds only honours that) wins over the legacy `lb_policy` enum, as
  * in Envoy. The first policy in the list meshlet supports is used; wrr_locality is unwrapped.
  */
-import type { LbPolicy } from '../model.js';
+import type { LbPolicy } from '../../core/model/index.js';
 import { decodeAny, wrapped } from './common.js';
 import type { ClusterProto, LoadBalancingPolicyProto, UInt32Proto, UInt64Proto } from './proto-types.js';
 

@@ -4,7 +4,7 @@
  * RDS over ADS or inline, and whose http_filters end with the router.
  */
 import { TYPE_URL } from '../type-urls.js';
-import type { HttpFilterModel, ListenerModel, ValidationResult } from '../model.js';
+import type { HttpFilterModel, ListenerModel, ValidationResult } from '../../core/model/index.js';
 import { decodeAny, decodeMessage, durationMs } from './common.js';
 import { filterConfig } from './filters.js';
 import type { HcmProto, ListenerProto } from './proto-types.js';

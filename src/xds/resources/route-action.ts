@@ -1,7 +1,7 @@
 /** Route actions: forwarding (cluster, weights, retry, hash, rewrites, mirrors), redirect, direct response. */
 import type {
   FaultModel, HashPolicyModel, MirrorModel, RedirectModel, RetryPolicyModel, RouteActionModel, WeightedClusterModel,
-} from '../model.js';
+} from '../../core/model/index.js';
 import { durationMs, fraction, headersToAdd, headersToRemove, regexRewrite } from './common.js';
 import { faultOf, perFilterConfigs } from './filters.js';
 import type { HashPolicyProto, HedgePolicyProto, RedirectActionProto, RetryPolicyProto, RouteActionProto, RouteProto } from './proto-types.js';

@@ -1,5 +1,5 @@
 /** RouteMatch validation: path, headers, query parameters, runtime fraction. Regexes compiled here. */
-import type { HeaderMatchModel, PathMatchModel, QueryParamMatchModel, RouteMatchModel } from '../model.js';
+import type { HeaderMatchModel, PathMatchModel, QueryParamMatchModel, RouteMatchModel } from '../../core/model/index.js';
 import { compileRegex, fraction, stringMatcher } from './common.js';
 import type { HeaderMatcherProto, QueryParameterMatcherProto, RouteMatchProto } from './proto-types.js';
 

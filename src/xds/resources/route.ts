@@ -5,7 +5,7 @@
  */
 import type {
   FaultModel, HeaderToAddModel, RetryPolicyModel, RouteConfigModel, RouteModel, ValidationResult, VirtualHostModel,
-} from '../model.js';
+} from '../../core/model/index.js';
 import { decodeMessage, headersToAdd, headersToRemove, metadataJson } from './common.js';
 import { faultOf, perFilterConfigs } from './filters.js';
 import type { HeaderMutationsProto, RouteConfigurationProto, RouteProto, VirtualHostProto } from './proto-types.js';

@@ -7,7 +7,7 @@ import { maglev } from '../../../src/core/balancer/maglev.js';
 import { loadXxhash, xxh64 } from '../../../src/core/xxhash.js';
 import { hashHi, hashLo } from '../../../src/core/hash.js';
 import type { Picker } from '../../../src/core/balancer/types.js';
-import type { LbPolicy } from '../../../src/xds/model.js';
+import type { LbPolicy } from '../../../src/core/model/index.js';
 import { seeded } from './fixtures.js';
 
 before(() => loadXxhash());

@@ -8,7 +8,7 @@ import type {
   OutlierDetectionModel,
   RouteConfigModel,
   RouteModel,
-} from '../../../src/xds/model.js';
+} from '../../../src/core/model/index.js';
 import { createEngine, type EngineController, type EngineOptions } from '../../../src/core/index.js';
 import type { RequestInfo } from '../../../src/core/types.js';
 import { loadXxhash } from '../../../src/core/xxhash.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { compileRetryPlan, isIdempotent } from '../../../src/core/resilience/retry.js';
 import { RetryAttempt, RetryState, type TimerVerdict } from '../../../src/core/resilience/retry-state.js';
 import type { AttemptOutcome, CallPlan, UpstreamEndpoint } from '../../../src/core/index.js';
-import type { RetryPolicyModel } from '../../../src/xds/model.js';
+import type { RetryPolicyModel } from '../../../src/core/model/index.js';
 import { DeadlineTimer } from '../../../src/internal/timer.js';
 
 const T0 = 1_700_000_000_000;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Warming } from '../../../src/mesh/warming.js';
-import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../../../src/xds/model.js';
+import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../../../src/core/model/index.js';
 import { ENVOY_CIRCUIT_BREAKER_DEFAULTS } from '../../../src/xds/resources/cluster.js';
 
 const cluster = (name: string): ClusterModel => ({
