@@ -4,8 +4,8 @@
  * TBSCertificate around parts that are already DER (@peculiar/x509's ASN.1 schema layer cost
  * ~5–9 ms of CPU per certificate there); the workload writes its PKCS#10 request; the lint reads
  * extensions node's `X509Certificate` does not expose. Everything written is checked
- * byte-for-byte against @peculiar/x509 (a devDependency, tests only) in test/unit/ca/sign.test.ts
- * and test/unit/security/der.test.ts, and parsed back by node:crypto.
+ * byte-for-byte against @peculiar/x509 (a devDependency, tests only) in test/unit/ca/sign.test.ts,
+ * test/unit/ca/root.test.ts and test/unit/security/x509.test.ts, and parsed back by node:crypto.
  *
  * The reader accepts only definite lengths of up to 4 length bytes and never reads past its
  * bounds; every violation is a RangeError.
