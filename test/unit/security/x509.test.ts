@@ -1,7 +1,7 @@
 // security/der.ts + x509.ts against the reference: every extension, name and key identifier
 // meshlet writes is byte-for-byte what @peculiar/x509 writes for the same fields, every reader
 // gives back what @peculiar/x509 put in, the PKCS#10 request parses and verifies there, and
-// malformed DER is a RangeError, never another exception.
+// malformed DER is a RangeError, never another exception (and the SVID lint a problem, never a throw).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
@@ -13,6 +13,7 @@ import {
   readSubjectKeyIdentifier, subjectAltNameExtension, subjectKeyIdentifierExtension,
 } from '../../../src/security/x509.js';
 import { createCsr, generateWorkloadKey } from '../../../src/security/identity/keys.js';
+import { lintSvid } from '../../../src/security/identity/svid-lint.js';
 import { csrDer, parseCsr } from '../../../src/control/ca/csr.js';
 import { crypto, x509, type CryptoKeyPair } from '../../helpers/x509.js';
 
@@ -140,6 +141,7 @@ describe('readers give back what @peculiar/x509 wrote', () => {
       } catch (err) {
         assert.ok(err instanceof RangeError, `byte ${at}: ${String(err)}`);
       }
+      assert.ok(Array.isArray(lintSvid(noisy).problems), 'the lint reports, never throws');
     }
   });
 });
