@@ -6,7 +6,7 @@ import type { AnnouncePolicy } from './announce-policy.js';
 import type { WarmUp } from './warmup.js';
 import { Emitter } from '../internal/events.js';
 import { hostPort, listenError, probePort } from './listen.js';
-import type { Registry } from './registry.js';
+import type { Registry } from './registry/announcements.js';
 import type { Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
 import { decodeDiscoveryRequest, type DiscoveryRequest } from './wire.js';
