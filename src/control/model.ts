@@ -41,19 +41,9 @@ export interface ServiceModel {
   origin: 'ServiceEntry' | 'announced';
 }
 
-/** What a mesh client announces in its xDS node metadata when it serves (see src/xds/node.ts). */
-export interface Announcement {
-  nodeId: string;
-  service: string;
-  namespace: string;
-  labels: Record<string, string>;
-  serviceAccount?: string;
-  address: string;
-  /** `number` is the service port others dial; `targetPort` where this instance listens (default: number). */
-  ports: Array<{ number: number; name?: string; protocol?: string; targetPort?: number }>;
-  locality?: string;
-}
+/** The node announcement is owned by the xDS layer (src/xds/node.ts); re-exported for control code. */
+export type { Announcement } from '../xds/node.js';
+export { DEFAULT_NAMESPACE } from '../xds/node.js';
 
 /** Cluster-local DNS suffix (Kubernetes' default). */
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
-export const DEFAULT_NAMESPACE = 'default';

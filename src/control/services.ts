@@ -4,7 +4,8 @@
  * again whenever config or the set of connected clients changes.
  */
 import type { IstioResource, ServiceEntry, ServicePort, WorkloadEntry, WorkloadEntrySpec } from '../config/types.js';
-import { DEFAULT_DOMAIN_SUFFIX, type Announcement, type EndpointModel, type ServiceModel, type ServicePortModel } from './model.js';
+import type { Announcement } from '../xds/node.js';
+import { DEFAULT_DOMAIN_SUFFIX, type EndpointModel, type ServiceModel, type ServicePortModel } from './model.js';
 import { resolveHost } from './translate/names.js';
 
 /**

@@ -5,7 +5,8 @@
  * for pods (a workload registers itself, there is no Kubernetes to ask).
  */
 import { Emitter, type Disposable } from '../../internal/events.js';
-import type { Announcement, ServiceModel } from '../model.js';
+import type { Announcement } from '../../xds/node.js';
+import type { ServiceModel } from '../model.js';
 import { mergeAnnouncements } from '../services.js';
 import { byHostname, PROVIDER, type ServiceRegistry } from './types.js';
 

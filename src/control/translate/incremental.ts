@@ -26,7 +26,7 @@ import { buildCluster } from './cds.js';
 import { bareNameOwner, type ContextRead, type TranslateContext } from './context.js';
 import { buildLoadAssignment } from './eds.js';
 import { boundToMesh, destinationRuleHost, RuleIndex, virtualServiceHosts } from './host-index.js';
-import type { GeneratedResource, TranslateOutput } from './index.js';
+import type { GeneratedResource, TranslateOutput } from './types.js';
 import { apiListener, serviceListeners, type ListenerClaim } from './lds.js';
 import { hostMatch, shortAliases } from './names.js';
 import { servicePlans } from './plan.js';
