@@ -6,9 +6,8 @@
  */
 import { Emitter, type Disposable } from '../../internal/events.js';
 import type { Announcement } from '../../xds/node.js';
-import type { ServiceModel } from '../model.js';
 import { mergeAnnouncements } from '../services.js';
-import { byHostname, PROVIDER, type ServiceRegistry } from './types.js';
+import { HostMapRegistry, PROVIDER } from './types.js';
 
 /** What the announced source reads: the announcement Registry (announcements.ts) fits. */
 export interface AnnouncementSource {
@@ -27,14 +26,15 @@ export interface AnnouncementSource {
  * announced.sync(); // ['reviews.default.svc.cluster.local']
  * ```
  */
-export class AnnouncedRegistry implements ServiceRegistry {
+export class AnnouncedRegistry extends HostMapRegistry {
   readonly provider: string = PROVIDER.announced;
   private last: readonly Announcement[] = [];
   private readonly byNode = new Map<string, Announcement>();
   private readonly nodesByHost = new Map<string, Set<string>>();
-  private readonly byHost = new Map<string, ServiceModel>();
 
-  constructor(private readonly source: AnnouncementSource, private readonly domainSuffix: string) {}
+  constructor(private readonly source: AnnouncementSource, private readonly domainSuffix: string) {
+    super();
+  }
 
   sync(): string[] {
     const next = this.source.list();
@@ -66,14 +66,6 @@ export class AnnouncedRegistry implements ServiceRegistry {
       else this.byHost.delete(h);
     }
     return [...dirty];
-  }
-
-  service(hostname: string): ServiceModel | undefined {
-    return this.byHost.get(hostname);
-  }
-
-  services(): ServiceModel[] {
-    return [...this.byHost.values()].sort(byHostname);
   }
 
   onChange(listener: () => void): Disposable {

@@ -11,7 +11,7 @@ import type { ServiceModel } from '../model.js';
 import { servicesFromConfig } from '../services.js';
 import { resolveHost } from '../translate/names.js';
 import { diffResources } from './resource-diff.js';
-import { byHostname, PROVIDER, type ServiceRegistry } from './types.js';
+import { HostMapRegistry, PROVIDER } from './types.js';
 
 /** What the config source reads: the ConfigStore fits. */
 export interface ResourceSource {
@@ -41,7 +41,7 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
  * config.service('www.googleapis.com')?.endpoints;
  * ```
  */
-export class ConfigRegistry implements ServiceRegistry {
+export class ConfigRegistry extends HostMapRegistry {
   readonly provider: string = PROVIDER.config;
   private resources: readonly IstioResource[] = [];
   private readonly entries = new Map<string, ServiceEntry>();
@@ -49,10 +49,11 @@ export class ConfigRegistry implements ServiceRegistry {
   private readonly entriesByHost = new Map<string, Set<string>>();
   private readonly entriesByNamespace = new Map<string, Set<string>>();
   private readonly workloads = new Map<string, Map<string, WorkloadEntry>>();
-  private readonly byHost = new Map<string, ServiceModel>();
   private readonly dirty = new Set<string>();
 
-  constructor(private readonly source: ResourceSource, private readonly domainSuffix: string) {}
+  constructor(private readonly source: ResourceSource, private readonly domainSuffix: string) {
+    super();
+  }
 
   sync(): string[] {
     const next = this.source.list();
@@ -72,14 +73,6 @@ export class ConfigRegistry implements ServiceRegistry {
     }
     this.dirty.clear();
     return hosts;
-  }
-
-  service(hostname: string): ServiceModel | undefined {
-    return this.byHost.get(hostname);
-  }
-
-  services(): ServiceModel[] {
-    return [...this.byHost.values()].sort(byHostname);
   }
 
   onChange(listener: () => void): Disposable {

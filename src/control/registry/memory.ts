@@ -4,7 +4,7 @@
  */
 import { Emitter, type Disposable } from '../../internal/events.js';
 import type { ServiceModel } from '../model.js';
-import { byHostname, type ServiceRegistry } from './types.js';
+import { HostMapRegistry } from './types.js';
 
 /**
  * Services set one by one; `sync()` names the hostnames set or deleted since the previous call.
@@ -18,12 +18,13 @@ import { byHostname, type ServiceRegistry } from './types.js';
  *   endpoints: [{ id: 'consul/billing-1', address: '10.1.0.4', ports: { 8080: 8080 }, labels: {}, healthy: true, origin: 'ServiceEntry' }] });
  * ```
  */
-export class MemoryRegistry implements ServiceRegistry {
-  private readonly byHost = new Map<string, ServiceModel>();
+export class MemoryRegistry extends HostMapRegistry {
   private readonly dirty = new Set<string>();
   private readonly changed = new Emitter<void>();
 
-  constructor(readonly provider: string) {}
+  constructor(readonly provider: string) {
+    super();
+  }
 
   /** Adds or replaces the service of `service.hostname`. */
   set(service: ServiceModel): void {
@@ -44,14 +45,6 @@ export class MemoryRegistry implements ServiceRegistry {
     const hosts = [...this.dirty];
     this.dirty.clear();
     return hosts;
-  }
-
-  service(hostname: string): ServiceModel | undefined {
-    return this.byHost.get(hostname);
-  }
-
-  services(): ServiceModel[] {
-    return [...this.byHost.values()].sort(byHostname);
   }
 
   onChange(listener: () => void): Disposable {

@@ -60,3 +60,19 @@ export interface ServiceChange {
 }
 
 export const byHostname = (a: ServiceModel, b: ServiceModel): number => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0);
+
+/** The reads every source answers from a hostname → service map; sources fill `byHost` in `sync()`. */
+export abstract class HostMapRegistry implements ServiceRegistry {
+  abstract readonly provider: string;
+  protected readonly byHost = new Map<string, ServiceModel>();
+  abstract sync(): Iterable<string>;
+  abstract onChange(listener: () => void): Disposable;
+
+  service(hostname: string): ServiceModel | undefined {
+    return this.byHost.get(hostname);
+  }
+
+  services(): ServiceModel[] {
+    return [...this.byHost.values()].sort(byHostname);
+  }
+}
