@@ -26,7 +26,8 @@ export interface EndpointModel {
   healthy: boolean;
   serviceAccount?: string;
   network?: string;
-  origin: 'ServiceEntry' | 'WorkloadEntry' | 'announced';
+  /** The config kind, `announced`, or another source's provider id (control/registry). */
+  origin: 'ServiceEntry' | 'WorkloadEntry' | 'announced' | (string & {});
 }
 
 export interface ServiceModel {
@@ -37,8 +38,8 @@ export interface ServiceModel {
   resolution: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
   location: 'MESH_INTERNAL' | 'MESH_EXTERNAL';
   endpoints: EndpointModel[];
-  /** Where the service came from, for diagnostics. */
-  origin: 'ServiceEntry' | 'announced';
+  /** Where the service came from, for diagnostics: `ServiceEntry`, `announced`, or another source's provider id. */
+  origin: 'ServiceEntry' | 'announced' | (string & {});
 }
 
 /** The node announcement is owned by the xDS layer (src/xds/node.ts); re-exported for control code. */

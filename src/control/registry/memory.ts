@@ -14,8 +14,8 @@ import { HostMapRegistry } from './types.js';
  * const consul = new MemoryRegistry('consul');
  * server.serviceRegistry.addRegistry(consul);
  * consul.set({ hostname: 'billing.service.consul', namespace: 'default', ports: [{ number: 8080, name: 'http', protocol: 'HTTP' }],
- *   resolution: 'STATIC', location: 'MESH_INTERNAL', origin: 'ServiceEntry',
- *   endpoints: [{ id: 'consul/billing-1', address: '10.1.0.4', ports: { 8080: 8080 }, labels: {}, healthy: true, origin: 'ServiceEntry' }] });
+ *   resolution: 'STATIC', location: 'MESH_INTERNAL', origin: 'consul',
+ *   endpoints: [{ id: 'consul/billing-1', address: '10.1.0.4', ports: { 8080: 8080 }, labels: {}, healthy: true, origin: 'consul' }] });
  * ```
  */
 export class MemoryRegistry extends HostMapRegistry {

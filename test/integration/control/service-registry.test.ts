@@ -31,11 +31,11 @@ const nacks: string[] = [];
 const consul = new MemoryRegistry('consul');
 
 function endpoint(id: string, address: string, port: number, servicePort: number): EndpointModel {
-  return { id: `consul/${id}`, address, ports: { [servicePort]: port }, labels: {}, healthy: true, origin: 'ServiceEntry' };
+  return { id: `consul/${id}`, address, ports: { [servicePort]: port }, labels: {}, healthy: true, origin: 'consul' };
 }
 
 function service(hostname: string, servicePort: number, endpoints: EndpointModel[]): ServiceModel {
-  return { hostname, namespace: 'default', ports: [{ number: servicePort, name: 'http', protocol: 'HTTP' }], resolution: 'STATIC', location: 'MESH_INTERNAL', origin: 'ServiceEntry', endpoints };
+  return { hostname, namespace: 'default', ports: [{ number: servicePort, name: 'http', protocol: 'HTTP' }], resolution: 'STATIC', location: 'MESH_INTERNAL', origin: 'consul', endpoints };
 }
 
 /**

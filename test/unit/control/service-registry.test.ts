@@ -99,3 +99,20 @@ test('the sources name only the hostnames a change touched', () => {
   assert.deepEqual(announced.sync(), ['ratings.default.svc.cluster.local']);
   assert.deepEqual(announced.services().map((s) => s.endpoints.map((e) => e.id)), [['announced/n1']]);
 });
+
+test('the builder adds the sources it is given after config and announced', async () => {
+  const { SnapshotBuilder } = await import('../../../src/control/builder.js');
+  const { MemoryStore } = await import('../../../src/control/store/memory.js');
+  const { Registry } = await import('../../../src/control/registry/announcements.js');
+  const extra = new MemoryRegistry('kubernetes');
+  extra.set(svc('k.default.svc.cluster.local', { endpoints: [ep('k1', '10.3.0.1')] }));
+  const builder = new SnapshotBuilder({ store: new MemoryStore(), registry: new Registry(), serviceRegistries: [extra] });
+  try {
+    assert.deepEqual(builder.serviceRegistry.providers(), ['kubernetes', 'config', 'announced']);
+    builder.start();
+    assert.deepEqual(builder.services.map((s) => s.hostname), ['k.default.svc.cluster.local']);
+    assert.ok([...builder.snapshot.resources('type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment').keys()].some((n) => n.includes('k.default.svc.cluster.local')));
+  } finally {
+    builder.close();
+  }
+});
