@@ -65,12 +65,18 @@ export class SnapshotBuilder {
   private readonly debounceMs: number;
   private readonly translateFn: ((input: TranslateInput) => TranslateOutput) | undefined;
   private incremental: IncrementalTranslator | undefined;
+  /** The store's list during a rebuild. */
+  private building: ReturnType<ConfigStore['list']> | undefined;
   /** Every service source merged; the only place translation reads services from. */
   readonly serviceRegistry: AggregateRegistry;
 
   constructor(private readonly options: SnapshotBuilderOptions) {
     this.domainSuffix = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
-    this.serviceRegistry = defaultServiceRegistry(options.store, options.registry, this.domainSuffix);
+    // The config source reads the list this build translates (not a second copy), so the diff of
+    // the two lists is computed once (registry/resource-diff.ts) and both see the same config.
+    const store = options.store;
+    const resources = { list: () => this.building ?? store.list(), onChange: (fn: () => void) => store.onChange(fn) };
+    this.serviceRegistry = defaultServiceRegistry(resources, options.registry, this.domainSuffix);
     for (const r of options.serviceRegistries ?? []) this.serviceRegistry.addRegistry(r);
     this.debounceMs = options.debounceMs ?? 20;
     this.translateFn = options.translate ?? (options.incremental === false ? translate : undefined);
@@ -162,6 +168,7 @@ export class SnapshotBuilder {
     this.clearTimer();
     this.lastBuild = performance.now();
     const resources = this.options.store.list();
+    this.building = resources;
     const diags: Diagnostic[] = [];
     let services = this.svc;
     let next = this.snap;
@@ -198,6 +205,7 @@ export class SnapshotBuilder {
       diags.push({ severity: 'error', code: 'MESHLET_ERR_XDS_INVALID', message: `translation failed; still serving the previous configuration: ${(err as Error).message}` });
     }
     const t2 = performance.now();
+    this.building = undefined;
     this.svc = services;
     const changed = next.version !== this.snap.version;
     this.snap = next;

@@ -18,6 +18,18 @@ export type ResourceChange = [string, IstioResource | undefined, IstioResource |
  * ```
  */
 export function diffResources(prev: readonly IstioResource[], next: readonly IstioResource[]): ResourceChange[] {
+  // The config source and the translator diff the same two lists in one build: compute it once.
+  const hit = memo.get(next);
+  if (hit?.prev === prev) return hit.out;
+  const out = diffSorted(prev, next);
+  memo.set(next, { prev, out });
+  return out;
+}
+
+/** Keyed by the newer list, so an entry lives only as long as that list (callers must not mutate the result). */
+const memo = new WeakMap<readonly IstioResource[], { prev: readonly IstioResource[]; out: ResourceChange[] }>();
+
+function diffSorted(prev: readonly IstioResource[], next: readonly IstioResource[]): ResourceChange[] {
   const out: ResourceChange[] = [];
   let i = 0;
   let j = 0;
