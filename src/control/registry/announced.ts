@@ -85,7 +85,16 @@ export class AnnouncedRegistry extends HostMapRegistry {
   }
 }
 
-/** An {@link AnnouncementSource} over a fixed list (tests, benchmarks, one-shot translation). */
+/**
+ * An {@link AnnouncementSource} over a list set by code (tests, benchmarks, one-shot translation).
+ *
+ * @example
+ * ```ts
+ * const list = new AnnouncementList();
+ * const announced = new AnnouncedRegistry(list, 'cluster.local');
+ * list.set([{ nodeId: 'n1', service: 'reviews', namespace: 'default', labels: {}, address: '10.0.0.5', ports: [{ number: 9080 }] }]);
+ * ```
+ */
 export class AnnouncementList implements AnnouncementSource {
   private readonly changed = new Emitter<void>();
   constructor(private items: readonly Announcement[] = []) {}

@@ -10,6 +10,11 @@ import type { ServiceModel } from '../model.js';
 /**
  * Well-known provider ids (Istio's `provider.ID`). `kubernetes` sources are ordered before all
  * others by the aggregate, as Istio's aggregate controller does; any other string is allowed.
+ *
+ * @example
+ * ```ts
+ * aggregate.addRegistry(new MemoryRegistry(PROVIDER.kubernetes)); // goes before `config`
+ * ```
  */
 export const PROVIDER = { config: 'config', announced: 'announced', kubernetes: 'kubernetes' } as const;
 
