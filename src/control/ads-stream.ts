@@ -1,7 +1,8 @@
 import type { Announcement } from './model.js';
 import { proxyFromNode, type Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
-import { finishDiscoveryResponse, type DiscoveryRequest } from './wire.js';
+import type { DiscoveryRequest } from '../xds/wire/discovery-request.js';
+import { finishDiscoveryResponse } from '../xds/wire/discovery-response.js';
 import { NODE_METADATA, parseAnnouncement } from '../xds/node.js';
 import { shortTypeName, TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';

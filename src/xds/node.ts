@@ -1,9 +1,8 @@
 /**
  * The xDS `Node` a mesh client sends, and the announcement the control server reads back from
- * it. Shared by client and server so both agree on the metadata keys.
+ * it. This module owns the announcement: its shape, its metadata keys and the default namespace;
+ * the control server imports them from here (the arrow points from control/ down to xds/).
  */
-import type { Announcement } from '../control/model.js';
-import { DEFAULT_NAMESPACE } from '../control/model.js';
 import { jsonToStruct, structToJson, type JsonObject, type StructProto } from './struct.js';
 
 /**
@@ -20,6 +19,9 @@ export const NODE_METADATA = {
   draining: 'MESHLET_DRAINING',
 } as const;
 
+/** The namespace of a node that names none (Kubernetes' default). */
+export const DEFAULT_NAMESPACE = 'default';
+
 /** Sent as `Node.user_agent_version`; kept in step with package.json by hand. */
 export const MESHLET_VERSION = '0.1.0';
 
@@ -31,6 +33,22 @@ export interface NodePort {
   protocol?: string;
   /** Where this instance actually listens, when it differs from `number` (e.g. port 0 in tests). */
   targetPort?: number;
+}
+
+/**
+ * What a mesh client announces in its node metadata when it serves, as the control server reads
+ * it back ({@link parseAnnouncement}): one endpoint of `<service>.<namespace>`.
+ */
+export interface Announcement {
+  nodeId: string;
+  service: string;
+  namespace: string;
+  labels: Record<string, string>;
+  serviceAccount?: string;
+  address: string;
+  /** `number` is the service port others dial; `targetPort` where this instance listens (default: number). */
+  ports: NodePort[];
+  locality?: string;
 }
 
 /** Input of {@link buildNode}. */
