@@ -312,7 +312,11 @@ function defaultStateDir(configDir: string | undefined, host: string, port: numb
 
 /** A client has answered the latest response of each type it subscribes to. */
 function answered(c: ClientStatus): boolean {
-  for (const t of Object.values(c.types)) if (t.pending || (t.sentVersion !== undefined && t.ackedVersion !== t.sentVersion && !t.nack)) return false;
+  for (const t of Object.values(c.types)) {
+    // A type the client no longer subscribes to has nothing to answer (it may ignore pushes).
+    if (t.subscribed !== '*' && t.subscribed.length === 0) continue;
+    if (t.pending || (t.sentVersion !== undefined && t.ackedVersion !== t.sentVersion && !t.nack)) return false;
+  }
   return true;
 }
 
