@@ -288,6 +288,8 @@ class MeshClient implements Mesh {
     const ports = [...[...this.served].map((s) => s.port), ...[...this.extraPorts].map((e) => e.port)];
     try {
       this.xds.updateNode(buildNode({ ...this.node, ports, ...(draining ? { draining: true } : {}) }));
+      // Each served port's inbound listener carries its mTLS mode and authorization policies.
+      this.feed.setInboundPorts(ports.map((p) => p.number));
     } catch (err) {
       log('updateNode failed: %o', err);
     }
