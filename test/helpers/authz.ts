@@ -50,22 +50,37 @@ export interface ViewInit {
   protocol?: 'http' | 'grpc';
 }
 
+/** A request view with one fixed shape, as the adapters build it (a class, not a spread literal). */
+class View implements InboundRequestView {
+  readonly protocol: 'http' | 'grpc';
+  readonly peer: { readonly address: string; readonly port: number; readonly principal?: string };
+  readonly tls: boolean;
+  readonly sni: string | undefined;
+  readonly localPort: number;
+  readonly host: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  auth: InboundRequestView['auth'];
+  constructor(init: ViewInit, private readonly headers: Record<string, string>) {
+    this.protocol = init.protocol ?? 'http';
+    this.peer = { address: init.address ?? '10.0.0.1', port: 40000, principal: init.principal };
+    this.tls = init.tls ?? init.principal !== undefined;
+    this.sni = init.sni;
+    this.localPort = init.port ?? 9080;
+    this.host = init.host ?? 'reviews.default.svc.cluster.local';
+    this.method = init.method ?? 'GET';
+    this.path = init.path ?? '/';
+    this.query = init.query ?? '';
+    this.auth = init.auth;
+  }
+  header(name: string): string | undefined {
+    return this.headers[name];
+  }
+}
+
 export function view(init: ViewInit = {}): InboundRequestView {
-  const headers = init.headers ?? {};
-  const v: InboundRequestView = {
-    protocol: init.protocol ?? 'http',
-    peer: { address: init.address ?? '10.0.0.1', port: 40000, ...(init.principal ? { principal: init.principal } : {}) },
-    tls: init.tls ?? init.principal !== undefined,
-    ...(init.sni ? { sni: init.sni } : {}),
-    localPort: init.port ?? 9080,
-    host: init.host ?? 'reviews.default.svc.cluster.local',
-    method: init.method ?? 'GET',
-    path: init.path ?? '/',
-    query: init.query ?? '',
-    header: (name) => headers[name],
-    ...(init.auth ? { auth: init.auth } : {}),
-  };
-  return v;
+  return new View(init, init.headers ?? {});
 }
 
 export const SA = (ns: string, sa: string): string => `spiffe://cluster.local/ns/${ns}/sa/${sa}`;

@@ -32,8 +32,10 @@ export function compileUriTemplate(template: string): (path: string) => boolean 
   const last = segments[segments.length - 1];
   const tail = last === '**';
   const fixed = tail ? segments.slice(0, -1) : segments;
+  const star = template.indexOf('*');
+  const literal = star < 0 ? template : template.slice(0, star);
   return (path) => {
-    if (path.charCodeAt(0) !== 0x2f) return false;
+    if (!path.startsWith(literal)) return false;
     let at = 1;
     for (let i = 0; i < fixed.length; i++) {
       const seg = fixed[i] as string;

@@ -176,3 +176,30 @@ test('STRICT: only the TLS chain; a plaintext request matches no chain and is re
   assert.equal(e.check(view({ tls: false })).reason, 'no-filter-chain');
   assert.equal(e.check(view({ principal: SA('default', 'a') })).allowed, true);
 });
+
+test('the path index decides exactly as testing every policy in turn', async () => {
+  const { AuthzEngine } = await import('../../../../src/security/authz/index.js');
+  const { inboundModel } = await import('../../../helpers/authz.js');
+  const shapes = (i: number): string[] => [[`/api/v${i % 3}/svc-${i}/*`], [`/exact-${i}`], [`*.${i}.json`], [`/t/{*}/x-${i}`, `/u/${i}/{**}`], [`/p${i}*`]][i % 5] as string[];
+  const resources = [];
+  for (let i = 0; i < 40; i++) resources.push(policy(`a-${String(i).padStart(2, '0')}`, { rules: [{ to: [{ operation: { paths: shapes(i), methods: i % 4 === 0 ? ['GET'] : ['GET', 'POST'] } }] }] }));
+  resources.push(policy('z-no-path', { rules: [{ to: [{ operation: { methods: ['PATCH'] } }] }] }));
+  for (let i = 0; i < 12; i++) resources.push(policy(`d-${i}`, { action: 'DENY', rules: [{ to: [{ operation: { paths: [`/api/v${i % 3}/svc-${i}/secret`, `/deny-${i}*`] } }] }] }));
+  const model = inboundModel(resources);
+  const indexed = AuthzEngine.compile([model]);
+  const plain = AuthzEngine.compile([model], { pathIndex: false });
+  const parts = ['api', 'v0', 'v1', 'v2', 'svc-3', 'svc-10', 'secret', 'exact-6', 'x.11.json', 't', 'u', 'x-8', '13', 'p9', 'p19x', 'deny-4', 'deny-40', ''];
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  let allowed = 0;
+  for (let k = 0; k < 5000; k++) {
+    let path = '';
+    for (let j = 1 + rnd(4); j > 0; j--) path += `/${parts[rnd(parts.length)]}`;
+    const v = view({ path, method: ['GET', 'POST', 'PATCH'][rnd(3)] as string });
+    const a = indexed.check(v);
+    const b = plain.check(v);
+    assert.deepEqual(a, b, `${v.method} ${path}`);
+    if (a.allowed) allowed++;
+  }
+  assert.ok(allowed > 100 && allowed < 4900, `both outcomes reached (${allowed} allowed)`);
+});
