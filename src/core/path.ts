@@ -154,3 +154,21 @@ export function canonicalRequestPath(target: string): { ok: true; path: string; 
   if (out.includes('//')) out = out.replace(/\/{2,}/g, '/');
   return { ok: true, path: out, query };
 }
+
+/**
+ * Splits and normalizes an inbound request target: the normalized path, the raw query without
+ * `?`, the fragment dropped; `undefined` when the path is malformed (bad escape, NUL, control
+ * character), which an inbound server answers with 400. The form is {@link canonicalRequestPath}
+ * (escaped slashes decoded, as Istio's DECODE_AND_MERGE_SLASHES), so the authorization policy
+ * and the app read one path.
+ *
+ * @example
+ * ```ts
+ * normalizeTarget('/a/./b//c?x=1'); // { path: '/a/b/c', query: 'x=1' }
+ * normalizeTarget('/a%zz');         // undefined
+ * ```
+ */
+export function normalizeTarget(target: string): { path: string; query: string } | undefined {
+  const r = canonicalRequestPath(target);
+  return r.ok ? { path: r.path, query: r.query } : undefined;
+}
