@@ -10,6 +10,7 @@
  */
 import type { AuthorizationPolicy, AuthzCondition, AuthzRule } from '../../config/types.js';
 import { anyOf } from './proto-helpers.js';
+import { uriTemplateProblem } from '../../xds/resources/rbac.js';
 
 type Msg = Record<string, unknown>;
 
@@ -88,7 +89,7 @@ type Gen = (value: string) => Msg | undefined;
 const P = {
   port: (v: string) => (/^\d+$/.test(v) && Number(v) <= 65535 ? { destination_port: Number(v) } : undefined),
   path: (v: string) => (v.includes('{*}') || v.includes('{**}')
-    ? { uri_template: { name: 'uri-template', typed_config: anyOf(URI_TEMPLATE, { path_template: v.replaceAll('{**}', '**').replaceAll('{*}', '*') }) } }
+    ? uriTemplateProblem(v.replaceAll('{**}', '**').replaceAll('{*}', '*')) !== undefined ? undefined : { uri_template: { name: 'uri-template', typed_config: anyOf(URI_TEMPLATE, { path_template: v.replaceAll('{**}', '**').replaceAll('{*}', '*') }) } }
     : { url_path: { path: stringMatch(v) } }),
   method: (v: string) => ({ header: headerMatch(':method', v) }),
   host: (v: string) => ({ header: headerMatch(':authority', v, true) }),
@@ -101,6 +102,11 @@ const S = {
   remoteIp: (v: string) => { const c = cidr(v); return c && { remote_ip: c }; },
   namespace: (v: string) => authenticated(regex(`.*/ns/${v.split('*').map(quoteMeta).join('.*')}/.*`)),
   principal: (v: string) => authenticated(stringMatch(v, 'spiffe://')),
+  /** Istio serviceAccountRegex: `ns/sa`, or `sa` in the policy's namespace. */
+  serviceAccount: (ns: string) => (v: string) => {
+    const [a, b] = v.includes('/') ? (v.split('/', 2) as [string, string]) : [ns, v];
+    return authenticated(regex(`spiffe://.+/ns/${quoteMeta(a)}/(.+/|)sa/${quoteMeta(b)}(/.+)?`));
+  },
   header: (name: string) => (v: string) => ({ header: headerMatch(name, v) }),
 };
 
@@ -166,7 +172,7 @@ const permAnd = (list: Msg[]): Msg => ({ and_rules: { rules: list.length > 0 ? l
 const princAnd = (list: Msg[]): Msg => ({ and_ids: { ids: list.length > 0 ? list : [{ any: true }] } });
 
 /** One rule → an RBAC Policy; undefined when an ALLOW rule cannot be translated (Istio skips it). */
-export function rulePolicy(rule: AuthzRule, deny: boolean): Msg | undefined {
+export function rulePolicy(rule: AuthzRule, deny: boolean, namespace = 'default'): Msg | undefined {
   try {
     const when: Field[] = [];
     for (const c of rule.when ?? []) {
@@ -193,6 +199,7 @@ export function rulePolicy(rule: AuthzRule, deny: boolean): Msg | undefined {
     const principals = (rule.from ?? []).map(({ source: s }) => princAnd([
       ...entries([
         { side: 'princ', gen: S.principal, values: s.principals, notValues: s.notPrincipals },
+        { side: 'princ', gen: S.serviceAccount(namespace), values: s.serviceAccounts, notValues: s.notServiceAccounts },
         { side: 'princ', many: requestPrincipal, values: s.requestPrincipals, notValues: s.notRequestPrincipals },
         { side: 'princ', gen: S.namespace, values: s.namespaces, notValues: s.notNamespaces },
         { side: 'princ', gen: S.remoteIp, values: s.remoteIpBlocks, notValues: s.notRemoteIpBlocks },
@@ -230,7 +237,7 @@ export function rbacRules(policies: readonly AuthorizationPolicy[], action: 'ALL
     const ns = p.metadata.namespace ?? 'default';
     const rules = p.spec.rules ?? [];
     rules.forEach((rule, i) => {
-      const policy = rulePolicy(rule ?? {}, action !== 'ALLOW');
+      const policy = rulePolicy(rule ?? {}, action !== 'ALLOW', ns);
       if (policy) out[rbacPolicyName(ns, p.metadata.name, i)] = policy;
     });
     if (rules.length === 0) out[rbacPolicyName(ns, p.metadata.name, 0)] = MATCH_NEVER;

@@ -203,3 +203,12 @@ test('the path index decides exactly as testing every policy in turn', async () 
   }
   assert.ok(allowed > 100 && allowed < 4900, `both outcomes reached (${allowed} allowed)`);
 });
+
+test('serviceAccounts: `sa` in the policy namespace, or `ns/sa`', () => {
+  const e = engineFor([policy('sa', { rules: [{ from: [{ source: { serviceAccounts: ['productpage', 'shop/ratings'] } }] }] })]);
+  assert.equal(e.check(view({ principal: SA('default', 'productpage') })).allowed, true);
+  assert.equal(e.check(view({ principal: SA('shop', 'ratings') })).allowed, true);
+  assert.equal(e.check(view({ principal: SA('shop', 'productpage') })).allowed, false);
+  assert.equal(e.check(view({ principal: SA('default', 'productpage2') })).allowed, false);
+  assert.equal(e.check(view()).allowed, false);
+});
