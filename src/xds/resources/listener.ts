@@ -69,7 +69,7 @@ export function validateListener(l: ListenerProto): ValidationResult<ListenerMod
   if (!l.api_listener && name.startsWith(INBOUND_PREFIX)) {
     const inbound = inboundListenerModel(l as SocketListenerProto, errors);
     if (!inbound) return fail();
-    return { ok: true, name, model: { name, httpFilters: [], hasFaultFilter: false, inbound } };
+    return { ok: true, name, model: { name, httpFilters: [], inbound } };
   }
   if (!l.api_listener?.api_listener) {
     errors.push(l.address || l.filter_chains ? 'api_listener: unset (socket listeners are not supported by a client)' : 'api_listener: unset');
