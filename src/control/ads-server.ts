@@ -20,7 +20,7 @@ export { ADS_METHOD };
 /** Options of {@link AdsServer}. */
 export interface AdsServerOptions {
   /** Source of the snapshot to serve a proxy (read on every request and push). */
-  snapshot: (proxy?: Proxy) => Snapshot;
+  snapshot: (proxy?: Proxy, inbound?: readonly string[]) => Snapshot;
   registry: Registry;
   /** How long an announced endpoint outlives its stream. Default: the registry's default. */
   withdrawGraceMs?: number;

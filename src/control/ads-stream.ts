@@ -61,8 +61,11 @@ export interface NackEvent {
 
 /** What a stream needs from its server. */
 export interface StreamContext {
-  /** What `proxy` is served (its proxy group's snapshot). */
-  snapshot(proxy?: Proxy): Snapshot;
+  /**
+   * What `proxy` is served (its proxy group's snapshot); `inbound`: the inbound listener names
+   * (`xds.istio.io/grpc/lds/inbound/…`) its LDS subscription asks for, generated per proxy.
+   */
+  snapshot(proxy?: Proxy, inbound?: readonly string[]): Snapshot;
   nextNonce(): string;
   controlPlaneId: string;
   /** `false`: another open stream holds the node id (the stream is refused). */
@@ -88,6 +91,8 @@ interface TypeState {
   names: Set<string>;
   /** `names` sorted, computed on the first push after a subscription change. */
   sorted?: string[];
+  /** The inbound listener names among `names`, sorted (computed with `sorted`). */
+  inbound?: string[];
   /** Content key of the subscription at type version `keyVersion`; cleared when the subscription changes. */
   key?: string;
   keyVersion?: string;
@@ -171,6 +176,7 @@ export class AdsStream {
     state.wildcard = req.resourceNames.includes('*') || (req.resourceNames.length === 0 && state.legacyWildcard);
     state.names = new Set(names);
     state.sorted = undefined;
+    state.inbound = undefined;
     state.keyVersion = undefined;
     this.maybeSend(req.typeUrl, state, first);
   }
@@ -241,7 +247,7 @@ export class AdsStream {
   }
 
   private maybeSend(typeUrl: string, state: TypeState, first: boolean): void {
-    const snapshot = this.ctx.snapshot(this.proxy);
+    const snapshot = this.ctx.snapshot(this.proxy, typeUrl === TYPE_URL.listener ? inboundNames(state) : undefined);
     const all = snapshot.resources(typeUrl);
     const version = snapshot.typeVersion(typeUrl);
     // Every push re-evaluates every type of every stream, and usually one type changed: the
@@ -299,4 +305,13 @@ export class AdsStream {
   private label(): string {
     return this.nodeId || this.peer;
   }
+}
+
+const INBOUND_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
+
+/** The subscription's inbound listener names, sorted; undefined when there are none. */
+function inboundNames(state: TypeState): string[] | undefined {
+  if (state.names.size === 0) return undefined;
+  state.inbound ??= [...state.names].filter((n) => n.startsWith(INBOUND_PREFIX)).sort();
+  return state.inbound.length > 0 ? state.inbound : undefined;
 }

@@ -105,8 +105,8 @@ export class SnapshotBuilder {
    * The snapshot `proxy` is served: the shared one, or its proxy group's when a VirtualService
    * matches on `sourceLabels`/`sourceNamespace` (snapshot-cache.ts).
    */
-  snapshotFor(proxy: Proxy | undefined): Snapshot {
-    return this.groups?.forProxy(proxy) ?? this.snap;
+  snapshotFor(proxy: Proxy | undefined, inbound?: readonly string[]): Snapshot {
+    return this.groups?.forProxy(proxy, inbound) ?? this.snap;
   }
 
   /** Services (config + announced endpoints) the current snapshot was built from. */
@@ -212,9 +212,10 @@ export class SnapshotBuilder {
     const t2 = performance.now();
     this.building = undefined;
     this.svc = services;
-    const changed = next.version !== this.snap.version;
+    let changed = next.version !== this.snap.version;
     this.snap = next;
-    (this.groups ??= new ProxySnapshots(this.domainSuffix)).update(next, resources, services);
+    // A security-only change leaves the shared snapshot as it was but changes inbound listeners.
+    if ((this.groups ??= new ProxySnapshots(this.domainSuffix)).update(next, resources, services)) changed = true;
     if (changed) {
       log('snapshot %s built (%d resources in store, %d services)', next.version, resources.length, services.length);
       this.built.fire(next);

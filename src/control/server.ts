@@ -200,7 +200,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
   const saved = stateFile ? await stateFile.load() : undefined;
   const warmUp = new WarmUp({ registry, durationMs: warmupMs, restored: saved !== undefined, onEnd: () => ads.push() });
   const ads = new AdsServer({
-    snapshot: (proxy) => builder.snapshotFor(proxy),
+    snapshot: (proxy, inbound) => builder.snapshotFor(proxy, inbound),
     registry,
     withdrawGraceMs: graceMs,
     announcePolicy,

@@ -12,7 +12,8 @@ import { meshError } from '../errors.js';
 import { MeshDispatcher } from '../http/dispatcher.js';
 import { InboundServer, type ListenHandle, type ListenOptions, type ListenTarget } from '../http/inbound.js';
 import { contextOf, InboundPipeline } from '../http/pipeline.js';
-import { InboundPolicy } from '../security/inbound-policy.js';
+import { INBOUND_PHASE, InboundPolicy } from '../security/inbound-policy.js';
+import { authzStage } from '../security/authz/stage.js';
 import { recordObserver, type RequestRecord } from '../telemetry/record.js';
 import { CallObservers, type CallObserver } from '../core/observer.js';
 import { trace } from '../internal/debug.js';
@@ -110,6 +111,16 @@ class MeshClient implements Mesh {
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
     });
     this.feed = new XdsFeed(this.xds, this.engine);
+    // Authorization joins the inbound policy only once the control plane sent inbound listeners,
+    // so a mesh without them keeps the policy-free fast path.
+    let authz: Disposable | undefined;
+    this.feed.onAuthz((engine) => {
+      if (engine.portList.length > 0) authz ??= this.policy.use(authzStage(() => this.feed.authz), INBOUND_PHASE.authz);
+      else {
+        authz?.dispose();
+        authz = undefined;
+      }
+    });
     this.watchXds();
     const sink = (r: RequestRecord): void => {
       this.events.emit('request', r);
@@ -127,6 +138,7 @@ class MeshClient implements Mesh {
     const pipeline = this.pipeline;
     this.inbound = {
       policy: this.policy,
+      mtlsMode: (port) => this.feed.authz.inboundMode(port),
       use: (hook) => pipeline.use(hook),
       handle: (req, res, next, deny) => pipeline.handle(req, res, next, deny),
       context: (req) => contextOf(req),
@@ -300,6 +312,8 @@ class MeshClient implements Mesh {
     const ports = [...[...this.served].map((s) => s.port), ...[...this.extraPorts].map((e) => e.port)];
     try {
       this.xds.updateNode(buildNode({ ...this.node, ports, ...(draining ? { draining: true } : {}) }));
+      // Each served port's inbound listener carries its mTLS mode and authorization policies.
+      this.feed.setInboundPorts(ports.map((p) => p.number));
     } catch (err) {
       log('updateNode failed: %o', err);
     }

@@ -100,6 +100,16 @@ export interface MeshInbound {
    * ```
    */
   readonly policy: InboundPolicy;
+  /**
+   * The mTLS mode the control plane set for a served port (PeerAuthentication, from the port's
+   * inbound listener), or undefined before it arrived or without a control plane's word.
+   *
+   * @example
+   * ```ts
+   * mesh.inbound.mtlsMode(9080); // 'STRICT' | 'PERMISSIVE' | 'DISABLE' | undefined
+   * ```
+   */
+  mtlsMode(port: number): 'STRICT' | 'PERMISSIVE' | 'DISABLE' | undefined;
   /** Inbound requests in flight (entered the pipeline, response not closed). */
   readonly inFlight: number;
   /**
