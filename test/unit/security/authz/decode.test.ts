@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeListener, validateListener } from '../../../../src/xds/resources/listener.js';
 import { TYPE_URL } from '../../../../src/xds/type-urls.js';
-import { encodeAny } from '../../../../src/xds/ads-codec.js';
+import { packAny as encodeAny } from '../../../../src/xds/wire/index.js';
 import { encode, routerFilter } from '../../../helpers/xds-resources.js';
 import { inboundListener, parseInboundName } from '../../../../src/control/translate/inbound.js';
 
