@@ -2,7 +2,7 @@ import type { Announcement } from './model.js';
 import { proxyFromNode, type Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
 import { finishDiscoveryResponse, type DiscoveryRequest } from './wire.js';
-import { NODE_METADATA, parseAnnouncement } from '../xds/node.js';
+import { NODE_METADATA, parseAnnouncement, parseMetricsTarget, type MetricsTarget } from '../xds/node.js';
 import { shortTypeName, TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';
 import type { MeshErrorCode } from '../errors.js';
@@ -38,6 +38,8 @@ export interface ClientStatus {
   announcementRejected?: { code: MeshErrorCode; message: string };
   /** Keyed by LDS/RDS/CDS/EDS (or the message name of other types). */
   types: Record<string, TypeStatus>;
+  /** The client's Prometheus endpoint, when it announces one (`createMesh({ metricsPort })`). */
+  metrics?: MetricsTarget;
 }
 
 /** Passed to the 'push' listeners. */
@@ -127,6 +129,8 @@ export class AdsStream {
   private proxy: Proxy | undefined;
   announced: Announcement | undefined;
   announcementRejected: { code: MeshErrorCode; message: string } | undefined;
+  /** From the latest node; withheld while the node's announcement is rejected (its address is not trusted). */
+  metrics: MetricsTarget | undefined;
   private readonly types = new Map<string, TypeState>();
   private closed = false;
 
@@ -206,6 +210,7 @@ export class AdsStream {
       status.announced = { service: a.service, namespace: a.namespace, address: a.address, ports: a.ports.map((p) => p.number) };
     }
     if (this.announcementRejected) status.announcementRejected = { ...this.announcementRejected };
+    else if (this.metrics) status.metrics = { ...this.metrics, labels: { ...this.metrics.labels } };
     return status;
   }
 
@@ -213,6 +218,7 @@ export class AdsStream {
     const id = typeof node['id'] === 'string' ? node['id'] : '';
     if (!this.nodeId && id) this.nodeId = id;
     this.proxy ??= proxyFromNode(node);
+    this.metrics = parseMetricsTarget(node);
     const announcement = parseAnnouncement(node);
     if (announcement) {
       const rejected = this.ctx.admit?.(announcement);
