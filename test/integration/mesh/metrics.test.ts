@@ -1,0 +1,147 @@
+// createMesh({ metricsPort }): Istio's standard metrics at GET /stats/prometheus for outbound
+// HTTP and gRPC calls (reporter="source"), the port announced over xDS and listed by the
+// control server's admin GET /prometheus/targets; off by default; the endpoint gone after close().
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { createControlServer, type ControlServer } from '../../../src/control/index.js';
+import { createMesh } from '../../../src/mesh/create.js';
+import type { Mesh } from '../../../src/mesh/types.js';
+import { parseConfig } from '../../../src/config/index.js';
+import { parsePrometheus, type Sample } from '../../helpers/prometheus-text.js';
+import { serviceEntry, startBackend, SvcClient, unary, waitFor, type Backend } from '../grpc/fixture.js';
+
+let server: ControlServer;
+let backend: Backend;
+const meshes: Mesh[] = [];
+
+async function mesh(options: Parameters<typeof createMesh>[0]): Promise<Mesh> {
+  const m = await createMesh({ controlPlane: `127.0.0.1:${server.xdsPort}`, initialFetchTimeoutMs: 2000, drainTimeoutMs: 500, xdsBackoff: { initialMs: 50, maxMs: 200 }, ...options });
+  meshes.push(m);
+  return m;
+}
+
+async function scrape(m: Mesh): Promise<Sample[]> {
+  const res = await request(`http://127.0.0.1:${m.metricsPort}/stats/prometheus`);
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  return parsePrometheus(await res.body.text()).samples;
+}
+
+function value(samples: Sample[], name: string, labels: Record<string, string>): number {
+  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
+}
+
+async function targets(): Promise<Array<{ targets: string[]; labels: Record<string, string> }>> {
+  const res = await request(`http://127.0.0.1:${server.adminPort}/prometheus/targets`);
+  assert.equal(res.statusCode, 200);
+  return (await res.body.json()) as Array<{ targets: string[]; labels: Record<string, string> }>;
+}
+
+before(async () => {
+  server = await createControlServer({ xdsPort: 0, adminPort: 0, debounceMs: 5, withdrawGraceMs: 100 });
+  backend = await startBackend('reviews-grpc', { failEvery: 3, failCode: 5 });
+  const { resources } = parseConfig(serviceEntry({ v1: [backend] }), 'grpc.yaml');
+  await server.store.apply(resources);
+});
+
+after(async () => {
+  await Promise.all(meshes.map((m) => m.close()));
+  await server?.close();
+  await backend?.close();
+});
+
+test('outbound HTTP: every standard family with Istio labels; 404 and 405 off the metrics path', async () => {
+  const origin = createServer((req, res) => { res.statusCode = req.url === '/missing' ? 404 : 200; res.end('hello'); });
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  after(() => new Promise<void>((resolve) => origin.close(() => resolve())));
+  const serving = await mesh({ service: 'details', labels: { app: 'details', version: 'v1' } });
+  await serving.listen((_req, res) => res.end('details!'), { port: 0, servicePort: 9080 });
+  const client = await mesh({ service: 'productpage', labels: { app: 'productpage', version: 'v1' }, metricsPort: 0 });
+  assert.ok(client.metricsPort! > 0);
+  assert.equal(serving.metricsPort, undefined, 'metrics are off by default');
+  await waitFor(async () => (await client.fetch('http://details:9080/')).status === 200, 5000, 'details routed');
+  for (let i = 0; i < 3; i++) await (await client.fetch('http://details:9080/details/0')).text();
+  const port = (origin.address() as AddressInfo).port;
+  await (await client.fetch(`http://127.0.0.1:${port}/missing`)).text();
+
+  const samples = await scrape(client);
+  const ok = samples.filter((s) => s.name === 'istio_requests_total' && s.labels['destination_service_name'] === 'details' && s.labels['response_code'] === '200');
+  assert.equal(ok.length, 1);
+  assert.ok(ok[0]!.value >= 4); // the waitFor call plus three
+  assert.deepEqual({ ...ok[0]!.labels }, {
+    reporter: 'source', source_workload: 'productpage-v1', source_canonical_service: 'productpage', source_canonical_revision: 'v1',
+    source_workload_namespace: 'default', source_principal: 'unknown', source_app: 'productpage', source_version: 'v1', source_cluster: 'Kubernetes',
+    destination_workload: 'details-v1', destination_workload_namespace: 'default', destination_principal: 'unknown', destination_app: 'details',
+    destination_version: 'v1', destination_service: 'details.default.svc.cluster.local', destination_canonical_service: 'details',
+    destination_canonical_revision: 'v1', destination_service_name: 'details', destination_service_namespace: 'default', destination_cluster: 'Kubernetes',
+    request_protocol: 'http', response_code: '200', grpc_response_status: '', response_flags: '-', connection_security_policy: 'unknown',
+  });
+  assert.equal(value(samples, 'istio_request_duration_milliseconds_count', { destination_service_name: 'details' }), ok[0]!.value);
+  assert.equal(value(samples, 'istio_response_bytes_sum', { destination_service_name: 'details', response_code: '200' }), ok[0]!.value * 'details!'.length);
+  // Passthrough: the service is the authority, namespace unknown.
+  assert.equal(value(samples, 'istio_requests_total', { destination_service: '127.0.0.1', response_code: '404', destination_service_namespace: 'unknown' }), 1);
+
+  const base = `http://127.0.0.1:${client.metricsPort}`;
+  const notFound = await request(`${base}/metrics`);
+  assert.equal(notFound.statusCode, 404);
+  await notFound.body.text();
+  const post = await request(`${base}/stats/prometheus`, { method: 'POST', body: 'x' });
+  assert.equal(post.statusCode, 405);
+  await post.body.text();
+});
+
+test('outbound gRPC: response_code 200, grpc_response_status per code, message counters', async () => {
+  const client = await mesh({ service: 'ratings', labels: { app: 'ratings', version: 'v1' }, metricsPort: 0 });
+  const c = client.grpc.client(SvcClient, 'reviews.default.svc.cluster.local:9080');
+  after(() => c.close());
+  await waitFor(async () => (await unary(c).catch(() => undefined))?.from === 'reviews-grpc', 5000, 'gRPC routed');
+  backend.calls = 0;
+  let failed = 0;
+  for (let i = 0; i < 6; i++) {
+    const r = await unary(c).catch((e: unknown) => e);
+    if (!(r as { from?: string }).from) failed++;
+  }
+  assert.equal(failed, 2); // every third call fails with NOT_FOUND (5)
+  const samples = await scrape(client);
+  const svc = { destination_service: 'reviews.default.svc.cluster.local', request_protocol: 'grpc' };
+  assert.equal(value(samples, 'istio_requests_total', { ...svc, response_code: '200', grpc_response_status: '5' }), 2);
+  const okCalls = value(samples, 'istio_requests_total', { ...svc, response_code: '200', grpc_response_status: '0' });
+  assert.ok(okCalls >= 4);
+  const all = value(samples, 'istio_requests_total', svc);
+  assert.equal(all, okCalls + 2);
+  assert.equal(value(samples, 'istio_request_messages_total', svc), all, 'one request message per unary call');
+  assert.equal(value(samples, 'istio_response_messages_total', svc), okCalls, 'a response message per OK call only');
+  const ok = samples.find((s) => s.name === 'istio_requests_total' && s.labels['grpc_response_status'] === '0')!;
+  assert.equal(ok.labels['destination_workload'], 'reviews-v1');
+  assert.equal(ok.labels['destination_app'], 'reviews');
+});
+
+test('admin /prometheus/targets: every mesh with a metrics port (pure clients too), gone after close()', async () => {
+  const pure = await mesh({ metricsPort: 0, namespace: 'shop', labels: { app: 'cart', version: 'v7' } });
+  const target = `127.0.0.1:${pure.metricsPort}`;
+  const groups = await waitForTargets((g) => g.some((x) => x.targets[0] === target));
+  const group = groups.find((x) => x.targets[0] === target)!;
+  assert.deepEqual(group.labels, { __metrics_path__: '/stats/prometheus', namespace: 'shop', app: 'cart', version: 'v7', node_id: group.labels['node_id']! });
+  assert.ok(group.labels['node_id']!.endsWith('.shop'));
+  const withService = groups.find((x) => x.labels['service'] === 'productpage');
+  assert.ok(withService, JSON.stringify(groups));
+  assert.equal(groups.some((x) => x.labels['service'] === 'details'), false, 'a mesh without metricsPort is not a target');
+  await pure.close();
+  await waitForTargets((g) => !g.some((x) => x.targets[0] === target));
+  await assert.rejects(request(`http://${target}/stats/prometheus`), /ECONNREFUSED/);
+});
+
+test('a bad metricsPort is a coded error', async () => {
+  await assert.rejects(createMesh({ controlPlane: `127.0.0.1:${server.xdsPort}`, metricsPort: 70000, initialFetchTimeoutMs: 100 }), { code: 'MESHLET_ERR_CONFIG' });
+  const taken = meshes.find((m) => m.metricsPort !== undefined && m.metricsPort > 0)!;
+  await assert.rejects(createMesh({ controlPlane: `127.0.0.1:${server.xdsPort}`, metricsPort: taken.metricsPort!, initialFetchTimeoutMs: 100 }), { code: 'MESHLET_ERR_PORT_IN_USE' });
+});
+
+async function waitForTargets(pred: (g: Array<{ targets: string[]; labels: Record<string, string> }>) => boolean): Promise<Array<{ targets: string[]; labels: Record<string, string> }>> {
+  let last: Array<{ targets: string[]; labels: Record<string, string> }> = [];
+  await waitFor(async () => pred((last = await targets())), 5000, 'targets');
+  return last;
+}
