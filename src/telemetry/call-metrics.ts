@@ -71,8 +71,8 @@ export class CallMetrics implements CallObserver<undefined> {
   /** Outbound edges per protocol: endpoint object → cluster (or authority) → edge. */
   private readonly outboundHttp = new WeakMap<object, Map<string, MetricsEdge>>();
   private readonly outboundGrpc = new WeakMap<object, Map<string, MetricsEdge>>();
-  /** Inbound edges by `protocol|principal` (the peer is known by its certificate only). */
-  private readonly inboundEdges = new Map<string, MetricsEdge>();
+  /** Inbound edges by principal, one map per (protocol, mTLS): the peer is known by its certificate only. */
+  private readonly inboundEdges = [new Map<string, MetricsEdge>(), new Map<string, MetricsEdge>(), new Map<string, MetricsEdge>(), new Map<string, MetricsEdge>()] as const;
 
   constructor(private readonly metrics: IstioMetrics, local: LocalWorkload) {
     this.local = workloadLabels({
@@ -111,14 +111,14 @@ export class CallMetrics implements CallObserver<undefined> {
    */
   inbound(end: InboundEnd): void {
     const principal = end.principal ?? UNKNOWN;
-    const key = `${end.protocol}|${end.mtls ? 'm' : ''}|${principal}`;
-    let edge = this.inboundEdges.get(key);
+    const edges = this.inboundEdges[(end.protocol === 'grpc' ? 2 : 0) + (end.mtls ? 1 : 0)]!;
+    let edge = edges.get(principal);
     if (edge === undefined) {
       // Without metadata exchange the caller is known by its certificate only.
       const peer = workloadLabels({ principal });
       const security = end.mtls ? 'mutual_tls' : 'none';
       edge = this.metrics.edge('destination', peer, this.local, this.localService, end.protocol, security);
-      if (this.inboundEdges.size < CACHE_LIMIT) this.inboundEdges.set(key, edge);
+      if (edges.size < CACHE_LIMIT) edges.set(principal, edge);
     }
     const grpc = end.protocol === 'grpc';
     const series = edge.series(end.status, grpc ? end.grpcStatus ?? 2 : -1, flagsLabel(end.flags ?? []));
