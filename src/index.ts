@@ -23,6 +23,7 @@ export { FLAGS_HEADER } from './http/headers.js';
 export type { ListenTarget, ListenOptions, ListenHandle, FastifyLike } from './http/inbound.js';
 export type { InboundHook, InboundContext, InboundPeer, InboundDenial } from './http/pipeline.js';
 export type { RequestRecord } from './telemetry/record.js';
+export type { MeshTelemetryOptions } from './mesh/types.js';
 export { subsetOf } from './core/observer.js';
 export type { CallObserver, ObservedCall } from './core/observer.js';
 export type { ResponseFlag } from './core/types.js';

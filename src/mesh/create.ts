@@ -46,12 +46,13 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   options.signal?.throwIfAborted();
   await loadXxhash(); // consistent-hash rings need it before the first snapshot compiles
   // Bound before the xDS stream opens, so the first node announces the metrics port.
-  const metrics = options.metricsPort === undefined ? undefined : await startMeshMetrics({
+  const otel = options.telemetry?.otel;
+  const metrics = options.metricsPort === undefined && !otel ? undefined : await startMeshMetrics({
     namespace: options.namespace ?? 'default',
     ...(options.service !== undefined ? { service: options.service } : {}),
     ...(options.labels !== undefined ? { labels: options.labels } : {}),
     ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
-  }, options.address ?? '127.0.0.1', options.metricsPort);
+  }, { host: options.address ?? '127.0.0.1', port: options.metricsPort, otel });
   let mesh: MeshClient;
   try {
     mesh = new MeshClient(options, metrics);
@@ -112,7 +113,7 @@ class MeshClient implements Mesh {
       ...(options.labels !== undefined ? { labels: options.labels } : {}),
       ...(options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
-      ...(metrics ? { metricsPort: metrics.port } : {}),
+      ...(metrics?.port !== undefined ? { metricsPort: metrics.port } : {}),
     };
     const controlPlane = checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE);
     this.controlPlane = new ControlPlaneState(controlPlane, (u) => this.warnUnreachable(u));

@@ -56,6 +56,27 @@ export interface MeshOptions {
    * Default: off (no metrics are recorded).
    */
   metricsPort?: number;
+  /** Telemetry switches. */
+  telemetry?: MeshTelemetryOptions;
+}
+
+/**
+ * Telemetry options of `createMesh()`.
+ *
+ * @example
+ * ```ts
+ * // With @opentelemetry/sdk-node started first (its MeterProvider is the global one):
+ * const mesh = await createMesh({ service: 'reviews', telemetry: { otel: true } });
+ * ```
+ */
+export interface MeshTelemetryOptions {
+  /**
+   * Record Istio's standard metrics through the OpenTelemetry metrics API as well
+   * (`@opentelemetry/api`, an optional peer dependency, loaded only then): `true` uses the
+   * global MeterProvider (`metrics.getMeter('meshlet')`), or pass a MeterProvider. Works with or
+   * without `metricsPort`.
+   */
+  otel?: boolean | { getMeter(name: string, version?: string): unknown };
 }
 
 /**
