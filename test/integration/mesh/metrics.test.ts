@@ -64,6 +64,8 @@ test('outbound HTTP: every standard family with Istio labels; 404 and 405 off th
   assert.equal(serving.metricsPort, undefined, 'metrics are off by default');
   await waitFor(async () => (await client.fetch('http://details:9080/')).status === 200, 5000, 'details routed');
   for (let i = 0; i < 3; i++) await (await client.fetch('http://details:9080/details/0')).text();
+  await (await client.fetch('http://details:9080/details/0', { method: 'POST', body: '0123456789' })).text();
+  await request('http://details:9080/details/0', { dispatcher: client.dispatcher, method: 'PUT', body: Buffer.from('abcde') }).then((r) => r.body.text());
   const port = (origin.address() as AddressInfo).port;
   await (await client.fetch(`http://127.0.0.1:${port}/missing`)).text();
 
@@ -81,6 +83,8 @@ test('outbound HTTP: every standard family with Istio labels; 404 and 405 off th
   });
   assert.equal(value(samples, 'istio_request_duration_milliseconds_count', { destination_service_name: 'details' }), ok[0]!.value);
   assert.equal(value(samples, 'istio_response_bytes_sum', { destination_service_name: 'details', response_code: '200' }), ok[0]!.value * 'details!'.length);
+  assert.equal(value(samples, 'istio_request_bytes_sum', { destination_service_name: 'details' }), 15, 'request body sizes (fetch: Content-Length; a Buffer: its length)');
+  assert.equal(value(samples, 'istio_request_bytes_bucket', { destination_service_name: 'details', le: '10' }), ok[0]!.value, 'every body ≤ 10 bytes');
   // Passthrough: the service is the authority, namespace unknown.
   assert.equal(value(samples, 'istio_requests_total', { destination_service: '127.0.0.1', response_code: '404', destination_service_namespace: 'unknown' }), 1);
 
