@@ -8,6 +8,8 @@
 import { parseArgs } from 'node:util';
 import type { ObservedCall } from '../src/core/observer.js';
 import type { UpstreamEndpoint } from '../src/core/types.js';
+import type { InboundRequestView } from '../src/core/inbound.js';
+import type { InboundCall } from '../src/security/inbound-policy.js';
 import { CallMetrics } from '../src/telemetry/call-metrics.js';
 import { IstioMetrics } from '../src/telemetry/metrics.js';
 
@@ -44,10 +46,12 @@ function measureOutbound(): number {
 
 function measureInbound(): number {
   const calls = new CallMetrics(new IstioMetrics(), { service: 'reviews', labels: { app: 'reviews', version: 'v1' } });
-  const ends = [200, 200, 404].map((status) => ({ protocol: 'http' as const, mtls: true, principal: 'spiffe://cluster.local/ns/default/sa/productpage', status, durationMs: 2.5, requestBytes: 0, responseBytes: 120 }));
-  for (let i = 0; i < 200_000; i++) calls.inbound(ends[i % 3]!);
+  const view: InboundRequestView = { protocol: 'http', peer: { address: '10.0.0.3', port: 40000, principal: 'spiffe://cluster.local/ns/default/sa/productpage' }, tls: true, localPort: 9080, host: 'reviews:9080', method: 'GET', path: '/reviews/0', query: '', header: () => undefined };
+  const call: InboundCall = { view, startTime: 0, flags: [], state: {}, native: undefined };
+  const ends = [200, 200, 404].map((status) => ({ status, durationMs: 2.5, requestBytes: 0, responseBytes: 120 }));
+  for (let i = 0; i < 200_000; i++) calls.inbound(call, ends[i % 3]!);
   const t0 = process.cpuUsage();
-  for (let i = 0; i < CALLS; i++) calls.inbound(ends[i % 3]!);
+  for (let i = 0; i < CALLS; i++) calls.inbound(call, ends[i % 3]!);
   const t = process.cpuUsage(t0);
   return ((t.user + t.system) * 1000) / CALLS;
 }

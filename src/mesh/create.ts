@@ -12,7 +12,7 @@ import { meshError } from '../errors.js';
 import { MeshDispatcher } from '../http/dispatcher.js';
 import { InboundServer, type ListenHandle, type ListenOptions, type ListenTarget } from '../http/inbound.js';
 import { contextOf, InboundPipeline } from '../http/pipeline.js';
-import { InboundPolicy } from '../security/inbound-policy.js';
+import { InboundPolicy, INBOUND_PHASE } from '../security/inbound-policy.js';
 import { recordObserver, type RequestRecord } from '../telemetry/record.js';
 import { CallObservers, type CallObserver } from '../core/observer.js';
 import { trace } from '../internal/debug.js';
@@ -132,7 +132,10 @@ class MeshClient implements Mesh {
       if (channels.requestEnd.hasSubscribers) channels.requestEnd.publish(r);
     };
     this.observers.add(recordObserver(sink), () => this.requestListeners > 0 || channels.requestEnd.hasSubscribers);
-    if (metrics) this.observers.add(metrics.calls);
+    if (metrics) {
+      this.observers.add(metrics.calls); // outbound: reporter="source"
+      this.policy.use(metrics.calls.stage, INBOUND_PHASE.app); // inbound (HTTP and gRPC): reporter="destination"
+    }
     this.dispatcher = new MeshDispatcher({
       engine: this.engine,
       strict: options.strict ?? false,

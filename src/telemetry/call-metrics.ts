@@ -8,6 +8,7 @@
  */
 import type { CallObserver, ObservedCall } from '../core/observer.js';
 import type { UpstreamEndpoint } from '../core/types.js';
+import type { InboundCall, InboundOutcome, InboundStage } from '../security/inbound-policy.js';
 import { serviceFromCluster, UNKNOWN, workloadLabels, type ServiceLabels, type WorkloadLabels } from './metrics-labels.js';
 import type { IstioMetrics, MetricsEdge, RequestProtocol } from './metrics.js';
 
@@ -23,26 +24,6 @@ export interface LocalWorkload {
   cluster?: string;
 }
 
-/** What the inbound side reports at the end of one request (from the inbound policy's observer). */
-export interface InboundEnd {
-  readonly protocol: 'http' | 'grpc';
-  /** The caller's verified SPIFFE ID (mTLS), else undefined. */
-  readonly principal?: string | undefined;
-  /** True when the connection was mTLS with a verified peer. */
-  readonly mtls: boolean;
-  /** HTTP status the server answered (gRPC: the HTTP status, normally 200); 0 when none was sent. */
-  readonly status: number;
-  /** gRPC status; undefined for HTTP. */
-  readonly grpcStatus?: number | undefined;
-  /** Envoy response flags (a denial is `UAEX`/`-`…); empty when none. */
-  readonly flags?: readonly string[];
-  readonly durationMs: number;
-  readonly requestBytes: number;
-  readonly responseBytes: number;
-  readonly requestMessages?: number;
-  readonly responseMessages?: number;
-}
-
 /** Bound on per-key caches (clusters per endpoint, principals): past it, edges are still right, just looked up in IstioMetrics' map. */
 const CACHE_LIMIT = 4096;
 /** Stands for "no endpoint was picked" (local replies: NR, UH, fault aborts). */
@@ -54,14 +35,15 @@ export function flagsLabel(flags: readonly string[]): string {
 }
 
 /**
- * Istio's metrics from the call observer (outbound) and {@link CallMetrics.inbound} (inbound).
+ * Istio's metrics from the call observer (outbound) and the inbound policy (inbound, through
+ * {@link CallMetrics.stage}, which watches every request's end and refuses nothing).
  *
  * @example
  * ```ts
  * const metrics = new IstioMetrics();
  * const calls = new CallMetrics(metrics, { service: 'productpage', namespace: 'default', labels: { app: 'productpage', version: 'v1' } });
- * mesh.observe(calls);                      // every outbound call counts as reporter="source"
- * calls.inbound({ protocol: 'http', mtls: false, status: 200, durationMs: 3, requestBytes: 0, responseBytes: 120 });
+ * mesh.observe(calls);                         // every outbound call counts as reporter="source"
+ * mesh.inbound.policy.use(calls.stage);        // every inbound request as reporter="destination"
  * ```
  */
 export class CallMetrics implements CallObserver<undefined> {
@@ -102,26 +84,36 @@ export class CallMetrics implements CallObserver<undefined> {
   }
 
   /**
+   * The inbound policy stage: counts each request's end as reporter `destination` (denied ones
+   * too, with the code they got). Registered after every other stage so their flags are in.
+   */
+  readonly stage: InboundStage = { name: 'istio-metrics', onEnd: (call, outcome) => this.inbound(call, outcome) };
+
+  /**
    * Counts one inbound request (reporter `destination`).
    *
    * @example
    * ```ts
-   * calls.inbound({ protocol: 'grpc', mtls: true, principal: 'spiffe://cluster.local/ns/default/sa/productpage', status: 200, grpcStatus: 0, durationMs: 1.2, requestBytes: 12, responseBytes: 40, requestMessages: 1, responseMessages: 1 });
+   * calls.inbound(call, { status: 200, grpcStatus: 0, durationMs: 1.2, requestBytes: 12, responseBytes: 40, requestMessages: 1, responseMessages: 1 });
    * ```
    */
-  inbound(end: InboundEnd): void {
-    const principal = end.principal ?? UNKNOWN;
-    const edges = this.inboundEdges[(end.protocol === 'grpc' ? 2 : 0) + (end.mtls ? 1 : 0)]!;
-    let edge = edges.get(principal);
+  inbound(call: InboundCall, end: InboundOutcome): void {
+    const view = call.view;
+    const principal = view.peer.principal;
+    // mTLS is a TLS connection whose client certificate verified (only then is a principal set).
+    const mtls = view.tls && principal !== undefined;
+    const protocol = view.protocol;
+    const edges = this.inboundEdges[(protocol === 'grpc' ? 2 : 0) + (mtls ? 1 : 0)]!;
+    const key = principal ?? UNKNOWN;
+    let edge = edges.get(key);
     if (edge === undefined) {
       // Without metadata exchange the caller is known by its certificate only.
-      const peer = workloadLabels({ principal });
-      const security = end.mtls ? 'mutual_tls' : 'none';
-      edge = this.metrics.edge('destination', peer, this.local, this.localService, end.protocol, security);
-      if (edges.size < CACHE_LIMIT) edges.set(principal, edge);
+      const peer = workloadLabels({ principal: key });
+      edge = this.metrics.edge('destination', peer, this.local, this.localService, protocol, mtls ? 'mutual_tls' : 'none');
+      if (edges.size < CACHE_LIMIT) edges.set(key, edge);
     }
-    const grpc = end.protocol === 'grpc';
-    const series = edge.series(end.status, grpc ? end.grpcStatus ?? 2 : -1, flagsLabel(end.flags ?? []));
+    const grpc = protocol === 'grpc';
+    const series = edge.series(end.status, grpc ? end.grpcStatus ?? 2 : -1, flagsLabel(call.flags));
     series.record(end.durationMs, end.requestBytes, end.responseBytes);
     if (grpc) series.messages(end.requestMessages ?? 0, end.responseMessages ?? 0);
   }

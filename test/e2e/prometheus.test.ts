@@ -2,7 +2,8 @@
 // http_sd_configs entry pointing at the control server's admin GET /prometheus/targets, scrapes
 // /stats/prometheus, and answers Istio's PromQL over bookinfo traffic: loadgen → productpage →
 // reviews (v2 for jason, else v3; Istio's virtual-service-reviews-jason-v2-v3.yaml) → ratings
-// (jason's calls aborted with 500 by virtual-service-ratings-test-abort.yaml).
+// (jason's calls aborted with 500 by virtual-service-ratings-test-abort.yaml). Callers report
+// reporter="source", servers reporter="destination", and both add up to the requests sent.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -128,7 +129,7 @@ test('admin /prometheus/targets lists every mesh in http_sd format; Prometheus s
   assert.ok(up.every((t) => t.scrapeUrl.endsWith('/stats/prometheus')));
 });
 
-test('PromQL over bookinfo traffic: rates per service, counts by response_code equal to the requests sent, p99 latency', async () => {
+test('PromQL over bookinfo traffic: rates per service, counts by response_code equal to the requests sent, p99 latency', async (t) => {
   // Two batches with a scrape between them: rate() needs the counters to grow between samples.
   await drive(6);
   await drive(2, 'jason');
@@ -148,6 +149,16 @@ test('PromQL over bookinfo traffic: rates per service, counts by response_code e
     return by['200'] === 2 * total + plain && by['500'] === jason ? by : undefined;
   });
   assert.deepEqual(codes, { 200: 2 * total + plain, 500: jason });
+  // The servers report too: productpage and reviews every request, ratings the ones not aborted.
+  const inbound = await prom.until('the servers\' reports scraped', async () => {
+    const by = byLabel(await prom.query('sum(istio_requests_total{reporter="destination"}) by (destination_service_name)'), 'destination_service_name');
+    return by['productpage'] === total && by['reviews'] === total && by['ratings'] === plain ? by : undefined;
+  });
+  assert.deepEqual(inbound, { productpage: total, reviews: total, ratings: plain });
+  const inboundCodes = byLabel(await prom.query('sum(istio_requests_total{reporter="destination"}) by (response_code)'), 'response_code');
+  assert.deepEqual(inboundCodes, { 200: 2 * total + plain });
+  const policy = byLabel(await prom.query('sum(istio_requests_total{reporter="destination"}) by (connection_security_policy)'), 'connection_security_policy');
+  assert.deepEqual(policy, { none: 2 * total + plain }, 'plaintext: connection_security_policy none');
   const flags = byLabel(await prom.query('sum(istio_requests_total{reporter="source",response_code="500"}) by (response_flags)'), 'response_flags');
   assert.deepEqual(flags, { FI: jason });
   const edges = await prom.query('sum(istio_requests_total{reporter="source"}) by (source_workload, destination_workload)');
@@ -169,5 +180,5 @@ test('PromQL over bookinfo traffic: rates per service, counts by response_code e
   assert.equal(p99.length, 1);
   const q = Number(p99[0]!.value[1]);
   assert.ok(Number.isFinite(q) && q > 0, `p99 = ${p99[0]!.value[1]}`);
-  console.log(`# PromQL: source codes ${JSON.stringify(codes)}, rates ${JSON.stringify(rates)}, p99 ${q} ms`);
+  t.diagnostic(`PromQL: source codes ${JSON.stringify(codes)}, destination by service ${JSON.stringify(inbound)}, rates ${JSON.stringify(rates)}, p99 ${q} ms`);
 });

@@ -1,5 +1,6 @@
 // createMesh({ metricsPort }): Istio's standard metrics at GET /stats/prometheus for outbound
-// HTTP and gRPC calls (reporter="source"), the port announced over xDS and listed by the
+// HTTP and gRPC calls (reporter="source") and inbound requests through the inbound policy, HTTP
+// and gRPC servers alike (reporter="destination"), the port announced over xDS and listed by the
 // control server's admin GET /prometheus/targets; off by default; the endpoint gone after close().
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { createMesh } from '../../../src/mesh/create.js';
 import type { Mesh } from '../../../src/mesh/types.js';
 import { parseConfig } from '../../../src/config/index.js';
 import { parsePrometheus, type Sample } from '../../helpers/prometheus-text.js';
-import { serviceEntry, startBackend, SvcClient, unary, waitFor, type Backend } from '../grpc/fixture.js';
+import { failure, handlers, serviceEntry, startBackend, SVC, SvcClient, unary, waitFor, type Backend } from '../grpc/fixture.js';
+import * as grpc from '@grpc/grpc-js';
 
 let server: ControlServer;
 let backend: Backend;
@@ -121,6 +123,60 @@ test('outbound gRPC: response_code 200, grpc_response_status per code, message c
   const ok = samples.find((s) => s.name === 'istio_requests_total' && s.labels['grpc_response_status'] === '0')!;
   assert.equal(ok.labels['destination_workload'], 'reviews-v1');
   assert.equal(ok.labels['destination_app'], 'reviews');
+});
+
+test('inbound HTTP and gRPC: reporter="destination" with the local workload as destination, denials counted with their code', async () => {
+  const { resources } = parseConfig(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ratings }
+spec:
+  hosts: [ratings.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - { number: 9090, name: grpc, protocol: GRPC }
+  workloadSelector: { labels: { app: ratings } }
+`, 'ratings.yaml');
+  await server.store.apply(resources);
+  const serving = await mesh({ service: 'ratings', labels: { app: 'ratings', version: 'v2' }, metricsPort: 0 });
+  await serving.listen((req, res) => { res.statusCode = req.url === '/teapot' ? 418 : 200; res.end('ok'); }, { port: 0, servicePort: 9080 });
+  const g = serving.grpc.createServer({ servicePort: 9090, drainTimeoutMs: 200 });
+  g.server.addService(SVC, handlers({ name: 'ratings-v2', behaviour: {}, calls: 0 }));
+  g.use({ onCall: (ctx) => (ctx.metadata.get('x-deny').length > 0 ? { code: grpc.status.PERMISSION_DENIED, details: 'no' } : undefined) });
+  await g.bind('127.0.0.1:0');
+  after(() => g.close());
+  const caller = await mesh({ service: 'reviews', labels: { app: 'reviews', version: 'v1' } });
+  await waitFor(async () => (await caller.fetch('http://ratings:9080/')).status === 200, 5000, 'ratings HTTP routed');
+  const c = caller.grpc.client(SvcClient, 'ratings:9090');
+  after(() => c.close());
+  await waitFor(async () => (await unary(c).catch(() => undefined))?.from === 'ratings-v2', 5000, 'ratings gRPC routed');
+  const before = await scrape(serving);
+  const httpOk0 = value(before, 'istio_requests_total', { reporter: 'destination', request_protocol: 'http', response_code: '200' });
+  const grpcOk0 = value(before, 'istio_requests_total', { reporter: 'destination', request_protocol: 'grpc', grpc_response_status: '0' });
+  for (let i = 0; i < 4; i++) await (await caller.fetch('http://ratings:9080/ratings/0')).text();
+  await (await caller.fetch('http://ratings:9080/teapot')).text();
+  for (let i = 0; i < 3; i++) await unary(c);
+  assert.equal((await failure(unary(c, { 'x-deny': '1' }))).code, grpc.status.PERMISSION_DENIED);
+
+  const samples = await scrape(serving);
+  const inbound = { reporter: 'destination' };
+  assert.equal(value(samples, 'istio_requests_total', { ...inbound, request_protocol: 'http', response_code: '200' }) - httpOk0, 4);
+  assert.equal(value(samples, 'istio_requests_total', { ...inbound, request_protocol: 'http', response_code: '418' }), 1);
+  assert.equal(value(samples, 'istio_requests_total', { ...inbound, request_protocol: 'grpc', response_code: '200', grpc_response_status: '0' }) - grpcOk0, 3);
+  assert.equal(value(samples, 'istio_requests_total', { ...inbound, request_protocol: 'grpc', grpc_response_status: '7' }), 1, 'a denied call counts with PERMISSION_DENIED');
+  const row = samples.find((x) => x.name === 'istio_requests_total' && x.labels['reporter'] === 'destination' && x.labels['response_code'] === '418')!;
+  assert.deepEqual({ ...row.labels }, {
+    reporter: 'destination', source_workload: 'unknown', source_canonical_service: 'unknown', source_canonical_revision: 'latest',
+    source_workload_namespace: 'unknown', source_principal: 'unknown', source_app: 'unknown', source_version: 'unknown', source_cluster: 'Kubernetes',
+    destination_workload: 'ratings-v2', destination_workload_namespace: 'default', destination_principal: 'unknown', destination_app: 'ratings',
+    destination_version: 'v2', destination_service: 'ratings.default.svc.cluster.local', destination_canonical_service: 'ratings',
+    destination_canonical_revision: 'v2', destination_service_name: 'ratings', destination_service_namespace: 'default', destination_cluster: 'Kubernetes',
+    request_protocol: 'http', response_code: '418', grpc_response_status: '', response_flags: '-', connection_security_policy: 'none',
+  });
+  const grpcSvc = { ...inbound, request_protocol: 'grpc' };
+  const grpcAll = value(samples, 'istio_requests_total', grpcSvc);
+  assert.equal(value(samples, 'istio_response_messages_total', grpcSvc), grpcAll - 1, 'one response message per OK unary call');
+  assert.equal(value(samples, 'istio_request_messages_total', grpcSvc), grpcAll - 1, 'the denied call never read its message');
 });
 
 test('admin /prometheus/targets: every mesh with a metrics port (pure clients too), gone after close()', async () => {
