@@ -129,7 +129,7 @@ export class AdsStream {
   private proxy: Proxy | undefined;
   announced: Announcement | undefined;
   announcementRejected: { code: MeshErrorCode; message: string } | undefined;
-  /** From the latest node; withheld while the node's announcement is rejected (its address is not trusted). */
+  /** From the latest node, when its address passes the announcement policy (Prometheus will dial it). */
   metrics: MetricsTarget | undefined;
   private readonly types = new Map<string, TypeState>();
   private closed = false;
@@ -210,15 +210,26 @@ export class AdsStream {
       status.announced = { service: a.service, namespace: a.namespace, address: a.address, ports: a.ports.map((p) => p.number) };
     }
     if (this.announcementRejected) status.announcementRejected = { ...this.announcementRejected };
-    else if (this.metrics) status.metrics = { ...this.metrics, labels: { ...this.metrics.labels } };
+    if (this.metrics) status.metrics = { ...this.metrics, labels: { ...this.metrics.labels } };
     return status;
+  }
+
+  /**
+   * A metrics endpoint passes the same address rules as an announced endpoint: the control server
+   * hands it to Prometheus to dial, so a client must not point it at, say, 169.254.169.254.
+   */
+  private admitMetrics(m: MetricsTarget | undefined): MetricsTarget | undefined {
+    if (!m || !this.ctx.admit) return m;
+    const rejected = this.ctx.admit({ nodeId: this.nodeId || '-', service: m.service ?? 'meshlet', namespace: m.namespace, labels: m.labels, address: m.address, ports: [{ number: m.port }] });
+    if (rejected) log('%s: metrics endpoint not listed: %s', this.label(), rejected.message);
+    return rejected ? undefined : m;
   }
 
   private onNode(node: Record<string, unknown>): void {
     const id = typeof node['id'] === 'string' ? node['id'] : '';
     if (!this.nodeId && id) this.nodeId = id;
     this.proxy ??= proxyFromNode(node);
-    this.metrics = parseMetricsTarget(node);
+    this.metrics = this.admitMetrics(parseMetricsTarget(node));
     const announcement = parseAnnouncement(node);
     if (announcement) {
       const rejected = this.ctx.admit?.(announcement);

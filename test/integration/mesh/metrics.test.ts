@@ -194,6 +194,16 @@ test('admin /prometheus/targets: every mesh with a metrics port (pure clients to
   await assert.rejects(request(`http://${target}/stats/prometheus`), /ECONNREFUSED/);
 });
 
+test('a metrics endpoint outside announceNetworks is not listed (Prometheus would dial it)', async () => {
+  const strict = await createControlServer({ xdsPort: 0, adminPort: 0, debounceMs: 5, announceNetworks: ['10.0.0.0/8'] });
+  after(() => strict.close());
+  const m = await createMesh({ controlPlane: `127.0.0.1:${strict.xdsPort}`, metricsPort: 0, initialFetchTimeoutMs: 2000 });
+  after(() => m.close());
+  await waitFor(async () => strict.clients().some((c) => c.id !== ''), 5000, 'the client to connect');
+  const res = await request(`http://127.0.0.1:${strict.adminPort}/prometheus/targets`);
+  assert.deepEqual(await res.body.json(), []);
+});
+
 test('a bad metricsPort is a coded error', async () => {
   await assert.rejects(createMesh({ controlPlane: `127.0.0.1:${server.xdsPort}`, metricsPort: 70000, initialFetchTimeoutMs: 100 }), { code: 'MESHLET_ERR_CONFIG' });
   const taken = meshes.find((m) => m.metricsPort !== undefined && m.metricsPort > 0)!;
