@@ -232,7 +232,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     }
     if (admin) adminPort = await admin.listen(host, options.adminPort ?? 15014);
     if (options.caDir !== undefined) {
-      // Loaded only with a CA: @peculiar/x509 and jose cost ~0.3 s and ~18 MB at import.
+      // Loaded only with a CA: a server without one never imports the CA modules or jose.
       const [{ CertificateAuthority }, { SecureServer }] = await Promise.all([import('./ca/authority.js'), import('./ca/secure-server.js')]);
       ca = await CertificateAuthority.open({
         dir: options.caDir,
