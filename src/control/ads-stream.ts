@@ -3,7 +3,7 @@ import { proxyFromNode, type Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
 import type { DiscoveryRequest } from '../xds/wire/discovery-request.js';
 import { finishDiscoveryResponse } from '../xds/wire/discovery-response.js';
-import { NODE_METADATA, parseAnnouncement } from '../xds/node.js';
+import { NODE_METADATA, parseAnnouncement, parseMetricsTarget, type MetricsTarget } from '../xds/node.js';
 import { shortTypeName, TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';
 import type { MeshErrorCode } from '../errors.js';
@@ -39,6 +39,8 @@ export interface ClientStatus {
   announcementRejected?: { code: MeshErrorCode; message: string };
   /** Keyed by LDS/RDS/CDS/EDS (or the message name of other types). */
   types: Record<string, TypeStatus>;
+  /** The client's Prometheus endpoint, when it announces one (`createMesh({ metricsPort })`). */
+  metrics?: MetricsTarget;
 }
 
 /** Passed to the 'push' listeners. */
@@ -133,6 +135,8 @@ export class AdsStream {
   private proxy: Proxy | undefined;
   announced: Announcement | undefined;
   announcementRejected: { code: MeshErrorCode; message: string } | undefined;
+  /** From the latest node, when its address passes the announcement policy (Prometheus will dial it). */
+  metrics: MetricsTarget | undefined;
   private readonly types = new Map<string, TypeState>();
   private closed = false;
 
@@ -213,13 +217,26 @@ export class AdsStream {
       status.announced = { service: a.service, namespace: a.namespace, address: a.address, ports: a.ports.map((p) => p.number) };
     }
     if (this.announcementRejected) status.announcementRejected = { ...this.announcementRejected };
+    if (this.metrics) status.metrics = { ...this.metrics, labels: { ...this.metrics.labels } };
     return status;
+  }
+
+  /**
+   * A metrics endpoint passes the same address rules as an announced endpoint: the control server
+   * hands it to Prometheus to dial, so a client must not point it at, say, 169.254.169.254.
+   */
+  private admitMetrics(m: MetricsTarget | undefined): MetricsTarget | undefined {
+    if (!m || !this.ctx.admit) return m;
+    const rejected = this.ctx.admit({ nodeId: this.nodeId || '-', service: m.service ?? 'meshlet', namespace: m.namespace, labels: m.labels, address: m.address, ports: [{ number: m.port }] });
+    if (rejected) log('%s: metrics endpoint not listed: %s', this.label(), rejected.message);
+    return rejected ? undefined : m;
   }
 
   private onNode(node: Record<string, unknown>): void {
     const id = typeof node['id'] === 'string' ? node['id'] : '';
     if (!this.nodeId && id) this.nodeId = id;
     this.proxy ??= proxyFromNode(node);
+    this.metrics = this.admitMetrics(parseMetricsTarget(node));
     const announcement = parseAnnouncement(node);
     if (announcement) {
       const rejected = this.ctx.admit?.(announcement);

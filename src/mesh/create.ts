@@ -24,6 +24,7 @@ import type { CloseOptions, Mesh, MeshEvents, MeshInbound, MeshOptions } from '.
 import { channels } from '../telemetry/diagnostics.js';
 import { checkControlPlane, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
+import { startMeshMetrics, type MeshMetrics } from '../telemetry/mesh-metrics.js';
 
 const log = trace('mesh');
 
@@ -46,7 +47,21 @@ const DEFAULT_CONTROL_PLANE = '127.0.0.1:15010';
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   options.signal?.throwIfAborted();
   await loadXxhash(); // consistent-hash rings need it before the first snapshot compiles
-  const mesh = new MeshClient(options);
+  // Bound before the xDS stream opens, so the first node announces the metrics port.
+  const otel = options.telemetry?.otel;
+  const metrics = options.metricsPort === undefined && !otel ? undefined : await startMeshMetrics({
+    namespace: options.namespace ?? 'default',
+    ...(options.service !== undefined ? { service: options.service } : {}),
+    ...(options.labels !== undefined ? { labels: options.labels } : {}),
+    ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
+  }, { host: options.address ?? '127.0.0.1', port: options.metricsPort, otel });
+  let mesh: MeshClient;
+  try {
+    mesh = new MeshClient(options, metrics);
+  } catch (err) {
+    await metrics?.close();
+    throw err;
+  }
   await mesh.start(options.initialFetchTimeoutMs ?? 5000, options.signal);
   return mesh;
 }
@@ -82,7 +97,7 @@ class MeshClient implements Mesh {
   private closeSignal: AbortSignal | undefined;
   private readonly controlPlane: ControlPlaneState;
 
-  constructor(options: MeshOptions) {
+  constructor(options: MeshOptions, private readonly metrics?: MeshMetrics) {
     const namespace = options.namespace ?? 'default';
     this.address = options.address ?? '127.0.0.1';
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
@@ -102,6 +117,7 @@ class MeshClient implements Mesh {
       ...(options.labels !== undefined ? { labels: options.labels } : {}),
       ...(options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
+      ...(metrics?.port !== undefined ? { metricsPort: metrics.port } : {}),
     };
     const controlPlane = checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE);
     this.controlPlane = new ControlPlaneState(controlPlane, (u) => this.warnUnreachable(u));
@@ -127,6 +143,10 @@ class MeshClient implements Mesh {
       if (channels.requestEnd.hasSubscribers) channels.requestEnd.publish(r);
     };
     this.observers.add(recordObserver(sink), () => this.requestListeners > 0 || channels.requestEnd.hasSubscribers);
+    if (metrics) {
+      this.observers.add(metrics.calls); // outbound: reporter="source"
+      this.policy.use(metrics.calls.stage, INBOUND_PHASE.app); // inbound (HTTP and gRPC): reporter="destination"
+    }
     this.dispatcher = new MeshDispatcher({
       engine: this.engine,
       strict: options.strict ?? false,
@@ -153,6 +173,10 @@ class MeshClient implements Mesh {
     const dispatcher = this.dispatcher;
     this.fetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
       undiciFetch(input, { ...init, dispatcher })) as typeof undiciFetch;
+  }
+
+  get metricsPort(): number | undefined {
+    return this.metrics?.port;
   }
 
   async start(timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -298,6 +322,7 @@ class MeshClient implements Mesh {
     this.feed.dispose();
     await this.xds.close().catch((err: unknown) => log('xDS close failed: %o', err));
     this.grpcFace?.dispose();
+    await this.metrics?.close().catch((err: unknown) => log('metrics endpoint close failed: %o', err));
     const pools = this.dispatcher.close();
     const destroy = () => void this.dispatcher.destroy().catch(() => {});
     const timer = setTimeout(destroy, this.closeSignal?.aborted ? 0 : this.drainTimeoutMs);

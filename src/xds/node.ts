@@ -17,6 +17,8 @@ export const NODE_METADATA = {
   instanceIps: 'INSTANCE_IPS',
   ports: 'MESHLET_PORTS',
   draining: 'MESHLET_DRAINING',
+  /** Port of the mesh's Prometheus endpoint (`GET /stats/prometheus`), on the INSTANCE_IPS address. */
+  metricsPort: 'MESHLET_METRICS_PORT',
 } as const;
 
 /** The namespace of a node that names none (Kubernetes' default). */
@@ -67,6 +69,8 @@ export interface BuildNodeOptions {
   locality?: string;
   /** Set while shutting down so the control server drops this endpoint. */
   draining?: boolean;
+  /** Bound port of the mesh's metrics endpoint (`createMesh({ metricsPort })`). */
+  metricsPort?: number;
 }
 
 /** envoy.config.core.v3.Node in protobufjs object form (snake_case), ready for `fromObject`. */
@@ -105,6 +109,7 @@ export function buildNode(opts: BuildNodeOptions): NodeObject {
     }));
   }
   if (opts.draining) meta[NODE_METADATA.draining] = 'true';
+  if (opts.metricsPort !== undefined) meta[NODE_METADATA.metricsPort] = opts.metricsPort;
   const node: NodeObject = {
     id: opts.id,
     cluster: opts.cluster ?? `${opts.service ?? 'meshlet'}.${namespace}`,
@@ -219,4 +224,39 @@ export function parseAnnouncement(node: Record<string, unknown> | null | undefin
   const locality = parseLocality(node['locality']);
   if (locality) announcement.locality = locality;
   return announcement;
+}
+
+/** Where a mesh serves its metrics, as its node announces it (see {@link parseMetricsTarget}). */
+export interface MetricsTarget {
+  address: string;
+  port: number;
+  namespace: string;
+  /** Absent for a client that names no service. */
+  service?: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * Reads the metrics endpoint a node announces (`MESHLET_METRICS_PORT` on its INSTANCE_IPS
+ * address). Unlike {@link parseAnnouncement} this needs no service port: a pure client has
+ * metrics too.
+ *
+ * @example
+ * ```ts
+ * parseMetricsTarget(request.node); // { address: '10.0.0.5', port: 15020, namespace: 'default', service: 'productpage', labels: { version: 'v1' } }
+ * ```
+ */
+export function parseMetricsTarget(node: Record<string, unknown> | null | undefined): MetricsTarget | undefined {
+  if (!isObject(node)) return undefined;
+  const meta = metadataJson(node['metadata']);
+  const raw = meta[NODE_METADATA.metricsPort];
+  const port = typeof raw === 'string' ? Number(raw) : raw;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  const address = firstAddress(meta[NODE_METADATA.instanceIps]);
+  if (!address) return undefined;
+  const namespace = meta[NODE_METADATA.namespace];
+  const service = meta[NODE_METADATA.service];
+  const target: MetricsTarget = { address, port, namespace: typeof namespace === 'string' && namespace ? namespace : DEFAULT_NAMESPACE, labels: parseLabels(meta[NODE_METADATA.labels]) };
+  if (typeof service === 'string' && service) target.service = service;
+  return target;
 }
