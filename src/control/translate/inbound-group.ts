@@ -7,7 +7,7 @@ import type { IstioResource } from '../../config/types.js';
 import type { Proxy } from '../proxy.js';
 import { inboundListener } from './inbound.js';
 import { securityLabelKeys } from './peer-authn.js';
-import type { GeneratedResource } from './index.js';
+import type { GeneratedResource } from './types.js';
 
 /**
  * The inbound group key of a proxy for the names it asks for.

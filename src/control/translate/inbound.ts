@@ -15,7 +15,7 @@ import { INBOUND_LISTENER_PREFIX } from '../../xds/resources/inbound.js';
 import { rbacRules } from './authz.js';
 import { authorizationPoliciesFor, peerAuthnMode, type ResolvedMtls, type WorkloadRef } from './peer-authn.js';
 import { anyOf } from './proto-helpers.js';
-import type { GeneratedResource } from './index.js';
+import type { GeneratedResource } from './types.js';
 
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
