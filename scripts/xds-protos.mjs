@@ -47,6 +47,10 @@ export const ROOT_TYPES = [
   'envoy.extensions.load_balancing_policies.pick_first.v3.PickFirst',
   'google.protobuf.Any',
   'google.protobuf.Struct',
+  // Cluster transport sockets (mTLS): Istio's UpstreamTlsContext and the plaintext raw_buffer
+  // socket of auto-mTLS's fallback match.
+  'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+  'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
 ];
 
 /** The .proto files that define ROOT_TYPES (their imports are followed). */
@@ -67,6 +71,8 @@ const PROTO_FILES = [
   'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
   'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
   'envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
 ];
 
 /** What the output depends on: this script and the installed proto source. */

@@ -25,6 +25,11 @@ export interface EndpointModel {
   weight?: number;
   healthy: boolean;
   serviceAccount?: string;
+  /**
+   * SPIFFE ID of a mesh workload with an identity, taken from the verified client certificate of
+   * its ADS connection (never from what it claims): its endpoints get `tlsMode: istio`.
+   */
+  identity?: string;
   network?: string;
   origin: 'ServiceEntry' | 'WorkloadEntry' | 'announced';
 }
@@ -48,6 +53,8 @@ export interface Announcement {
   namespace: string;
   labels: Record<string, string>;
   serviceAccount?: string;
+  /** SPIFFE ID from the verified client certificate of the announcing ADS stream (set by the server, not the node). */
+  identity?: string;
   address: string;
   /** `number` is the service port others dial; `targetPort` where this instance listens (default: number). */
   ports: Array<{ number: number; name?: string; protocol?: string; targetPort?: number }>;
