@@ -17,6 +17,9 @@ import { inboundInterceptor, meshServer, type GrpcInboundHook, type GrpcServerOp
 import type { GrpcMeshRuntime, GrpcRequestRecord } from './types.js';
 import { CallObservers } from '../core/observer.js';
 import { recordObserver } from '../telemetry/record.js';
+import type { MeshTls } from '../security/tls/mesh-tls.js';
+import { InboundTls, type InboundModeLookup } from '../security/tls/inbound.js';
+import { meshChannelCredentials } from '../security/tls/grpc-credentials.js';
 
 /** The parts of a mesh the gRPC adapter uses. */
 export interface GrpcMeshSource {
@@ -33,6 +36,10 @@ export interface MeshGrpcHooks {
   announcePort?: AnnouncePort;
   /** Retry jitter randomness (tests pass a seeded one). Default Math.random. */
   random?: () => number;
+  /** The mesh's identity: subchannels to mTLS endpoints use it, servers serve mTLS with it. */
+  tls?: MeshTls;
+  /** Per-port inbound mTLS mode (default PERMISSIVE). */
+  inboundMode?: InboundModeLookup;
 }
 
 /** A grpc-js client constructor (generated, `makeGenericClientConstructor`, or `loadPackageDefinition`). */
@@ -44,7 +51,7 @@ export interface MeshGrpc {
   readonly meshId: string;
   /** Channel options for a `mesh:///host:port` target. */
   readonly channelOptions: grpc.ChannelOptions;
-  /** Channel credentials (plaintext until the mesh has mTLS). */
+  /** Channel credentials: per subchannel, mTLS to endpoints whose cluster says so, plaintext to the rest. */
   readonly credentials: grpc.ChannelCredentials;
   /** The client interceptor (retries, per-try timeouts, records). */
   readonly interceptors: grpc.Interceptor[];
@@ -120,7 +127,12 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
     // meshlet's interceptor retries; grpc-js's own retry layer would buffer every message.
     'grpc.enable_retries': 0,
   };
-  const credentials = grpcLib().credentials.createInsecure();
+  const credentials = meshChannelCredentials(hooks.tls);
+  const tls = hooks.tls;
+  const acceptor = {
+    enabled: () => tls !== undefined,
+    create: (deliver: (s: import('node:net').Socket) => void) => new InboundTls(tls, hooks.inboundMode, ['h2'], deliver),
+  };
   const interceptors = [createClientInterceptor(runtime)];
   const announce: AnnouncePort = hooks.announcePort ?? (mesh.xds ? nodeAnnouncer(mesh.xds) : () => ({ dispose() {} }));
   const clientOptions = (extra: grpc.ClientOptions = {}): grpc.ClientOptions => ({
@@ -150,9 +162,9 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
       const hookList: GrpcInboundHook[] = [];
       const { servicePort: _s, portName: _p, drainTimeoutMs: _d, ...serverOptions } = options;
       const server = new (grpcLib().Server)({ ...serverOptions, interceptors: [inboundInterceptor(hookList), ...(serverOptions.interceptors ?? [])] });
-      return track(meshServer(server, hookList, announce, options));
+      return track(meshServer(server, hookList, announce, options, acceptor));
     },
-    wrapServer: (server, options = {}) => track(meshServer(server, undefined, announce, options)),
+    wrapServer: (server, options = {}) => track(meshServer(server, undefined, announce, options, acceptor)),
     async closeServers() {
       const all = [...servers];
       servers.clear();

@@ -9,6 +9,16 @@ import { grpcLib, newMetadata, Status } from './lib.js';
 import { meshError } from '../errors.js';
 import type { Disposable } from '../internal/events.js';
 import type { AnnouncePort } from './announce.js';
+import type { Socket } from 'node:net';
+import type { InboundTls } from '../security/tls/inbound.js';
+import { verifiedPeerId } from '../security/tls/peer.js';
+import { bindSniffing, type SniffingBinding } from './secure-bind.js';
+
+/** The mesh's mTLS acceptor for gRPC ports; `enabled()` is false when the mesh has no identity (plaintext bind). */
+export interface GrpcAcceptorFactory {
+  enabled(): boolean;
+  create(deliver: (s: Socket) => void): InboundTls;
+}
 
 /** What inbound hooks see of a call. */
 export interface GrpcInboundContext {
@@ -18,6 +28,8 @@ export interface GrpcInboundContext {
   metadata: Metadata;
   /** `address:port` of the caller. */
   readonly peer: string;
+  /** SPIFFE ID of the caller's client certificate, only when the mTLS handshake verified it. */
+  readonly principal?: string;
   readonly startedAt: number;
   /** Free-form state hooks share (e.g. the peer's SPIFFE identity). */
   readonly state: Record<string, unknown>;
@@ -70,12 +82,20 @@ function runHooks(hooks: readonly GrpcInboundHook[], ctx: GrpcInboundContext): G
   return undefined;
 }
 
+/** The verified peer SPIFFE ID of a call: grpc-js' auth context has a certificate only for an authorized TLS socket. */
+function principalOf(call: unknown): string | undefined {
+  const c = call as { getAuthContext?: () => { transportSecurityType?: string; sslPeerCertificate?: import('node:tls').PeerCertificate } };
+  const cert = c.getAuthContext?.().sslPeerCertificate;
+  return cert ? verifiedPeerId({ encrypted: true, authorized: true, getPeerCertificate: () => cert }) : undefined;
+}
+
 /** The server interceptor that runs a hook list. */
 export function inboundInterceptor(hooks: readonly GrpcInboundHook[]): ServerInterceptor {
   return (descriptor, call) => {
     const { ServerInterceptingCall } = grpcLib();
     if (hooks.length === 0) return new ServerInterceptingCall(call);
-    const ctx: GrpcInboundContext = { method: descriptor.path, metadata: newMetadata(), peer: call.getPeer(), startedAt: performance.now(), state: {} };
+    const principal = principalOf(call);
+    const ctx: GrpcInboundContext = { method: descriptor.path, metadata: newMetadata(), peer: call.getPeer(), ...(principal ? { principal } : {}), startedAt: performance.now(), state: {} };
     let ended = false;
     const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
       start: (next) =>
@@ -106,8 +126,9 @@ export function inboundInterceptor(hooks: readonly GrpcInboundHook[]): ServerInt
 }
 
 /** Builds the {@link MeshGrpcServer} API around a server. */
-export function meshServer(server: Server, hooks: GrpcInboundHook[] | undefined, announce: AnnouncePort, options: GrpcServerOptions): MeshGrpcServer {
+export function meshServer(server: Server, hooks: GrpcInboundHook[] | undefined, announce: AnnouncePort, options: GrpcServerOptions, acceptor?: GrpcAcceptorFactory): MeshGrpcServer {
   const announced: Disposable[] = [];
+  const sniffing: SniffingBinding[] = [];
   let closing: Promise<void> | undefined;
   const drainMs = options.drainTimeoutMs ?? 5000;
   return {
@@ -117,9 +138,18 @@ export function meshServer(server: Server, hooks: GrpcInboundHook[] | undefined,
       hooks.push(hook);
       return { dispose: () => void (hooks.includes(hook) && hooks.splice(hooks.indexOf(hook), 1)) };
     },
-    async bind(address, credentials = grpcLib().ServerCredentials.createInsecure()) {
+    async bind(address, credentials) {
       const addr = typeof address === 'number' ? `0.0.0.0:${address}` : address;
-      const port = await new Promise<number>((resolve, reject) => server.bindAsync(addr, credentials, (err, p) => (err ? reject(err) : resolve(p))));
+      let port: number;
+      // A mesh with an identity serves mTLS (and, PERMISSIVE, plaintext) unless told otherwise.
+      if (credentials === undefined && acceptor?.enabled()) {
+        const binding = await bindSniffing(server, addr, (deliver) => acceptor.create(deliver));
+        sniffing.push(binding);
+        port = binding.port;
+      } else {
+        const creds = credentials ?? grpcLib().ServerCredentials.createInsecure();
+        port = await new Promise<number>((resolve, reject) => server.bindAsync(addr, creds, (err, p) => (err ? reject(err) : resolve(p))));
+      }
       const servicePort = options.servicePort ?? port;
       const name = options.portName ?? (announced.length === 0 ? 'grpc' : `grpc-${servicePort}`);
       announced.push(announce({ number: servicePort, name, protocol: 'GRPC', targetPort: port }));
@@ -128,6 +158,8 @@ export function meshServer(server: Server, hooks: GrpcInboundHook[] | undefined,
     close() {
       closing ??= (async () => {
         for (const a of announced.splice(0)) a.dispose();
+        // Stop accepting now; the injected sessions drain with the server below.
+        const stopped = sniffing.splice(0).map((b) => b.close());
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             server.forceShutdown();
@@ -138,6 +170,7 @@ export function meshServer(server: Server, hooks: GrpcInboundHook[] | undefined,
             resolve();
           });
         });
+        await Promise.all(stopped);
       })();
       return closing;
     },

@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { ResponseFlag } from '../core/types.js';
 import { trace } from '../internal/debug.js';
 import type { Disposable } from '../internal/events.js';
+import { verifiedPeerId } from '../security/tls/peer.js';
 
 const log = trace('mesh');
 
@@ -79,11 +80,9 @@ export function contextOf(req: IncomingMessage): InboundContext | undefined {
 function peerOf(req: IncomingMessage): InboundPeer {
   const socket = req.socket as Partial<TLSSocket> | undefined;
   const peer: InboundPeer = { address: socket?.remoteAddress ?? '' };
-  if (socket?.encrypted && typeof socket.getPeerCertificate === 'function') {
-    const san = socket.getPeerCertificate()?.subjectaltname ?? '';
-    const uri = san.split(', ').find((s) => s.startsWith('URI:'));
-    if (uri) peer.identity = uri.slice(4);
-  }
+  // Only a certificate the handshake verified names the peer (security/tls/peer.ts).
+  const identity = verifiedPeerId(socket);
+  if (identity) peer.identity = identity;
   return peer;
 }
 

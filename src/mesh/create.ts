@@ -22,6 +22,11 @@ import type { CloseOptions, Mesh, MeshEvents, MeshInbound, MeshOptions } from '.
 import { channels } from '../telemetry/diagnostics.js';
 import { checkControlPlane, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
+import { adsCredentials, startIdentity, tokenSource } from './identity.js';
+import type { MeshTls } from '../security/tls/mesh-tls.js';
+import { DEFAULT_INBOUND_MODE, InboundTls } from '../security/tls/inbound.js';
+import { parseWorkloadSpiffeId } from '../security/identity/spiffe-id.js';
+import { decodeJoinToken } from '../security/identity/join-token.js';
 
 const log = trace('mesh');
 
@@ -44,7 +49,16 @@ const DEFAULT_CONTROL_PLANE = '127.0.0.1:15010';
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   options.signal?.throwIfAborted();
   await loadXxhash(); // consistent-hash rings need it before the first snapshot compiles
-  const mesh = new MeshClient(options);
+  const token = tokenSource(options.token);
+  // A literal token is checked before anything starts: a typo fails createMesh, not the background.
+  if (typeof token === 'string') decodeJoinToken(token);
+  const tls = token === undefined ? undefined : await startIdentity({
+    token,
+    controlPlane: checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE),
+    waitMs: options.initialFetchTimeoutMs ?? 5000,
+    ...(options.identityTtlSeconds !== undefined ? { ttlSeconds: options.identityTtlSeconds } : {}),
+  });
+  const mesh = new MeshClient(options, tls);
   await mesh.start(options.initialFetchTimeoutMs ?? 5000, options.signal);
   return mesh;
 }
@@ -77,9 +91,17 @@ class MeshClient implements Mesh {
   private closing: Promise<void> | undefined;
   private closeSignal: AbortSignal | undefined;
   private readonly controlPlane: ControlPlaneState;
+  private readonly inboundMode: (port: number) => 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 
-  constructor(options: MeshOptions) {
-    const namespace = options.namespace ?? 'default';
+  constructor(options: MeshOptions, private readonly tls: MeshTls | undefined) {
+    // The token, not the options, says who this workload is.
+    const workload = tls ? parseWorkloadSpiffeId(tls.spiffeId) : undefined;
+    const granted = typeof workload === 'object' ? workload : undefined;
+    if (granted && options.namespace !== undefined && options.namespace !== granted.namespace) {
+      throw meshError('MESHLET_ERR_CONFIG', `namespace "${options.namespace}" differs from the join token's (${tls!.spiffeId})`);
+    }
+    const namespace = granted?.namespace ?? options.namespace ?? 'default';
+    this.inboundMode = options.inboundTlsMode ?? DEFAULT_INBOUND_MODE;
     this.address = options.address ?? '127.0.0.1';
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
     const random = options.random ?? Math.random;
@@ -96,7 +118,7 @@ class MeshClient implements Mesh {
       address: this.address,
       ...(options.service !== undefined ? { service: options.service } : {}),
       ...(options.labels !== undefined ? { labels: options.labels } : {}),
-      ...(options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
+      ...(granted ? { serviceAccount: granted.serviceAccount } : options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
     };
     const controlPlane = checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE);
@@ -105,6 +127,7 @@ class MeshClient implements Mesh {
       server: controlPlane,
       node: buildNode(this.node),
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
+      ...(tls ? adsCredentials(tls) : {}),
     });
     this.feed = new XdsFeed(this.xds, this.engine);
     this.watchXds();
@@ -120,6 +143,7 @@ class MeshClient implements Mesh {
       sourceIp: this.address,
       observers: this.observers,
       noConfig: () => this.controlPlane.why(),
+      ...(tls ? { tls } : {}),
     });
     const pipeline = this.pipeline;
     this.inbound = {
@@ -198,7 +222,8 @@ class MeshClient implements Mesh {
     if (this.closing) throw meshError('MESHLET_ERR_CLOSED', 'mesh.listen() after close()');
     const { signal } = options;
     signal?.throwIfAborted();
-    const inbound = await InboundServer.start(target, { ...options, host: options.host ?? this.address }, this.pipeline);
+    const acceptor = this.tls ? new InboundTls(this.tls, this.inboundMode) : undefined;
+    const inbound = await InboundServer.start(target, { ...options, host: options.host ?? this.address }, this.pipeline, acceptor);
     if (signal?.aborted) {
       await inbound.close(0);
       throw signal.reason;
@@ -229,6 +254,7 @@ class MeshClient implements Mesh {
     this.grpcFace ??= meshGrpc(this, {
       random: this.random,
       observers: this.observers,
+      ...(this.tls ? { tls: this.tls, inboundMode: this.inboundMode } : {}),
       announcePort: (port) => {
         const entry = { port };
         this.extraPorts.add(entry);
@@ -241,6 +267,10 @@ class MeshClient implements Mesh {
       },
     });
     return this.grpcFace;
+  }
+
+  get identity(): string | undefined {
+    return this.tls?.spiffeId || undefined;
   }
 
   installGlobalDispatcher(): Disposable {
@@ -280,6 +310,8 @@ class MeshClient implements Mesh {
     this.closeSignal?.addEventListener('abort', destroy, { once: true });
     await pools.catch(() => {});
     clearTimeout(timer);
+    this.tls?.close();
+    this.tls?.identity.close();
     this.closeSignal?.removeEventListener('abort', destroy);
     this.events.clear();
   }
