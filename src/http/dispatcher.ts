@@ -89,12 +89,14 @@ export class MeshDispatcher extends Dispatcher {
   /** TLS transports by SNI (or address), for the connector: each cluster's settings, kept fresh by dispatchUpstream. */
   private readonly transports = new Map<string, TlsTransportModel>();
   private readonly connector: ReturnType<typeof meshConnector>;
+  private readonly hasIdentity: boolean;
   private closed = false;
 
   constructor(options: MeshDispatcherOptions) {
     super();
     this.engine = options.engine;
     this.ownsAgent = options.agent === undefined;
+    this.hasIdentity = options.tls !== undefined;
     this.connector = meshConnector(options.tls, (key) => this.transports.get(key));
     this.agent = options.agent ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connect: this.connector });
     this.strict = options.strict ?? false;
@@ -192,7 +194,10 @@ export class MeshDispatcher extends Dispatcher {
    */
   private dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: DispatchHandler, limit: number | undefined): void {
     const endpoint = (handler as { endpoint?: UpstreamEndpoint }).endpoint;
-    if (endpoint?.transport?.kind === 'tls') this.secure(opts as Dispatcher.DispatchOptions & { servername?: string }, endpoint, endpoint.transport);
+    const t = endpoint?.transport;
+    // A mesh without an identity is a workload without a sidecar: it talks plaintext to mesh
+    // mTLS endpoints (PERMISSIVE ones serve it, STRICT ones refuse it); TLS it can do (SIMPLE) it does.
+    if (t?.kind === 'tls' && (this.hasIdentity || !t.identity)) this.secure(opts as Dispatcher.DispatchOptions & { servername?: string }, endpoint!, t);
     if (limit === undefined || !this.ownsAgent || this.closed) {
       this.agent.dispatch(opts, handler);
     } else if (limit === 1) {

@@ -38,11 +38,11 @@ export function meshChannelCredentials(tls: MeshTls | undefined): grpc.ChannelCr
   const insecure = lib.credentials.createInsecure();
   const byTransport = new WeakMap<TlsTransportModel, grpc.ChannelCredentials>();
   let system: SystemRoots | undefined;
-  const secureFor = (t: TlsTransportModel): grpc.ChannelCredentials | undefined => {
+  const secureFor = (t: TlsTransportModel): grpc.ChannelCredentials => {
     let creds = byTransport.get(t);
     if (creds) return creds;
     const ca = t.trust === 'mesh' ? tls : (system ??= new SystemRoots());
-    if (!ca || (t.identity && !tls)) return undefined;
+    if (!ca) return insecure;
     creds = lib.experimental.createCertificateProviderChannelCredentials(ca, t.identity ? tls! : null, {
       checkServerIdentity: (_host, cert) => checkSubjectAltNames(cert, t.subjectAltNames),
     });
@@ -58,10 +58,9 @@ export function meshChannelCredentials(tls: MeshTls | undefined): grpc.ChannelCr
     }
     _createSecureConnector(target: grpc.experimental.GrpcUri, options: grpc.ChannelOptions, callCredentials?: grpc.CallCredentials): grpc.experimental.SecureConnector {
       const t = options[TRANSPORT_OPTION] as TlsTransportModel | undefined;
-      if (t?.kind !== 'tls') return insecure._createSecureConnector(target, options, callCredentials);
-      const creds = secureFor(t);
-      // No identity for a cluster that needs one: a connector that fails, as a handshake would.
-      if (!creds) return { connect: () => Promise.reject(new Error('meshlet: mTLS needs this mesh\'s identity (createMesh without a join token)')), waitForReady: () => Promise.resolve(), getCallCredentials: () => callCredentials ?? lib.credentials.createEmpty(), destroy: () => {} } as unknown as grpc.experimental.SecureConnector;
+      // Plaintext, and — for a mesh without an identity, a workload without a sidecar — mesh mTLS too.
+      if (t?.kind !== 'tls' || (t.identity && !tls)) return insecure._createSecureConnector(target, options, callCredentials);
+      const creds = secureFor(t)!;
       if (tls) tls.handshakes++;
       return creds._createSecureConnector(target, t.sni ? { ...options, 'grpc.ssl_target_name_override': t.sni } : options, callCredentials);
     }

@@ -100,7 +100,13 @@ describe('mesh mTLS', () => {
     // A plaintext mesh (no token) calls the PERMISSIVE service through the mesh: plaintext, no principal.
     const anonymous = await mesh(undefined);
     await waitFor(() => anonymous.engine.route({ method: 'GET', path: '/', host: 'ratings2', port: 9080, headers: {} }).kind === 'forward' && tlsModes(anonymous, 'ratings2', 9080).length === 1, 5000, 'route');
-    await assert.rejects(anonymous.fetch('http://ratings2:9080/'), 'a mesh without identity cannot reach a tlsMode istio endpoint over mTLS');
+    const anon = await anonymous.fetch('http://ratings2:9080/');
+    assert.deepEqual(await anon.json(), { principal: null, tls: false }, 'a mesh without identity talks plaintext, like a workload without a sidecar');
+    // …and a STRICT server refuses it.
+    await waitFor(() => anonymous.engine.route({ method: 'GET', path: '/', host: 'details', port: 9080, headers: {} }).kind === 'forward' && tlsModes(anonymous, 'details', 9080).length === 1, 5000, 'route');
+    const refused = await anonymous.fetch('http://details:9080/');
+    assert.equal(refused.status, 503, 'connection closed by the STRICT server: Envoy-style 503');
+    await refused.text();
     const caller = await mesh('productpage');
     await waitFor(() => caller.engine.route({ method: 'GET', path: '/', host: 'ratings2', port: 9080, headers: {} }).kind === 'forward' && tlsModes(caller, 'ratings2', 9080).length === 1, 5000, 'route');
     const viaMesh = await caller.fetch('http://ratings2:9080/');
