@@ -58,7 +58,15 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     waitMs: options.initialFetchTimeoutMs ?? 5000,
     ...(options.identityTtlSeconds !== undefined ? { ttlSeconds: options.identityTtlSeconds } : {}),
   });
-  const mesh = new MeshClient(options, tls);
+  let mesh: MeshClient;
+  try {
+    mesh = new MeshClient(options, tls);
+  } catch (err) {
+    // The identity already runs (and retries): stop it with the mesh that will not be.
+    tls?.close();
+    tls?.identity.close();
+    throw err;
+  }
   await mesh.start(options.initialFetchTimeoutMs ?? 5000, options.signal);
   return mesh;
 }
