@@ -66,7 +66,7 @@ export function meshConnector(tls: MeshTls | undefined, transportFor: (key: stri
       ALPNProtocols: ['http/1.1'],
       session: tls?.session(sessionKey),
       rejectUnauthorized: true,
-      checkServerIdentity: (_host, cert) => checkSubjectAltNames(cert, transport.subjectAltNames),
+      checkServerIdentity: (host, cert) => verifyServer(transport, host, cert),
     });
     if (tls) tls.handshakes++;
     socket.setNoDelay(true);
@@ -88,6 +88,17 @@ export function meshConnector(tls: MeshTls | undefined, transportFor: (key: stri
     });
     socket.once('error', fail);
   };
+}
+
+/**
+ * The server check of a TLS transport: its SANs when it names any; otherwise, for TLS to the
+ * system CAs (SIMPLE), the server name itself (Istio's VERIFY_CERTIFICATE_AT_CLIENT: auto SAN
+ * validation), so a certificate a public CA issued for some other name is not enough. Mesh
+ * mTLS without SANs accepts any workload of the trust bundle (Envoy with no SAN matcher).
+ */
+export function verifyServer(transport: TlsTransportModel, host: string, cert: PeerCertificate): Error | undefined {
+  if (transport.subjectAltNames.length > 0 || transport.trust === 'mesh') return checkSubjectAltNames(cert, transport.subjectAltNames);
+  return checkServerIdentity(transport.sni || host, cert);
 }
 
 /** The key a TLS transport is registered under: its SNI, else the endpoint address. */

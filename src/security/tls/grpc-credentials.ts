@@ -2,7 +2,7 @@ import { rootCertificates } from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
 import { grpcLib } from '../../grpc/lib.js';
 import type { TlsTransportModel } from '../../core/model/transport.js';
-import { checkSubjectAltNames } from './connector.js';
+import { verifyServer } from './connector.js';
 import type { MeshTls } from './mesh-tls.js';
 
 /** Subchannel option carrying the endpoint's {@link TlsTransportModel} (set by the meshlet LB policy). */
@@ -44,7 +44,7 @@ export function meshChannelCredentials(tls: MeshTls | undefined): grpc.ChannelCr
     const ca = t.trust === 'mesh' ? tls : (system ??= new SystemRoots());
     if (!ca) return insecure;
     creds = lib.experimental.createCertificateProviderChannelCredentials(ca, t.identity ? tls! : null, {
-      checkServerIdentity: (_host, cert) => checkSubjectAltNames(cert, t.subjectAltNames),
+      checkServerIdentity: (host, cert) => verifyServer(t, host, cert),
     });
     byTransport.set(t, creds);
     return creds;
