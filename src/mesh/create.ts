@@ -112,7 +112,7 @@ class MeshClient implements Mesh {
       throw meshError('MESHLET_ERR_CONFIG', `namespace "${options.namespace}" differs from the join token's (${tls!.spiffeId})`);
     }
     const namespace = granted?.namespace ?? options.namespace ?? 'default';
-    this.inboundMode = options.inboundTlsMode ?? DEFAULT_INBOUND_MODE;
+    this.inboundMode = options.inboundTlsMode ?? ((port) => this.peerAuthenticationMode(port));
     this.address = options.address ?? '127.0.0.1';
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
     const random = options.random ?? Math.random;
@@ -287,6 +287,16 @@ class MeshClient implements Mesh {
       },
     });
     return this.grpcFace;
+  }
+
+  /**
+   * PeerAuthentication's mode for an inbound port, as the control server resolved it into the
+   * port's inbound listener (the authorization engine the xDS feed compiles, when it has one),
+   * else PERMISSIVE (Istio's default).
+   */
+  private peerAuthenticationMode(port: number): 'STRICT' | 'PERMISSIVE' | 'DISABLE' {
+    const mode = (this.feed as Partial<{ authz: { inboundMode(port: number): string | undefined } }>).authz?.inboundMode(port);
+    return mode === 'STRICT' || mode === 'DISABLE' || mode === 'PERMISSIVE' ? mode : DEFAULT_INBOUND_MODE(port);
   }
 
   get identity(): string | undefined {
