@@ -1,4 +1,4 @@
-// A trust rotation on the client: after the bundle drops root A, a server whose certificate
+// Trust rotations. Client: after the bundle drops root A, a server whose certificate
 // chains to A is refused — by a full handshake and by an attempt to resume a session made
 // before the change (the session cache is emptied on a trust change). Real TLS on port 0, two
 // real CAs.
@@ -62,4 +62,40 @@ test('after a trust change drops root A, a server chaining to A is refused, resu
   // The client's new SVID comes from CA B, and its bundle no longer holds root A.
   rotate(await svid(b.ca, CLIENT, rootB));
   await assert.rejects(dial(), /certificate|verify|issuer/i, 'the server chaining to the removed root is refused');
+});
+
+test('a server replaces its session-ticket keys on a trust change: an old ticket no longer resumes', async () => {
+  const a = await testCa();
+  const b = await testCa();
+  cleanup.push(a.close, b.close);
+  const rootA = a.ca.roots();
+  const rootB = b.ca.roots();
+  const { manager, rotate } = fakeManager(await svid(a.ca, SERVER, rootA));
+  const serverTls = new MeshTls(manager);
+  cleanup.push(() => serverTls.close());
+  const { createServer: createNetServer } = await import('node:net');
+  const { InboundTls } = await import('../../../src/security/tls/inbound.js');
+  const acceptor = new InboundTls(serverTls, () => 'STRICT', ['http/1.1'], (s) => s.end('hi'));
+  cleanup.push(() => acceptor.close());
+  const net = createNetServer((s) => acceptor.accept(s, 0));
+  await new Promise<void>((r) => net.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise((r) => net.close(r)));
+  const port = (net.address() as AddressInfo).port;
+  const client = await svid(a.ca, CLIENT, [...rootA, ...rootB]);
+  const { connect } = await import('node:tls');
+  const dial = (session?: Buffer) => new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+    let saved: Buffer | undefined;
+    const s = connect({ host: '127.0.0.1', port, key: client.keyPem, cert: client.chainPem.join(''), ca: [...rootA, ...rootB], checkServerIdentity: () => undefined, ...(session ? { session } : {}) });
+    s.on('session', (x: Buffer) => { saved = x; });
+    s.on('error', reject);
+    s.on('data', () => {});
+    s.on('end', () => resolve({ reused: s.isSessionReused(), session: saved }));
+  });
+  const first = await dial();
+  assert.ok(first.session, 'the server issued a ticket');
+  assert.equal((await dial(first.session)).reused, true, 'the ticket resumes while the trust is unchanged');
+  const before = await dial();
+  // The server's trust bundle changes (root B added): tickets issued before must not resume.
+  rotate(await svid(a.ca, SERVER, [...rootA, ...rootB]));
+  assert.equal((await dial(before.session)).reused, false, 'a ticket from before the trust change is refused');
 });
