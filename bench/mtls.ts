@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       const refCpu = ref ? median(samples.get(ref)!.map((x) => x.cpuUs)) : cpu;
       const refRps = ref ? median(samples.get(ref)!.map((x) => x.rps)) : rps;
       const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
-      const hs = v.includes('new connection') && v.includes('mTLS') ? ` | ${median(s.map((x) => x.handshakes ?? 0)).toFixed(0)} handshakes/s` : '';
+      const hs = v.includes('mTLS') ? ` | ${median(s.map((x) => x.handshakes ?? 0)).toFixed(0)} handshakes/s` : '';
       console.log(`| ${v.padEnd(42)} | ${rps.toFixed(0).padStart(6)} (${range(s.map((x) => x.rps))}) | ${cpu.toFixed(1).padStart(6)} µs | ${ref ? `${((cpu / refCpu - 1) * 100).toFixed(1)}% CPU, ${((rps / refRps - 1) * 100).toFixed(1)}% rps vs ${ref}` : 'baseline'} | errors ${s.reduce((n, x) => n + x.errors, 0)}${hs}`);
     };
     console.log(`\nmTLS vs plaintext mesh, ${rounds} rounds × ${args.requests} requests, ${args.concurrency} in flight (medians, min–max rps)\n`);

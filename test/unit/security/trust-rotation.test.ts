@@ -1,7 +1,7 @@
 // Trust rotations. Client: after the bundle drops root A, a server whose certificate
 // chains to A is refused — by a full handshake and by an attempt to resume a session made
-// before the change (the session cache is emptied on a trust change). Real TLS on port 0, two
-// real CAs.
+// before the change (the session cache is emptied on a trust change). Server: a ticket issued
+// before a trust change no longer resumes (new ticket keys). Real TLS on port 0, two real CAs.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type TLSSocket } from 'node:tls';
