@@ -23,11 +23,10 @@ import type { CloseOptions, Mesh, MeshEvents, MeshInbound, MeshOptions } from '.
 import { channels } from '../telemetry/diagnostics.js';
 import { checkControlPlane, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
-import { adsCredentials, startIdentity, tokenSource } from './identity.js';
+import { tokenSource } from './token.js';
 import type { MeshTls } from '../security/tls/mesh-tls.js';
 import { DEFAULT_INBOUND_MODE, InboundTls } from '../security/tls/inbound.js';
 import { parseWorkloadSpiffeId } from '../security/identity/spiffe-id.js';
-import { decodeJoinToken } from '../security/identity/join-token.js';
 
 const log = trace('mesh');
 
@@ -51,9 +50,11 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   options.signal?.throwIfAborted();
   await loadXxhash(); // consistent-hash rings need it before the first snapshot compiles
   const token = tokenSource(options.token);
+  // Loaded only with a token (jose, the certificate code and grpc-js cost start-up time).
+  const identity = token === undefined ? undefined : await import('./identity.js');
   // A literal token is checked before anything starts: a typo fails createMesh, not the background.
-  if (typeof token === 'string') decodeJoinToken(token);
-  const tls = token === undefined ? undefined : await startIdentity({
+  if (typeof token === 'string') identity!.decodeJoinToken(token);
+  const tls = token === undefined ? undefined : await identity!.startIdentity({
     token,
     controlPlane: checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE),
     waitMs: options.initialFetchTimeoutMs ?? 5000,
@@ -61,7 +62,7 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   });
   let mesh: MeshClient;
   try {
-    mesh = new MeshClient(options, tls);
+    mesh = new MeshClient(options, tls, identity?.adsCredentials);
   } catch (err) {
     // The identity already runs (and retries): stop it with the mesh that will not be.
     tls?.close();
@@ -104,7 +105,7 @@ class MeshClient implements Mesh {
   private readonly controlPlane: ControlPlaneState;
   private readonly inboundMode: (port: number) => 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 
-  constructor(options: MeshOptions, private readonly tls: MeshTls | undefined) {
+  constructor(options: MeshOptions, private readonly tls: MeshTls | undefined, adsCredentials?: typeof import('./identity.js').adsCredentials) {
     // The token, not the options, says who this workload is.
     const workload = tls ? parseWorkloadSpiffeId(tls.spiffeId) : undefined;
     const granted = typeof workload === 'object' ? workload : undefined;
@@ -138,7 +139,7 @@ class MeshClient implements Mesh {
       server: controlPlane,
       node: buildNode(this.node),
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
-      ...(tls ? adsCredentials(tls) : {}),
+      ...(tls && adsCredentials ? adsCredentials(tls) : {}),
     });
     this.feed = new XdsFeed(this.xds, this.engine);
     this.watchXds();

@@ -4,42 +4,18 @@
  * control server's secure port. A mesh without a token has none of it and talks plaintext, like
  * a workload without a sidecar.
  */
-import { readFile } from 'node:fs/promises';
 import type * as grpc from '@grpc/grpc-js';
 import { meshError } from '../errors.js';
 import { grpcLib } from '../grpc/lib.js';
 import { IdentityManager } from '../security/identity/manager.js';
 import { MeshTls } from '../security/tls/mesh-tls.js';
+import { decodeJoinToken } from '../security/identity/join-token.js';
+import type { TokenSource } from './token.js';
+
+export { decodeJoinToken };
 
 /** The name the control server's certificate carries (Istio's istiod name). */
 const CONTROL_SERVER_NAME = 'istiod.istio-system.svc';
-
-/** How a mesh reads its join token. */
-export type TokenSource = string | (() => string | Promise<string>);
-
-/**
- * The join token of `createMesh({ token })`, else env `MESHLET_TOKEN`, else the file named by
- * `MESHLET_TOKEN_FILE` (read again on every certificate request, so a rotated file is picked up).
- *
- * @example
- * ```ts
- * tokenSource(undefined, { MESHLET_TOKEN_FILE: '/var/run/meshlet/token' }); // () => Promise<string>
- * ```
- */
-export function tokenSource(token: TokenSource | undefined, env: NodeJS.ProcessEnv = process.env): TokenSource | undefined {
-  if (token !== undefined) return token;
-  const literal = env['MESHLET_TOKEN']?.trim();
-  if (literal) return literal;
-  const file = env['MESHLET_TOKEN_FILE'];
-  if (!file) return undefined;
-  return async () => {
-    try {
-      return (await readFile(file, 'utf8')).trim();
-    } catch (err) {
-      throw meshError('MESHLET_ERR_CA_TOKEN', `cannot read MESHLET_TOKEN_FILE ${file}: ${(err as Error).message}`, { cause: err });
-    }
-  };
-}
 
 /** Options of {@link startIdentity}. */
 export interface IdentityOptions {
