@@ -5,6 +5,7 @@
  */
 import * as http from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { meshError } from '../errors.js';
 import type { InboundPipeline } from './pipeline.js';
@@ -112,7 +113,8 @@ export class InboundServer {
     const inbound = new InboundServer(server, pipeline);
     // mTLS by the first byte of each connection (security/tls/inbound.ts); before listen, so no
     // connection skips it.
-    const sniffing = tls?.attach(server, () => inbound.port);
+    // An https.Server terminates TLS itself (its own certificate): it is served as it is.
+    const sniffing = server instanceof TlsServer ? undefined : tls?.attach(server, () => inbound.port);
     try {
       inbound.port = await listen(server, options.port, options.host);
     } catch (err) {
