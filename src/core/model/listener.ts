@@ -5,6 +5,8 @@ import type { FaultModel, RouteConfigModel } from './route.js';
 export type FilterConfigModel =
   | { readonly kind: 'router'; readonly typeUrl: string }
   | { readonly kind: 'fault'; readonly typeUrl: string; readonly fault: FaultModel }
+  /** A filter added with a registered decoder/runtime pair; `value` is what its decoder built. */
+  | { readonly kind: 'extension'; readonly typeUrl: string; readonly value: unknown }
   /** A filter meshlet does not implement that the server marked `is_optional`. */
   | { readonly kind: 'unsupported'; readonly typeUrl: string; readonly optional: true };
 
@@ -23,8 +25,6 @@ export interface ListenerModel {
   readonly routeConfig?: RouteConfigModel;
   /** In order; the router filter is always last. */
   readonly httpFilters: readonly HttpFilterModel[];
-  /** The fault filter is configured, so per-route fault overrides take effect. */
-  readonly hasFaultFilter: boolean;
   /** HttpConnectionManager.common_http_protocol_options.max_stream_duration (gRPC). */
   readonly maxStreamDurationMs?: number;
 }
