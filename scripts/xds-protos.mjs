@@ -52,6 +52,10 @@ export const ROOT_TYPES = [
   'envoy.extensions.filters.http.rbac.v3.RBAC',
   'envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig',
   'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+  // Cluster transport sockets (mTLS): Istio's UpstreamTlsContext and the plaintext raw_buffer
+  // socket of auto-mTLS's fallback match.
+  'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+  'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
 ];
 
 /** The .proto files that define ROOT_TYPES (their imports are followed). */
@@ -75,6 +79,7 @@ const PROTO_FILES = [
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
   'envoy/extensions/path/match/uri_template/v3/uri_template_match.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
 ];
 
 /** What the output depends on: this script and the installed proto source. */

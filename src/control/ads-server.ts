@@ -11,6 +11,8 @@ import type { Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
 import { decodeDiscoveryRequest, type DiscoveryRequest } from '../xds/wire/discovery-request.js';
 import { ADS_METHOD } from '../xds/wire/index.js';
+import { parseWorkloadSpiffeId } from '../security/identity/spiffe-id.js';
+import { peerSpiffeId } from '../security/tls/peer.js';
 
 const log = trace('ads');
 
@@ -61,6 +63,12 @@ export class AdsServer {
   private nonce = 0;
   /** Resolved limits (defaults filled in). */
   readonly limits: AdsLimits;
+
+  /**
+   * Trust domain of the mesh CA (set when the control server has one): a stream whose verified
+   * client certificate is a workload SVID of it announces with that identity.
+   */
+  trustDomain: string | undefined;
 
   constructor(private readonly options: AdsServerOptions) {
     this.limits = resolveAdsLimits(options.limits);
@@ -146,6 +154,7 @@ export class AdsServer {
         ...(announcePolicy ? { admit: (a: Parameters<AnnouncePolicy['check']>[0]) => announcePolicy.check(a) } : {}),
         ...(warmUp ? { holding: () => warmUp.holding(), onReconnect: () => warmUp.onReconnect() } : {}),
         deregister: (nodeId, owner) => void registry.deregister(nodeId, { owner }),
+        ...peerIdentityOf(call, this.trustDomain),
         onPush: (e) => this.pushes.fire(e),
         onNack: (e) => this.nacks.fire(e),
       },
@@ -192,6 +201,21 @@ export class AdsServer {
     call.on('error', (err) => finish(`error: ${err.message}`));
     call.on('close', () => finish('closed'));
   }
+}
+
+/**
+ * The workload identity of a call's client certificate: grpc-js' auth context holds a
+ * certificate only when the TLS handshake verified it against the trust bundle. A certificate of
+ * another trust domain, or one that is not a workload SVID, gives no identity.
+ */
+function peerIdentityOf(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>, trustDomain: string | undefined): { peerIdentity?: { spiffeId: string; namespace: string; serviceAccount: string } } {
+  const raw = (call as { getAuthContext?: () => { sslPeerCertificate?: { raw?: Buffer } } }).getAuthContext?.().sslPeerCertificate?.raw;
+  if (!raw || trustDomain === undefined) return {};
+  const id = peerSpiffeId(raw);
+  if (!('spiffeId' in id)) return {};
+  const w = parseWorkloadSpiffeId(id.spiffeId);
+  if (typeof w === 'string' || w.trustDomain !== trustDomain) return {};
+  return { peerIdentity: { spiffeId: id.spiffeId, namespace: w.namespace, serviceAccount: w.serviceAccount } };
 }
 
 /**

@@ -82,6 +82,11 @@ export interface StreamContext {
   /** The stream's first request for a type carried a version from a previous server. */
   onReconnect?(): void;
   deregister(nodeId: string, owner: AdsStream): void;
+  /**
+   * The workload identity of the stream's verified client certificate (secure port only). It,
+   * not the node's SERVICE_ACCOUNT claim, is what the announced endpoint carries.
+   */
+  peerIdentity?: { spiffeId: string; namespace: string; serviceAccount: string };
   onPush(e: PushEvent): void;
   onNack(e: NackEvent): void;
 }
@@ -239,7 +244,7 @@ export class AdsStream {
     this.metrics = this.admitMetrics(parseMetricsTarget(node));
     const announcement = parseAnnouncement(node);
     if (announcement) {
-      const rejected = this.ctx.admit?.(announcement);
+      const rejected = this.withIdentity(announcement) ?? this.ctx.admit?.(announcement);
       if (rejected) {
         log('%s: announcement rejected: %s', this.label(), rejected.message);
         this.announcementRejected = rejected;
@@ -261,6 +266,23 @@ export class AdsStream {
       this.ctx.deregister(this.announced.nodeId, this);
       this.announced = undefined;
     }
+  }
+
+  /**
+   * Binds the announcement to the certificate: the service account and SPIFFE ID come from the
+   * verified client certificate, and a node claiming another namespace is refused (Istio
+   * authenticates a proxy's namespace against its identity the same way). Without a certificate
+   * the endpoint has no identity, whatever SERVICE_ACCOUNT the node claims.
+   */
+  private withIdentity(a: Announcement): { code: MeshErrorCode; message: string } | undefined {
+    const id = this.ctx.peerIdentity;
+    if (!id) return undefined;
+    if (a.namespace !== id.namespace) {
+      return { code: 'MESHLET_ERR_ANNOUNCEMENT', message: `the node announces namespace "${a.namespace}" but its certificate is ${id.spiffeId}` };
+    }
+    a.serviceAccount = id.serviceAccount;
+    a.identity = id.spiffeId;
+    return undefined;
   }
 
   private maybeSend(typeUrl: string, state: TypeState, first: boolean): void {

@@ -25,6 +25,11 @@ export interface EndpointModel {
   weight?: number;
   healthy: boolean;
   serviceAccount?: string;
+  /**
+   * SPIFFE ID of a mesh workload with an identity, taken from the verified client certificate of
+   * its ADS connection (never from what it claims): its endpoints get `tlsMode: istio`.
+   */
+  identity?: string;
   network?: string;
   /** The config kind, `announced`, or another source's provider id (control/registry). */
   origin: 'ServiceEntry' | 'WorkloadEntry' | 'announced' | (string & {});

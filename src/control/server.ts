@@ -260,6 +260,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
         ...(options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {}),
         ...(options.signerThreads !== undefined ? { signerThreads: options.signerThreads } : {}),
       });
+      ads.trustDomain = ca.trustDomain;
       secure = await SecureServer.start({ ca, ads, host, port: options.securePort ?? 15012, ...(options.secureServerNames ? { serverNames: options.secureServerNames } : {}) });
     }
   } catch (err) {

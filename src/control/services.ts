@@ -169,6 +169,7 @@ export function mergeAnnouncements(services: readonly ServiceModel[], announceme
       origin: 'announced',
     };
     if (a.serviceAccount !== undefined) endpoint.serviceAccount = a.serviceAccount;
+    if (a.identity !== undefined) endpoint.identity = a.identity;
     if (a.locality !== undefined) endpoint.locality = a.locality;
     service.endpoints = [...service.endpoints.filter((e) => e.id !== endpoint.id), endpoint];
   }

@@ -4,7 +4,7 @@
  * detection). A {@link ClusterRuntime} belongs to one snapshot: the cluster's config, its hosts
  * and the load plan (priorities, localities, pickers), rebuilt lazily when host health changes.
  */
-import type { ClusterModel, EndpointsModel, LocalityModel, OutlierDetectionModel } from './model/index.js';
+import { selectTransport, type ClusterModel, type EndpointsModel, type LocalityModel, type OutlierDetectionModel } from './model/index.js';
 import { Host } from './balancer/host.js';
 import { isHashPolicy } from './balancer/index.js';
 import { buildLoadPlan, type LoadPlan } from './balancer/priority.js';
@@ -118,6 +118,7 @@ export class ClusterRuntime {
         if (seen.has(key)) continue; // the first occurrence wins, as the same address can't be two hosts
         const host = state.hosts.get(key) ?? new Host(ep.address, ep.port);
         host.labels = ep.labels;
+        host.transport = selectTransport(model?.transport, ep.metadata['envoy.transport_socket_match']);
         host.locality = loc.locality;
         host.health = ep.health;
         host.localityWeight = loc.weight > 0 ? loc.weight : 1;

@@ -5,6 +5,7 @@
  * outcomes back. Decisions use counters, not promise wrappers, so the hot path stays cheap.
  */
 import type { Disposable } from '../internal/events.js';
+import type { TransportModel } from './model/transport.js';
 
 /** Envoy response flags (access-log `%RESPONSE_FLAGS%`), recorded per request. */
 export type ResponseFlag =
@@ -43,6 +44,8 @@ export interface UpstreamEndpoint {
   readonly port: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly locality: { readonly region: string; readonly zone: string; readonly subZone: string };
+  /** TLS or plaintext to this endpoint (unset: plaintext); see core/model/transport.ts. */
+  readonly transport?: TransportModel;
 }
 
 /** A held breaker or retry-budget slot: `release()` frees it (once, however often it is called). */

@@ -11,6 +11,7 @@ import { grpcLib, newMetadata, State, Status } from './lib.js';
 // grpc-js' PickResultType values (picker.ts), so picking needs no grpc-js lookup.
 const PickResult_ = { COMPLETE: 0, QUEUE: 1, TRANSIENT_FAILURE: 2, DROP: 3 } as unknown as typeof experimental.PickResultType;
 import type { UpstreamEndpoint } from '../core/types.js';
+import type { TlsTransportModel } from '../core/model/transport.js';
 import type { AttemptContext } from './call-state.js';
 import { GRPC_LOCAL_REPLY } from './config-selector.js';
 import { MESH_LB_POLICY, registry } from './registry.js';
@@ -39,7 +40,12 @@ export class MeshLbConfig implements experimental.TypedLoadBalancingConfig {
 interface Entry {
   readonly subchannel: Subchannel;
   lastUsed: number;
+  /** The TLS transport the subchannel was made with (undefined: plaintext). */
+  readonly transport: TlsTransportModel | undefined;
 }
+
+/** Subchannel option naming the endpoint's TLS transport; the mesh's channel credentials read it per connection. */
+const TRANSPORT_OPTION = 'grpc.meshlet.transport';
 
 const NO_PICK = { subchannel: null, status: null, onCallStarted: null, onCallEnded: null };
 
@@ -113,6 +119,13 @@ function connectFailed(attempt: AttemptContext, endpoint: UpstreamEndpoint): voi
   call.attemptEnded(attempt, outcome);
 }
 
+/** Equal TLS settings (transport objects are rebuilt with every CDS update). */
+function sameTransport(a: TlsTransportModel | undefined, b: TlsTransportModel | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.sni === b.sni && a.identity === b.identity && a.trust === b.trust && a.subjectAltNames.join('\n') === b.subjectAltNames.join('\n');
+}
+
 /** Keys grpc-js must not see in subchannel args (objects that change per resolution). */
 function subchannelOptions(options: ChannelOptions): ChannelOptions {
   const out: ChannelOptions = {};
@@ -155,7 +168,14 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
 
   /** The subchannel of an endpoint, created (and connecting) on first use. */
   subchannelFor(endpoint: UpstreamEndpoint): Subchannel {
-    const e = this.ensure(endpoint.key, endpoint.address, endpoint.port);
+    const t = endpoint.transport?.kind === 'tls' ? endpoint.transport : undefined;
+    let e = this.ensure(endpoint.key, endpoint.address, endpoint.port, t);
+    // The endpoint's transport changed (it gained an identity, a DestinationRule changed its
+    // tls mode): a new subchannel, made with the new transport, replaces the old one.
+    if (!sameTransport(e.transport, t)) {
+      this.release(endpoint.key, e);
+      e = this.ensure(endpoint.key, endpoint.address, endpoint.port, t);
+    }
     e.lastUsed = Date.now();
     return e.subchannel;
   }
@@ -175,14 +195,14 @@ export class MeshLoadBalancer implements experimental.LoadBalancer {
     return MESH_LB_POLICY;
   }
 
-  private ensure(key: string, host: string, port: number): Entry {
+  private ensure(key: string, host: string, port: number, transport?: TlsTransportModel): Entry {
     let e = this.entries.get(key);
     if (e) return e;
-    const subchannel = this.helper.createSubchannel({ host, port }, this.options);
+    const subchannel = this.helper.createSubchannel({ host, port }, transport ? { ...this.options, [TRANSPORT_OPTION]: transport } : this.options);
     subchannel.ref();
     subchannel.addConnectivityStateListener(this.onState);
     this.helper.addChannelzChild(subchannel.getChannelzRef());
-    e = { subchannel, lastUsed: Date.now() };
+    e = { subchannel, lastUsed: Date.now(), transport };
     this.entries.set(key, e);
     if (subchannel.getConnectivityState() === State.IDLE) subchannel.startConnecting();
     return e;

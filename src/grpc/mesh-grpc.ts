@@ -18,6 +18,9 @@ import { InboundPolicy } from '../security/inbound-policy.js';
 import type { GrpcMeshRuntime, GrpcRequestRecord } from './types.js';
 import { CallObservers } from '../core/observer.js';
 import { recordObserver } from '../telemetry/record.js';
+import type { MeshTls } from '../security/tls/mesh-tls.js';
+import { InboundTls, type InboundModeLookup } from '../security/tls/inbound.js';
+import { meshChannelCredentials } from '../security/tls/grpc-credentials.js';
 
 /** The parts of a mesh the gRPC adapter uses. */
 export interface GrpcMeshSource {
@@ -36,6 +39,10 @@ export interface MeshGrpcHooks {
   inbound?: GrpcInboundWiring;
   /** Retry jitter randomness (tests pass a seeded one). Default Math.random. */
   random?: () => number;
+  /** The mesh's identity: subchannels to mTLS endpoints use it, servers serve mTLS with it. */
+  tls?: MeshTls;
+  /** Per-port inbound mTLS mode (default PERMISSIVE). */
+  inboundMode?: InboundModeLookup;
 }
 
 /** A grpc-js client constructor (generated, `makeGenericClientConstructor`, or `loadPackageDefinition`). */
@@ -47,7 +54,7 @@ export interface MeshGrpc {
   readonly meshId: string;
   /** Channel options for a `mesh:///host:port` target. */
   readonly channelOptions: grpc.ChannelOptions;
-  /** Channel credentials (plaintext until the mesh has mTLS). */
+  /** Channel credentials: per subchannel, mTLS to endpoints whose cluster says so, plaintext to the rest. */
   readonly credentials: grpc.ChannelCredentials;
   /** The client interceptor (retries, per-try timeouts, records). */
   readonly interceptors: grpc.Interceptor[];
@@ -123,7 +130,12 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
     // meshlet's interceptor retries; grpc-js's own retry layer would buffer every message.
     'grpc.enable_retries': 0,
   };
-  const credentials = grpcLib().credentials.createInsecure();
+  const credentials = meshChannelCredentials(hooks.tls);
+  const tls = hooks.tls;
+  const acceptor = {
+    enabled: () => tls !== undefined,
+    create: (deliver: (s: import('node:net').Socket) => void) => new InboundTls(tls, hooks.inboundMode, ['h2'], deliver),
+  };
   const interceptors = [createClientInterceptor(runtime)];
   const announce: AnnouncePort = hooks.announcePort ?? (mesh.xds ? nodeAnnouncer(mesh.xds) : () => ({ dispose() {} }));
   const clientOptions = (extra: grpc.ClientOptions = {}): grpc.ClientOptions => ({
@@ -153,9 +165,9 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
       const local = new InboundPolicy();
       const { servicePort: _s, portName: _p, drainTimeoutMs: _d, ...serverOptions } = options;
       const server = new (grpcLib().Server)({ ...serverOptions, interceptors: [inboundInterceptor(hooks.inbound, local), ...(serverOptions.interceptors ?? [])] });
-      return track(meshServer(server, local, announce, options));
+      return track(meshServer(server, local, announce, options, acceptor));
     },
-    wrapServer: (server, options = {}) => track(meshServer(server, undefined, announce, options)),
+    wrapServer: (server, options = {}) => track(meshServer(server, undefined, announce, options, acceptor)),
     async closeServers() {
       const all = [...servers];
       servers.clear();

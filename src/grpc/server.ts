@@ -13,6 +13,15 @@ import { httpToGrpcCode } from '../internal/grpc-codes.js';
 import { INBOUND_PHASE, type InboundCall, type InboundOutcome, type InboundPolicy, type InboundStage } from '../security/inbound-policy.js';
 import { grpcView } from './inbound-view.js';
 import type { AnnouncePort } from './announce.js';
+import type { Socket } from 'node:net';
+import type { InboundTls } from '../security/tls/inbound.js';
+import { bindSniffing, type SniffingBinding } from './secure-bind.js';
+
+/** The mesh's mTLS acceptor for gRPC ports; `enabled()` is false when the mesh has no identity (plaintext bind). */
+export interface GrpcAcceptorFactory {
+  enabled(): boolean;
+  create(deliver: (s: Socket) => void): InboundTls;
+}
 
 /** What inbound hooks see of a call. */
 export interface GrpcInboundContext {
@@ -164,8 +173,9 @@ export function inboundInterceptor(mesh: GrpcInboundWiring | undefined, local: I
 }
 
 /** Builds the {@link MeshGrpcServer} API around a server. */
-export function meshServer(server: Server, local: InboundPolicy | undefined, announce: AnnouncePort, options: GrpcServerOptions): MeshGrpcServer {
+export function meshServer(server: Server, local: InboundPolicy | undefined, announce: AnnouncePort, options: GrpcServerOptions, acceptor?: GrpcAcceptorFactory): MeshGrpcServer {
   const announced: Disposable[] = [];
+  const sniffing: SniffingBinding[] = [];
   let closing: Promise<void> | undefined;
   const drainMs = options.drainTimeoutMs ?? 5000;
   return {
@@ -174,9 +184,18 @@ export function meshServer(server: Server, local: InboundPolicy | undefined, ann
       if (!local) throw meshError('MESHLET_ERR_USAGE', 'meshlet: inbound hooks need createServer(); a wrapped server has no meshlet interceptor');
       return local.use(grpcHookStage(hook), INBOUND_PHASE.app);
     },
-    async bind(address, credentials = grpcLib().ServerCredentials.createInsecure()) {
+    async bind(address, credentials) {
       const addr = typeof address === 'number' ? `0.0.0.0:${address}` : address;
-      const port = await new Promise<number>((resolve, reject) => server.bindAsync(addr, credentials, (err, p) => (err ? reject(err) : resolve(p))));
+      let port: number;
+      // A mesh with an identity serves mTLS (and, PERMISSIVE, plaintext) unless told otherwise.
+      if (credentials === undefined && acceptor?.enabled()) {
+        const binding = await bindSniffing(server, addr, (deliver) => acceptor.create(deliver));
+        sniffing.push(binding);
+        port = binding.port;
+      } else {
+        const creds = credentials ?? grpcLib().ServerCredentials.createInsecure();
+        port = await new Promise<number>((resolve, reject) => server.bindAsync(addr, creds, (err, p) => (err ? reject(err) : resolve(p))));
+      }
       const servicePort = options.servicePort ?? port;
       const name = options.portName ?? (announced.length === 0 ? 'grpc' : `grpc-${servicePort}`);
       announced.push(announce({ number: servicePort, name, protocol: 'GRPC', targetPort: port }));
@@ -185,6 +204,8 @@ export function meshServer(server: Server, local: InboundPolicy | undefined, ann
     close() {
       closing ??= (async () => {
         for (const a of announced.splice(0)) a.dispose();
+        // Stop accepting now; the injected sessions drain with the server below.
+        const stopped = sniffing.splice(0).map((b) => b.close());
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             server.forceShutdown();
@@ -195,6 +216,7 @@ export function meshServer(server: Server, local: InboundPolicy | undefined, ann
             resolve();
           });
         });
+        await Promise.all(stopped);
       })();
       return closing;
     },

@@ -10,7 +10,10 @@ import { meshError } from '../errors.js';
 import type { Engine, RequestInfo, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
 import { CallObservers, observeEnd, observeStart, type ObservedCall, type ObserverList } from '../core/observer.js';
 import { CallHandler, type CallContext } from './call-handler.js';
-import { LOCAL_REPLY } from './upstream.js';
+import { LOCAL_REPLY, secureOriginOf } from './upstream.js';
+import { meshConnector, transportKey } from '../security/tls/connector.js';
+import type { MeshTls } from '../security/tls/mesh-tls.js';
+import type { TlsTransportModel } from '../core/model/transport.js';
 import { localError, localReply, safely, toCurrentHandler, type DispatchController, type DispatchHandler } from './handler.js';
 import { applyMutation, FLAGS_HEADER, isEmptyMutation, normalizeHeaders } from './headers.js';
 import { channels } from '../telemetry/diagnostics.js';
@@ -43,6 +46,8 @@ export interface MeshDispatcherOptions {
    * not know then fails with MESHLET_ERR_NO_CONFIG naming the control plane, not a bare ENOTFOUND.
    */
   noConfig?: () => string | undefined;
+  /** The mesh's identity for mTLS upstreams (none: endpoints that need it fail with MESHLET_ERR_TLS_PEER). */
+  tls?: MeshTls;
 }
 
 interface ParsedOrigin {
@@ -81,13 +86,19 @@ export class MeshDispatcher extends Dispatcher {
   private readonly ctx: CallContext;
   /** Pools of clusters with `maxRequestsPerConnection` (one per distinct limit; only if owned). */
   private readonly limitedPools = new Map<number, Dispatcher>();
+  /** TLS transports by SNI (or address), for the connector: each cluster's settings, kept fresh by dispatchUpstream. */
+  private readonly transports = new Map<string, TlsTransportModel>();
+  private readonly connector: ReturnType<typeof meshConnector>;
+  private readonly hasIdentity: boolean;
   private closed = false;
 
   constructor(options: MeshDispatcherOptions) {
     super();
     this.engine = options.engine;
     this.ownsAgent = options.agent === undefined;
-    this.agent = options.agent ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000 });
+    this.hasIdentity = options.tls !== undefined;
+    this.connector = meshConnector(options.tls, (key) => this.transports.get(key));
+    this.agent = options.agent ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connect: this.connector });
     this.strict = options.strict ?? false;
     this.sourceIp = options.sourceIp;
     const records = options.records;
@@ -182,6 +193,11 @@ export class MeshDispatcher extends Dispatcher {
    * used as it is.
    */
   private dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: DispatchHandler, limit: number | undefined): void {
+    const endpoint = (handler as { endpoint?: UpstreamEndpoint }).endpoint;
+    const t = endpoint?.transport;
+    // A mesh without an identity is a workload without a sidecar: it talks plaintext to mesh
+    // mTLS endpoints (PERMISSIVE ones serve it, STRICT ones refuse it); TLS it can do (SIMPLE) it does.
+    if (t?.kind === 'tls' && (this.hasIdentity || !t.identity)) this.secure(opts as Dispatcher.DispatchOptions & { servername?: string }, endpoint!, t);
     if (limit === undefined || !this.ownsAgent || this.closed) {
       this.agent.dispatch(opts, handler);
     } else if (limit === 1) {
@@ -189,10 +205,25 @@ export class MeshDispatcher extends Dispatcher {
     } else {
       let pool = this.limitedPools.get(limit);
       if (!pool) {
-        pool = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, maxRequestsPerClient: limit - 1 });
+        pool = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, maxRequestsPerClient: limit - 1, connect: this.connector });
         this.limitedPools.set(limit, pool);
       }
       pool.dispatch(opts, handler);
+    }
+  }
+
+  /**
+   * Points an attempt at the endpoint's TLS origin, the cluster's SNI as server name (Istio's
+   * `outbound_.port_.subset_.host`), and registers the transport for the connector under it.
+   * `opts` is the attempt's own literal (upstreamOptions): assigning keys it has keeps its shape.
+   */
+  private secure(opts: Dispatcher.DispatchOptions & { servername?: string }, endpoint: UpstreamEndpoint, transport: TlsTransportModel): void {
+    opts.origin = secureOriginOf(endpoint);
+    opts.servername = transport.sni || undefined;
+    const key = transportKey(transport.sni, endpoint.address, endpoint.port);
+    if (this.transports.get(key) !== transport) {
+      if (this.transports.size >= 4096) this.transports.clear();
+      this.transports.set(key, transport);
     }
   }
 

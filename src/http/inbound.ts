@@ -5,9 +5,11 @@
  */
 import * as http from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { meshError } from '../errors.js';
 import type { InboundPipeline } from './pipeline.js';
+import type { InboundTls } from '../security/tls/inbound.js';
 
 /** A Fastify instance, structurally (meshlet does not import fastify at runtime). */
 export interface FastifyLike {
@@ -78,6 +80,7 @@ export class InboundServer {
   private active = 0;
   private idle: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  private tls: InboundTls | undefined;
 
   private constructor(server: http.Server, private readonly pipeline: InboundPipeline) {
     this.server = server;
@@ -94,7 +97,7 @@ export class InboundServer {
    * const s = await InboundServer.start(app, { port: 0, host: '127.0.0.1' }, pipeline);
    * ```
    */
-  static async start(target: ListenTarget, options: ListenOptions & { host: string }, pipeline: InboundPipeline): Promise<InboundServer> {
+  static async start(target: ListenTarget, options: ListenOptions & { host: string }, pipeline: InboundPipeline, tls?: InboundTls): Promise<InboundServer> {
     let server: http.Server;
     if (isFastify(target)) {
       await target.ready();
@@ -108,7 +111,17 @@ export class InboundServer {
       throw meshError('MESHLET_ERR_LISTEN', 'mesh.listen() takes a request handler, an http(s).Server, an Express app or a Fastify instance');
     }
     const inbound = new InboundServer(server, pipeline);
-    inbound.port = await listen(server, options.port, options.host);
+    // mTLS by the first byte of each connection (security/tls/inbound.ts); before listen, so no
+    // connection skips it.
+    // An https.Server terminates TLS itself (its own certificate): it is served as it is.
+    const sniffing = server instanceof TlsServer ? undefined : tls?.attach(server, () => inbound.port);
+    try {
+      inbound.port = await listen(server, options.port, options.host);
+    } catch (err) {
+      sniffing?.dispose();
+      throw err;
+    }
+    inbound.tls = tls;
     return inbound;
   }
 
@@ -147,6 +160,7 @@ export class InboundServer {
       await new Promise<void>((resolve) => setImmediate(resolve));
       this.server.closeAllConnections();
       await closed;
+      this.tls?.close();
     })();
     return this.closing;
   }

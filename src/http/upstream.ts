@@ -57,6 +57,26 @@ export function originOf(endpoint: UpstreamEndpoint): string {
   return origin;
 }
 
+const secureOrigins = new WeakMap<UpstreamEndpoint, string>();
+
+/**
+ * The endpoint's `https://address:port` origin, for connections the mesh's TLS connector makes
+ * (a different origin keeps them in their own undici pool, apart from plaintext ones).
+ *
+ * @example
+ * ```ts
+ * secureOriginOf(endpoint); // 'https://10.0.0.7:9080'
+ * ```
+ */
+export function secureOriginOf(endpoint: UpstreamEndpoint): string {
+  let origin = secureOrigins.get(endpoint);
+  if (origin === undefined) {
+    origin = `https${upstreamOrigin(endpoint.address, endpoint.port).slice(4)}`;
+    secureOrigins.set(endpoint, origin);
+  }
+  return origin;
+}
+
 // DispatchOptions undici's core reads (set in the literal below), and the ones only its API
 // layer reads (`request()`/`fetch()` consumed them before dispatching); anything else a caller
 // passed — options for interceptors of a user-supplied agent — is copied after them.

@@ -25,6 +25,10 @@ import { channels } from '../telemetry/diagnostics.js';
 import { checkControlPlane, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
 import { startMeshMetrics, type MeshMetrics } from '../telemetry/mesh-metrics.js';
+import { tokenSource } from './token.js';
+import type { MeshTls } from '../security/tls/mesh-tls.js';
+import { DEFAULT_INBOUND_MODE, InboundTls } from '../security/tls/inbound.js';
+import { parseWorkloadSpiffeId } from '../security/identity/spiffe-id.js';
 
 const log = trace('mesh');
 
@@ -47,23 +51,43 @@ const DEFAULT_CONTROL_PLANE = '127.0.0.1:15010';
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   options.signal?.throwIfAborted();
   await loadXxhash(); // consistent-hash rings need it before the first snapshot compiles
+  const token = tokenSource(options.token);
+  // Loaded only with a token (jose, the certificate code and grpc-js cost start-up time).
+  const identity = token === undefined ? undefined : await import('./identity.js');
+  // A literal token is checked before anything starts: a typo fails createMesh, not the background.
+  if (typeof token === 'string') identity!.decodeJoinToken(token);
+  const tls = token === undefined ? undefined : await identity!.startIdentity({
+    token,
+    controlPlane: checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE),
+    waitMs: options.initialFetchTimeoutMs ?? 5000,
+    ...(options.identityTtlSeconds !== undefined ? { ttlSeconds: options.identityTtlSeconds } : {}),
+  });
   // Bound before the xDS stream opens, so the first node announces the metrics port.
   const otel = options.telemetry?.otel;
   const metrics = options.metricsPort === undefined && !otel ? undefined : await startMeshMetrics({
-    namespace: options.namespace ?? 'default',
+    namespace: tlsNamespace(tls) ?? options.namespace ?? 'default',
     ...(options.service !== undefined ? { service: options.service } : {}),
     ...(options.labels !== undefined ? { labels: options.labels } : {}),
     ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
   }, { host: options.address ?? '127.0.0.1', port: options.metricsPort, otel });
   let mesh: MeshClient;
   try {
-    mesh = new MeshClient(options, metrics);
+    mesh = new MeshClient(options, tls, identity?.adsCredentials, metrics);
   } catch (err) {
+    // The identity already runs (and retries): stop it with the mesh that will not be.
+    tls?.close();
+    tls?.identity.close();
     await metrics?.close();
     throw err;
   }
   await mesh.start(options.initialFetchTimeoutMs ?? 5000, options.signal);
   return mesh;
+}
+
+/** The namespace a mesh's join token grants (metrics labels must agree with its identity). */
+function tlsNamespace(tls: MeshTls | undefined): string | undefined {
+  const w = tls ? parseWorkloadSpiffeId(tls.spiffeId) : undefined;
+  return typeof w === 'object' ? w.namespace : undefined;
 }
 
 interface Served {
@@ -96,9 +120,17 @@ class MeshClient implements Mesh {
   private closing: Promise<void> | undefined;
   private closeSignal: AbortSignal | undefined;
   private readonly controlPlane: ControlPlaneState;
+  private readonly inboundMode: (port: number) => 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 
-  constructor(options: MeshOptions, private readonly metrics?: MeshMetrics) {
-    const namespace = options.namespace ?? 'default';
+  constructor(options: MeshOptions, private readonly tls: MeshTls | undefined, adsCredentials?: typeof import('./identity.js').adsCredentials, private readonly metrics?: MeshMetrics) {
+    // The token, not the options, says who this workload is.
+    const workload = tls ? parseWorkloadSpiffeId(tls.spiffeId) : undefined;
+    const granted = typeof workload === 'object' ? workload : undefined;
+    if (granted && options.namespace !== undefined && options.namespace !== granted.namespace) {
+      throw meshError('MESHLET_ERR_CONFIG', `namespace "${options.namespace}" differs from the join token's (${tls!.spiffeId})`);
+    }
+    const namespace = granted?.namespace ?? options.namespace ?? 'default';
+    this.inboundMode = options.inboundTlsMode ?? ((port) => this.peerAuthenticationMode(port));
     this.address = options.address ?? '127.0.0.1';
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
     const random = options.random ?? Math.random;
@@ -115,7 +147,7 @@ class MeshClient implements Mesh {
       address: this.address,
       ...(options.service !== undefined ? { service: options.service } : {}),
       ...(options.labels !== undefined ? { labels: options.labels } : {}),
-      ...(options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
+      ...(granted ? { serviceAccount: granted.serviceAccount } : options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
       ...(metrics?.port !== undefined ? { metricsPort: metrics.port } : {}),
     };
@@ -125,6 +157,7 @@ class MeshClient implements Mesh {
       server: controlPlane,
       node: buildNode(this.node),
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
+      ...(tls && adsCredentials ? adsCredentials(tls) : {}),
     });
     this.feed = new XdsFeed(this.xds, this.engine);
     // Authorization joins the inbound policy only once the control plane sent inbound listeners,
@@ -154,6 +187,7 @@ class MeshClient implements Mesh {
       sourceIp: this.address,
       observers: this.observers,
       noConfig: () => this.controlPlane.why(),
+      ...(tls ? { tls } : {}),
     });
     const pipeline = this.pipeline;
     this.inbound = {
@@ -238,7 +272,8 @@ class MeshClient implements Mesh {
     if (this.closing) throw meshError('MESHLET_ERR_CLOSED', 'mesh.listen() after close()');
     const { signal } = options;
     signal?.throwIfAborted();
-    const inbound = await InboundServer.start(target, { ...options, host: options.host ?? this.address }, this.pipeline);
+    const acceptor = this.tls ? new InboundTls(this.tls, this.inboundMode) : undefined;
+    const inbound = await InboundServer.start(target, { ...options, host: options.host ?? this.address }, this.pipeline, acceptor);
     if (signal?.aborted) {
       await inbound.close(0);
       throw signal.reason;
@@ -277,6 +312,7 @@ class MeshClient implements Mesh {
       random: this.random,
       inbound: { policy: this.policy, servicePort: (local) => this.servicePortOf(local) },
       observers: this.observers,
+      ...(this.tls ? { tls: this.tls, inboundMode: this.inboundMode } : {}),
       announcePort: (port) => {
         const entry = { port };
         this.extraPorts.add(entry);
@@ -289,6 +325,20 @@ class MeshClient implements Mesh {
       },
     });
     return this.grpcFace;
+  }
+
+  /**
+   * PeerAuthentication's mode for an inbound port, as the control server resolved it into the
+   * port's inbound listener (the authorization engine the xDS feed compiles, when it has one),
+   * else PERMISSIVE (Istio's default).
+   */
+  private peerAuthenticationMode(port: number): 'STRICT' | 'PERMISSIVE' | 'DISABLE' {
+    const mode = (this.feed as Partial<{ authz: { inboundMode(port: number): string | undefined } }>).authz?.inboundMode(port);
+    return mode === 'STRICT' || mode === 'DISABLE' || mode === 'PERMISSIVE' ? mode : DEFAULT_INBOUND_MODE(port);
+  }
+
+  get identity(): string | undefined {
+    return this.tls?.spiffeId || undefined;
   }
 
   installGlobalDispatcher(): Disposable {
@@ -329,6 +379,8 @@ class MeshClient implements Mesh {
     this.closeSignal?.addEventListener('abort', destroy, { once: true });
     await pools.catch(() => {});
     clearTimeout(timer);
+    this.tls?.close();
+    this.tls?.identity.close();
     this.closeSignal?.removeEventListener('abort', destroy);
     this.events.clear();
   }

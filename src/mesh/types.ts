@@ -59,6 +59,20 @@ export interface MeshOptions {
   metricsPort?: number;
   /** Telemetry switches. */
   telemetry?: MeshTelemetryOptions;
+  /**
+   * Join token (`meshlet token create`), or a function that reads it; default env
+   * `MESHLET_TOKEN`, else the file `MESHLET_TOKEN_FILE`. With one, `controlPlane` is the
+   * control server's secure port (15012): the mesh gets the token's SPIFFE identity, ADS runs
+   * over mTLS, and its connections are mTLS as the mesh config says. Without: no identity, plaintext.
+   */
+  token?: string | (() => string | Promise<string>);
+  /** Requested SVID lifetime in seconds (default: the CA's, 24 h); rotation runs at ~50% of it. */
+  identityTtlSeconds?: number;
+  /**
+   * mTLS mode of each inbound port (PeerAuthentication's STRICT / PERMISSIVE / DISABLE, resolved
+   * for this workload). Default PERMISSIVE, Istio's default. Ignored without an identity.
+   */
+  inboundTlsMode?: (port: number) => 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 }
 
 /**
@@ -198,6 +212,11 @@ export interface Mesh {
    * ```
    */
   observe<S>(observer: CallObserver<S>): Disposable;
+  /**
+   * This workload's SPIFFE ID (`spiffe://cluster.local/ns/default/sa/reviews`), from its join
+   * token; undefined for a mesh without one.
+   */
+  readonly identity: string | undefined;
   /** Deregisters, drains inbound requests, closes the xDS stream and the connection pools. Idempotent. */
   close(options?: CloseOptions): Promise<void>;
   /**

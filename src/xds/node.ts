@@ -47,6 +47,8 @@ export interface Announcement {
   namespace: string;
   labels: Record<string, string>;
   serviceAccount?: string;
+  /** SPIFFE ID from the verified client certificate of the announcing ADS stream (set by the server, not the node). */
+  identity?: string;
   address: string;
   /** `number` is the service port others dial; `targetPort` where this instance listens (default: number). */
   ports: NodePort[];

@@ -1,7 +1,7 @@
 /**
  * CDS generator (Istio `pilot/pkg/networking/grpcgen/cds.go` conventions): one EDS cluster per
  * service port, `outbound|<port>||<host>`, plus one per DestinationRule subset, carrying the
- * merged traffic policy. TLS settings are not translated yet (mTLS arrives with SDS/the CA);
+ * merged traffic policy and its transport socket (cluster-tls.ts: ISTIO_MUTUAL, SIMPLE, auto mTLS);
  * of the connection-pool fields Envoy keeps in HttpProtocolOptions only max requests per
  * connection is (idle timeouts and h2 upgrade are not).
  */
@@ -12,6 +12,7 @@ import { msToDuration, toDuration } from './durations.js';
 import { shortAliases } from './names.js';
 import type { ClusterPlan } from './plan.js';
 import { anyOf, toStruct, wrap } from './proto-helpers.js';
+import { transportFields } from './cluster-tls.js';
 
 /** Istio's default connect timeout. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -188,6 +189,7 @@ export function buildCluster(p: ClusterPlan, domainSuffix: string): Record<strin
     // 0 (its default), so Envoy's 50% never applies to a cluster with outlier detection.
     cluster.common_lb_config = { healthy_panic_threshold: { value: p.policy.outlierDetection?.minHealthPercent ?? 0 } };
   }
+  Object.assign(cluster, transportFields(p));
   return cluster;
 }
 

@@ -8,7 +8,7 @@ import { localityGroups } from './locality.js';
 import { endpointPort, type ClusterPlan } from './plan.js';
 import type { GeneratedResource } from './types.js';
 
-export { lbEndpoint, localityGroups, parseLocality } from './locality.js';
+export { lbEndpoint, localityGroups, parseLocality, TRANSPORT_SOCKET_MATCH } from './locality.js';
 
 /**
  * Generates ClusterLoadAssignments for the planned EDS clusters. Endpoints whose address is not

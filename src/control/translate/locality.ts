@@ -6,6 +6,9 @@ import type { EndpointModel } from '../model.js';
 import { endpointPort } from './plan.js';
 import { toStruct, wrap } from './proto-helpers.js';
 
+/** Endpoint metadata namespace Envoy matches `transport_socket_matches` against. */
+export const TRANSPORT_SOCKET_MATCH = 'envoy.transport_socket_match';
+
 /** `region/zone/subzone` → Envoy Locality (missing parts empty). */
 export function parseLocality(locality: string | undefined): { region: string; zone: string; sub_zone: string } {
   const [region = '', zone = '', subZone = ''] = (locality ?? '').split('/');
@@ -16,11 +19,19 @@ export function parseLocality(locality: string | undefined): { region: string; z
 export function lbEndpoint(endpoint: EndpointModel, servicePort: number): Record<string, unknown> {
   const meshlet: Record<string, unknown> = { id: endpoint.id };
   if (endpoint.serviceAccount !== undefined) meshlet.serviceAccount = endpoint.serviceAccount;
+  const filterMetadata: Record<string, unknown> = { 'envoy.lb': toStruct(endpoint.labels), meshlet: toStruct(meshlet) };
+  // Istio `AppendLbEndpointMetadata`: a workload with a sidecar (here: an identity) is marked
+  // tlsMode istio for the clusters' transport_socket_matches (auto mTLS).
+  if (endpoint.identity !== undefined) {
+    meshlet.identity = endpoint.identity;
+    filterMetadata.meshlet = toStruct(meshlet);
+    filterMetadata[TRANSPORT_SOCKET_MATCH] = toStruct({ tlsMode: 'istio' });
+  }
   return {
     endpoint: { address: { socket_address: { address: endpoint.address, port_value: endpointPort(endpoint, servicePort) } } },
     health_status: endpoint.healthy ? 'HEALTHY' : 'UNHEALTHY',
     load_balancing_weight: wrap(weightOf(endpoint)),
-    metadata: { filter_metadata: { 'envoy.lb': toStruct(endpoint.labels), meshlet: toStruct(meshlet) } },
+    metadata: { filter_metadata: filterMetadata },
   };
 }
 

@@ -2,7 +2,7 @@
  * A host of a cluster: the endpoint adapters see plus the mutable per-host state (active
  * requests, outlier detection) that must survive snapshot rebuilds, keyed by `address:port`.
  */
-import type { HealthStatus } from '../model/index.js';
+import { PLAINTEXT, type HealthStatus, type TransportModel } from '../model/index.js';
 import type { UpstreamEndpoint } from '../types.js';
 
 /** Per-host outlier detection counters (Envoy's DetectorHostMonitor). */
@@ -32,6 +32,8 @@ export class Host implements UpstreamEndpoint {
   health: HealthStatus = 'UNKNOWN';
   /** Effective priority (EDS, or derived from locality). */
   priority = 0;
+  /** How connections to this host are secured (the cluster's transport socket matched against the endpoint). */
+  transport: TransportModel = PLAINTEXT;
   /** Requests in flight to this host (least-request). */
   active = 0;
   readonly outlier: OutlierHostState = {

@@ -1,6 +1,7 @@
 /** Cluster model: LB policy, circuit breakers, outlier detection, discovery type. Plain immutable data built by src/xds/resources, read by the engine. */
 import type { JsonObject } from '../../internal/json.js';
 import type { EndpointsModel } from './endpoint.js';
+import type { ClusterTransportModel } from './transport.js';
 
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
 
@@ -67,4 +68,6 @@ export interface ClusterModel {
   readonly metadata: Readonly<Record<string, JsonObject>>;
   /** transport_socket is set (TLS to the upstream); its contents are the security layer's job. */
   readonly transportSocket?: { readonly name: string; readonly typeUrl: string; readonly value: Uint8Array };
+  /** transport_socket and transport_socket_matches decoded (UpstreamTlsContext / raw_buffer); unset: plaintext. */
+  readonly transport?: ClusterTransportModel;
 }

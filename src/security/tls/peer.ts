@@ -102,3 +102,27 @@ function sanText(cert: PeerCertificateLike): string | undefined {
   if (cert instanceof Uint8Array || typeof cert === 'string') return new X509Certificate(cert).subjectAltName;
   return cert.subjectaltname;
 }
+
+const verifiedIds = new WeakMap<object, string | null>();
+
+/**
+ * The SPIFFE ID of a connection's client certificate, only when the TLS handshake verified it
+ * against the trust bundle (`socket.authorized`); undefined for plaintext, unverified or
+ * non-SVID certificates. Computed once per connection. The one source of `peer.principal`.
+ *
+ * @example
+ * ```ts
+ * const principal = verifiedPeerId(req.socket); // 'spiffe://cluster.local/ns/default/sa/productpage'
+ * ```
+ */
+export function verifiedPeerId(socket: object | null | undefined): string | undefined {
+  const s = socket as { encrypted?: boolean; authorized?: boolean; getPeerCertificate?: () => PeerCertificate } | null | undefined;
+  if (!s || !s.encrypted || s.authorized !== true || typeof s.getPeerCertificate !== 'function') return undefined;
+  let id = verifiedIds.get(s);
+  if (id === undefined) {
+    const found = peerSpiffeId(s.getPeerCertificate());
+    id = 'spiffeId' in found ? found.spiffeId : null;
+    verifiedIds.set(s, id);
+  }
+  return id ?? undefined;
+}

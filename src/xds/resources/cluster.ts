@@ -8,6 +8,7 @@ import { decodeAny, decodeMessage, durationMs, metadataJson, wrapped } from './c
 import { endpointsModel } from './endpoint.js';
 import { lbSettings } from './lb-policy.js';
 import type { ClusterProto, OutlierDetectionProto, UInt32Proto } from './proto-types.js';
+import { clusterTransport } from './transport.js';
 
 /** Envoy's circuit-breaker thresholds when none are configured. */
 export const ENVOY_CIRCUIT_BREAKER_DEFAULTS: CircuitBreakersModel = Object.freeze({
@@ -168,7 +169,7 @@ export function validateCluster(c: ClusterProto): ValidationResult<ClusterModel>
   const connectTimeoutMs = durationMs(c.connect_timeout, 'connect_timeout', errors) ?? CONNECT_TIMEOUT_DEFAULT_MS;
   if (connectTimeoutMs === 0) errors.push('connect_timeout: must be positive');
   const ts = c.transport_socket;
-  if (ts && (ts.config_type !== 'typed_config' || !ts.typed_config?.type_url)) errors.push('transport_socket.typed_config: unset');
+  const transport = clusterTransport(ts, c.transport_socket_matches, errors);
   if (!disc || !lb || errors.length > 0) return { ok: false, ...(name ? { name } : {}), errors };
   const model: ClusterModel = {
     name,
@@ -183,6 +184,7 @@ export function validateCluster(c: ClusterProto): ValidationResult<ClusterModel>
     ...(ts?.typed_config?.type_url
       ? { transportSocket: { name: ts.name ?? '', typeUrl: ts.typed_config.type_url, value: ts.typed_config.value ?? new Uint8Array() } }
       : {}),
+    ...(transport ? { transport } : {}),
   };
   return { ok: true, name, model };
 }

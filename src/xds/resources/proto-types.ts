@@ -182,6 +182,7 @@ export interface ClusterProto {
   connect_timeout?: DurationProto;
   metadata?: MetadataProto;
   transport_socket?: { name?: string; config_type?: string; typed_config?: AnyProto };
+  transport_socket_matches?: Array<{ name?: string; match?: StructProto; transport_socket?: { name?: string; config_type?: string; typed_config?: AnyProto } }>;
 }
 
 // Endpoint ------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ test('legacy lb_policy enum, circuit breakers, outlier detection, TLS', () => {
     connect_timeout: { nanos: 250_000_000 },
     circuit_breakers: { thresholds: [{ priority: 'HIGH', max_requests: { value: 1 } }, { max_requests: { value: 100 }, max_retries: { value: 0 } }] },
     outlier_detection: { consecutive_5xx: { value: 3 }, interval: { seconds: 5 }, max_ejection_percent: { value: 50 } },
-    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', value: Buffer.from([1]) } },
+    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', value: Buffer.alloc(0) } },
     metadata: { filter_metadata: { istio: { fields: { default_original_port: { number_value: 9080 } } } } },
   }));
   assert.ok(r.ok, JSON.stringify(r));
