@@ -47,6 +47,8 @@ export const ROOT_TYPES = [
   'envoy.extensions.load_balancing_policies.pick_first.v3.PickFirst',
   'google.protobuf.Any',
   'google.protobuf.Struct',
+  // RequestAuthentication: the jwt_authn filter config on the inbound listener.
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
 ];
 
 /** The .proto files that define ROOT_TYPES (their imports are followed). */
@@ -67,6 +69,7 @@ const PROTO_FILES = [
   'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
   'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
   'envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto',
+  'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
 ];
 
 /** What the output depends on: this script and the installed proto source. */

@@ -13,6 +13,7 @@ export * from './listener.js';
 export * from './route.js';
 export * from './cluster.js';
 export * from './endpoint.js';
+export * from './jwt-authn.js';
 
 /** Model type of each resource type URL. */
 export interface ResourceModels {

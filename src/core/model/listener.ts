@@ -1,10 +1,13 @@
 /** Listener model: the HTTP connection manager and its filters. Plain immutable data built by src/xds/resources, read by the engine. */
 import type { FaultModel, RouteConfigModel } from './route.js';
+import type { JwtAuthnModel } from './jwt-authn.js';
 
 /** Decoded config of an HTTP filter, top-level or per-route override. */
 export type FilterConfigModel =
   | { readonly kind: 'router'; readonly typeUrl: string }
   | { readonly kind: 'fault'; readonly typeUrl: string; readonly fault: FaultModel }
+  /** envoy.filters.http.jwt_authn (RequestAuthentication). */
+  | { readonly kind: 'jwt_authn'; readonly typeUrl: string; readonly jwtAuthn: JwtAuthnModel }
   /** A filter meshlet does not implement that the server marked `is_optional`. */
   | { readonly kind: 'unsupported'; readonly typeUrl: string; readonly optional: true };
 

@@ -8,6 +8,7 @@ import { TYPE_URL } from '../type-urls.js';
 import type { FaultModel, FilterConfigModel, Fraction } from '../../core/model/index.js';
 import { decodeAny, durationMs, fraction } from './common.js';
 import type { AnyProto, FilterConfigWrapperProto, HttpFaultProto } from './proto-types.js';
+import { jwtAuthnModel, type JwtAuthenticationProto } from './jwt-authn.js';
 
 const FILTER_CONFIG_TYPE_URL = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
 
@@ -67,6 +68,11 @@ export function filterConfig(any: AnyProto | undefined, path: string, errors: st
       if (!msg) return undefined;
       const fault = faultModel(msg, path, errors);
       return errors.length === before ? { kind: 'fault', typeUrl, fault } : undefined;
+    }
+    case TYPE_URL.jwtAuthn: {
+      const msg = decodeAny<JwtAuthenticationProto>(any, TYPE_URL.jwtAuthn, path, errors);
+      const jwtAuthn = msg && jwtAuthnModel(msg, path, errors);
+      return jwtAuthn ? { kind: 'jwt_authn', typeUrl, jwtAuthn } : undefined;
     }
     case '':
       errors.push(`${path}: missing typed config`);
