@@ -2,7 +2,7 @@
 // AuthenticatorImpl::handleGoodJwt), plus Istio's multi-provider requirement.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { bearer, filterFor, makeIssuer, requestAuthn, view, type Issuer } from '../../helpers/jwt.js';
+import { bearer, filterFor, makeIssuer, requestAuthn, view, type Issuer, type ViewInit } from '../../helpers/jwt.js';
 import { JWT_STATUS } from '../../../src/security/jwt/index.js';
 
 let a: Issuer;
@@ -17,7 +17,8 @@ describe('jwt_authn token locations', () => {
   it('fromHeaders with a prefix, fromParams, fromCookies replace the defaults', async () => {
     const f = filterFor([requestAuthn([{ issuer: a.iss, jwks: a.jwks, fromHeaders: [{ name: 'X-Jwt', prefix: 'Token ' }], fromParams: ['jwt'], fromCookies: ['session'] }])]);
     const t = await a.sign();
-    for (const init of [{ headers: { 'x-jwt': `Token ${t}` } }, { query: `jwt=${t}` }, { headers: { cookie: `theme=dark; session=${t}` } }, { headers: { cookie: `session="${t}"` } }]) {
+    const inits: ViewInit[] = [{ headers: { 'x-jwt': `Token ${t}` } }, { query: `jwt=${t}` }, { headers: { cookie: `theme=dark; session=${t}` } }, { headers: { cookie: `session="${t}"` } }];
+    for (const init of inits) {
       const r = await f.authenticate(view(init));
       assert.equal(r.ok && r.auth?.principal, 'https://a.example.com/alice', JSON.stringify(init));
     }

@@ -26,7 +26,7 @@ describe('RequestAuthentication translation', () => {
   });
 
   it('several rules: sorted by issuer, OR of providers with the AND of {Pi OR allow_missing}', () => {
-    const c = jwtAuthenticationConfig([requestAuthn([{ issuer: 'z', jwks: '{}' }]), requestAuthn([{ issuer: 'a', jwks: '{}' }], 'b')]) as Record<string, never>;
+    const c = jwtAuthenticationConfig([requestAuthn([{ issuer: 'z', jwks: '{}' }]), requestAuthn([{ issuer: 'a', jwks: '{}' }], 'b')]) as Record<string, unknown>;
     const providers = c['providers'] as Record<string, { issuer: string }>;
     assert.deepEqual(Object.keys(providers).map((k) => [k, providers[k]?.issuer]), [['origins-0', 'a'], ['origins-1', 'z']]);
     const opt = (n: string) => ({ requires_any: { requirements: [{ provider_name: n }, { allow_missing: {} }] } });
