@@ -60,6 +60,8 @@ export interface InboundRequestView {
 /** A refusal: HTTP status and body, mapped to a gRPC status by the gRPC adapter. */
 export interface InboundVerdict {
   readonly status: number;
-  readonly body: string;
+  readonly body?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** The gRPC status for gRPC calls; default: Envoy's mapping of `status` (403 → PERMISSION_DENIED). */
+  readonly grpcStatus?: number;
 }

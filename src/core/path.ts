@@ -96,3 +96,31 @@ export function splitPathQuery(target: string): { path: string; query: string } 
   const q = t.indexOf('?');
   return q < 0 ? { path: t, query: '' } : { path: t.slice(0, q), query: t.slice(q) };
 }
+
+/** True for a %-escape that is not two hex digits, or a NUL (raw or escaped): Envoy answers 400. */
+function malformed(path: string): boolean {
+  for (let i = path.indexOf('%'); i >= 0; i = path.indexOf('%', i + 1)) {
+    if (i + 2 >= path.length) return true;
+    const hi = hexValue(path.charCodeAt(i + 1));
+    const lo = hexValue(path.charCodeAt(i + 2));
+    if (hi < 0 || lo < 0 || (hi === 0 && lo === 0)) return true;
+  }
+  return path.includes('\u0000');
+}
+
+/**
+ * Splits and normalizes an inbound request target: the normalized path, the raw query without
+ * `?`, the fragment dropped; `undefined` when the path is malformed (bad escape, NUL), which an
+ * inbound server answers with 400.
+ *
+ * @example
+ * ```ts
+ * normalizeTarget('/a/./b//c?x=1'); // { path: '/a/b/c', query: 'x=1' }
+ * normalizeTarget('/a%zz');         // undefined
+ * ```
+ */
+export function normalizeTarget(target: string): { path: string; query: string } | undefined {
+  const { path, query } = splitPathQuery(target);
+  if (malformed(path)) return undefined;
+  return { path: normalizePath(path), query: query ? query.slice(1) : '' };
+}

@@ -13,7 +13,8 @@ import { registerMeshBalancer } from './balancer.js';
 import { createClientInterceptor } from './interceptor.js';
 import { MESH_ID_OPTION, MESH_LB_POLICY, MESH_SCHEME, registry } from './registry.js';
 import { registerMeshResolver } from './resolver.js';
-import { inboundInterceptor, meshServer, type GrpcInboundHook, type GrpcServerOptions, type MeshGrpcServer } from './server.js';
+import { inboundInterceptor, meshServer, type GrpcInboundWiring, type GrpcServerOptions, type MeshGrpcServer } from './server.js';
+import { InboundPolicy } from '../security/inbound-policy.js';
 import type { GrpcMeshRuntime, GrpcRequestRecord } from './types.js';
 import { CallObservers } from '../core/observer.js';
 import { recordObserver } from '../telemetry/record.js';
@@ -31,6 +32,8 @@ export interface MeshGrpcHooks {
   observers?: CallObservers;
   /** Announces a served port through the mesh's node (keeps HTTP and gRPC ports in one list). */
   announcePort?: AnnouncePort;
+  /** The mesh's inbound policy, run by every server made with createServer() before its own hooks. */
+  inbound?: GrpcInboundWiring;
   /** Retry jitter randomness (tests pass a seeded one). Default Math.random. */
   random?: () => number;
 }
@@ -147,10 +150,10 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
     clientOptions,
     client: (ctor, target, options) => new ctor(meshTarget(target), credentials, clientOptions(options)),
     createServer(options = {}) {
-      const hookList: GrpcInboundHook[] = [];
+      const local = new InboundPolicy();
       const { servicePort: _s, portName: _p, drainTimeoutMs: _d, ...serverOptions } = options;
-      const server = new (grpcLib().Server)({ ...serverOptions, interceptors: [inboundInterceptor(hookList), ...(serverOptions.interceptors ?? [])] });
-      return track(meshServer(server, hookList, announce, options));
+      const server = new (grpcLib().Server)({ ...serverOptions, interceptors: [inboundInterceptor(hooks.inbound, local), ...(serverOptions.interceptors ?? [])] });
+      return track(meshServer(server, local, announce, options));
     },
     wrapServer: (server, options = {}) => track(meshServer(server, undefined, announce, options)),
     async closeServers() {

@@ -8,6 +8,10 @@ import type { Metadata, Server, ServerCredentials, ServerInterceptingCall, Serve
 import { grpcLib, newMetadata, Status } from './lib.js';
 import { meshError } from '../errors.js';
 import type { Disposable } from '../internal/events.js';
+import type { InboundRequestView, InboundVerdict } from '../core/inbound.js';
+import { httpToGrpcCode } from '../internal/grpc-codes.js';
+import { INBOUND_PHASE, type InboundCall, type InboundOutcome, type InboundPolicy, type InboundStage } from '../security/inbound-policy.js';
+import { grpcView } from './inbound-view.js';
 import type { AnnouncePort } from './announce.js';
 
 /** What inbound hooks see of a call. */
@@ -21,6 +25,8 @@ export interface GrpcInboundContext {
   readonly startedAt: number;
   /** Free-form state hooks share (e.g. the peer's SPIFFE identity). */
   readonly state: Record<string, unknown>;
+  /** The protocol-neutral view the inbound policy evaluated (verified peer, host, metadata). */
+  view?: InboundRequestView;
 }
 
 /** A denial: the call ends with this status and the handler never runs. */
@@ -29,7 +35,7 @@ export interface GrpcDenial {
   details: string;
 }
 
-/** An inbound hook; every part is optional. Hooks run in the order they were added. */
+/** An inbound hook; every part is optional. Hooks run in the order they were added, after the mesh's policy. */
 export interface GrpcInboundHook {
   /** Runs when request metadata arrived; return a status to deny the call. */
   onCall?(ctx: GrpcInboundContext): GrpcDenial | void;
@@ -58,45 +64,97 @@ export interface MeshGrpcServer {
   close(): Promise<void>;
 }
 
-function runHooks(hooks: readonly GrpcInboundHook[], ctx: GrpcInboundContext): GrpcDenial | undefined {
-  for (const h of hooks) {
-    try {
-      const denial = h.onCall?.(ctx);
-      if (denial) return denial;
-    } catch (err) {
-      return { code: Status.INTERNAL, details: `meshlet: inbound hook failed: ${(err as Error).message}` };
-    }
-  }
-  return undefined;
+/** How the gRPC adapter hands a call to the policy's stages (`call.native`). */
+export interface GrpcNative {
+  readonly kind: 'grpc';
+  readonly ctx: GrpcInboundContext;
 }
 
-/** The server interceptor that runs a hook list. */
-export function inboundInterceptor(hooks: readonly GrpcInboundHook[]): ServerInterceptor {
+/** A server's own `use()` hook as a stage of its policy: gRPC-shaped denials become verdicts. */
+export function grpcHookStage(hook: GrpcInboundHook): InboundStage {
+  return {
+    name: 'server.use',
+    ...(hook.onCall
+      ? {
+          onRequest: (call: InboundCall) => {
+            const denial = (hook.onCall as NonNullable<GrpcInboundHook['onCall']>)((call.native as GrpcNative).ctx);
+            return denial ? { status: 200, body: denial.details, grpcStatus: denial.code } : undefined;
+          },
+        }
+      : {}),
+    ...(hook.onEnd
+      ? { onEnd: (call: InboundCall, outcome: InboundOutcome) => (hook.onEnd as NonNullable<GrpcInboundHook['onEnd']>)((call.native as GrpcNative).ctx, { code: outcome.grpcStatus ?? Status.OK, details: (outcome as { details?: string }).details ?? '' }) }
+      : {}),
+  };
+}
+
+/** The mesh-wide side of the gRPC inbound path (the same policy the HTTP pipeline runs). */
+export interface GrpcInboundWiring {
+  readonly policy: InboundPolicy;
+  /** Maps the socket's local port to the announced service port. */
+  readonly servicePort: (local: number) => number;
+}
+
+type Verdict = (InboundVerdict & { stage: string }) | undefined;
+
+/**
+ * The server interceptor: builds the call's view when metadata arrives, runs the mesh's policy
+ * and then the server's own, refuses with the verdict's gRPC status, and reports the end.
+ */
+export function inboundInterceptor(mesh: GrpcInboundWiring | undefined, local: InboundPolicy): ServerInterceptor {
+  const policies = mesh ? [mesh.policy, local] : [local];
+  const servicePort = mesh?.servicePort ?? ((p: number) => p);
   return (descriptor, call) => {
     const { ServerInterceptingCall } = grpcLib();
-    if (hooks.length === 0) return new ServerInterceptingCall(call);
+    if (policies.every((p) => p.empty)) return new ServerInterceptingCall(call);
     const ctx: GrpcInboundContext = { method: descriptor.path, metadata: newMetadata(), peer: call.getPeer(), startedAt: performance.now(), state: {} };
+    let policyCall: InboundCall | undefined;
+    let denied: Verdict;
+    let received = 0;
+    let sent = 0;
     let ended = false;
+    const run = (i: number, done: (v: Verdict) => void): void => {
+      if (i === policies.length) return done(undefined);
+      (policies[i] as InboundPolicy).run(policyCall as InboundCall, (v) => (v ? done(v) : run(i + 1, done)));
+    };
     const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nextMd) => {
             ctx.metadata = metadata;
-            const denial = runHooks(hooks, ctx);
-            if (denial) intercepted.sendStatus(denial);
-            else nextMd(metadata);
+            const view = grpcView(call, descriptor.path, metadata, servicePort);
+            ctx.view = view;
+            policyCall = { view, startTime: ctx.startedAt, flags: [], state: ctx.state, native: { kind: 'grpc', ctx } satisfies GrpcNative };
+            run(0, (v) => {
+              if (!v) return nextMd(metadata);
+              denied = v;
+              intercepted.sendStatus({ code: (v.grpcStatus ?? httpToGrpcCode(v.status)) as Status, details: v.body ?? '', metadata: newMetadata() });
+            });
+          },
+          onReceiveMessage: (message, nextMsg) => {
+            received++;
+            nextMsg(message);
           },
         }),
+      sendMessage: (message, nextMsg) => {
+        sent++;
+        nextMsg(message);
+      },
       sendStatus: (status, nextStatus) => {
-        if (!ended) {
+        if (!ended && policyCall) {
           ended = true;
-          for (const h of hooks) {
-            try {
-              h.onEnd?.(ctx, { code: status.code, details: status.details });
-            } catch {
-              // metrics hooks never break a call
-            }
-          }
+          const outcome = {
+            status: 200,
+            grpcStatus: status.code,
+            details: status.details,
+            requestBytes: 0,
+            responseBytes: 0,
+            requestMessages: received,
+            responseMessages: sent,
+            durationMs: performance.now() - ctx.startedAt,
+            ...(denied ? { denied } : {}),
+          };
+          for (const p of policies) p.end(policyCall, outcome);
         }
         nextStatus(status);
       },
@@ -106,16 +164,15 @@ export function inboundInterceptor(hooks: readonly GrpcInboundHook[]): ServerInt
 }
 
 /** Builds the {@link MeshGrpcServer} API around a server. */
-export function meshServer(server: Server, hooks: GrpcInboundHook[] | undefined, announce: AnnouncePort, options: GrpcServerOptions): MeshGrpcServer {
+export function meshServer(server: Server, local: InboundPolicy | undefined, announce: AnnouncePort, options: GrpcServerOptions): MeshGrpcServer {
   const announced: Disposable[] = [];
   let closing: Promise<void> | undefined;
   const drainMs = options.drainTimeoutMs ?? 5000;
   return {
     server,
     use(hook) {
-      if (!hooks) throw meshError('MESHLET_ERR_USAGE', 'meshlet: inbound hooks need createServer(); a wrapped server has no meshlet interceptor');
-      hooks.push(hook);
-      return { dispose: () => void (hooks.includes(hook) && hooks.splice(hooks.indexOf(hook), 1)) };
+      if (!local) throw meshError('MESHLET_ERR_USAGE', 'meshlet: inbound hooks need createServer(); a wrapped server has no meshlet interceptor');
+      return local.use(grpcHookStage(hook), INBOUND_PHASE.app);
     },
     async bind(address, credentials = grpcLib().ServerCredentials.createInsecure()) {
       const addr = typeof address === 'number' ? `0.0.0.0:${address}` : address;

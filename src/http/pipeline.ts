@@ -1,14 +1,17 @@
 /**
- * The inbound pipeline: hook points every inbound request passes (mesh.listen, the Express
- * middleware, the Fastify plugin), where security (peer identity, authz) and telemetry plug in,
- * plus in-flight tracking so close() can drain. A request is processed once, however many of
- * those entry points it crosses.
+ * The HTTP face of the inbound policy: every inbound request (mesh.listen, the Express
+ * middleware, the Fastify plugin) is read once into the protocol-neutral request view, run
+ * through the mesh's {@link InboundPolicy} (JWT, authorization, then the hooks added with
+ * `mesh.inbound.use`), and counted in flight so close() can drain. A request is processed once,
+ * however many of those entry points it crosses.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import type { InboundRequestView, InboundVerdict } from '../core/inbound.js';
 import type { ResponseFlag } from '../core/types.js';
 import { trace } from '../internal/debug.js';
 import type { Disposable } from '../internal/events.js';
+import { InboundPolicy, INBOUND_PHASE, type InboundCall, type InboundStage } from '../security/inbound-policy.js';
+import { httpView } from './inbound-view.js';
 
 const log = trace('mesh');
 
@@ -35,6 +38,8 @@ export interface InboundContext {
   readonly startTime: number;
   /** Response flags hooks may add (shown to telemetry). */
   readonly flags: ResponseFlag[];
+  /** The protocol-neutral view the inbound policy evaluated (normalized path, verified peer). */
+  readonly view: InboundRequestView;
 }
 
 /** A hook's refusal: the request is answered with this and never reaches the app. */
@@ -76,41 +81,67 @@ export function contextOf(req: IncomingMessage): InboundContext | undefined {
   return (req as WithContext)[kContext];
 }
 
-function peerOf(req: IncomingMessage): InboundPeer {
-  const socket = req.socket as Partial<TLSSocket> | undefined;
-  const peer: InboundPeer = { address: socket?.remoteAddress ?? '' };
-  if (socket?.encrypted && typeof socket.getPeerCertificate === 'function') {
-    const san = socket.getPeerCertificate()?.subjectaltname ?? '';
-    const uri = san.split(', ').find((s) => s.startsWith('URI:'));
-    if (uri) peer.identity = uri.slice(4);
-  }
-  return peer;
+function peerOf(view: InboundRequestView): InboundPeer {
+  return view.peer.principal === undefined ? { address: view.peer.address } : { identity: view.peer.principal, address: view.peer.address };
 }
 
+/** How the HTTP adapter hands a request to the policy's stages (`call.native`). */
+export interface HttpNative {
+  readonly kind: 'http';
+  readonly ctx: InboundContext;
+}
+
+/** The `mesh.inbound.use` hook as a stage of the policy: it runs for HTTP requests only. */
+function hookStage(hook: InboundHook): InboundStage {
+  return {
+    name: 'inbound.use',
+    ...(hook.onRequest
+      ? {
+          onRequest: (call: InboundCall) => {
+            const native = call.native as HttpNative | undefined;
+            return native?.kind === 'http' ? (hook.onRequest as NonNullable<InboundHook['onRequest']>)(native.ctx) : undefined;
+          },
+        }
+      : {}),
+    ...(hook.onResponse
+      ? {
+          onEnd: (call: InboundCall) => {
+            const native = call.native as HttpNative | undefined;
+            if (native?.kind === 'http') (hook.onResponse as NonNullable<InboundHook['onResponse']>)(native.ctx);
+          },
+        }
+      : {}),
+  };
+}
+
+type Tracked = WithContext & { [kCall]?: InboundCall; [kFinished]?: true };
+
 /**
- * Runs the inbound hooks and counts requests in flight.
+ * Runs the inbound policy for HTTP requests and counts them in flight.
  *
  * @example
  * ```ts
- * const pipeline = new InboundPipeline();
+ * const pipeline = new InboundPipeline(new InboundPolicy());
  * http.createServer((req, res) => pipeline.handle(req, res, () => app(req, res)));
  * ```
  */
 export class InboundPipeline {
-  private readonly hooks: InboundHook[] = [];
   private active = 0;
   private draining = false;
   private idle: Array<() => void> = [];
 
-  /** Adds a hook; dispose to remove it. */
+  /**
+   * @param policy the mesh's inbound policy (shared with the gRPC servers)
+   * @param servicePort maps the socket's local port to the port the mesh announces for it
+   */
+  constructor(
+    readonly policy: InboundPolicy = new InboundPolicy(),
+    private readonly servicePort: (localPort: number) => number = (p) => p,
+  ) {}
+
+  /** Adds a hook (`mesh.inbound.use`): a stage of the policy after authentication and authorization; dispose to remove it. */
   use(hook: InboundHook): Disposable {
-    this.hooks.push(hook);
-    return {
-      dispose: () => {
-        const i = this.hooks.indexOf(hook);
-        if (i >= 0) this.hooks.splice(i, 1);
-      },
-    };
+    return this.policy.use(hookStage(hook), INBOUND_PHASE.app);
   }
 
   /** Requests in flight (entered, response not finished). */
@@ -119,25 +150,39 @@ export class InboundPipeline {
   }
 
   /**
-   * Runs the request through the hooks, then `next()` unless a hook denied it. A request that
+   * Runs the request through the policy, then `next()` unless a stage refused it. A request that
    * already went through (say mesh.listen and then the Express middleware) just calls `next()`.
    */
   handle(req: IncomingMessage, res: ServerResponse, next: () => void, deny?: (denial: InboundDenial) => void): void {
-    const existing = contextOf(req);
-    if (existing) return next();
-    const ctx: InboundContext = { req, res, peer: peerOf(req), startTime: performance.now(), flags: [] };
-    (req as WithContext)[kContext] = ctx;
+    if (contextOf(req)) return next();
+    const refuse = deny ?? ((d: InboundDenial) => this.deny(res, d));
+    const view = httpView(req, this.servicePort(req.socket?.localPort ?? 0));
+    if (!('protocol' in view)) return refuse(view as InboundVerdict);
+    const ctx: InboundContext = { req, res, peer: peerOf(view), startTime: performance.now(), flags: [], view };
+    const call: InboundCall = { view, startTime: ctx.startTime, flags: ctx.flags, state: {}, native: { kind: 'http', ctx } satisfies HttpNative };
+    (req as Tracked)[kContext] = ctx;
+    (req as Tracked)[kCall] = call;
     this.active++;
     if (this.draining) res.shouldKeepAlive = false;
     let ended = false;
-    const end = (): void => {
+    res.once('close', () => {
       if (ended) return;
       ended = true;
       if (!res.writableFinished) ctx.flags.push('DC');
       this.finish(ctx);
-    };
-    res.once('close', end);
-    this.run(ctx, 0, next, deny);
+    });
+    this.policy.run(call, (verdict) => {
+      if (verdict) {
+        (call.state as { denied?: unknown }).denied = verdict;
+        return refuse(verdict);
+      }
+      try {
+        next();
+      } catch (err) {
+        log('inbound handler threw: %o', err);
+        if (!res.headersSent) this.deny(res, { status: 500, body: 'internal error' });
+      }
+    });
   }
 
   /** Marks draining: responses from now on close their connection (no keep-alive). */
@@ -161,57 +206,29 @@ export class InboundPipeline {
     });
   }
 
-  private run(ctx: InboundContext, from: number, next: () => void, deny = (d: InboundDenial) => this.deny(ctx, d)): void {
-    for (let i = from; i < this.hooks.length; i++) {
-      const hook = this.hooks[i];
-      if (!hook?.onRequest) continue;
-      let verdict: ReturnType<NonNullable<InboundHook['onRequest']>>;
-      try {
-        verdict = hook.onRequest(ctx);
-      } catch (err) {
-        log('inbound onRequest hook threw: %o', err);
-        return deny({ status: 500, body: 'internal error' });
-      }
-      if (verdict && typeof (verdict as Promise<unknown>).then === 'function') {
-        (verdict as Promise<void | InboundDenial>).then(
-          (v) => (v ? deny(v) : this.run(ctx, i + 1, next, deny)),
-          (err: unknown) => {
-            log('inbound onRequest hook rejected: %o', err);
-            deny({ status: 500, body: 'internal error' });
-          },
-        );
-        return;
-      }
-      if (verdict) return deny(verdict as InboundDenial);
-    }
-    try {
-      next();
-    } catch (err) {
-      log('inbound handler threw: %o', err);
-      if (!ctx.res.headersSent) this.deny(ctx, { status: 500, body: 'internal error' });
-    }
-  }
-
-  private deny(ctx: InboundContext, d: InboundDenial): void {
-    const { res } = ctx;
+  private deny(res: ServerResponse, d: InboundDenial): void {
     if (res.headersSent || res.destroyed) return;
     const body = d.body ?? '';
     res.writeHead(d.status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), ...d.headers });
     res.end(body);
   }
 
-  /** Runs onResponse hooks once per request (response finished or connection gone). */
+  /** Ends the request for the policy's stages once (response finished or connection gone). */
   finish(ctx: InboundContext): void {
-    const req = ctx.req as WithContext & { [kFinished]?: true };
+    const req = ctx.req as Tracked;
     if (req[kFinished]) return;
     req[kFinished] = true;
-    for (const hook of this.hooks) {
-      if (!hook.onResponse) continue;
-      try {
-        hook.onResponse(ctx);
-      } catch (err) {
-        log('inbound onResponse hook threw: %o', err);
-      }
+    const call = req[kCall];
+    if (call) {
+      const { res } = ctx;
+      const denied = (call.state as { denied?: InboundVerdict & { stage: string } }).denied;
+      this.policy.end(call, {
+        status: res.statusCode,
+        requestBytes: Number(req.headers['content-length']) || 0,
+        responseBytes: Number(res.getHeader('content-length')) || 0,
+        durationMs: performance.now() - call.startTime,
+        ...(denied ? { denied } : {}),
+      });
     }
     this.active--;
     if (this.active === 0 && this.idle.length > 0) {
@@ -222,4 +239,5 @@ export class InboundPipeline {
   }
 }
 
+const kCall = Symbol('meshlet.inbound.call');
 const kFinished = Symbol('meshlet.inbound.finished');

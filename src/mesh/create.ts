@@ -12,6 +12,7 @@ import { meshError } from '../errors.js';
 import { MeshDispatcher } from '../http/dispatcher.js';
 import { InboundServer, type ListenHandle, type ListenOptions, type ListenTarget } from '../http/inbound.js';
 import { contextOf, InboundPipeline } from '../http/pipeline.js';
+import { InboundPolicy } from '../security/inbound-policy.js';
 import { recordObserver, type RequestRecord } from '../telemetry/record.js';
 import { CallObservers, type CallObserver } from '../core/observer.js';
 import { trace } from '../internal/debug.js';
@@ -60,7 +61,9 @@ class MeshClient implements Mesh {
   readonly xds: XdsClient;
   readonly inbound: MeshInbound;
   readonly fetch: typeof undiciFetch;
-  private readonly pipeline = new InboundPipeline();
+  /** The one inbound policy: HTTP requests and gRPC calls both pass it. */
+  readonly policy = new InboundPolicy();
+  private readonly pipeline = new InboundPipeline(this.policy, (local) => this.servicePortOf(local));
   private readonly feed: XdsFeed;
   private readonly events = new EventSet<MeshEvents>();
   private readonly node: BuildNodeOptions;
@@ -123,6 +126,7 @@ class MeshClient implements Mesh {
     });
     const pipeline = this.pipeline;
     this.inbound = {
+      policy: this.policy,
       use: (hook) => pipeline.use(hook),
       handle: (req, res, next, deny) => pipeline.handle(req, res, next, deny),
       context: (req) => contextOf(req),
@@ -225,9 +229,17 @@ class MeshClient implements Mesh {
     return handle;
   }
 
+  /** The announced port of a local listening port (what `servicePort` maps it to). */
+  private servicePortOf(local: number): number {
+    for (const s of this.served) if (s.port.targetPort === local) return s.port.number;
+    for (const e of this.extraPorts) if (e.port.targetPort === local) return e.port.number;
+    return local;
+  }
+
   get grpc(): MeshGrpc {
     this.grpcFace ??= meshGrpc(this, {
       random: this.random,
+      inbound: { policy: this.policy, servicePort: (local) => this.servicePortOf(local) },
       observers: this.observers,
       announcePort: (port) => {
         const entry = { port };

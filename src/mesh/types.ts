@@ -10,6 +10,7 @@ import type { InboundContext, InboundDenial, InboundHook } from '../http/pipelin
 import type { RequestRecord } from '../telemetry/record.js';
 import type { XdsClient } from '../xds/ads-client.js';
 import type { BackoffOptions } from '../xds/backoff.js';
+import type { InboundPolicy } from '../security/inbound-policy.js';
 import type { Disposable } from '../internal/events.js';
 
 /**
@@ -87,8 +88,18 @@ export interface MeshEvents {
  * ```
  */
 export interface MeshInbound {
-  /** Adds a hook (run in order); dispose to remove. */
+  /** Adds an HTTP hook (run in order, after authentication and authorization); dispose to remove. */
   use(hook: InboundHook): Disposable;
+  /**
+   * The protocol-neutral inbound policy HTTP requests and gRPC calls both pass: a stage added
+   * here sees every inbound request as an `InboundRequestView`, whatever the protocol.
+   *
+   * @example
+   * ```ts
+   * mesh.inbound.policy.use({ name: 'no-admin', onRequest: ({ view }) => (view.path.startsWith('/admin') ? { status: 403, body: 'RBAC: access denied' } : undefined) }, INBOUND_PHASE.authz);
+   * ```
+   */
+  readonly policy: InboundPolicy;
   /** Inbound requests in flight (entered the pipeline, response not closed). */
   readonly inFlight: number;
   /**
