@@ -1,0 +1,129 @@
+/**
+ * RequestAuthentication as a stage of the inbound policy (security/inbound-policy.ts), in the
+ * authn phase before authorization: Envoy's jwt_authn filter ahead of RBAC. It holds the
+ * compiled filter of the workload's current inbound config (rebuilt only when that config
+ * changes) and a {@link JwksCache} that outlives config pushes. The stage registers itself only
+ * while a config exists, so a mesh without RequestAuthentication pays nothing per request.
+ *
+ * After a token verifies, `view.auth` carries `<iss>/<sub>` and the claims (what authorization's
+ * requestPrincipals and request.auth.claims read), and the request is changed as Envoy changes
+ * it: the token removed unless forwarded, claim and payload headers set (client-sent copies
+ * always removed). The adapters' native requests are reached through their documented shapes
+ * (`{ kind: 'http', ctx: { req } }`, `{ kind: 'grpc', ctx: { metadata } }`), not imported, so
+ * this layer stays below http/ and grpc/.
+ */
+import type { HttpFilterModel, JwtAuthnModel } from '../../core/model/index.js';
+import type { InboundVerdict } from '../../core/inbound.js';
+import type { Disposable } from '../../internal/events.js';
+import { INBOUND_PHASE, type InboundCall, type InboundStage } from '../inbound-policy.js';
+import { JwtAuthnFilter, providersOf, type JwtAuthnResult } from './filter.js';
+import { JwksCache } from './keys.js';
+
+/** Where the stage is registered (the mesh's InboundPolicy). */
+export interface StageHost {
+  use(stage: InboundStage, phase: number): Disposable;
+}
+
+interface HttpReqLike { headers: Record<string, string | string[] | undefined>; rawHeaders: string[]; url?: string }
+interface MetadataLike { remove(key: string): void; set(key: string, value: string): void }
+type NativeLike = { kind: 'http'; ctx: { req: HttpReqLike } } | { kind: 'grpc'; ctx: { metadata: MetadataLike } } | undefined;
+
+type Pass = Extract<JwtAuthnResult, { ok: true }>;
+
+function applyHttp(req: HttpReqLike, r: Pass): void {
+  const drop = new Set(r.removeHeaders);
+  for (const [name] of r.setHeaders) drop.add(name);
+  for (const name of drop) delete req.headers[name];
+  // rawHeaders too: an app reading them must not see the token or a spoofed claim header.
+  if (drop.size > 0) {
+    const raw: string[] = [];
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      if (!drop.has((req.rawHeaders[i] as string).toLowerCase())) raw.push(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
+    }
+    req.rawHeaders.length = 0;
+    req.rawHeaders.push(...raw);
+  }
+  for (const [name, value] of r.setHeaders) {
+    const prev = req.headers[name];
+    req.headers[name] = prev === undefined ? value : `${Array.isArray(prev) ? prev.join(', ') : prev}, ${value}`;
+    req.rawHeaders.push(name, value);
+  }
+  if (r.removeQueryParams.length > 0 && req.url) {
+    const q = req.url.indexOf('?');
+    if (q >= 0) {
+      const remove = new Set(r.removeQueryParams);
+      const kept = req.url.slice(q + 1).split('&').filter((pair) => {
+        const key = pair.slice(0, pair.indexOf('=') < 0 ? pair.length : pair.indexOf('='));
+        try {
+          return !remove.has(decodeURIComponent(key));
+        } catch {
+          return true;
+        }
+      });
+      req.url = kept.length > 0 ? `${req.url.slice(0, q)}?${kept.join('&')}` : req.url.slice(0, q);
+    }
+  }
+}
+
+function applyGrpc(md: MetadataLike, r: Pass): void {
+  for (const name of r.removeHeaders) md.remove(name);
+  for (const [name] of r.setHeaders) md.remove(name);
+  for (const [name, value] of r.setHeaders) md.set(name, value);
+}
+
+/**
+ * The JWT step of one mesh.
+ *
+ * @example
+ * ```ts
+ * const jwt = new JwtAuthnStage(mesh.inbound.policy);
+ * jwt.updateFromFilters(inboundListener.httpFilters); // on every inbound listener update
+ * ```
+ */
+export class JwtAuthnStage implements InboundStage {
+  readonly name = 'jwt_authn';
+  readonly cache = new JwksCache();
+  private filter: JwtAuthnFilter | undefined;
+  private configKey: string | undefined;
+  private registration: Disposable | undefined;
+
+  constructor(private readonly host: StageHost, private readonly now: () => number = Date.now) {}
+
+  /** The compiled filter in use (undefined: no RequestAuthentication applies). */
+  get current(): JwtAuthnFilter | undefined {
+    return this.filter;
+  }
+
+  /** Takes the jwt_authn entry of an inbound listener's http_filters (none: authentication off). */
+  updateFromFilters(filters: readonly HttpFilterModel[]): void {
+    const f = filters.find((x) => x.config.kind === 'jwt_authn');
+    this.update(f?.config.kind === 'jwt_authn' ? f.config.jwtAuthn : undefined);
+  }
+
+  /** Applies a new config; the same config again keeps the compiled filter. */
+  update(model: JwtAuthnModel | undefined): void {
+    const key = model === undefined ? undefined : JSON.stringify(model);
+    if (key === this.configKey) return;
+    this.configKey = key;
+    this.filter = model === undefined ? undefined : new JwtAuthnFilter(model, this.cache, this.now);
+    this.cache.retain(model === undefined ? [] : providersOf(model).map((p) => p.jwks));
+    if (this.filter && !this.registration) this.registration = this.host.use(this, INBOUND_PHASE.authn);
+    else if (!this.filter && this.registration) {
+      this.registration.dispose();
+      this.registration = undefined;
+    }
+  }
+
+  onRequest(call: InboundCall): Promise<InboundVerdict | void> | void {
+    const filter = this.filter;
+    if (!filter) return undefined;
+    return filter.authenticate(call.view).then((r) => {
+      if (!r.ok) return r.verdict;
+      if (r.auth) call.view.auth = r.auth;
+      const native = call.native as NativeLike;
+      if (native?.kind === 'http') applyHttp(native.ctx.req, r);
+      else if (native?.kind === 'grpc') applyGrpc(native.ctx.metadata, r);
+      return undefined;
+    });
+  }
+}
