@@ -1,19 +1,27 @@
 // JWT authentication cost per request, one run, variants interleaved: meshlet's jwt_authn filter
-// (extract, parse, issuer/time/audience checks, jose jwtVerify with the key already imported)
-// for ES256 and RS256, next to jose's jwtVerify alone on the same token and key set (what the
-// filter adds), a missing token (allow_missing) and a malformed one; plus an A/A row (the ES256
-// filter measured twice as two variants) that must agree within ±3% or the run is void.
+// with its verified-token cache off (extract, parse, issuer/time/audience checks, jose jwtVerify
+// with the key already imported) for ES256 and RS256, next to jose's jwtVerify alone on the same
+// token and key set (what the filter adds); the same token again with the cache on (what the
+// control server emits: Envoy's jwt_cache_config); a missing token (allow_missing) and a
+// malformed one; plus an A/A row (the ES256 filter measured twice as two variants) that must
+// agree within ±3% or the run is void.
 //
 //   node --import tsx bench/jwt.ts            (JWT_ITERATIONS=4000 by default, 7 passes)
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { bearer, filterFor, makeIssuer, requestAuthn, view } from '../test/helpers/jwt.js';
+import { JwtAuthnFilter } from '../src/security/jwt/filter.js';
 
 const N = Number(process.env.JWT_ITERATIONS ?? 4000);
 const PASSES = Number(process.env.JWT_PASSES ?? 7);
 
 const es = await makeIssuer('https://es.example.com', 'ES256');
 const rs = await makeIssuer('https://rs.example.com', 'RS256');
-const filter = filterFor([requestAuthn([{ issuer: es.iss, jwks: es.jwks, audiences: ['reviews'] }, { issuer: rs.iss, jwks: rs.jwks }])]);
+const cached = filterFor([requestAuthn([{ issuer: es.iss, jwks: es.jwks, audiences: ['reviews'] }, { issuer: rs.iss, jwks: rs.jwks }])]);
+const model = cached.config;
+const filter = new JwtAuthnFilter({
+  ...model,
+  providers: Object.fromEntries(Object.entries(model.providers).map(([k, p]) => [k, { ...p, jwtCacheSize: 0 }])),
+});
 const esToken = await es.sign({ sub: 'alice' });
 const rsToken = await rs.sign({ sub: 'bob' });
 const esView = view(bearer(esToken));
@@ -30,6 +38,8 @@ const variants: Variant[] = [
   { name: 'jose jwtVerify ES256 alone', run: async () => (await jwtVerify(esToken, esKeys, { issuer: es.iss, audience: 'reviews' })).payload.sub === 'alice' },
   { name: 'filter RS256', run: async () => (await filter.authenticate(rsView)).ok },
   { name: 'jose jwtVerify RS256 alone', run: async () => (await jwtVerify(rsToken, rsKeys, { issuer: rs.iss })).payload.sub === 'bob' },
+  { name: 'filter ES256, token cache hit', run: async () => (await cached.authenticate(esView)).ok },
+  { name: 'filter RS256, token cache hit', run: async () => (await cached.authenticate(rsView)).ok },
   { name: 'filter, no token (allow_missing)', run: async () => (await filter.authenticate(noneView)).ok },
   { name: 'filter, malformed token (refused)', run: async () => !(await filter.authenticate(badView)).ok },
 ];
@@ -54,7 +64,7 @@ const rows = ['| variant | µs/verify (median) | min–max | vs jose alone |', '
 const m = (name: string): number => median(samples.get(name)!);
 for (const v of variants) {
   const xs = samples.get(v.name)!;
-  const base = v.name.includes('RS256') ? m('jose jwtVerify RS256 alone') : v.name.includes('ES256') ? m('jose jwtVerify ES256 alone') : undefined;
+  const base = v.name.includes('cache hit') ? undefined : v.name.includes('RS256') ? m('jose jwtVerify RS256 alone') : v.name.includes('ES256') ? m('jose jwtVerify ES256 alone') : undefined;
   rows.push(`| ${v.name} | ${median(xs).toFixed(1)} | ${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)} | ${base && !v.name.startsWith('jose') ? `${(median(xs) / base).toFixed(2)}×` : ''} |`);
 }
 const aa = m('filter ES256 (A′, A/A)') / m('filter ES256 (A)') - 1;

@@ -33,6 +33,11 @@ export interface JwtProviderModel {
   /** Seconds of clock skew tolerated on exp/nbf; Envoy's default is 60. */
   readonly clockSkewSeconds: number;
   readonly requireExpiration: boolean;
+  /**
+   * jwt_cache_config.jwt_cache_size: verified tokens remembered (0: no cache, Envoy's default
+   * when the field is unset). A hit skips the signature, never the issuer, time and audience checks.
+   */
+  readonly jwtCacheSize: number;
 }
 
 /** A JwtRequirement: a tree of providers, AND/OR and the two "allow" leaves. */

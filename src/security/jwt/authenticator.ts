@@ -9,14 +9,40 @@ import { jwtVerify, type JWTPayload } from 'jose';
 import type { JwtProviderModel } from '../../core/model/index.js';
 import type { Extractor, JwtLocation, TokenSource } from './extract.js';
 import type { KeySet } from './keys.js';
-import { isAsymmetric, parseJwt, sanitizeAudience } from './token.js';
+import { isAsymmetric, parseJwt, sanitizeAudience, type ParsedJwt } from './token.js';
 import type { JwtStatus } from './status.js';
 
-/** A provider compiled for the runtime: its model, key set and sanitized audiences. */
+/** Longest token the verified-token cache keeps (bounds its memory to size × this). */
+const MAX_CACHED_TOKEN = 4096;
+
+/**
+ * Envoy's JwtCache: verified tokens of one provider, least recently used evicted. Holding only
+ * tokens whose signature verified, it saves the signature check, nothing else.
+ */
+export class TokenCache {
+  private readonly map = new Map<string, { jwt: ParsedJwt; payload: JWTPayload }>();
+  constructor(private readonly size: number) {}
+  get(token: string): { jwt: ParsedJwt; payload: JWTPayload } | undefined {
+    const hit = this.map.get(token);
+    if (hit) {
+      this.map.delete(token);
+      this.map.set(token, hit);
+    }
+    return hit;
+  }
+  set(token: string, entry: { jwt: ParsedJwt; payload: JWTPayload }): void {
+    if (token.length > MAX_CACHED_TOKEN) return;
+    if (this.map.size >= this.size) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(token, entry);
+  }
+}
+
+/** A provider compiled for the runtime: its model, key set, sanitized audiences, token cache. */
 export interface ProviderRuntime {
   readonly model: JwtProviderModel;
   readonly keys: KeySet;
   readonly audiences: ReadonlySet<string>;
+  readonly tokens?: TokenCache;
 }
 
 /** Per-request state shared by every node of a requirement tree. */
@@ -102,9 +128,15 @@ export class Authenticator {
   }
 
   private async verifyOne(location: JwtLocation, ctx: VerifyContext): Promise<JwtStatus> {
-    const parsed = parseJwt(location.token);
-    if (!parsed.ok) return parsed.status;
-    const jwt = parsed.jwt;
+    // Only a provider requirement uses the cache (as Envoy's authenticator, which has a provider then).
+    const cached = this.provider?.tokens?.get(location.token);
+    let jwt: ParsedJwt;
+    if (cached) jwt = cached.jwt;
+    else {
+      const parsed = parseJwt(location.token);
+      if (!parsed.ok) return parsed.status;
+      jwt = parsed.jwt;
+    }
     if (!location.issuers.check(jwt.iss)) return 'JwtUnknownIssuer';
     const provider = this.provider ?? this.byIssuer(jwt.iss);
     if (!provider) return 'JwtUnknownIssuer';
@@ -115,6 +147,10 @@ export class Authenticator {
     if (provider.model.requireExpiration && jwt.exp === undefined) return 'JwtVerificationFail';
     const allowed = this.audiences ?? provider.audiences;
     if (allowed.size > 0 && !jwt.audiences.some((a) => allowed.has(sanitizeAudience(a)))) return 'JwtAudienceNotAllowed';
+    if (cached) {
+      this.record(provider.model, location, jwt.payloadB64, cached.payload, ctx);
+      return 'Ok';
+    }
     if (!provider.keys.ok) return provider.keys.status;
     if (!isAsymmetric(jwt.alg)) return 'JwksKidAlgMismatch';
     let payload: JWTPayload;
@@ -127,6 +163,7 @@ export class Authenticator {
     } catch (err) {
       return statusOf(err);
     }
+    if (this.provider) this.provider.tokens?.set(location.token, { jwt, payload });
     this.record(provider.model, location, jwt.payloadB64, payload, ctx);
     return 'Ok';
   }

@@ -8,7 +8,7 @@
 import type { JwtAuthnModel, JwtProviderModel, JwtRequirementModel } from '../../core/model/index.js';
 import type { InboundAuthView, InboundRequestView, InboundVerdict } from '../../core/inbound.js';
 import { compilePathMatch } from '../../core/matchers.js';
-import { Authenticator, type ProviderRuntime, type VerifyContext } from './authenticator.js';
+import { Authenticator, TokenCache, type ProviderRuntime, type VerifyContext } from './authenticator.js';
 import { Extractor } from './extract.js';
 import { JwksCache } from './keys.js';
 import { refusal, type JwtStatus } from './status.js';
@@ -79,7 +79,12 @@ export class JwtAuthnFilter {
     private readonly now: () => number = Date.now,
   ) {
     for (const p of Object.values(model.providers)) {
-      const rt: ProviderRuntime = { model: p, keys: cache.keySet(p.jwks), audiences: new Set(p.audiences.map(sanitizeAudience)) };
+      const rt: ProviderRuntime = {
+        model: p,
+        keys: cache.keySet(p.jwks),
+        audiences: new Set(p.audiences.map(sanitizeAudience)),
+        ...(p.jwtCacheSize > 0 ? { tokens: new TokenCache(p.jwtCacheSize) } : {}),
+      };
       this.providers.set(p.name, rt);
       this.all.push(rt);
     }

@@ -25,6 +25,7 @@ export const JWT_AUTHN_LIMITS = {
   claimHeadersPerProvider: 64,
   jwksBytes: 1 << 20,
   uriBytes: 4096,
+  jwtCacheSize: 1024,
 } as const;
 
 interface DataSourceProto { specifier?: string; inline_string?: string; inline_bytes?: Uint8Array; filename?: string; environment_variable?: string }
@@ -40,7 +41,7 @@ interface JwtProviderProto {
   forward?: boolean; from_headers?: Array<{ name?: string; value_prefix?: string }>; from_params?: string[]; from_cookies?: string[];
   forward_payload_header?: string; pad_forward_payload_header?: boolean;
   payload_in_metadata?: string; header_in_metadata?: string; failed_status_in_metadata?: string;
-  clock_skew_seconds?: number; claim_to_headers?: Array<{ header_name?: string; claim_name?: string }>;
+  clock_skew_seconds?: number; jwt_cache_config?: { jwt_cache_size?: number }; claim_to_headers?: Array<{ header_name?: string; claim_name?: string }>;
 }
 interface JwtRequirementProto {
   requires_type?: string; provider_name?: string;
@@ -157,6 +158,8 @@ function provider(name: string, p: JwtProviderProto, path: string, errors: strin
     claimToHeaders,
     clockSkewSeconds: p.clock_skew_seconds || 60,
     requireExpiration: p.require_expiration === true,
+    // Envoy's default size is 100; the bound keeps one provider from holding unbounded tokens.
+    jwtCacheSize: p.jwt_cache_config ? Math.min(p.jwt_cache_config.jwt_cache_size || 100, JWT_AUTHN_LIMITS.jwtCacheSize) : 0,
   };
 }
 

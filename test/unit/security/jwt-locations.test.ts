@@ -99,3 +99,25 @@ describe('jwt_authn with several issuers (Istio: P1 OR P2 OR AND{P1|missing, P2|
     }
   });
 });
+
+describe('jwt_authn verified-token cache (Envoy jwt_cache_config)', () => {
+  it('a repeated token hits the cache but is still checked for time and location', async () => {
+    let clock = Date.now();
+    const f = filterFor([requestAuthn([
+      { issuer: a.iss, jwks: a.jwks, fromHeaders: [{ name: 'x-a' }] },
+      { issuer: b.iss, jwks: b.jwks, fromHeaders: [{ name: 'x-b' }] },
+    ])], undefined, () => clock);
+    const token = await a.sign({ sub: 'carol', exp: Math.floor(clock / 1000) + 120 });
+    for (let i = 0; i < 3; i++) {
+      const r = await f.authenticate(view({ headers: { 'x-a': token } }));
+      assert.equal(r.ok && r.auth?.principal, 'https://a.example.com/carol');
+      assert.deepEqual(r.ok && r.removeHeaders, ['x-a']);
+    }
+    // The same (cached) token at the other issuer's location is not accepted there.
+    const elsewhere = await f.authenticate(view({ headers: { 'x-b': token } }));
+    assert.equal(!elsewhere.ok && elsewhere.verdict.body, JWT_STATUS.JwtUnknownIssuer);
+    clock += 200_000; // past exp + 60 s skew
+    const late = await f.authenticate(view({ headers: { 'x-a': token } }));
+    assert.equal(!late.ok && late.verdict.body, JWT_STATUS.JwtExpired);
+  });
+});

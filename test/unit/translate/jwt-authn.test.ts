@@ -12,7 +12,7 @@ describe('RequestAuthentication translation', () => {
       rules: [{ match: { prefix: '/' }, requires: { requires_any: { requirements: [{ provider_name: 'origins-0' }, { allow_missing: {} }] } } }],
       providers: {
         'origins-0': {
-          issuer: 'https://i', audiences: [], forward: false, payload_in_metadata: 'payload',
+          issuer: 'https://i', audiences: [], forward: false, payload_in_metadata: 'payload', jwt_cache_config: { jwt_cache_size: 100 },
           normalize_payload_in_metadata: { space_delimited_claims: ['permission', 'scope'] },
           claim_to_headers: [{ header_name: 'x-sub', claim_name: 'sub' }], from_headers: [], from_params: [], from_cookies: [],
           remote_jwks: {

@@ -42,7 +42,7 @@ describe('jwt_authn decode', () => {
       jwks: { kind: 'remote', uri: 'https://a/jwks', timeoutMs: 2000, cacheDurationMs: 300_000 },
       forward: true, fromHeaders: [{ name: 'x-token', valuePrefix: 'T ' }], fromParams: ['t'], fromCookies: ['c'],
       forwardPayloadHeader: 'x-payload', padForwardPayloadHeader: false, claimToHeaders: [{ headerName: 'x-sub', claimName: 'sub' }],
-      clockSkewSeconds: 60, requireExpiration: false,
+      clockSkewSeconds: 60, requireExpiration: false, jwtCacheSize: 100,
     });
   });
 
