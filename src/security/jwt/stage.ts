@@ -30,6 +30,12 @@ type NativeLike = { kind: 'http'; ctx: { req: HttpReqLike } } | { kind: 'grpc'; 
 
 type Pass = Extract<JwtAuthnResult, { ok: true }>;
 
+/** The jwt_authn config among an HTTP connection manager's filters, if any. */
+export function jwtOf(filters: readonly HttpFilterModel[]): JwtAuthnModel | undefined {
+  for (const f of filters) if (f.config.kind === 'jwt_authn') return f.config.jwtAuthn;
+  return undefined;
+}
+
 function applyHttp(req: HttpReqLike, r: Pass): void {
   const drop = new Set(r.removeHeaders);
   for (const [name] of r.setHeaders) drop.add(name);
@@ -77,45 +83,67 @@ function applyGrpc(md: MetadataLike, r: Pass): void {
  * @example
  * ```ts
  * const jwt = new JwtAuthnStage(mesh.inbound.policy);
- * jwt.updateFromFilters(inboundListener.httpFilters); // on every inbound listener update
+ * jwt.updatePorts([[9080, jwtOf(inbound9080.httpFilters)]]); // on every inbound listener update
  * ```
  */
 export class JwtAuthnStage implements InboundStage {
   readonly name = 'jwt_authn';
   readonly cache = new JwksCache();
-  private filter: JwtAuthnFilter | undefined;
-  private configKey: string | undefined;
+  /** Compiled filters by service port; a port without its own uses `fallback`. */
+  private byPort = new Map<number, JwtAuthnFilter>();
+  private fallback: JwtAuthnFilter | undefined;
+  /** Compiled filters by config text: ports with one config share one filter, pushes keep it. */
+  private compiled = new Map<string, JwtAuthnFilter>();
   private registration: Disposable | undefined;
 
   constructor(private readonly host: StageHost, private readonly now: () => number = Date.now) {}
 
-  /** The compiled filter in use (undefined: no RequestAuthentication applies). */
-  get current(): JwtAuthnFilter | undefined {
-    return this.filter;
+  /** The filter a request on `port` gets (undefined: no RequestAuthentication applies). */
+  current(port?: number): JwtAuthnFilter | undefined {
+    return (port === undefined ? undefined : this.byPort.get(port)) ?? this.fallback;
   }
 
-  /** Takes the jwt_authn entry of an inbound listener's http_filters (none: authentication off). */
+  /** Takes the jwt_authn entry of an inbound listener's http_filters, for every port. */
   updateFromFilters(filters: readonly HttpFilterModel[]): void {
-    const f = filters.find((x) => x.config.kind === 'jwt_authn');
-    this.update(f?.config.kind === 'jwt_authn' ? f.config.jwtAuthn : undefined);
+    this.update(jwtOf(filters));
   }
 
-  /** Applies a new config; the same config again keeps the compiled filter. */
+  /** One config for every port (undefined: authentication off). */
   update(model: JwtAuthnModel | undefined): void {
-    const key = model === undefined ? undefined : JSON.stringify(model);
-    if (key === this.configKey) return;
-    this.configKey = key;
-    this.filter = model === undefined ? undefined : new JwtAuthnFilter(model, this.cache, this.now);
-    this.cache.retain(model === undefined ? [] : providersOf(model).map((p) => p.jwks));
-    if (this.filter && !this.registration) this.registration = this.host.use(this, INBOUND_PHASE.authn);
-    else if (!this.filter && this.registration) {
+    this.updatePorts(model === undefined ? [] : [[undefined, model]]);
+  }
+
+  /**
+   * Per-port configs from the workload's inbound listeners; `[undefined, model]` is the config of
+   * ports without their own. RequestAuthentication selects workloads, not ports, so a port whose
+   * listener has not arrived yet falls back to the first config given.
+   */
+  updatePorts(entries: Iterable<readonly [number | undefined, JwtAuthnModel | undefined]>): void {
+    const byPort = new Map<number, JwtAuthnFilter>();
+    const compiled = new Map<string, JwtAuthnFilter>();
+    let fallback: JwtAuthnFilter | undefined;
+    for (const [port, model] of entries) {
+      if (model === undefined) continue;
+      const key = JSON.stringify(model);
+      let filter = compiled.get(key) ?? this.compiled.get(key);
+      if (!filter) filter = new JwtAuthnFilter(model, this.cache, this.now);
+      compiled.set(key, filter);
+      if (port !== undefined) byPort.set(port, filter);
+      fallback ??= filter;
+    }
+    this.byPort = byPort;
+    this.compiled = compiled;
+    this.fallback = fallback;
+    this.cache.retain([...compiled.values()].flatMap((f) => providersOf(f.config).map((p) => p.jwks)));
+    if (fallback && !this.registration) this.registration = this.host.use(this, INBOUND_PHASE.authn);
+    else if (!fallback && this.registration) {
       this.registration.dispose();
       this.registration = undefined;
     }
   }
 
   onRequest(call: InboundCall): Promise<InboundVerdict | void> | void {
-    const filter = this.filter;
+    const filter = this.byPort.get(call.view.localPort) ?? this.fallback;
     if (!filter) return undefined;
     return filter.authenticate(call.view).then((r) => {
       if (!r.ok) return r.verdict;

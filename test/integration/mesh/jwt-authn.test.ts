@@ -117,7 +117,7 @@ describe('RequestAuthentication through the inbound policy (HTTP and gRPC)', () 
   test('removing the config takes the stage out of the policy', async () => {
     const jwt = (mesh as unknown as { jwt: JwtAuthnStage }).jwt;
     jwt.updateFromFilters([]);
-    assert.equal(jwt.current, undefined);
+    assert.equal(jwt.current(9080), undefined);
     const r = await get(httpPort, '/reviews/1', { authorization: 'Bearer garbage' });
     assert.equal(r.status, 200);
   });

@@ -1,0 +1,57 @@
+// The jwt_authn stage: registered in the policy's authn phase only while a config exists, one
+// compiled filter per distinct config (kept across pushes), per-port configs with a fallback,
+// and the request changes applied to the adapters' native shapes.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InboundPolicy, type InboundCall } from '../../../src/security/inbound-policy.js';
+import { JwtAuthnStage } from '../../../src/security/jwt/stage.js';
+import { filterFor, makeIssuer, requestAuthn, view } from '../../helpers/jwt.js';
+
+describe('JwtAuthnStage', () => {
+  it('registers while configured, reuses compiled filters, picks the port\'s config', async () => {
+    const a = await makeIssuer('https://a');
+    const b = await makeIssuer('https://b');
+    const modelA = filterFor([requestAuthn([{ issuer: a.iss, jwks: a.jwks }])]).config;
+    const modelB = filterFor([requestAuthn([{ issuer: b.iss, jwks: b.jwks }])]).config;
+    const policy = new InboundPolicy();
+    const stage = new JwtAuthnStage(policy);
+    assert.equal(policy.empty, true);
+    stage.updatePorts([[9080, modelA], [9090, modelB]]);
+    assert.equal(policy.empty, false);
+    const fA = stage.current(9080);
+    assert.notEqual(fA, stage.current(9090));
+    assert.equal(stage.current(7000), fA, 'a port without a listener yet falls back to the first config');
+    stage.updatePorts([[9080, structuredClone(modelA)], [9090, modelA]]);
+    assert.equal(stage.current(9080), fA, 'the same config again keeps the compiled filter');
+    assert.equal(stage.current(9090), fA);
+    stage.updatePorts([]);
+    assert.equal(policy.empty, true);
+    assert.equal(stage.current(9080), undefined);
+  });
+
+  it('applies the outcome to an HTTP request and to gRPC metadata', async () => {
+    const a = await makeIssuer('https://a');
+    const model = filterFor([requestAuthn([{ issuer: a.iss, jwks: a.jwks, outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }] }])]).config;
+    const stage = new JwtAuthnStage(new InboundPolicy());
+    stage.update(model);
+    const token = await a.sign({ sub: 'dana' });
+    const req = {
+      headers: { authorization: `Bearer ${token}`, 'x-sub': 'mallory', accept: '*/*' } as Record<string, string | string[] | undefined>,
+      rawHeaders: ['Authorization', `Bearer ${token}`, 'X-Sub', 'mallory', 'Accept', '*/*'],
+      url: `/r?access_token=x&b=2`,
+    };
+    const v = view({ headers: req.headers as Record<string, string> });
+    const call: InboundCall = { view: v, startTime: 0, flags: [], state: {}, native: { kind: 'http', ctx: { req } } };
+    assert.equal(await stage.onRequest(call), undefined);
+    assert.equal(v.auth?.principal, 'https://a/dana');
+    assert.deepEqual(req.headers, { accept: '*/*', 'x-sub': 'dana' });
+    assert.deepEqual(req.rawHeaders, ['Accept', '*/*', 'x-sub', 'dana']);
+    const md = new Map<string, string>([['authorization', `Bearer ${token}`], ['x-sub', 'mallory']]);
+    const metadata = { remove: (k: string) => void md.delete(k), set: (k: string, val: string) => void md.set(k, val) };
+    const gv = view({ headers: Object.fromEntries(md), protocol: 'grpc' });
+    await stage.onRequest({ view: gv, startTime: 0, flags: [], state: {}, native: { kind: 'grpc', ctx: { metadata } } });
+    assert.deepEqual([...md], [['x-sub', 'dana']]);
+    const denied = await stage.onRequest({ view: view({ headers: { authorization: 'Bearer x.y.z' } }), startTime: 0, flags: [], state: {}, native: undefined });
+    assert.equal(denied?.status, 401);
+  });
+});
