@@ -71,6 +71,16 @@ describe('jwt_authn remote JWKS', () => {
     assert.equal(hits.get('/jwks'), 1);
   });
 
+  it('unknown kids are refused without refetching inside the 30 s cooldown (no kid flood)', async () => {
+    const f = filterFor([requestAuthn([{ issuer: issuer.iss, jwksUri: `${base}/jwks?kid` }])]);
+    assert.equal((await f.authenticate(view(bearer(await issuer.sign())))).ok, true);
+    for (let i = 0; i < 20; i++) {
+      const r = await f.authenticate(view(bearer(await issuer.sign({}, { kid: `rotated-${i}` }))));
+      assert.deepEqual(!r.ok && [r.verdict.status, r.verdict.body], [401, JWT_STATUS.JwksKidAlgMismatch]);
+    }
+    assert.equal(hits.get('/jwks?kid'), 1);
+  });
+
   it('concurrent first requests share one fetch', async () => {
     const f = filterFor([requestAuthn([{ issuer: issuer.iss, jwksUri: `${base}/jwks?c` }])]);
     const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => issuer.sign({ sub: `c${i}` })));
