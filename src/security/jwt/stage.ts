@@ -2,7 +2,8 @@
  * RequestAuthentication as a stage of the inbound policy (security/inbound-policy.ts), in the
  * authn phase before authorization: Envoy's jwt_authn filter ahead of RBAC. It holds the
  * compiled filter of the workload's current inbound config (rebuilt only when that config
- * changes) and a {@link JwksCache} that outlives config pushes. The stage registers itself only
+ * changes) and a JwksCache that outlives config pushes; jose and the filter are loaded with the
+ * first config. The stage registers itself only
  * while a config exists, so a mesh without RequestAuthentication pays nothing per request.
  *
  * After a token verifies, `view.auth` carries `<iss>/<sub>` and the claims (what authorization's
@@ -16,8 +17,13 @@ import type { HttpFilterModel, JwtAuthnModel } from '../../core/model/index.js';
 import type { InboundVerdict } from '../../core/inbound.js';
 import type { Disposable } from '../../internal/events.js';
 import { INBOUND_PHASE, type InboundCall, type InboundStage } from '../inbound-policy.js';
-import { JwtAuthnFilter, providersOf, type JwtAuthnResult } from './filter.js';
-import { JwksCache } from './keys.js';
+import type { JwtAuthnFilter, JwtAuthnResult } from './filter.js';
+import type { JwksCache } from './keys.js';
+
+type Runtime = typeof import('./runtime.js');
+let runtimeLoad: Promise<Runtime> | undefined;
+/** jose and the filter load on the first config, not with the mesh. */
+const loadRuntime = (): Promise<Runtime> => (runtimeLoad ??= import('./runtime.js'));
 
 /** Where the stage is registered (the mesh's InboundPolicy). */
 export interface StageHost {
@@ -88,7 +94,11 @@ function applyGrpc(md: MetadataLike, r: Pass): void {
  */
 export class JwtAuthnStage implements InboundStage {
   readonly name = 'jwt_authn';
-  readonly cache = new JwksCache();
+  private runtime: Runtime | undefined;
+  private loading: Promise<void> | undefined;
+  private cache: JwksCache | undefined;
+  /** The configs asked for last, applied once the runtime is loaded. */
+  private wanted: Array<readonly [number | undefined, JwtAuthnModel]> = [];
   /** Compiled filters by service port; a port without its own uses `fallback`. */
   private byPort = new Map<number, JwtAuthnFilter>();
   private fallback: JwtAuthnFilter | undefined;
@@ -98,9 +108,14 @@ export class JwtAuthnStage implements InboundStage {
 
   constructor(private readonly host: StageHost, private readonly now: () => number = Date.now) {}
 
-  /** The filter a request on `port` gets (undefined: no RequestAuthentication applies). */
+  /** The filter a request on `port` gets (undefined: none, or not compiled yet: see {@link ready}). */
   current(port?: number): JwtAuthnFilter | undefined {
     return (port === undefined ? undefined : this.byPort.get(port)) ?? this.fallback;
+  }
+
+  /** Resolves when the last update is compiled. */
+  async ready(): Promise<void> {
+    await this.loading;
   }
 
   /** Takes the jwt_authn entry of an inbound listener's http_filters, for every port. */
@@ -116,33 +131,51 @@ export class JwtAuthnStage implements InboundStage {
   /**
    * Per-port configs from the workload's inbound listeners; `[undefined, model]` is the config of
    * ports without their own. RequestAuthentication selects workloads, not ports, so a port whose
-   * listener has not arrived yet falls back to the first config given.
+   * listener has not arrived yet falls back to the first config given. The stage is in the policy
+   * from this call on: requests arriving while jose loads wait for it, none skips authentication.
    */
   updatePorts(entries: Iterable<readonly [number | undefined, JwtAuthnModel | undefined]>): void {
+    this.wanted = [...entries].filter((e): e is readonly [number | undefined, JwtAuthnModel] => e[1] !== undefined);
+    if (this.wanted.length > 0 && !this.registration) this.registration = this.host.use(this, INBOUND_PHASE.authn);
+    if (this.runtime) return this.apply(this.runtime);
+    if (this.wanted.length === 0) return this.apply(undefined);
+    if (!this.loading) {
+      this.loading = loadRuntime().then((rt) => {
+        this.runtime = rt;
+        this.apply(rt);
+      });
+      // Marked handled: a failed load must not be an unhandled rejection in the host process;
+      // requests still see it (the policy refuses them, fail closed).
+      this.loading.catch(() => undefined);
+    }
+  }
+
+  private apply(rt: Runtime | undefined): void {
     const byPort = new Map<number, JwtAuthnFilter>();
     const compiled = new Map<string, JwtAuthnFilter>();
     let fallback: JwtAuthnFilter | undefined;
-    for (const [port, model] of entries) {
-      if (model === undefined) continue;
-      const key = JSON.stringify(model);
-      let filter = compiled.get(key) ?? this.compiled.get(key);
-      if (!filter) filter = new JwtAuthnFilter(model, this.cache, this.now);
-      compiled.set(key, filter);
-      if (port !== undefined) byPort.set(port, filter);
-      fallback ??= filter;
+    if (rt) {
+      this.cache ??= new rt.JwksCache();
+      for (const [port, model] of this.wanted) {
+        const key = JSON.stringify(model);
+        const filter = compiled.get(key) ?? this.compiled.get(key) ?? new rt.JwtAuthnFilter(model, this.cache, this.now);
+        compiled.set(key, filter);
+        if (port !== undefined) byPort.set(port, filter);
+        fallback ??= filter;
+      }
+      this.cache.retain([...compiled.values()].flatMap((f) => rt.providersOf(f.config).map((p) => p.jwks)));
     }
     this.byPort = byPort;
     this.compiled = compiled;
     this.fallback = fallback;
-    this.cache.retain([...compiled.values()].flatMap((f) => providersOf(f.config).map((p) => p.jwks)));
-    if (fallback && !this.registration) this.registration = this.host.use(this, INBOUND_PHASE.authn);
-    else if (!fallback && this.registration) {
+    if (!fallback && this.registration) {
       this.registration.dispose();
       this.registration = undefined;
     }
   }
 
   onRequest(call: InboundCall): Promise<InboundVerdict | void> | void {
+    if (!this.runtime && this.loading) return this.loading.then(() => this.onRequest(call));
     const filter = this.byPort.get(call.view.localPort) ?? this.fallback;
     if (!filter) return undefined;
     return filter.authenticate(call.view).then((r) => {

@@ -17,7 +17,8 @@ describe('JwtAuthnStage', () => {
     const stage = new JwtAuthnStage(policy);
     assert.equal(policy.empty, true);
     stage.updatePorts([[9080, modelA], [9090, modelB]]);
-    assert.equal(policy.empty, false);
+    assert.equal(policy.empty, false, 'in the policy at once, before jose has loaded');
+    await stage.ready();
     const fA = stage.current(9080);
     assert.notEqual(fA, stage.current(9090));
     assert.equal(stage.current(7000), fA, 'a port without a listener yet falls back to the first config');
