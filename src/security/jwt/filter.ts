@@ -31,6 +31,27 @@ export type JwtAuthnResult =
 
 type Node = (ctx: VerifyContext) => Promise<JwtStatus>;
 
+/**
+ * What a requirement says about a request that carries no token anywhere, computed once per
+ * config: provider → missing, allow_* → pass, OR/AND as their verifiers aggregate. Lets such
+ * requests (health checks, public paths) be answered without a promise.
+ */
+function missingStatus(req: JwtRequirementModel): JwtStatus {
+  switch (req.kind) {
+    case 'provider': return 'JwtMissed';
+    case 'allow_missing': case 'allow_missing_or_failed': return 'Ok';
+    case 'all': {
+      for (const r of req.requirements) {
+        const s = missingStatus(r);
+        if (s !== 'Ok') return s;
+      }
+      return 'Ok';
+    }
+    case 'any':
+      return req.requirements.some((r) => missingStatus(r) === 'Ok') ? 'Ok' : 'JwtMissed';
+  }
+}
+
 /** OR: the first child that passes; otherwise the most telling failure (Envoy's AnyVerifier aggregation). */
 function anyOf(children: readonly Node[]): Node {
   return async (ctx) => {
@@ -68,10 +89,13 @@ function allOf(children: readonly Node[]): Node {
  * ```
  */
 export class JwtAuthnFilter {
-  private readonly rules: Array<{ match: (path: string) => boolean; verify?: Node }> = [];
+  private readonly rules: Array<{ match: (path: string) => boolean; verify?: Node; missing: JwtStatus }> = [];
+  /** Every provider's token locations: is there any token at all? */
+  private readonly anyToken: Extractor;
   private readonly providers = new Map<string, ProviderRuntime>();
   private readonly all: ProviderRuntime[] = [];
   private readonly sanitize: readonly string[];
+  private readonly pass: JwtAuthnResult;
 
   constructor(
     private readonly model: JwtAuthnModel,
@@ -88,9 +112,15 @@ export class JwtAuthnFilter {
       this.providers.set(p.name, rt);
       this.all.push(rt);
     }
-    this.sanitize = new Extractor(this.all.map((p) => p.model)).sanitize;
+    this.anyToken = new Extractor(this.all.map((p) => p.model));
+    this.sanitize = this.anyToken.sanitize;
+    this.pass = { ok: true, removeHeaders: this.sanitize, setHeaders: [], removeQueryParams: [] };
     for (const rule of model.rules) {
-      this.rules.push({ match: compilePathMatch(rule.match), ...(rule.requires ? { verify: this.node(rule.requires, this.all) } : {}) });
+      this.rules.push({
+        match: compilePathMatch(rule.match),
+        ...(rule.requires ? { verify: this.node(rule.requires, this.all) } : {}),
+        missing: rule.requires ? missingStatus(rule.requires) : 'Ok',
+      });
     }
   }
 
@@ -134,12 +164,25 @@ export class JwtAuthnFilter {
     return this.model;
   }
 
-  /** Runs the filter for one request. Never throws: every failure is a refusal. */
-  async authenticate(view: InboundRequestView): Promise<JwtAuthnResult> {
-    const pass = { ok: true as const, removeHeaders: this.sanitize, setHeaders: [], removeQueryParams: [] };
+  /**
+   * Runs the filter for one request. Never throws: every failure is a refusal. Synchronous when
+   * nothing needs checking (no rule, CORS preflight, no token anywhere), a promise otherwise.
+   */
+  authenticate(view: InboundRequestView): JwtAuthnResult | Promise<JwtAuthnResult> {
+    const pass = this.pass;
     if (this.model.bypassCorsPreflight && view.method === 'OPTIONS' && view.header('origin') && view.header('access-control-request-method')) return pass;
     const rule = this.rules.find((r) => r.match(view.path));
     if (!rule?.verify) return pass;
+    if (this.anyToken.extract(view).length === 0) return rule.missing === 'Ok' ? pass : this.refuse(rule.missing, view);
+    return this.verify(rule.verify, view);
+  }
+
+  private refuse(status: Exclude<JwtStatus, 'Ok'>, view: InboundRequestView): JwtAuthnResult {
+    const uri = `${view.tls ? 'https' : 'http'}://${view.host}${view.path}`;
+    return { ok: false, verdict: refusal(status, uri, this.model.stripFailureResponse) };
+  }
+
+  private async verify(verify: Node, view: InboundRequestView): Promise<JwtAuthnResult> {
     const ctx: VerifyContext = {
       req: view,
       nowSeconds: Math.floor(this.now() / 1000),
@@ -150,14 +193,11 @@ export class JwtAuthnFilter {
     };
     let status: JwtStatus;
     try {
-      status = await rule.verify(ctx);
+      status = await verify(ctx);
     } catch {
       status = 'JwtVerificationFail';
     }
-    if (status !== 'Ok') {
-      const uri = `${view.tls ? 'https' : 'http'}://${view.host}${view.path}`;
-      return { ok: false, verdict: refusal(status, uri, this.model.stripFailureResponse) };
-    }
+    if (status !== 'Ok') return this.refuse(status, view);
     const first = ctx.payloads[0]?.payload;
     return {
       ok: true,

@@ -36,6 +36,16 @@ type NativeLike = { kind: 'http'; ctx: { req: HttpReqLike } } | { kind: 'grpc'; 
 
 type Pass = Extract<JwtAuthnResult, { ok: true }>;
 
+/** Applies a result to the request: the verdict to refuse with, or the changes of a pass. */
+function settle(call: InboundCall, r: JwtAuthnResult): InboundVerdict | undefined {
+  if (!r.ok) return r.verdict;
+  if (r.auth) call.view.auth = r.auth;
+  const native = call.native as NativeLike;
+  if (native?.kind === 'http') applyHttp(native.ctx.req, r);
+  else if (native?.kind === 'grpc') applyGrpc(native.ctx.metadata, r);
+  return undefined;
+}
+
 /** The jwt_authn config among an HTTP connection manager's filters, if any. */
 export function jwtOf(filters: readonly HttpFilterModel[]): JwtAuthnModel | undefined {
   for (const f of filters) if (f.config.kind === 'jwt_authn') return f.config.jwtAuthn;
@@ -174,17 +184,11 @@ export class JwtAuthnStage implements InboundStage {
     }
   }
 
-  onRequest(call: InboundCall): Promise<InboundVerdict | void> | void {
+  onRequest(call: InboundCall): Promise<InboundVerdict | void> | InboundVerdict | void {
     if (!this.runtime && this.loading) return this.loading.then(() => this.onRequest(call));
     const filter = this.byPort.get(call.view.localPort) ?? this.fallback;
     if (!filter) return undefined;
-    return filter.authenticate(call.view).then((r) => {
-      if (!r.ok) return r.verdict;
-      if (r.auth) call.view.auth = r.auth;
-      const native = call.native as NativeLike;
-      if (native?.kind === 'http') applyHttp(native.ctx.req, r);
-      else if (native?.kind === 'grpc') applyGrpc(native.ctx.metadata, r);
-      return undefined;
-    });
+    const r = filter.authenticate(call.view);
+    return r instanceof Promise ? r.then((x) => settle(call, x)) : settle(call, r);
   }
 }

@@ -121,3 +121,33 @@ describe('jwt_authn verified-token cache (Envoy jwt_cache_config)', () => {
     assert.equal(!late.ok && late.verdict.body, JWT_STATUS.JwtExpired);
   });
 });
+
+describe('jwt_authn requirements beyond Istio\'s (raw Envoy configs)', () => {
+  it('a required provider refuses a missing token with "Jwt is missing" and no invalid_token; rules pick by path', async () => {
+    const { encodeAny } = await import('../../../src/xds/ads-codec.js');
+    const { TYPE_URL } = await import('../../../src/xds/type-urls.js');
+    const { filterConfig } = await import('../../../src/xds/resources/filters.js');
+    const { JwtAuthnFilter } = await import('../../../src/security/jwt/filter.js');
+    const errors: string[] = [];
+    const config = filterConfig(encodeAny(TYPE_URL.jwtAuthn, {
+      providers: { a: { issuer: a.iss, local_jwks: { inline_string: a.jwks } } },
+      rules: [
+        { match: { prefix: '/public' } },
+        { match: { path: '/both' }, requires: { requires_all: { requirements: [{ provider_name: 'a' }, { allow_missing: {} }] } } },
+        { match: { prefix: '/' }, requires: { provider_and_audiences: { provider_name: 'a', audiences: ['api'] } } },
+      ],
+    }), 'f', errors);
+    assert.ok(config?.kind === 'jwt_authn', errors.join('; '));
+    const f = new JwtAuthnFilter(config.jwtAuthn);
+    const missing = f.authenticate(view());
+    assert.ok(!(missing instanceof Promise), 'no token: answered synchronously');
+    assert.equal(!missing.ok && missing.verdict.body, JWT_STATUS.JwtMissed);
+    assert.equal(!missing.ok && missing.verdict.headers?.['www-authenticate'], 'Bearer realm="http://reviews.default.svc.cluster.local:9080/reviews/1"');
+    assert.equal((await f.authenticate(view({ path: '/public/x' }))).ok, true);
+    const both = await f.authenticate(view({ path: '/both' }));
+    assert.equal(!both.ok && both.verdict.body, JWT_STATUS.JwtMissed);
+    assert.equal((await f.authenticate(view({ ...bearer(await a.sign({ aud: 'api' })) }))).ok, true);
+    const wrongAud = await f.authenticate(view({ ...bearer(await a.sign({ aud: 'reviews' })) }));
+    assert.equal(!wrongAud.ok && wrongAud.verdict.status, 403);
+  });
+});
