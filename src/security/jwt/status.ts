@@ -44,9 +44,9 @@ const MAX_REALM_URI = 256;
 export function refusal(status: Exclude<JwtStatus, 'Ok'>, originalUri: string, strip: boolean): InboundVerdict {
   const code = status === 'JwtAudienceNotAllowed' ? 403 : 401;
   if (strip) return { status: code, body: '' };
-  // The realm is a quoted-string: a '"' or '\' or control byte from the Host header must not
-  // end it early or split the header.
-  const uri = originalUri.slice(0, MAX_REALM_URI).replace(/["\\\x00-\x1f\x7f]/g, '');
+  // The realm is a quoted-string: a '"', '\\', control or non-ASCII byte from the Host header
+  // must not end it early, split the header or make Node refuse to send it.
+  const uri = originalUri.slice(0, MAX_REALM_URI).replace(/[^\x20-\x7e]|["\\]/g, '');
   const value = `Bearer realm="${uri}"${status === 'JwtMissed' ? '' : ', error="invalid_token"'}`;
   return { status: code, body: JWT_STATUS[status], headers: { 'www-authenticate': value } };
 }

@@ -56,3 +56,12 @@ describe('JwtAuthnStage', () => {
     assert.equal(denied?.status, 401);
   });
 });
+
+describe('refusal', () => {
+  it('keeps the realm a valid quoted-string whatever the Host header held', async () => {
+    const { refusal } = await import('../../../src/security/jwt/status.js');
+    const v = refusal('JwtExpired', 'http://a"b\\c\r\nx: yé/p', false);
+    assert.equal(v.headers?.['www-authenticate'], 'Bearer realm="http://abcx: y/p", error="invalid_token"');
+    assert.deepEqual(refusal('JwtAudienceNotAllowed', 'http://h/', true), { status: 403, body: '' });
+  });
+});
