@@ -197,4 +197,16 @@ describe('jwt_authn: the bad-token corpus (every case refused)', () => {
     assert.equal(bypasses, 0);
     assert.ok(refusals > 250, `refusals ${refusals}`);
   });
+
+  it('random garbage in every location never throws and never authenticates', async () => {
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const pieces = ['.', '..', 'Bearer ', 'eyJ', '%', '%zz', '=', '&', ';', '"', '\\', 'é', '\u0000', 'A'.repeat(5000), b64({ alg: 'ES256' }), b64({ iss: es.iss })];
+    const junk = (): string => Array.from({ length: 1 + rand(8) }, () => pieces[rand(pieces.length)]).join('');
+    for (let i = 0; i < 400; i++) {
+      const r = await filter.authenticate(view({ headers: { authorization: `Bearer ${junk()}`, cookie: junk() }, query: `access_token=${junk()}&${junk()}` }));
+      assert.ok(!(r.ok && r.auth), `authenticated garbage at ${i}`);
+      if (!r.ok) assert.ok([401, 403].includes(r.verdict.status));
+    }
+  });
 });
