@@ -5,7 +5,8 @@
  * headers, payload header, removal of the token) are recorded on the request context and only
  * applied when the whole requirement passes.
  */
-import { jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { joseLib } from './jose-lib.js';
 import type { JwtProviderModel } from '../../core/model/index.js';
 import type { Extractor, JwtLocation, TokenSource } from './extract.js';
 import type { KeySet } from './keys.js';
@@ -155,7 +156,7 @@ export class Authenticator {
     if (!isAsymmetric(jwt.alg)) return 'JwksKidAlgMismatch';
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(location.token, provider.keys.getKey, {
+      ({ payload } = await joseLib().jwtVerify(location.token, provider.keys.getKey, {
         algorithms: [jwt.alg],
         clockTolerance: skew,
         currentDate: new Date(ctx.nowSeconds * 1000),

@@ -6,7 +6,8 @@
  * keeps the same provider keeps its fetched keys. Any failure to get keys fails the token: a
  * JWKS that cannot be fetched or parsed lets nothing through.
  */
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
+import { joseLib } from './jose-lib.js';
 import type { JwksSourceModel } from '../../core/model/index.js';
 
 /** Largest JWKS response read; more is a fetch failure (jose itself reads any size). */
@@ -44,7 +45,7 @@ export function localKeySet(jwks: string): KeySet {
     return { ok: false, status: 'JwksParseError' };
   }
   try {
-    return { ok: true, getKey: createLocalJWKSet(parsed as JSONWebKeySet) };
+    return { ok: true, getKey: joseLib().createLocalJWKSet(parsed as JSONWebKeySet) };
   } catch {
     return { ok: false, status: 'JwksNoValidKeys' };
   }
@@ -68,11 +69,12 @@ export class JwksCache {
     const key = `${source.uri}\0${source.timeoutMs}\0${source.cacheDurationMs}`;
     let getKey = this.remote.get(key);
     if (!getKey) {
-      getKey = createRemoteJWKSet(new URL(source.uri), {
+      const jose = joseLib();
+      getKey = jose.createRemoteJWKSet(new URL(source.uri), {
         timeoutDuration: Math.max(1, Math.round(source.timeoutMs)),
         cacheMaxAge: source.cacheDurationMs,
         cooldownDuration: Math.min(30_000, source.cacheDurationMs),
-        [customFetch]: boundedFetch,
+        [jose.customFetch]: boundedFetch,
       });
       this.remote.set(key, getKey);
     }
