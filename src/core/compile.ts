@@ -2,7 +2,9 @@
  * Compiles listeners and route configurations into matcher closures, cumulative weight tables
  * and prebuilt header mutations — once per snapshot, never per request.
  */
-import type { FaultModel, HeaderToAddModel, ListenerModel, RouteConfigModel, RouteModel } from './model/index.js';
+import type { HttpFilterRegistry } from './filters/registry.js';
+import type { CompiledHttpFilter } from './filters/types.js';
+import type { HeaderToAddModel, ListenerModel, RouteConfigModel, RouteModel } from './model/index.js';
 import type { HeaderMutation, RetryPlan } from './types.js';
 import { compileRouteMatch, type Matcher } from './matchers.js';
 import { compileRetryPlan, retryNonIdempotentOptIn } from './resilience/retry.js';
@@ -18,7 +20,6 @@ export type CompiledAction =
       /** Cumulative weights: pick the first entry > random × total. */
       readonly cum: Float64Array;
       readonly total: number;
-      readonly faults: ReadonlyArray<FaultModel | undefined>;
       /** Per cluster: the route's header mutations followed by the ClusterWeight's (undefined: the route's alone). */
       readonly requestHeaders: ReadonlyArray<HeaderMutation | undefined>;
       readonly responseHeaders: ReadonlyArray<HeaderMutation | undefined>;
@@ -56,10 +57,10 @@ export interface CompiledRouteConfig {
 export interface CompiledListener {
   readonly name: string;
   readonly routeConfig?: CompiledRouteConfig;
-  /** Faults apply only when the listener runs the fault filter. */
-  readonly faultEnabled: boolean;
-  /** The fault filter's own (least specific) config. */
-  readonly listenerFault?: FaultModel;
+  /** The listener's HTTP filters that act on forwarded requests, in its order (fault first in Istio's). */
+  readonly forwardFilters: readonly CompiledHttpFilter[];
+  /** Every compiled filter (inbound listeners take their policy stages from here). */
+  readonly filters: readonly CompiledHttpFilter[];
   readonly maxStreamDurationMs?: number;
 }
 
@@ -83,7 +84,6 @@ function compileRoute(r: RouteModel): CompiledRoute {
       clusters: a.clusters.map((c) => c.name),
       cum,
       total: sum,
-      faults: a.clusters.map((c) => c.fault),
       requestHeaders: a.clusters.map((c) => merged(c.requestHeadersToAdd, c.requestHeadersToRemove, r.requestHeadersToAdd, r.requestHeadersToRemove)),
       responseHeaders: a.clusters.map((c) => merged(c.responseHeadersToAdd, c.responseHeadersToRemove, r.responseHeadersToAdd, r.responseHeadersToRemove)),
       hostRewrites: a.clusters.map((c) => c.hostRewrite),
@@ -118,13 +118,11 @@ export function compileRouteConfig(rc: RouteConfigModel): CompiledRouteConfig {
 }
 
 /** Compiles a listener against already compiled route configurations (shared by name). */
-export function compileListener(l: ListenerModel, routeConfigs: (name: string) => CompiledRouteConfig | undefined): CompiledListener {
+export function compileListener(l: ListenerModel, routeConfigs: (name: string) => CompiledRouteConfig | undefined, registry: HttpFilterRegistry): CompiledListener {
   const rc = l.routeConfig ? compileRouteConfig(l.routeConfig) : l.routeConfigName !== undefined ? routeConfigs(l.routeConfigName) : undefined;
-  let listenerFault: FaultModel | undefined;
-  for (const f of l.httpFilters) if (f.config.kind === 'fault') listenerFault = f.config.fault;
-  const out: { -readonly [K in keyof CompiledListener]: CompiledListener[K] } = { name: l.name, faultEnabled: l.hasFaultFilter };
+  const filters = registry.compile(l.httpFilters);
+  const out: { -readonly [K in keyof CompiledListener]: CompiledListener[K] } = { name: l.name, filters, forwardFilters: filters.filter((f) => f.onForward !== undefined) };
   if (rc) out.routeConfig = rc;
-  if (listenerFault) out.listenerFault = listenerFault;
   if (l.maxStreamDurationMs !== undefined) out.maxStreamDurationMs = l.maxStreamDurationMs;
   return out;
 }

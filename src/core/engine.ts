@@ -6,6 +6,7 @@ import type { LocalityModel } from './model/index.js';
 import { EventSet, type Disposable } from '../internal/events.js';
 import type { ClusterEnv, ClusterState } from './cluster.js';
 import { routeRequest } from './router.js';
+import { defaultHttpFilterRuntimes, type HttpFilterRegistry } from './filters/registry.js';
 import { compileSnapshot, type EngineResources, type Snapshot } from './snapshot.js';
 import type { Engine, RequestInfo, RouteResult, UpstreamEndpoint } from './types.js';
 
@@ -21,6 +22,8 @@ export interface EngineOptions {
   random?: () => number;
   /** Clock in ms; injectable for tests. Default Date.now. */
   now?: () => number;
+  /** HTTP filter runtimes listeners compile with; default meshlet's (fault). */
+  httpFilters?: HttpFilterRegistry;
 }
 
 /** Per-cluster counters reported by {@link EngineController.stats}. */
@@ -57,8 +60,10 @@ class MeshEngine implements EngineController {
   private readonly events = new EventSet<{ update: () => void }>();
   private readonly namespace: string;
   private readonly domainSuffix: string;
+  private readonly filters: HttpFilterRegistry;
 
   constructor(options: EngineOptions) {
+    this.filters = options.httpFilters ?? defaultHttpFilterRuntimes();
     this.namespace = options.namespace;
     this.domainSuffix = options.domainSuffix ?? 'cluster.local';
     const env: { random: () => number; now: () => number; locality?: LocalityModel } = {
@@ -67,7 +72,7 @@ class MeshEngine implements EngineController {
     };
     if (options.locality) env.locality = parseLocality(options.locality);
     this.env = env;
-    this.snap = compileSnapshot(0, EMPTY, this.states, this.env, this.namespace, this.domainSuffix);
+    this.snap = compileSnapshot(0, EMPTY, this.states, this.env, this.namespace, this.domainSuffix, this.filters);
   }
 
   get version(): number {
@@ -75,7 +80,7 @@ class MeshEngine implements EngineController {
   }
 
   update(resources: EngineResources): void {
-    this.snap = compileSnapshot(this.snap.version + 1, resources, this.states, this.env, this.namespace, this.domainSuffix);
+    this.snap = compileSnapshot(this.snap.version + 1, resources, this.states, this.env, this.namespace, this.domainSuffix, this.filters);
     this.events.emit('update');
   }
 

@@ -5,7 +5,7 @@
  */
 import type { ClusterRuntime } from './cluster.js';
 import type { CallPlan, HeaderMutation, RetryPlan, UpstreamEndpoint, AttemptOutcome } from './types.js';
-import type { RolledFault } from './resilience/fault.js';
+import type { RolledFault } from './filters/fault-roll.js';
 
 /** Mutable fields set by the router while building the plan. */
 export interface PlanFields {

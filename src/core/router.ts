@@ -8,12 +8,12 @@ import type { CompiledListener, CompiledRoute } from './compile.js';
 import { RoutedPlan, type PlanFields } from './plan.js';
 import { RequestView } from './request.js';
 import { requestHash } from './request-hash.js';
-import { rollFault } from './resilience/fault.js';
+import type { CompiledHttpFilter } from './filters/types.js';
 import { rollFraction } from './fraction.js';
 import { applyPrefixRewrite, applyRegexRewrite, redirectLocation } from './rewrite.js';
 import type { Snapshot } from './snapshot.js';
 import type { RequestInfo, RouteResult } from './types.js';
-import type { FaultModel } from './model/index.js';
+import type { WeightedClusterModel } from './model/index.js';
 import { searchCumulative } from './balancer/types.js';
 
 const PASSTHROUGH: RouteResult = Object.freeze({ kind: 'passthrough' });
@@ -58,7 +58,7 @@ export function routeRequest(snap: Snapshot, info: RequestInfo, env: ClusterEnv)
 function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListener, req: RequestView, env: ClusterEnv): RouteResult {
   const a = route.action;
   let clusterName: string | undefined;
-  let clusterFault: FaultModel | undefined;
+  let weighted: WeightedClusterModel | undefined;
   let requestHeaders = route.requestHeaders;
   let responseHeaders = route.responseHeaders;
   let hostRewrite = route.model.hostRewrite;
@@ -67,7 +67,7 @@ function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListene
     if (a.total <= 0) return NO_ROUTE;
     const i = searchCumulative(a.cum, env.random() * a.total);
     clusterName = a.clusters[i];
-    clusterFault = a.faults[i];
+    if (route.model.action.kind === 'weighted') weighted = route.model.action.clusters[i as number];
     requestHeaders = a.requestHeaders[i] ?? requestHeaders;
     responseHeaders = a.responseHeaders[i] ?? responseHeaders;
     hostRewrite = a.hostRewrites[i] ?? hostRewrite;
@@ -94,11 +94,10 @@ function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListene
     f.hash = rh.hash;
     f.setCookie = rh.setCookie;
   }
-  if (listener.faultEnabled) {
-    // Most specific wins: weighted cluster > route (already folded with its virtual host) > filter.
-    const fm = clusterFault ?? m.fault ?? listener.listenerFault;
-    const rolled = fm ? rollFault(fm, req, env.random) : undefined;
-    if (rolled) f.fault = rolled;
+  const chain = listener.forwardFilters;
+  if (chain.length > 0) {
+    const ctx = { req, random: env.random, route: m, weighted };
+    for (let i = 0; i < chain.length; i++) (chain[i] as CompiledHttpFilter).onForward?.(ctx, f);
   }
   const msd = m.maxStreamDurationMs ?? listener.maxStreamDurationMs;
   if (msd !== undefined && msd > 0) f.maxStreamDurationMs = msd;

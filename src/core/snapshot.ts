@@ -6,6 +6,7 @@
 import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from './model/index.js';
 import { ClusterRuntime, ClusterState, type ClusterEnv } from './cluster.js';
 import { compileListener, compileRouteConfig, type CompiledListener, type CompiledRouteConfig, type CompiledVirtualHost } from './compile.js';
+import { defaultHttpFilterRuntimes, type HttpFilterRegistry } from './filters/registry.js';
 import { HostIndex, parseListenerName } from './host-index.js';
 
 /** The resources a snapshot is compiled from (the XdsClient's caches). */
@@ -51,6 +52,7 @@ export function compileSnapshot(
   env: ClusterEnv,
   namespace: string,
   domainSuffix: string,
+  filters: HttpFilterRegistry = defaultHttpFilterRuntimes(),
 ): Snapshot {
   const routeConfigs = new Map<string, CompiledRouteConfig>();
   const rcFor = (name: string): CompiledRouteConfig | undefined => {
@@ -65,7 +67,7 @@ export function compileSnapshot(
   const referenced = new Set<string>();
   const indexed = new Map<string, IndexedListener>();
   for (const [name, l] of res.listeners) {
-    const listener = compileListener(l, rcFor);
+    const listener = compileListener(l, rcFor, filters);
     const rcModel = l.routeConfig ?? (l.routeConfigName !== undefined ? res.routes.get(l.routeConfigName) : undefined);
     if (rcModel) referencedClusters(rcModel, referenced);
     const { host, port } = parseListenerName(name);

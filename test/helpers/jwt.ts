@@ -8,6 +8,7 @@ import { requestAuthnFilter } from '../../src/control/translate/jwt-authn.js';
 import { filterConfig } from '../../src/xds/resources/filters.js';
 import { JwtAuthnFilter } from '../../src/security/jwt/filter.js';
 import { JwksCache } from '../../src/security/jwt/keys.js';
+import { jwtOf } from '../../src/security/jwt/stage.js';
 
 export interface Issuer {
   readonly iss: string;
@@ -48,8 +49,9 @@ export function filterFor(policies: RequestAuthentication[], cache = new JwksCac
   if (!filter) throw new Error('no filter');
   const errors: string[] = [];
   const config = filterConfig(filter.typed_config, 'http_filters[0].typed_config', errors);
-  if (!config || config.kind !== 'jwt_authn') throw new Error(`decode failed: ${errors.join('; ')}`);
-  return new JwtAuthnFilter(config.jwtAuthn, cache, now);
+  const model = config ? jwtOf([{ name: filter.name, typeUrl: config.typeUrl, config }]) : undefined;
+  if (!model) throw new Error(`decode failed: ${errors.join('; ')}`);
+  return new JwtAuthnFilter(model, cache, now);
 }
 
 export interface ViewInit {

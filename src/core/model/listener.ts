@@ -1,13 +1,12 @@
 /** Listener model: the HTTP connection manager and its filters. Plain immutable data built by src/xds/resources, read by the engine. */
 import type { FaultModel, RouteConfigModel } from './route.js';
-import type { JwtAuthnModel } from './jwt-authn.js';
 
 /** Decoded config of an HTTP filter, top-level or per-route override. */
 export type FilterConfigModel =
   | { readonly kind: 'router'; readonly typeUrl: string }
   | { readonly kind: 'fault'; readonly typeUrl: string; readonly fault: FaultModel }
-  /** envoy.filters.http.jwt_authn (RequestAuthentication). */
-  | { readonly kind: 'jwt_authn'; readonly typeUrl: string; readonly jwtAuthn: JwtAuthnModel }
+  /** A filter added with a registered decoder/runtime pair; `value` is what its decoder built. */
+  | { readonly kind: 'extension'; readonly typeUrl: string; readonly value: unknown }
   /** A filter meshlet does not implement that the server marked `is_optional`. */
   | { readonly kind: 'unsupported'; readonly typeUrl: string; readonly optional: true };
 
@@ -26,8 +25,6 @@ export interface ListenerModel {
   readonly routeConfig?: RouteConfigModel;
   /** In order; the router filter is always last. */
   readonly httpFilters: readonly HttpFilterModel[];
-  /** The fault filter is configured, so per-route fault overrides take effect. */
-  readonly hasFaultFilter: boolean;
   /** HttpConnectionManager.common_http_protocol_options.max_stream_duration (gRPC). */
   readonly maxStreamDurationMs?: number;
 }

@@ -21,6 +21,9 @@ import type { JwtAuthnFilter, JwtAuthnResult } from './filter.js';
 import type { JwksCache } from './keys.js';
 
 type Runtime = typeof import('./runtime.js');
+
+/** envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication (xds/type-urls.ts TYPE_URL.jwtAuthn). */
+const JWT_AUTHN_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
 let runtimeLoad: Promise<Runtime> | undefined;
 /** jose and the filter load on the first config, not with the mesh. */
 const loadRuntime = (): Promise<Runtime> => (runtimeLoad ??= import('./runtime.js'));
@@ -48,7 +51,7 @@ function settle(call: InboundCall, r: JwtAuthnResult): InboundVerdict | undefine
 
 /** The jwt_authn config among an HTTP connection manager's filters, if any. */
 export function jwtOf(filters: readonly HttpFilterModel[]): JwtAuthnModel | undefined {
-  for (const f of filters) if (f.config.kind === 'jwt_authn') return f.config.jwtAuthn;
+  for (const f of filters) if (f.config.kind === 'extension' && f.config.typeUrl === JWT_AUTHN_TYPE_URL) return f.config.value as JwtAuthnModel;
   return undefined;
 }
 

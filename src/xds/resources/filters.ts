@@ -8,7 +8,7 @@ import { TYPE_URL } from '../type-urls.js';
 import type { FaultModel, FilterConfigModel, Fraction } from '../../core/model/index.js';
 import { decodeAny, durationMs, fraction } from './common.js';
 import type { AnyProto, FilterConfigWrapperProto, HttpFaultProto } from './proto-types.js';
-import { jwtAuthnModel, type JwtAuthenticationProto } from './jwt-authn.js';
+import { jwtAuthnDecoder } from './jwt-authn.js';
 
 const FILTER_CONFIG_TYPE_URL = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
 
@@ -54,34 +54,73 @@ export function faultModel(msg: HttpFaultProto, path: string, errors: string[]):
 }
 
 /**
+ * The config factory of one HTTP filter type (Envoy's `config.cc`, grpc-js-xds's
+ * `registerHttpFilter`): decodes and validates the filter's typed config into its model, with
+ * errors carrying field paths. The runtime that acts on the model is in src/core/filters.
+ */
+export interface HttpFilterDecoder {
+  readonly typeUrl: string;
+  /** The filter's config (top-level, or a per-route override when `override`); undefined when invalid. */
+  decode(any: AnyProto, path: string, errors: string[], override: boolean): FilterConfigModel | undefined;
+}
+
+/**
+ * HTTP filter decoders keyed by type URL.
+ *
+ * @example
+ * ```ts
+ * const decoders = defaultHttpFilterDecoders().register({ typeUrl: MY_URL, decode: (any, path, errors) => ({ kind: 'mine', typeUrl: MY_URL }) });
+ * ```
+ */
+export class HttpFilterDecoders {
+  private readonly byUrl = new Map<string, HttpFilterDecoder>();
+
+  /** Adds (or replaces) the decoder of one type URL. */
+  register(decoder: HttpFilterDecoder): this {
+    this.byUrl.set(decoder.typeUrl, decoder);
+    return this;
+  }
+
+  get(typeUrl: string): HttpFilterDecoder | undefined {
+    return this.byUrl.get(typeUrl);
+  }
+}
+
+const routerDecoder: HttpFilterDecoder = { typeUrl: TYPE_URL.router, decode: () => ({ kind: 'router', typeUrl: TYPE_URL.router }) };
+
+const faultDecoder: HttpFilterDecoder = {
+  typeUrl: TYPE_URL.fault,
+  decode(any, path, errors) {
+    const before = errors.length;
+    const msg = decodeAny<HttpFaultProto>(any, TYPE_URL.fault, path, errors);
+    if (!msg) return undefined;
+    const fault = faultModel(msg, path, errors);
+    return errors.length === before ? { kind: 'fault', typeUrl: TYPE_URL.fault, fault } : undefined;
+  },
+};
+
+/** The filters meshlet implements: the router, fault, and jwt_authn (RequestAuthentication). */
+export function defaultHttpFilterDecoders(): HttpFilterDecoders {
+  return new HttpFilterDecoders().register(routerDecoder).register(faultDecoder).register(jwtAuthnDecoder);
+}
+
+const DEFAULT_DECODERS = defaultHttpFilterDecoders();
+
+/**
  * Parses a filter's typed config (top-level or override). Returns undefined when the config is
  * invalid (errors pushed) or, for an optional unknown filter, a `kind: 'unsupported'` entry.
  */
-export function filterConfig(any: AnyProto | undefined, path: string, errors: string[], optional = false): FilterConfigModel | undefined {
+export function filterConfig(any: AnyProto | undefined, path: string, errors: string[], optional = false, decoders: HttpFilterDecoders = DEFAULT_DECODERS, override = false): FilterConfigModel | undefined {
   const typeUrl = any?.type_url ?? '';
-  switch (typeUrl) {
-    case TYPE_URL.router:
-      return { kind: 'router', typeUrl };
-    case TYPE_URL.fault: {
-      const before = errors.length;
-      const msg = decodeAny<HttpFaultProto>(any, TYPE_URL.fault, path, errors);
-      if (!msg) return undefined;
-      const fault = faultModel(msg, path, errors);
-      return errors.length === before ? { kind: 'fault', typeUrl, fault } : undefined;
-    }
-    case TYPE_URL.jwtAuthn: {
-      const msg = decodeAny<JwtAuthenticationProto>(any, TYPE_URL.jwtAuthn, path, errors);
-      const jwtAuthn = msg && jwtAuthnModel(msg, path, errors);
-      return jwtAuthn ? { kind: 'jwt_authn', typeUrl, jwtAuthn } : undefined;
-    }
-    case '':
-      errors.push(`${path}: missing typed config`);
-      return undefined;
-    default:
-      if (optional) return { kind: 'unsupported', typeUrl, optional: true };
-      errors.push(`${path}: unsupported filter type ${typeUrl} (not marked optional)`);
-      return undefined;
+  if (!any || typeUrl === '') {
+    errors.push(`${path}: missing typed config`);
+    return undefined;
   }
+  const decoder = decoders.get(typeUrl);
+  if (decoder) return decoder.decode(any, path, errors, override);
+  if (optional) return { kind: 'unsupported', typeUrl, optional: true };
+  errors.push(`${path}: unsupported filter type ${typeUrl} (not marked optional)`);
+  return undefined;
 }
 
 /**
@@ -100,7 +139,7 @@ export function perFilterConfigs(map: Record<string, AnyProto> | undefined, path
       inner = wrapper.config;
       optional = wrapper.is_optional === true;
     }
-    const config = filterConfig(inner, p, errors, optional);
+    const config = filterConfig(inner, p, errors, optional, DEFAULT_DECODERS, true);
     if (config) out[name] = config;
   }
   return out;

@@ -11,7 +11,9 @@
  */
 import type { DurationProto } from './proto-types.js';
 import type { JwksSourceModel, JwtAuthnModel, JwtProviderModel, JwtRequirementModel, JwtRuleModel } from '../../core/model/index.js';
-import { durationMs } from './common.js';
+import { TYPE_URL } from '../type-urls.js';
+import { decodeAny, durationMs } from './common.js';
+import type { HttpFilterDecoder } from './filters.js';
 import { routeMatch } from './route-match.js';
 import type { RouteMatchProto } from './proto-types.js';
 
@@ -254,3 +256,26 @@ export function jwtAuthnModel(msg: JwtAuthenticationProto, path: string, errors:
     stripFailureResponse: msg.strip_failure_response === true,
   };
 }
+
+/**
+ * The jwt_authn decoder of the HTTP filter registry: a listener's entry becomes
+ * `{ kind: 'extension', typeUrl, value: JwtAuthnModel }` (read it with `jwtOf` of
+ * src/security/jwt). Per-route overrides (PerRouteConfig) are not implemented.
+ *
+ * @example
+ * ```ts
+ * defaultHttpFilterDecoders().get(TYPE_URL.jwtAuthn) === jwtAuthnDecoder; // registered by default
+ * ```
+ */
+export const jwtAuthnDecoder: HttpFilterDecoder = {
+  typeUrl: TYPE_URL.jwtAuthn,
+  decode(any, path, errors, override) {
+    if (override) {
+      errors.push(`${path}: a JwtAuthentication is not a per-route config (PerRouteConfig is not supported)`);
+      return undefined;
+    }
+    const msg = decodeAny<JwtAuthenticationProto>(any, TYPE_URL.jwtAuthn, path, errors);
+    const value = msg && jwtAuthnModel(msg, path, errors);
+    return value ? { kind: 'extension', typeUrl: TYPE_URL.jwtAuthn, value } : undefined;
+  },
+};

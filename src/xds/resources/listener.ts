@@ -101,7 +101,6 @@ export function validateListener(l: ListenerProto): ValidationResult<ListenerMod
     ...(routeConfigName !== undefined ? { routeConfigName } : {}),
     ...(routeConfig ? { routeConfig } : {}),
     httpFilters: filters,
-    hasFaultFilter: filters.some((f) => f.config.kind === 'fault'),
     ...(maxStreamDurationMs !== undefined ? { maxStreamDurationMs } : {}),
   };
   return { ok: true, name, model };

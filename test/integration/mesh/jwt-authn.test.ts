@@ -41,7 +41,7 @@ describe('RequestAuthentication through the inbound policy (HTTP and gRPC)', () 
     const filter = requestAuthnFilter([requestAuthn([{ issuer: issuer.iss, jwks: issuer.jwks, outputClaimToHeaders: [{ header: 'x-jwt-sub', claim: 'sub' }] }])]);
     const errors: string[] = [];
     const config = filterConfig(filter?.typed_config, 'http_filters[0].typed_config', errors);
-    assert.equal(config?.kind, 'jwt_authn', errors.join('; '));
+    assert.equal(config?.kind, 'extension', errors.join('; '));
     const jwt = (mesh as unknown as { jwt: JwtAuthnStage }).jwt;
     jwt.updateFromFilters([{ name: 'envoy.filters.http.jwt_authn', typeUrl: config!.typeUrl, config: config! }]);
     // An authorization stage standing in for RBAC: /private needs a request principal.

@@ -51,7 +51,7 @@ export function routeConfig(name: string, routes: RouteModel[], domains = ['*'])
 }
 
 export function listener(name: string, routeConfigName = name, extra: Partial<ListenerModel> = {}): ListenerModel {
-  return { name, routeConfigName, httpFilters: [], hasFaultFilter: false, ...extra };
+  return { name, routeConfigName, httpFilters: [], ...extra };
 }
 
 export function cluster(name: string, extra: Partial<ClusterModel> = {}): ClusterModel {

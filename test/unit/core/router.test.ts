@@ -5,6 +5,10 @@ import type { CallPlan, RouteResult } from '../../../src/core/types.js';
 import { CLUSTER, FQDN, cluster, flat, listener, oneService, req, route, routeConfig, seeded } from './fixtures.js';
 import { compileRewrite } from '../../../src/internal/regex.js';
 
+/** A listener whose chain runs the fault filter (with no config of its own), so route overrides apply. */
+const FAULT_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
+const FAULT_FILTER = { httpFilters: [{ name: 'envoy.filters.http.fault', typeUrl: FAULT_URL, config: { kind: 'fault' as const, typeUrl: FAULT_URL, fault: {} } }] };
+
 function plan(r: RouteResult): CallPlan {
   assert.equal(r.kind, 'forward');
   return (r as { plan: CallPlan }).plan;
@@ -162,7 +166,7 @@ test('hash from cookie, query parameter, source ip; terminal stops', () => {
 test('fault fractions: abort and delay roll per request; weighted cluster fault wins', () => {
   const half = { numerator: 50, denominator: 100 as const };
   const engine = oneService({
-    listener: { hasFaultFilter: true },
+    listener: FAULT_FILTER,
     routes: [route({ fault: { abort: { kind: 'http', httpStatus: 503, fraction: half }, delay: { kind: 'fixed', delayMs: 100, fraction: { numerator: 10, denominator: 100 } } } })],
   });
   let aborts = 0;
@@ -180,7 +184,7 @@ test('fault fractions: abort and delay roll per request; weighted cluster fault 
 
   const all = { numerator: 100, denominator: 100 as const };
   const weighted = oneService({
-    listener: { hasFaultFilter: true },
+    listener: FAULT_FILTER,
     routes: [route({
       fault: { abort: { kind: 'http', httpStatus: 500, fraction: all } },
       action: { kind: 'weighted', totalWeight: 1, clusters: [{ name: CLUSTER, weight: 1, fault: { abort: { kind: 'grpc', grpcStatus: 14, fraction: all } } }] },
@@ -191,7 +195,7 @@ test('fault fractions: abort and delay roll per request; weighted cluster fault 
 
 test('header-controlled faults', () => {
   const all = { numerator: 100, denominator: 100 as const };
-  const engine = oneService({ listener: { hasFaultFilter: true }, routes: [route({ fault: { delay: { kind: 'header', fraction: all }, abort: { kind: 'header', fraction: all } } })] });
+  const engine = oneService({ listener: FAULT_FILTER, routes: [route({ fault: { delay: { kind: 'header', fraction: all }, abort: { kind: 'header', fraction: all } } })] });
   assert.deepEqual(plan(engine.route(req({ headers: { 'x-envoy-fault-abort-request': '429', 'x-envoy-fault-delay-request': '50' } }))).fault, { delayMs: 50, abortStatus: 429 });
   assert.equal(plan(engine.route(req())).fault, undefined);
   assert.deepEqual(plan(engine.route(req({ headers: { 'x-envoy-fault-abort-request': '503', 'x-envoy-fault-abort-request-percentage': '0' } }))).fault, undefined);

@@ -18,7 +18,7 @@ const route = (name: string, to: string): RouteConfigModel => ({
     responseHeadersToAdd: [], responseHeadersToRemove: [], mirrors: [], metadata: {},
   }] }],
 });
-const listener = (name: string, rds: string): ListenerModel => ({ name, routeConfigName: rds, httpFilters: [], hasFaultFilter: false });
+const listener = (name: string, rds: string): ListenerModel => ({ name, routeConfigName: rds, httpFilters: [] });
 
 test('a listener waits for the endpoints of the clusters its routes name, then for at most the warming timeout', () => {
   const w = new Warming(1000);

@@ -137,8 +137,10 @@ describe('jwt_authn requirements beyond Istio\'s (raw Envoy configs)', () => {
         { match: { prefix: '/' }, requires: { provider_and_audiences: { provider_name: 'a', audiences: ['api'] } } },
       ],
     }), 'f', errors);
-    assert.ok(config?.kind === 'jwt_authn', errors.join('; '));
-    const f = new JwtAuthnFilter(config.jwtAuthn);
+    const { jwtOf } = await import('../../../src/security/jwt/stage.js');
+    const model = config && jwtOf([{ name: 'jwt', typeUrl: config.typeUrl, config }]);
+    assert.ok(model, errors.join('; '));
+    const f = new JwtAuthnFilter(model);
     const missing = f.authenticate(view());
     assert.ok(!(missing instanceof Promise), 'no token: answered synchronously');
     assert.equal(!missing.ok && missing.verdict.body, JWT_STATUS.JwtMissed);

@@ -10,6 +10,8 @@ import { TYPE_URL } from '../../../src/xds/type-urls.js';
 import { requestAuthnFilter } from '../../../src/control/translate/jwt-authn.js';
 import { encode, rdsListener, routerFilter } from '../../helpers/xds-resources.js';
 import { requestAuthn } from '../../helpers/jwt.js';
+import type { JwtAuthnModel } from '../../../src/core/model/index.js';
+import { jwtOf } from '../../../src/security/jwt/stage.js';
 
 const P = 'http_filters[0].typed_config';
 function decode(config: Record<string, unknown>): { model?: unknown; errors: string[] } {
@@ -31,9 +33,10 @@ describe('jwt_authn decode', () => {
     const errors: string[] = [];
     const config = filterConfig(filter.typed_config, P, errors);
     assert.deepEqual(errors, []);
-    assert.equal(config?.kind, 'jwt_authn');
-    if (config?.kind !== 'jwt_authn') return;
-    const m = config.jwtAuthn;
+    assert.equal(config?.kind, 'extension');
+    assert.equal(config?.typeUrl, TYPE_URL.jwtAuthn);
+    if (config?.kind !== 'extension') return;
+    const m = config.value as JwtAuthnModel;
     assert.equal(m.bypassCorsPreflight, true);
     assert.deepEqual(m.rules[0]?.match, { kind: 'prefix', value: '/', caseSensitive: true });
     assert.deepEqual(m.rules[0]?.requires, { kind: 'any', requirements: [{ kind: 'provider', provider: 'origins-0' }, { kind: 'allow_missing' }] });
@@ -84,6 +87,13 @@ describe('jwt_authn decode', () => {
     assert.equal(errors.length, expected.length, errors.join('\n'));
   });
 
+  it('is not a per-route override', () => {
+    const errors: string[] = [];
+    const any = encodeAny(TYPE_URL.jwtAuthn, { providers: { p: provider() } });
+    assert.equal(filterConfig(any, 'r', errors, false, undefined, true), undefined);
+    assert.deepEqual(errors, ['r: a JwtAuthentication is not a per-route config (PerRouteConfig is not supported)']);
+  });
+
   it('bounds nesting depth', () => {
     let req: Record<string, unknown> = { provider_name: 'p' };
     for (let i = 0; i < 12; i++) req = { requires_all: { requirements: [req, { provider_name: 'p' }] } };
@@ -95,7 +105,8 @@ describe('jwt_authn decode', () => {
     const jwt = requestAuthnFilter([requestAuthn([{ issuer: 'i', jwks: '{"keys":[]}' }])]);
     const ok = validateListener(decodeListener(encode(TYPE_URL.listener, rdsListener('l', 'rc', [jwt as never, routerFilter()]))));
     assert.ok(ok.ok, JSON.stringify(ok));
-    assert.deepEqual(ok.ok && ok.model.httpFilters.map((f) => f.config.kind), ['jwt_authn', 'router']);
+    assert.deepEqual(ok.ok && ok.model.httpFilters.map((f) => f.config.kind), ['extension', 'router']);
+    assert.ok(ok.ok && jwtOf(ok.model.httpFilters));
     const bad = { name: 'envoy.filters.http.jwt_authn', typed_config: encodeAny(TYPE_URL.jwtAuthn, { providers: { p: { issuer: 'x' } } }) };
     const r = validateListener(decodeListener(encode(TYPE_URL.listener, rdsListener('l', 'rc', [bad, routerFilter()]))));
     assert.equal(r.ok, false);
