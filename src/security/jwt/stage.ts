@@ -23,7 +23,7 @@ import type { JwksCache } from './keys.js';
 type Runtime = typeof import('./runtime.js');
 
 /** envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication (xds/type-urls.ts TYPE_URL.jwtAuthn). */
-const JWT_AUTHN_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
+export const JWT_AUTHN_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
 let runtimeLoad: Promise<Runtime> | undefined;
 /** jose and the filter load on the first config, not with the mesh. */
 const loadRuntime = (): Promise<Runtime> => (runtimeLoad ??= import('./runtime.js'));
@@ -40,7 +40,7 @@ type NativeLike = { kind: 'http'; ctx: { req: HttpReqLike } } | { kind: 'grpc'; 
 type Pass = Extract<JwtAuthnResult, { ok: true }>;
 
 /** Applies a result to the request: the verdict to refuse with, or the changes of a pass. */
-function settle(call: InboundCall, r: JwtAuthnResult): InboundVerdict | undefined {
+export function settle(call: InboundCall, r: JwtAuthnResult): InboundVerdict | undefined {
   if (!r.ok) return r.verdict;
   if (r.auth) call.view.auth = r.auth;
   const native = call.native as NativeLike;

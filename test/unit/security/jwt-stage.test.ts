@@ -65,3 +65,27 @@ describe('refusal', () => {
     assert.deepEqual(refusal('JwtAudienceNotAllowed', 'http://h/', true), { status: 403, body: '' });
   });
 });
+
+describe('jwtAuthnHttpFilter (the HTTP filter registry runtime)', () => {
+  it('compiles an inbound listener\'s jwt_authn entry to an authn-phase stage', async () => {
+    const { HttpFilterRegistry } = await import('../../../src/core/filters/registry.js');
+    const { jwtAuthnHttpFilter } = await import('../../../src/security/jwt/http-filter.js');
+    const { requestAuthnFilter } = await import('../../../src/control/translate/jwt-authn.js');
+    const { filterConfig } = await import('../../../src/xds/resources/filters.js');
+    const { INBOUND_PHASE } = await import('../../../src/security/inbound-policy.js');
+    const a = await makeIssuer('https://a');
+    const f = requestAuthnFilter([requestAuthn([{ issuer: a.iss, jwks: a.jwks }])]);
+    const config = filterConfig(f?.typed_config, 'x', []);
+    assert.ok(config);
+    const [compiled] = new HttpFilterRegistry().register(jwtAuthnHttpFilter()).compile([{ name: 'envoy.filters.http.jwt_authn', typeUrl: config.typeUrl, config }]);
+    assert.equal(compiled?.inbound?.phase, INBOUND_PHASE.authn);
+    const policy = new InboundPolicy();
+    policy.use(compiled!.inbound!.stage, compiled!.inbound!.phase);
+    const v = view({ headers: { authorization: `Bearer ${await a.sign({ sub: 'erin' })}` } });
+    const verdict = await new Promise((resolve) => policy.run({ view: v, startTime: 0, flags: [], state: {}, native: undefined }, resolve));
+    assert.equal(verdict, undefined);
+    assert.equal(v.auth?.principal, 'https://a/erin');
+    const bad = await new Promise<{ status: number } | undefined>((resolve) => policy.run({ view: view({ headers: { authorization: 'Bearer a.b.c' } }), startTime: 0, flags: [], state: {}, native: undefined }, resolve));
+    assert.equal(bad?.status, 401);
+  });
+});
