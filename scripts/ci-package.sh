@@ -79,6 +79,27 @@ for _ in $(seq 1 50); do "$MESHLET" status --server "$ADMIN" >/dev/null && break
 "$MESHLET" status --server "$ADMIN" || fail "status exited $? on a clean server"
 kill "$CONTROL_PID"; wait "$CONTROL_PID" 2>/dev/null || true; CONTROL_PID=""
 
+echo "== meshlet token create + control --ca-dir (the CA with node:crypto only: no @peculiar/x509 installed)"
+[ ! -e node_modules/@peculiar/x509 ] || fail "@peculiar/x509 is in the installed tree"
+"$MESHLET" token create --ca-dir "$WORK/ca" --namespace default --service-account reviews | grep -qE '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' || fail "token create"
+"$MESHLET" control --ca-dir "$WORK/ca" --secure-port 0 --xds-port 0 --admin-port 0 >"$WORK/ca-control.out" 2>&1 &
+CONTROL_PID=$!
+for _ in $(seq 1 100); do grep -q 'over TLS on' "$WORK/ca-control.out" && break; sleep 0.1; done
+SECURE=$(grep -o 'over TLS on [0-9.]*:[0-9]*' "$WORK/ca-control.out" | sed 's#over TLS on ##')
+[ -n "$SECURE" ] || { cat "$WORK/ca-control.out"; fail "control --ca-dir did not start"; }
+# The secure port's certificate chains to the root the CA wrote, for the names Istio's clients dial.
+node -e "
+const tls = require('node:tls'); const fs = require('node:fs');
+const [host, port] = process.argv[1].split(':');
+const s = tls.connect({ host, port: +port, ca: fs.readFileSync(process.argv[2]), servername: 'istiod.istio-system.svc', ALPNProtocols: ['h2'] }, () => {
+  const san = s.getPeerCertificate().subjectaltname;
+  if (!s.authorized || !san.includes('DNS:istiod.istio-system.svc')) { console.error(s.authorizationError, san); process.exit(1); }
+  s.end(); console.log('secure port: certificate verified against root-cert.pem (' + san + ')');
+});
+s.on('error', (e) => { console.error(e.message); process.exit(1); });
+" "$SECURE" "$WORK/ca/root-cert.pem" || fail "secure port TLS"
+kill "$CONTROL_PID"; wait "$CONTROL_PID" 2>/dev/null || true; CONTROL_PID=""
+
 echo "== meshlet demo (installed: no express, fastify or grpc-js-xds)"
 "$MESHLET" demo --duration 3 --xds-port 0 --admin-port 0 >"$WORK/demo.out" 2>"$WORK/demo.err" || { cat "$WORK/demo.out" "$WORK/demo.err"; fail "demo"; }
 [ ! -s "$WORK/demo.err" ] || { cat "$WORK/demo.err"; fail "demo wrote to stderr"; }

@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   MESHLET_ERR_ANNOUNCEMENT: 'An announced endpoint was not registered: its address is link-local, multicast, unspecified or outside the allowed networks, or it has too many labels or ports. Its config is still served.',
   MESHLET_ERR_ADMIN_AUTH: 'The admin API refused a request: missing or wrong token, a cross-origin Origin, or a Host that is not the admin address.',
   MESHLET_ERR_ADMIN_LIMIT: 'The admin API refused a request over a limit: body too large (413) or too many requests at once (503).',
+  MESHLET_ERR_TIMEOUT: 'A wait had a deadline and it passed (for example `server.settled()`: clients did not answer the latest config in time).',
 } as const;
 
 /** A stable meshlet error code. */

@@ -15,7 +15,6 @@
  * ```
  */
 import type { FastifyPluginCallback } from 'fastify';
-import fp from 'fastify-plugin';
 import type { MeshRequestInfo } from './express.js';
 import type { Mesh } from './mesh/types.js';
 
@@ -67,5 +66,12 @@ const plugin: FastifyPluginCallback<MeshletFastifyOptions> = (app, opts, done) =
  * await app.register(meshletFastify, { mesh });
  * ```
  */
-export const meshletFastify = fp(plugin, { name: 'meshlet', fastify: '5.x' });
+export const meshletFastify: FastifyPluginCallback<MeshletFastifyOptions> = Object.assign(plugin, {
+  // What fastify-plugin sets, without the dependency: Fastify reads these symbols itself
+  // (fastify/lib/plugin-utils.js shouldSkipOverride, getMeta → checkVersion, getDisplayName).
+  // skip-override puts the hooks and the decorator on the caller's instance, not a child scope.
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'meshlet',
+  [Symbol.for('plugin-meta')]: { name: 'meshlet', fastify: '5.x' },
+});
 export default meshletFastify;

@@ -149,6 +149,11 @@ export class SnapshotBuilder {
     this.timer = undefined;
   }
 
+  /** No rebuild is scheduled. */
+  get idle(): boolean {
+    return this.timer === undefined;
+  }
+
   /** Rebuilds now. Never throws. */
   rebuild(): void {
     this.clearTimer();

@@ -132,6 +132,18 @@ export interface ControlServer {
   configErrors(): Diagnostic[];
   /** Rebuilds the snapshot now instead of after the debounce. */
   rebuild(): void;
+  /**
+   * Resolves once no rebuild is pending and every connected client has answered (ACK or NACK)
+   * the latest response of every type it subscribes to — what a test waits for after a change
+   * instead of sleeping. Rejects with MESHLET_ERR_TIMEOUT after `timeoutMs` (default 5000).
+   *
+   * @example
+   * ```ts
+   * await server.store.apply(resources);
+   * await server.settled();
+   * ```
+   */
+  settled(timeoutMs?: number): Promise<void>;
   on<E extends keyof ControlServerEvents>(event: E, fn: (payload: ControlServerEvents[E]) => void): Disposable;
   /** Ends every stream, stops listening, clears timers. Idempotent. */
   close(): Promise<void>;
@@ -232,7 +244,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     }
     if (admin) adminPort = await admin.listen(host, options.adminPort ?? 15014);
     if (options.caDir !== undefined) {
-      // Loaded only with a CA: @peculiar/x509 and jose cost ~0.3 s and ~18 MB at import.
+      // Loaded only with a CA: a server without one never imports the CA modules or jose.
       const [{ CertificateAuthority }, { SecureServer }] = await Promise.all([import('./ca/authority.js'), import('./ca/secure-server.js')]);
       ca = await CertificateAuthority.open({
         dir: options.caDir,
@@ -271,6 +283,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     services: () => builder.services,
     configErrors,
     rebuild: () => builder.rebuild(),
+    settled: (timeoutMs = 5000) => settled(() => builder.idle && ads.clients().every(answered), timeoutMs),
     on(event, fn) {
       if (event === 'push') return ads.pushes.on(fn as (e: PushEvent) => void);
       if (event === 'nack') return ads.nacks.on(fn as (e: NackEvent) => void);
@@ -285,4 +298,26 @@ function defaultStateDir(configDir: string | undefined, host: string, port: numb
   if (port === 0) return undefined;
   const key = createHash('sha256').update(`${configDir === undefined ? 'memory' : resolve(configDir)}|${host}|${port}`).digest('hex').slice(0, 16);
   return join(tmpdir(), `meshlet-state-${process.getuid?.() ?? 'user'}`, key);
+}
+
+/** A client has answered the latest response of each type it subscribes to. */
+function answered(c: ClientStatus): boolean {
+  for (const t of Object.values(c.types)) if (t.pending || (t.sentVersion !== undefined && t.ackedVersion !== t.sentVersion && !t.nack)) return false;
+  return true;
+}
+
+/** Polls `done` each few ms (it reads in-memory state only) until true twice in a row, or rejects at the deadline. */
+function settled(done: () => boolean, timeoutMs: number): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    let streak = 0;
+    const check = (): void => {
+      // Twice in a row: an ACK can make a client subscribe to more names in the same turn.
+      streak = done() ? streak + 1 : 0;
+      if (streak >= 2) return resolve();
+      if (performance.now() > until) return reject(meshError('MESHLET_ERR_TIMEOUT', `the mesh did not settle within ${timeoutMs} ms`));
+      setTimeout(check, 5);
+    };
+    check();
+  });
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CertificateAuthority, type CertificateAuthorityOptions } from '../../src/control/ca/authority.js';
 import { createCsr, generateWorkloadKey, type WorkloadKey } from '../../src/security/identity/keys.js';
-import { crypto, x509, type CryptoKeyPair } from '../../src/security/x509.js';
+import { crypto, x509, type CryptoKeyPair } from './x509.js';
 
 export async function tempDir(prefix = 'meshlet-ca-'): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

@@ -31,6 +31,8 @@ export class MeshFixture {
     const { resources, diagnostics } = parseConfig(yaml, 'test.yaml');
     assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), []);
     await this.server.store.apply(resources);
+    // Every connected mesh has ACKed (or NACKed) what the change produced: no sleeps after apply.
+    await this.server.settled();
   }
 
   async mesh(options: MeshOptions = {}): Promise<Mesh> {

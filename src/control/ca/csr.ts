@@ -1,6 +1,7 @@
 import { meshError } from '../../errors.js';
 import { readPemBlocks } from '../../security/identity/pem.js';
-import { children, expectTlv, readOid, readTlv, type Tlv } from './der.js';
+import { children, expectTlv, readOid, readTlv, type Tlv } from '../../security/der.js';
+import { OID, readGeneralNames } from '../../security/x509.js';
 
 /**
  * Reads a PKCS#10 CertificationRequest (RFC 2986) far enough to sign it: the signed info bytes,
@@ -32,8 +33,6 @@ const SIGNATURE_HASH: Record<string, string> = {
   '1.2.840.113549.1.1.12': 'sha384',
   '1.2.840.113549.1.1.13': 'sha512',
 };
-const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
-const SAN = '2.5.29.17';
 
 /** PEM (`CERTIFICATE REQUEST`) to DER, bounded. */
 export function csrDer(pem: string): Buffer {
@@ -91,15 +90,14 @@ function requestedSans(der: Buffer, attributes: Tlv): ParsedCsr['sans'] {
   for (const attr of children(der, attributes, 32)) {
     const [type, values] = children(der, attr, 2);
     if (!type || !values || values.tag !== 0x31) throw new RangeError('CSR attribute must be SEQUENCE { type, SET }');
-    if (readOid(der, type) !== EXTENSION_REQUEST) continue;
+    if (readOid(der, type) !== OID.extensionRequest) continue;
     for (const extensions of children(der, values, 4)) {
       for (const ext of children(der, extensions, 64)) {
         const parts = children(der, ext, 3);
-        if (readOid(der, parts[0]!) !== SAN) continue;
+        if (readOid(der, parts[0]!) !== OID.subjectAltName) continue;
         const value = parts[parts.length - 1]!;
         if (value.tag !== 0x04) throw new RangeError('extension value must be an OCTET STRING');
-        const names = expectTlv(der, value.body, 0x30, value.end, 'GeneralNames');
-        for (const name of children(der, names, 64)) out.push({ tag: name.tag, value: der.subarray(name.body, name.end) });
+        out.push(...readGeneralNames(der.subarray(value.body, value.end)));
       }
     }
   }

@@ -6,8 +6,12 @@ import { meshError } from '../../errors.js';
 import { verifyChain } from '../../security/identity/chain.js';
 import { readCertificates, readPemBlocks, toPem } from '../../security/identity/pem.js';
 import { DEFAULT_TRUST_DOMAIN, parseSpiffeId, trustDomainProblem } from '../../security/identity/spiffe-id.js';
-import { crypto, x509 } from '../../security/x509.js';
-import { randomSerial } from './sign.js';
+import { integer, time, tlv } from '../../security/der.js';
+import {
+  basicConstraintsExtension, GeneralNameTag, keyIdentifier, KeyUsage, keyUsageExtension, name, OID, readCertificate, readGeneralNames, signed,
+  subjectAltNameExtension, subjectKeyIdentifierExtension,
+} from '../../security/x509.js';
+import { randomSerial, signatureAlgorithm } from './sign.js';
 
 /**
  * The CA directory. Two layouts:
@@ -78,7 +82,7 @@ export async function loadOrCreateCa(dir: string, options: { trustDomain?: strin
 async function loadSelfSigned(dir: string, trustDomain: string | undefined): Promise<Omit<CaMaterial, 'tokenKey'>> {
   const key = await loadOrCreateKey(join(dir, CA_FILES.rootKey));
   const certFile = join(dir, CA_FILES.rootCert);
-  if (!(await exists(certFile))) await createExclusive(certFile, await selfSignedRoot(key, trustDomain ?? DEFAULT_TRUST_DOMAIN));
+  if (!(await exists(certFile))) await createExclusive(certFile, selfSignedRoot(key, trustDomain ?? DEFAULT_TRUST_DOMAIN));
   const roots = await readCertFile(certFile);
   const root = roots[0]!;
   if (!samePublicKey(root.publicKey, key)) throw meshError('MESHLET_ERR_CA_DIR', `${certFile}: the first certificate does not belong to ${CA_FILES.rootKey}`);
@@ -112,36 +116,50 @@ async function loadPlugIn(dir: string, trustDomain: string | undefined): Promise
   return { mode: 'plug-in', trustDomain: trustDomain ?? DEFAULT_TRUST_DOMAIN, signingKey: key, signingCert: caCert!, intermediates, roots: ordered };
 }
 
-async function selfSignedRoot(key: KeyObject, trustDomain: string): Promise<string> {
-  const keys = {
-    privateKey: await crypto.subtle.importKey('pkcs8', key.export({ type: 'pkcs8', format: 'der' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']),
-    publicKey: await crypto.subtle.importKey('spki', createPublicKey(key).export({ type: 'spki', format: 'der' }), { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']),
-  };
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial().toString('hex'),
-    name: [{ O: [trustDomain] }, { CN: ['meshlet root CA'] }],
-    notBefore: new Date(now - 2 * 60_000),
-    notAfter: new Date(now + ROOT_TTL_MS),
-    keys,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
-      // X509-SVID §3: a signing certificate carries its trust domain's SPIFFE ID.
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `spiffe://${trustDomain}` }], false),
-    ],
-  }, crypto);
-  return cert.toString('pem');
+/**
+ * The self-signed root: subject = issuer `O=<trust domain>, CN=meshlet root CA`, backdated two
+ * minutes, 10 years; basicConstraints cA (critical), keyUsage keyCertSign + cRLSign (critical),
+ * a subject key identifier (RFC 5280 §4.2.1.2 method 1), and the trust domain's SPIFFE ID as a
+ * URI SAN (X509-SVID §3: a signing certificate carries its trust domain's ID). Istio's
+ * self-signed root (security/pkg/pki/util/generate_cert.go, IsCA) has the same constraints and
+ * usages with `O=<org>` only.
+ */
+export function selfSignedRoot(key: KeyObject, trustDomain: string, now = Date.now()): string {
+  const { hash, algorithmDer } = signatureAlgorithm(key);
+  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const subject = name([[OID.organization, trustDomain], [OID.commonName, 'meshlet root CA']]);
+  const tbs = tlv(0x30,
+    Buffer.from('a003020102', 'hex'), // version v3
+    integer(randomSerial()),
+    algorithmDer,
+    subject,
+    tlv(0x30, time(now - 2 * 60_000), time(now + ROOT_TTL_MS)),
+    subject,
+    spki,
+    tlv(0xa3, tlv(0x30,
+      basicConstraintsExtension(true),
+      keyUsageExtension(KeyUsage.keyCertSign | KeyUsage.cRLSign),
+      subjectKeyIdentifierExtension(keyIdentifier(spki)),
+      subjectAltNameExtension([[GeneralNameTag.uri, Buffer.from(`spiffe://${trustDomain}`, 'latin1')]], false),
+    )),
+  );
+  return toPem('CERTIFICATE', signed(tbs, algorithmDer, hash, key));
 }
 
 /** The trust domain of a CA certificate's `spiffe://<td>` URI SAN, if it has one. */
 function spiffeTrustDomain(cert: X509Certificate): string | undefined {
-  const m = /(?:^|, )URI:(spiffe:\/\/[^,/]+)(?:,|$)/.exec(cert.subjectAltName ?? '');
-  if (!m) return undefined;
-  const id = parseSpiffeId(m[1]!);
-  return typeof id === 'string' ? undefined : id.trustDomain;
+  let uris: string[];
+  try {
+    const san = readCertificate(cert.raw).extensions.find((e) => e.oid === OID.subjectAltName);
+    uris = san ? readGeneralNames(san.value).filter((n) => n.tag === GeneralNameTag.uri).map((n) => n.value.toString('latin1')) : [];
+  } catch {
+    return undefined; // node:crypto parsed it; an extension we cannot read carries no trust domain we use
+  }
+  for (const uri of uris) {
+    const id = parseSpiffeId(uri);
+    if (typeof id !== 'string' && id.path === '') return id.trustDomain;
+  }
+  return undefined;
 }
 
 function samePublicKey(publicKey: KeyObject, privateKey: KeyObject): boolean {

@@ -1,9 +1,12 @@
-import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { meshError } from '../../errors.js';
+import { integer, time, tlv } from '../../security/der.js';
 import { toPem } from '../../security/identity/pem.js';
-import { crypto, x509 } from '../../security/x509.js';
+import {
+  authorityKeyIdentifierExtension, basicConstraintsExtension, extKeyUsageExtension, GeneralNameTag as GN, ipAddressBytes, keyIdentifier,
+  KeyUsage, keyUsageExtension, OID, readCertificate, readSubjectKeyIdentifier, SIGNATURE_ALGORITHM, signed, subjectAltNameExtension,
+} from '../../security/x509.js';
 import { csrDer, parseCsr } from './csr.js';
-import { children, expectTlv, extension, integer, time, tlv } from './der.js';
 
 /**
  * Builds one certificate from a CSR: the pure step the signer pool runs in worker threads (and
@@ -15,8 +18,8 @@ import { children, expectTlv, extension, integer, time, tlv } from './der.js';
  * caller has (Istio ignores the CSR's SANs; we refuse a CSR that asks for more, so a token cannot
  * be stretched to another service account).
  *
- * The constant extensions are encoded once by @peculiar/x509; the per-certificate DER (TBS,
- * validity, SAN) is written by der.ts, which is tested byte-for-byte against @peculiar/x509.
+ * The constant extensions are encoded once per signer; all of the DER is written by
+ * security/der.ts + x509.ts, tested byte-for-byte against @peculiar/x509 (test/unit/ca/sign.test.ts).
  */
 
 /** What a worker needs to sign: the CA's key and certificate, once. */
@@ -53,10 +56,8 @@ export type Signer = (job: SignJob) => Promise<string>;
 
 const MIN_RSA_BITS = 2048;
 const MAX_RSA_BITS = 8192;
-const SAN_OID = Buffer.from('0603551d11', 'hex');
 const VERSION_3 = Buffer.from('a003020102', 'hex');
 const EMPTY_NAME = Buffer.from('3000', 'hex');
-const GN = { uri: 0x86, dns: 0x82, ip: 0x87 } as const;
 
 /**
  * Imports the CA key and returns the signing function.
@@ -71,19 +72,17 @@ export async function createSigner(init: SignerInit): Promise<Signer> {
   const key = createPrivateKey({ key: Buffer.from(init.signingKeyPkcs8), format: 'der', type: 'pkcs8' });
   const { hash, algorithmDer } = signatureAlgorithm(key);
   const issuerDer = Buffer.from(init.signingCertDer);
-  const issuer = new x509.X509Certificate(issuerDer);
-  const ski = issuer.getExtension(x509.SubjectKeyIdentifierExtension);
-  const aki = ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId, false) : await x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey, false, crypto);
-  const raw = (e: x509.Extension) => Buffer.from(e.rawData);
+  const issuer = issuerFields(issuerDer);
   const fixed = {
-    basic: raw(new x509.BasicConstraintsExtension(false, undefined, true)),
-    usageEc: raw(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)),
-    usageRsa: raw(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true)),
-    ekuSvid: raw(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false)),
-    ekuServer: raw(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false)),
-    aki: raw(aki),
+    basic: basicConstraintsExtension(false),
+    usageEc: keyUsageExtension(KeyUsage.digitalSignature),
+    usageRsa: keyUsageExtension(KeyUsage.digitalSignature | KeyUsage.keyEncipherment),
+    ekuSvid: extKeyUsageExtension([OID.serverAuth, OID.clientAuth]),
+    ekuServer: extKeyUsageExtension([OID.serverAuth]),
+    // The issuer's own key identifier when it has one (RFC 5280 §4.2.1.1), else method (1) over its key.
+    aki: authorityKeyIdentifierExtension(issuer.ski ?? keyIdentifier(issuer.spki)),
   };
-  const issuerName = subjectNameDer(issuerDer);
+  const issuerName = issuer.subject;
 
   return async (job) => {
     const csr = parseCsr(csrDer(job.csrPem));
@@ -104,42 +103,35 @@ export async function createSigner(init: SignerInit): Promise<Signer> {
         rsa ? fixed.usageRsa : fixed.usageEc,
         job.profile.kind === 'svid' ? fixed.ekuSvid : fixed.ekuServer,
         // RFC 5280 §4.2.1.6: with an empty subject the SAN extension is critical.
-        subjectAltName(names),
+        subjectAltNameExtension(names, true),
         fixed.aki,
       )),
     );
-    const certificate = tlv(0x30, tbs, algorithmDer, tlv(0x03, Buffer.from([0]), sign(hash, tbs, key)));
-    return toPem('CERTIFICATE', certificate);
+    return toPem('CERTIFICATE', signed(tbs, algorithmDer, hash, key));
   };
-}
-
-/** SubjectAltName extension DER for general names already encoded as [tag, value] pairs. */
-export function subjectAltName(names: Array<[number, Uint8Array]>): Buffer {
-  return extension(SAN_OID, true, tlv(0x30, ...names.map(([tag, value]) => tlv(tag, value))));
 }
 
 /** The hash and AlgorithmIdentifier DER for a CA key: ECDSA with its curve's hash, or RSA PKCS#1 v1.5 SHA-256. */
 export function signatureAlgorithm(key: KeyObject): { hash: string; algorithmDer: Buffer } {
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
-    // ecdsa-with-SHA256 / -SHA384: parameters absent (RFC 5758 §3.2).
-    if (curve === 'prime256v1') return { hash: 'sha256', algorithmDer: Buffer.from('300a06082a8648ce3d040302', 'hex') };
-    if (curve === 'secp384r1') return { hash: 'sha384', algorithmDer: Buffer.from('300a06082a8648ce3d040303', 'hex') };
+    if (curve === 'prime256v1') return { hash: 'sha256', algorithmDer: SIGNATURE_ALGORITHM.ecdsaSha256 };
+    if (curve === 'secp384r1') return { hash: 'sha384', algorithmDer: SIGNATURE_ALGORITHM.ecdsaSha384 };
     throw meshError('MESHLET_ERR_CA_DIR', `CA key uses curve ${curve ?? 'unknown'}; P-256 or P-384 expected`);
   }
-  // sha256WithRSAEncryption with NULL parameters (RFC 4055 §5).
-  if (key.asymmetricKeyType === 'rsa') return { hash: 'sha256', algorithmDer: Buffer.from('300d06092a864886f70d01010b0500', 'hex') };
+  if (key.asymmetricKeyType === 'rsa') return { hash: 'sha256', algorithmDer: SIGNATURE_ALGORITHM.rsaSha256 };
   throw meshError('MESHLET_ERR_CA_DIR', `CA key type ${key.asymmetricKeyType ?? 'unknown'} is not supported (EC P-256/P-384 or RSA expected)`);
 }
 
-/** The subject Name DER of a certificate, as its bytes appear (so issuer names match exactly). */
-function subjectNameDer(certDer: Buffer): Buffer {
-  const cert = expectTlv(certDer, 0, 0x30, certDer.length, 'Certificate');
-  const tbs = expectTlv(certDer, cert.body, 0x30, cert.end, 'TBSCertificate');
-  const fields = children(certDer, tbs, 12);
-  const subject = fields[fields[0]?.tag === 0xa0 ? 5 : 4];
-  if (!subject || subject.tag !== 0x30) throw meshError('MESHLET_ERR_CA_DIR', 'CA certificate has no subject Name');
-  return certDer.subarray(subject.start, subject.end);
+/** The signing certificate's subject Name DER as its bytes appear (so issuer names match exactly), key and key identifier. */
+function issuerFields(certDer: Buffer): { subject: Buffer; spki: Buffer; ski?: Buffer } {
+  try {
+    const { subject, spki, extensions } = readCertificate(certDer);
+    const ski = extensions.find((e) => e.oid === OID.subjectKeyIdentifier);
+    return ski ? { subject, spki, ski: readSubjectKeyIdentifier(ski.value) } : { subject, spki };
+  } catch (err) {
+    throw meshError('MESHLET_ERR_CA_DIR', `CA certificate cannot be read: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function publicKeyOf(spki: Buffer): KeyObject {
@@ -180,11 +172,7 @@ function svidNames(requested: Array<{ tag: number; value: Buffer }>, spiffeId: s
 function serverNames(profile: ServerProfile): Array<[number, Uint8Array]> {
   return [
     ...profile.dnsNames.map((n): [number, Uint8Array] => [GN.dns, Buffer.from(n, 'latin1')]),
-    // IP bytes through @peculiar/x509 (server certificates are rare; no IPv6 parser here).
-    ...profile.ipAddresses.map((ip): [number, Uint8Array] => {
-      const der = Buffer.from(new x509.GeneralName('ip', ip).rawData);
-      return [GN.ip, der.subarray(2)];
-    }),
+    ...profile.ipAddresses.map((ip): [number, Uint8Array] => [GN.ip, ipAddressBytes(ip)]),
   ];
 }
 

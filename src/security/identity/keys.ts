@@ -1,23 +1,24 @@
-import { generateKeyPair, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { crypto, x509, type CryptoKeyPair } from '../x509.js';
+import { oid, tlv } from '../der.js';
+import { GeneralNameTag, ipAddressBytes, OID, SIGNATURE_ALGORITHM, signed, subjectAltNameExtension } from '../x509.js';
+import { toPem } from './pem.js';
 
 /**
  * Workload keys and CSRs. Keys are ECDSA P-256 from node:crypto's asynchronous `generateKeyPair`
- * (libuv's thread pool, never the event loop); the CSR is PKCS#10, built with @peculiar/x509 and
- * signed with that key (proof of possession), carrying the SPIFFE ID it asks for as its one URI SAN.
+ * (libuv's thread pool, never the event loop); the CSR is PKCS#10 (RFC 2986), written by
+ * security/der.ts and signed with that key by node:crypto (proof of possession), carrying the
+ * SPIFFE ID it asks for as its one URI SAN.
  */
 
 const generate = promisify(generateKeyPair);
-const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
 /** A private key in the forms the rest of meshlet needs. */
 export interface WorkloadKey {
   /** PKCS#8 PEM, what node:tls takes as `key`. */
   privateKeyPem: string;
-  /** The pair as WebCrypto keys (for signing the CSR). */
-  keys: CryptoKeyPair;
+  /** The same key for node:crypto (signing the CSR). */
+  privateKey: KeyObject;
 }
 
 /**
@@ -30,20 +31,8 @@ export interface WorkloadKey {
  * ```
  */
 export async function generateWorkloadKey(): Promise<WorkloadKey> {
-  const { privateKey, publicKey } = await generate('ec', { namedCurve: 'P-256' });
-  return {
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    keys: await toCryptoKeyPair(privateKey, publicKey),
-  };
-}
-
-async function toCryptoKeyPair(privateKey: KeyObject, publicKey: KeyObject): Promise<CryptoKeyPair> {
-  const subtle = crypto.subtle;
-  const [priv, pub] = await Promise.all([
-    subtle.importKey('pkcs8', privateKey.export({ type: 'pkcs8', format: 'der' }), ECDSA_P256, false, ['sign']),
-    subtle.importKey('spki', publicKey.export({ type: 'spki', format: 'der' }), ECDSA_P256, true, ['verify']),
-  ]);
-  return { privateKey: priv, publicKey: pub };
+  const { privateKey } = await generate('ec', { namedCurve: 'P-256' });
+  return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, privateKey };
 }
 
 /** What a CSR asks for. */
@@ -65,15 +54,20 @@ export interface CsrOptions {
  * ```
  */
 export async function createCsr(key: WorkloadKey, options: CsrOptions = {}): Promise<string> {
-  const names: x509.JsonGeneralName[] = [
-    ...(options.uris ?? []).map((value) => ({ type: 'url' as const, value })),
-    ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
-    ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  const names: Array<[number, Uint8Array]> = [
+    ...(options.uris ?? []).map((v): [number, Uint8Array] => [GeneralNameTag.uri, Buffer.from(v, 'latin1')]),
+    ...(options.dnsNames ?? []).map((v): [number, Uint8Array] => [GeneralNameTag.dns, Buffer.from(v, 'latin1')]),
+    ...(options.ipAddresses ?? []).map((v): [number, Uint8Array] => [GeneralNameTag.ip, ipAddressBytes(v)]),
   ];
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    keys: key.keys,
-    signingAlgorithm: ECDSA_SHA256,
-    extensions: names.length ? [new x509.SubjectAlternativeNameExtension(names, true)] : [],
-  }, crypto);
-  return csr.toString('pem');
+  // attributes [0]: one extensionRequest (PKCS#9) holding the SAN extension, or none at all.
+  const attributes = names.length
+    ? [tlv(0x30, oid(OID.extensionRequest), tlv(0x31, tlv(0x30, subjectAltNameExtension(names, true))))]
+    : [];
+  const info = tlv(0x30,
+    Buffer.from('020100', 'hex'), // version v1 (0)
+    Buffer.from('3000', 'hex'), // empty subject: the identity is in the SAN (X509-SVID §2)
+    createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' }),
+    tlv(0xa0, ...attributes),
+  );
+  return toPem('CERTIFICATE REQUEST', signed(info, SIGNATURE_ALGORITHM.ecdsaSha256, 'sha256', key.privateKey));
 }

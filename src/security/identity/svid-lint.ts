@@ -1,4 +1,5 @@
-import { crypto, x509 } from '../x509.js';
+import { X509Certificate } from 'node:crypto';
+import { GeneralNameTag, KeyUsage, OID, readBasicConstraints, readCertificate, readExtKeyUsage, readGeneralNames, readKeyUsage, type ExtensionField } from '../x509.js';
 import { parseSpiffeId } from './spiffe-id.js';
 
 /**
@@ -12,6 +13,10 @@ import { parseSpiffeId } from './spiffe-id.js';
  * - extended key usage present with `serverAuth` and `clientAuth` (§4.4);
  * - an empty subject makes the SAN extension critical (RFC 5280 §4.2.1.6);
  * - optionally the expected trust domain or SPIFFE ID.
+ *
+ * node:crypto parses the certificate (and verifies signatures in {@link lintSvidSignedBy}); the
+ * extensions are read by security/x509.ts, since `X509Certificate` exposes neither criticality
+ * nor key-usage bits.
  */
 
 /** What {@link lintSvid} checks the SPIFFE ID against. */
@@ -26,8 +31,6 @@ export interface SvidLintResult {
   problems: string[];
 }
 
-const OID = { san: '2.5.29.17', basicConstraints: '2.5.29.19', keyUsage: '2.5.29.15', eku: '2.5.29.37' } as const;
-
 /**
  * Lints one leaf certificate (PEM or DER). `problems` is empty for a valid X.509-SVID.
  *
@@ -38,51 +41,64 @@ const OID = { san: '2.5.29.17', basicConstraints: '2.5.29.19', keyUsage: '2.5.29
  * ```
  */
 export function lintSvid(cert: string | Uint8Array, options: SvidLintOptions = {}): SvidLintResult {
-  let c: x509.X509Certificate;
+  let c: X509Certificate;
+  let fields: ReturnType<typeof readCertificate>;
   try {
-    c = new x509.X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert));
+    c = new X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert));
+    fields = readCertificate(c.raw);
   } catch (err) {
     return { problems: [`not an X.509 certificate: ${(err as Error).message}`] };
   }
   const problems: string[] = [];
-  const ext = (oid: string) => c.extensions.filter((e) => e.type === oid);
-  const one = <T extends x509.Extension>(oid: string, name: string): T | undefined => {
-    const found = ext(oid);
+  const one = (oid: string, name: string): ExtensionField | undefined => {
+    const found = fields.extensions.filter((e) => e.oid === oid);
     if (found.length > 1) problems.push(`${name} extension appears ${found.length} times`);
-    return found[0] as T | undefined;
+    return found[0];
+  };
+  // An extension whose value does not decode is reported, and the rest still checked.
+  const decode = <T>(e: ExtensionField, name: string, read: (v: Buffer) => T): T | undefined => {
+    try {
+      return read(e.value);
+    } catch (err) {
+      problems.push(`${name} extension cannot be read: ${(err as Error).message}`);
+      return undefined;
+    }
   };
 
-  const bc = one<x509.BasicConstraintsExtension>(OID.basicConstraints, 'basic constraints');
-  if (!bc) problems.push('basic constraints extension is missing (leaf SVIDs must set cA=false)');
-  else if (bc.ca) problems.push('leaf SVID has cA=true (a CA certificate is not an SVID)');
+  const bcExt = one(OID.basicConstraints, 'basic constraints');
+  const bc = bcExt && decode(bcExt, 'basic constraints', readBasicConstraints);
+  if (!bcExt) problems.push('basic constraints extension is missing (leaf SVIDs must set cA=false)');
+  else if (bc?.ca) problems.push('leaf SVID has cA=true (a CA certificate is not an SVID)');
 
-  const ku = one<x509.KeyUsagesExtension>(OID.keyUsage, 'key usage');
-  if (!ku) problems.push('key usage extension is missing');
+  const kuExt = one(OID.keyUsage, 'key usage');
+  const usages = kuExt && decode(kuExt, 'key usage', readKeyUsage);
+  if (!kuExt) problems.push('key usage extension is missing');
   else {
-    if (!ku.critical) problems.push('key usage extension must be critical');
-    const has = (flag: x509.KeyUsageFlags) => (ku.usages & flag) !== 0;
-    if (!has(x509.KeyUsageFlags.digitalSignature)) problems.push('key usage lacks digitalSignature');
-    if (has(x509.KeyUsageFlags.keyCertSign)) problems.push('leaf SVID must not set keyCertSign');
-    if (has(x509.KeyUsageFlags.cRLSign)) problems.push('leaf SVID must not set cRLSign');
-    if (has(x509.KeyUsageFlags.keyEncipherment) && !isRsa(c)) {
-      problems.push('keyEncipherment is set on a non-RSA key');
+    if (!kuExt.critical) problems.push('key usage extension must be critical');
+    if (usages !== undefined) {
+      const has = (flag: number) => (usages & flag) !== 0;
+      if (!has(KeyUsage.digitalSignature)) problems.push('key usage lacks digitalSignature');
+      if (has(KeyUsage.keyCertSign)) problems.push('leaf SVID must not set keyCertSign');
+      if (has(KeyUsage.cRLSign)) problems.push('leaf SVID must not set cRLSign');
+      if (has(KeyUsage.keyEncipherment) && !isRsa(c)) problems.push('keyEncipherment is set on a non-RSA key');
     }
   }
 
-  const eku = one<x509.ExtendedKeyUsageExtension>(OID.eku, 'extended key usage');
-  if (!eku) problems.push('extended key usage extension is missing (serverAuth and clientAuth expected)');
-  else {
-    const usages = eku.usages.map(String);
-    if (!usages.includes(x509.ExtendedKeyUsage.serverAuth)) problems.push('extended key usage lacks serverAuth');
-    if (!usages.includes(x509.ExtendedKeyUsage.clientAuth)) problems.push('extended key usage lacks clientAuth');
+  const ekuExt = one(OID.extKeyUsage, 'extended key usage');
+  const purposes = ekuExt && decode(ekuExt, 'extended key usage', readExtKeyUsage);
+  if (!ekuExt) problems.push('extended key usage extension is missing (serverAuth and clientAuth expected)');
+  else if (purposes) {
+    if (!purposes.includes(OID.serverAuth)) problems.push('extended key usage lacks serverAuth');
+    if (!purposes.includes(OID.clientAuth)) problems.push('extended key usage lacks clientAuth');
   }
 
   let spiffeId: string | undefined;
-  const san = one<x509.SubjectAlternativeNameExtension>(OID.san, 'subject alternative name');
-  if (!san) problems.push('subject alternative name extension is missing (it must carry the SPIFFE ID)');
-  else {
-    if (c.subject === '' && !san.critical) problems.push('subject is empty, so the SAN extension must be critical');
-    const uris = san.names.items.filter((n) => n.type === 'url').map((n) => n.value);
+  const sanExt = one(OID.subjectAltName, 'subject alternative name');
+  const names = sanExt && decode(sanExt, 'subject alternative name', readGeneralNames);
+  if (!sanExt) problems.push('subject alternative name extension is missing (it must carry the SPIFFE ID)');
+  else if (names) {
+    if (fields.subject.length === 2 && !sanExt.critical) problems.push('subject is empty, so the SAN extension must be critical');
+    const uris = names.filter((n) => n.tag === GeneralNameTag.uri).map((n) => n.value.toString('latin1'));
     if (uris.length !== 1) problems.push(`an X.509-SVID must have exactly one URI SAN, found ${uris.length}`);
     else {
       const parsed = parseSpiffeId(uris[0]!);
@@ -97,19 +113,25 @@ export function lintSvid(cert: string | Uint8Array, options: SvidLintOptions = {
       }
     }
   }
-  if (c.notAfter.getTime() <= c.notBefore.getTime()) problems.push('notAfter is not after notBefore');
+  if (!(Date.parse(c.validTo) > Date.parse(c.validFrom))) problems.push('notAfter is not after notBefore');
   return spiffeId === undefined ? { problems } : { spiffeId, problems };
 }
 
-function isRsa(c: x509.X509Certificate): boolean {
-  // @peculiar/x509 names an rsaEncryption SPKI 'RSASSA-PKCS1-v1_5' (or RSA-PSS / RSA-OAEP).
-  return /^RSA/.test(c.publicKey.algorithm.name);
+function isRsa(c: X509Certificate): boolean {
+  // rsaEncryption or RSASSA-PSS keys may encipher; EC keys may not (RFC 5480 §3).
+  const type = c.publicKey.asymmetricKeyType;
+  return type === 'rsa' || type === 'rsa-pss';
 }
 
 /** Same as {@link lintSvid} for a leaf given as PEM, also checking its signature against `issuerPem`. */
 export async function lintSvidSignedBy(cert: string, issuerPem: string, options: SvidLintOptions = {}): Promise<SvidLintResult> {
   const result = lintSvid(cert, options);
-  const ok = await new x509.X509Certificate(cert).verify({ publicKey: new x509.X509Certificate(issuerPem).publicKey, signatureOnly: true }, crypto).catch(() => false);
+  let ok = false;
+  try {
+    ok = new X509Certificate(cert).verify(new X509Certificate(issuerPem).publicKey);
+  } catch {
+    // unparsable leaf or issuer: lintSvid reported the leaf; either way the signature does not verify
+  }
   if (!ok) result.problems.push('signature does not verify with the issuer key');
   return result;
 }

@@ -151,6 +151,8 @@ export class GrpcFixture {
     const { resources, diagnostics } = parseConfig(yaml, 'test.yaml');
     assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), []);
     await this.control.store.apply(resources);
+    // Every connected mesh has ACKed (or NACKed) what the change produced: no sleeps after apply.
+    await this.control.settled();
   }
 
   async mesh(options: Parameters<typeof createMesh>[0] = {}): Promise<{ mesh: Mesh; grpc: MeshGrpc }> {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { generateKeyPair, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { parseCsr, csrDer } from '../../../src/control/ca/csr.js';
-import { readTlv, time } from '../../../src/control/ca/der.js';
-import { subjectAltName } from '../../../src/control/ca/sign.js';
+import { readTlv, time } from '../../../src/security/der.js';
+import { subjectAltNameExtension } from '../../../src/security/x509.js';
 import { lintSvid, lintSvidSignedBy } from '../../../src/security/identity/svid-lint.js';
-import { crypto, x509, type CryptoKeyPair } from '../../../src/security/x509.js';
+import { crypto, x509, type CryptoKeyPair } from '../../helpers/x509.js';
 import { csrFor, testCa } from '../../helpers/ca.js';
 import type { CertificateAuthority } from '../../../src/control/ca/authority.js';
 
@@ -33,7 +33,7 @@ describe('DER writer matches @peculiar/x509', () => {
   });
 
   test('the SAN extension is byte-for-byte @peculiar/x509 SubjectAlternativeNameExtension', () => {
-    const ours = subjectAltName([[0x86, Buffer.from(ID)]]);
+    const ours = subjectAltNameExtension([[0x86, Buffer.from(ID)]]);
     const ref = Buffer.from(new x509.SubjectAlternativeNameExtension([{ type: 'url', value: ID }], true).rawData);
     assert.equal(ours.toString('hex'), ref.toString('hex'));
   });

@@ -4,7 +4,7 @@ import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { lintSvid } from '../../../src/security/identity/svid-lint.js';
 import { parseSpiffeId, parseWorkloadSpiffeId } from '../../../src/security/identity/spiffe-id.js';
-import { crypto, x509, type CryptoKeyPair } from '../../../src/security/x509.js';
+import { crypto, x509, type CryptoKeyPair } from '../../helpers/x509.js';
 
 const ID = 'spiffe://cluster.local/ns/default/sa/reviews';
 let keys: CryptoKeyPair;

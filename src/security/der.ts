@@ -1,11 +1,11 @@
 /**
- * Just enough DER for the CA's hot path: reading a CSR and writing a TBSCertificate around parts
- * that are already DER. @peculiar/x509's ASN.1 schema layer costs ~5–9 ms of CPU per certificate
- * on this project's machines (CSR parse + extension lookup + generator), which caps a signing
- * worker near 100 certificates/s; these few functions do the same work in well under a
- * millisecond. Everything they write is checked byte-for-byte against @peculiar/x509's encoding
- * in test/unit/ca/der.test.ts, and every issued certificate is parsed back by @peculiar/x509 and
- * node:crypto in the CA's tests.
+ * Just enough DER (X.690) for meshlet's certificates, on top of node:crypto: a bounded reader and
+ * a writer of the few universal types X.509 and PKCS#10 use. The CA's hot path writes a
+ * TBSCertificate around parts that are already DER (@peculiar/x509's ASN.1 schema layer cost
+ * ~5–9 ms of CPU per certificate there); the workload writes its PKCS#10 request; the lint reads
+ * extensions node's `X509Certificate` does not expose. Everything written is checked
+ * byte-for-byte against @peculiar/x509 (a devDependency, tests only) in test/unit/ca/sign.test.ts,
+ * test/unit/ca/root.test.ts and test/unit/security/x509.test.ts, and parsed back by node:crypto.
  *
  * The reader accepts only definite lengths of up to 4 length bytes and never reads past its
  * bounds; every violation is a RangeError.
@@ -116,4 +116,72 @@ export function extension(oidDer: Uint8Array, critical: boolean, value: Uint8Arr
   return critical ? tlv(0x30, oidDer, BOOLEAN_TRUE, tlv(0x04, value)) : tlv(0x30, oidDer, tlv(0x04, value));
 }
 
-const BOOLEAN_TRUE = Buffer.from([0x01, 0x01, 0xff]);
+/** DER of BOOLEAN TRUE (FALSE is never written: DER omits DEFAULT FALSE fields). */
+export const BOOLEAN_TRUE = Buffer.from([0x01, 0x01, 0xff]);
+
+/** OBJECT IDENTIFIER DER from dotted text ('2.5.29.17'). */
+export function oid(dotted: string): Buffer {
+  const arcs = dotted.split('.').map(Number);
+  if (arcs.length < 2 || arcs.some((a) => !Number.isSafeInteger(a) || a < 0) || arcs[0]! > 2 || (arcs[0]! < 2 && arcs[1]! > 39)) {
+    throw new RangeError(`DER: bad OID ${dotted}`);
+  }
+  const bytes: number[] = [];
+  for (const arc of [arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)]) {
+    const base128: number[] = [arc % 128];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) base128.unshift(0x80 | v % 128);
+    bytes.push(...base128);
+  }
+  return tlv(0x06, Buffer.from(bytes));
+}
+
+/** A BIT STRING of whole bytes (a signature, a public key). */
+export function bitString(bytes: Uint8Array): Buffer {
+  return tlv(0x03, Buffer.from([0]), bytes);
+}
+
+/**
+ * A named-bit BIT STRING (KeyUsage): bit i of `flags` is bit i of the string, and DER drops the
+ * trailing zero bits (X.690 §11.2.2), so `digitalSignature` alone is `03 02 07 80`.
+ */
+export function namedBits(flags: number): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; flags >> i; i++) if ((flags >> i) & 1) bytes[i >> 3] = (bytes[i >> 3] ?? 0) | (0x80 >> (i & 7));
+  if (bytes.length === 0) return Buffer.from([0x03, 0x01, 0x00]);
+  for (let i = 0; i < bytes.length; i++) bytes[i] ??= 0;
+  const last = bytes[bytes.length - 1]!;
+  let unused = 0;
+  while (!((last >> unused) & 1)) unused++;
+  return tlv(0x03, Buffer.from([unused]), Buffer.from(bytes));
+}
+
+/** The flags of a named-bit BIT STRING (the inverse of {@link namedBits}, up to 16 bits). */
+export function readNamedBits(buf: Uint8Array, t: Tlv): number {
+  if (t.tag !== 0x03 || t.end === t.body) throw new RangeError('DER: expected a BIT STRING');
+  const unused = buf[t.body]!;
+  const bytes = t.end - t.body - 1;
+  if (unused > 7 || (bytes === 0 && unused !== 0) || bytes > 2) throw new RangeError('DER: bad named-bit BIT STRING');
+  let flags = 0;
+  for (let i = 0; i < bytes * 8 - unused; i++) if (buf[t.body + 1 + (i >> 3)]! & (0x80 >> (i & 7))) flags |= 1 << i;
+  return flags;
+}
+
+/** The bytes of a BIT STRING with no unused bits (a signature, a public key). */
+export function readBitString(buf: Uint8Array, t: Tlv): Uint8Array {
+  if (t.tag !== 0x03 || t.end === t.body || buf[t.body] !== 0) throw new RangeError('DER: expected a BIT STRING of whole bytes');
+  return buf.subarray(t.body + 1, t.end);
+}
+
+/** A BOOLEAN's value (DER: 0x00 or 0xff only). */
+export function readBoolean(buf: Uint8Array, t: Tlv): boolean {
+  if (t.tag !== 0x01 || t.end - t.body !== 1 || (buf[t.body] !== 0 && buf[t.body] !== 0xff)) throw new RangeError('DER: bad BOOLEAN');
+  return buf[t.body] === 0xff;
+}
+
+/** A small non-negative INTEGER (a path length, a version). */
+export function readSmallInteger(buf: Uint8Array, t: Tlv): number {
+  const n = t.end - t.body;
+  if (t.tag !== 0x02 || n === 0 || n > 4 || buf[t.body]! & 0x80) throw new RangeError('DER: expected a small non-negative INTEGER');
+  let v = 0;
+  for (let p = t.body; p < t.end; p++) v = v * 256 + buf[p]!;
+  return v;
+}
