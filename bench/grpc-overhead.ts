@@ -31,7 +31,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const VARIANTS = ['raw grpc-js', 'raw grpc-js (A/A)', 'meshlet mesh:///'] as const;
+// `metrics on`: createMesh({ metricsPort: 0 }), Istio's standard metrics recorded per call.
+const VARIANTS = ['raw grpc-js', 'raw grpc-js (A/A)', 'meshlet mesh:///', 'meshlet mesh:///, metrics on'] as const;
 type VariantId = (typeof VARIANTS)[number];
 interface Sample { rps: number; cpuUs: number }
 
@@ -49,9 +50,10 @@ async function child(id: VariantId): Promise<void> {
   const calls = Number(args.calls);
   let client: grpc.Client;
   let close: () => Promise<void>;
-  if (id === 'meshlet mesh:///') {
+  if (id === 'meshlet mesh:///' || id === 'meshlet mesh:///, metrics on') {
     const lib = await meshLib(args.source);
-    const mesh = await lib.createMesh({ controlPlane: `127.0.0.1:${args.xds}`, service: 'bench-grpc', initialFetchTimeoutMs: 15_000 });
+    const metrics = id === 'meshlet mesh:///, metrics on' ? { metricsPort: 0 } : {};
+    const mesh = await lib.createMesh({ controlPlane: `127.0.0.1:${args.xds}`, service: 'bench-grpc', initialFetchTimeoutMs: 15_000, ...metrics });
     client = mesh.grpc.client(EchoClient, `${ECHO_HOST}:9090`);
     close = async () => { client.close(); await mesh.close(); };
   } else {

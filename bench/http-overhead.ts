@@ -36,7 +36,9 @@ const { values: args } = parseArgs({
   },
 });
 
-const VARIANTS = ['raw', 'raw (A/A)', 'mesh pass-through', 'mesh features'] as const;
+// `metrics on` is pass-through with createMesh({ metricsPort: 0 }): Istio's standard metrics
+// recorded for every request (the A/A pair bounds what the difference can resolve).
+const VARIANTS = ['raw', 'raw (A/A)', 'mesh pass-through', 'mesh pass-through, metrics on', 'mesh features'] as const;
 type VariantId = (typeof VARIANTS)[number];
 interface Sample { rps: number; cpuUs: number; errors: number }
 
@@ -74,7 +76,8 @@ async function child(id: VariantId): Promise<void> {
     close = () => agent.close();
   } else {
     const lib = await meshLib(args.source);
-    const mesh = await lib.createMesh({ controlPlane: `127.0.0.1:${args.xds}`, service: 'bench-client', strict: true, initialFetchTimeoutMs: 15_000 });
+    const metrics = id === 'mesh pass-through, metrics on' ? { metricsPort: 0 } : {};
+    const mesh = await lib.createMesh({ controlPlane: `127.0.0.1:${args.xds}`, service: 'bench-client', strict: true, initialFetchTimeoutMs: 15_000, ...metrics });
     dispatcher = mesh.dispatcher;
     origin = `http://${id === 'mesh features' ? FEATURES_HOST : PLAIN_HOST}`;
     close = () => mesh.close();

@@ -49,6 +49,11 @@ export const ROOT_TYPES = [
   'google.protobuf.Struct',
   // RequestAuthentication: the jwt_authn filter config on the inbound listener.
   'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
+  // Inbound listeners (Istio grpcgen buildInboundListeners): RBAC filters built from
+  // AuthorizationPolicy, uri_template path permissions, and the mTLS transport socket.
+  'envoy.extensions.filters.http.rbac.v3.RBAC',
+  'envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig',
+  'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
 ];
 
 /** The .proto files that define ROOT_TYPES (their imports are followed). */
@@ -70,6 +75,9 @@ const PROTO_FILES = [
   'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
   'envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto',
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
+  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/path/match/uri_template/v3/uri_template_match.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
 ];
 
 /** What the output depends on: this script and the installed proto source. */

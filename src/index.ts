@@ -26,6 +26,7 @@ export { INBOUND_PHASE } from './security/inbound-policy.js';
 export type { InboundPolicy, InboundStage, InboundCall, InboundOutcome } from './security/inbound-policy.js';
 export type { InboundRequestView, InboundPeerView, InboundAuthView, InboundVerdict } from './core/inbound.js';
 export type { RequestRecord } from './telemetry/record.js';
+export type { MeshTelemetryOptions } from './mesh/types.js';
 export { subsetOf } from './core/observer.js';
 export type { CallObserver, ObservedCall } from './core/observer.js';
 export type { ResponseFlag } from './core/types.js';

@@ -393,6 +393,9 @@ export interface AuthzSource {
   notIpBlocks?: string[];
   remoteIpBlocks?: string[];
   notRemoteIpBlocks?: string[];
+  /** `sa` (the policy's namespace) or `ns/sa` (Istio ≥ 1.22). */
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
 }
 
 export interface AuthzOperation {

@@ -8,6 +8,7 @@ import { TYPE_URL } from '../xds/type-urls.js';
 import { AdminGuard, AdminRefusal, applyLabel, DEFAULT_ADMIN_LIMITS, type AdminLimits } from './admin-guard.js';
 import type { ClientStatus } from './ads-stream.js';
 import { hostPort, listenError, probePort } from './listen.js';
+import { prometheusTargets } from './prometheus-sd.js';
 import type { ServiceModel } from './model.js';
 import type { Snapshot } from './snapshot.js';
 import type { ConfigStore } from './store/types.js';
@@ -49,6 +50,7 @@ class HttpError extends Error {
  * | `DELETE /config/<Kind>/<namespace>/<name>` | `{ deleted }`, 404 when absent |
  * | `GET /registry` | `ServiceModel[]` (config and announced endpoints) |
  * | `GET /debug/xds?type=LDS[&name=N]` | decoded resources `{ typeUrl, version, resources }` |
+ * | `GET /prometheus/targets` | every mesh's metrics endpoint in Prometheus `http_sd` format |
  *
  * Failures answer `{ error: { code, message } }`.
  *
@@ -135,6 +137,7 @@ export class AdminServer {
     }
     if (method === 'GET' && path === '/errors') return this.json(res, 200, this.ctx.configErrors());
     if (method === 'GET' && path === '/registry') return this.json(res, 200, this.ctx.services());
+    if (method === 'GET' && path === '/prometheus/targets') return this.json(res, 200, prometheusTargets(this.ctx.clients()));
     if (method === 'GET' && path === '/config') {
       const kind = q('kind')?.toLowerCase();
       const name = q('name');

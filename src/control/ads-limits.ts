@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { meshError, type MeshErrorCode } from '../errors.js';
-import type { DiscoveryRequest } from './wire.js';
+import type { DiscoveryRequest } from '../xds/wire/discovery-request.js';
 
 /** Limits the ADS server puts on each connection, stream and request. */
 export interface AdsLimits {

@@ -6,20 +6,21 @@ import type { AnnouncePolicy } from './announce-policy.js';
 import type { WarmUp } from './warmup.js';
 import { Emitter } from '../internal/events.js';
 import { hostPort, listenError, probePort } from './listen.js';
-import type { Registry } from './registry.js';
+import type { Registry } from './registry/announcements.js';
 import type { Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
-import { decodeDiscoveryRequest, type DiscoveryRequest } from './wire.js';
+import { decodeDiscoveryRequest, type DiscoveryRequest } from '../xds/wire/discovery-request.js';
+import { ADS_METHOD } from '../xds/wire/index.js';
 
 const log = trace('ads');
 
 /** gRPC method path of SotW ADS. */
-export const ADS_METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+export { ADS_METHOD };
 
 /** Options of {@link AdsServer}. */
 export interface AdsServerOptions {
   /** Source of the snapshot to serve a proxy (read on every request and push). */
-  snapshot: (proxy?: Proxy) => Snapshot;
+  snapshot: (proxy?: Proxy, inbound?: readonly string[]) => Snapshot;
   registry: Registry;
   /** How long an announced endpoint outlives its stream. Default: the registry's default. */
   withdrawGraceMs?: number;

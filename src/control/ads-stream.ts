@@ -1,8 +1,9 @@
 import type { Announcement } from './model.js';
 import { proxyFromNode, type Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
-import { finishDiscoveryResponse, type DiscoveryRequest } from './wire.js';
-import { NODE_METADATA, parseAnnouncement } from '../xds/node.js';
+import type { DiscoveryRequest } from '../xds/wire/discovery-request.js';
+import { finishDiscoveryResponse } from '../xds/wire/discovery-response.js';
+import { NODE_METADATA, parseAnnouncement, parseMetricsTarget, type MetricsTarget } from '../xds/node.js';
 import { shortTypeName, TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';
 import type { MeshErrorCode } from '../errors.js';
@@ -38,6 +39,8 @@ export interface ClientStatus {
   announcementRejected?: { code: MeshErrorCode; message: string };
   /** Keyed by LDS/RDS/CDS/EDS (or the message name of other types). */
   types: Record<string, TypeStatus>;
+  /** The client's Prometheus endpoint, when it announces one (`createMesh({ metricsPort })`). */
+  metrics?: MetricsTarget;
 }
 
 /** Passed to the 'push' listeners. */
@@ -60,8 +63,11 @@ export interface NackEvent {
 
 /** What a stream needs from its server. */
 export interface StreamContext {
-  /** What `proxy` is served (its proxy group's snapshot). */
-  snapshot(proxy?: Proxy): Snapshot;
+  /**
+   * What `proxy` is served (its proxy group's snapshot); `inbound`: the inbound listener names
+   * (`xds.istio.io/grpc/lds/inbound/…`) its LDS subscription asks for, generated per proxy.
+   */
+  snapshot(proxy?: Proxy, inbound?: readonly string[]): Snapshot;
   nextNonce(): string;
   controlPlaneId: string;
   /** `false`: another open stream holds the node id (the stream is refused). */
@@ -87,6 +93,8 @@ interface TypeState {
   names: Set<string>;
   /** `names` sorted, computed on the first push after a subscription change. */
   sorted?: string[];
+  /** The inbound listener names among `names`, sorted (computed with `sorted`). */
+  inbound?: string[];
   /** Content key of the subscription at type version `keyVersion`; cleared when the subscription changes. */
   key?: string;
   keyVersion?: string;
@@ -127,6 +135,8 @@ export class AdsStream {
   private proxy: Proxy | undefined;
   announced: Announcement | undefined;
   announcementRejected: { code: MeshErrorCode; message: string } | undefined;
+  /** From the latest node, when its address passes the announcement policy (Prometheus will dial it). */
+  metrics: MetricsTarget | undefined;
   private readonly types = new Map<string, TypeState>();
   private closed = false;
 
@@ -170,6 +180,7 @@ export class AdsStream {
     state.wildcard = req.resourceNames.includes('*') || (req.resourceNames.length === 0 && state.legacyWildcard);
     state.names = new Set(names);
     state.sorted = undefined;
+    state.inbound = undefined;
     state.keyVersion = undefined;
     this.maybeSend(req.typeUrl, state, first);
   }
@@ -206,13 +217,26 @@ export class AdsStream {
       status.announced = { service: a.service, namespace: a.namespace, address: a.address, ports: a.ports.map((p) => p.number) };
     }
     if (this.announcementRejected) status.announcementRejected = { ...this.announcementRejected };
+    if (this.metrics) status.metrics = { ...this.metrics, labels: { ...this.metrics.labels } };
     return status;
+  }
+
+  /**
+   * A metrics endpoint passes the same address rules as an announced endpoint: the control server
+   * hands it to Prometheus to dial, so a client must not point it at, say, 169.254.169.254.
+   */
+  private admitMetrics(m: MetricsTarget | undefined): MetricsTarget | undefined {
+    if (!m || !this.ctx.admit) return m;
+    const rejected = this.ctx.admit({ nodeId: this.nodeId || '-', service: m.service ?? 'meshlet', namespace: m.namespace, labels: m.labels, address: m.address, ports: [{ number: m.port }] });
+    if (rejected) log('%s: metrics endpoint not listed: %s', this.label(), rejected.message);
+    return rejected ? undefined : m;
   }
 
   private onNode(node: Record<string, unknown>): void {
     const id = typeof node['id'] === 'string' ? node['id'] : '';
     if (!this.nodeId && id) this.nodeId = id;
     this.proxy ??= proxyFromNode(node);
+    this.metrics = this.admitMetrics(parseMetricsTarget(node));
     const announcement = parseAnnouncement(node);
     if (announcement) {
       const rejected = this.ctx.admit?.(announcement);
@@ -240,7 +264,7 @@ export class AdsStream {
   }
 
   private maybeSend(typeUrl: string, state: TypeState, first: boolean): void {
-    const snapshot = this.ctx.snapshot(this.proxy);
+    const snapshot = this.ctx.snapshot(this.proxy, typeUrl === TYPE_URL.listener ? inboundNames(state) : undefined);
     const all = snapshot.resources(typeUrl);
     const version = snapshot.typeVersion(typeUrl);
     // Every push re-evaluates every type of every stream, and usually one type changed: the
@@ -298,4 +322,13 @@ export class AdsStream {
   private label(): string {
     return this.nodeId || this.peer;
   }
+}
+
+const INBOUND_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
+
+/** The subscription's inbound listener names, sorted; undefined when there are none. */
+function inboundNames(state: TypeState): string[] | undefined {
+  if (state.names.size === 0) return undefined;
+  state.inbound ??= [...state.names].filter((n) => n.startsWith(INBOUND_PREFIX)).sort();
+  return state.inbound.length > 0 ? state.inbound : undefined;
 }

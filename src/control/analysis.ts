@@ -16,7 +16,7 @@ import type { Diagnostic, IstioResource } from '../config/types.js';
 import { trace } from '../internal/debug.js';
 import type { AnalysisDelta } from './analyze-worker.js';
 import type { ServiceModel } from './model.js';
-import { diffResources } from './translate/incremental.js';
+import { diffResources } from './registry/resource-diff.js';
 
 const log = trace('ads');
 

@@ -4,8 +4,8 @@ import { shortTypeName } from '../xds/type-urls.js';
 import { ConfigAnalysis, type AnalysisChanges } from './analysis.js';
 import { Emitter, type Disposable } from '../internal/events.js';
 import { DEFAULT_DOMAIN_SUFFIX, type ServiceModel } from './model.js';
-import type { Registry } from './registry.js';
-import { mergeAnnouncements, servicesFromConfig } from './services.js';
+import type { Registry } from './registry/announcements.js';
+import { defaultServiceRegistry, type AggregateRegistry, type ServiceRegistry } from './registry/index.js';
 import type { Proxy } from './proxy.js';
 import { ProxySnapshots } from './snapshot-cache.js';
 import { Snapshot } from './snapshot.js';
@@ -18,7 +18,10 @@ const log = trace('ads');
 /** Options of {@link SnapshotBuilder}. */
 export interface SnapshotBuilderOptions {
   store: ConfigStore;
+  /** Announced endpoints (the `announced` service source reads it). */
   registry: Registry;
+  /** More service sources, added after `config` and `announced` (Kubernetes sources go first). */
+  serviceRegistries?: readonly ServiceRegistry[];
   domainSuffix?: string;
   /** Quiet time after a store/registry change before rebuilding, so bursts become one push. Default 20. */
   debounceMs?: number;
@@ -34,8 +37,9 @@ export interface SnapshotBuilderOptions {
 }
 
 /**
- * Turns store + registry into xDS snapshots: services are merged from config and announcements,
- * translated (one generator per type), encoded once, and published when anything changed. By
+ * Turns store + service registries into xDS snapshots: services come from the aggregate of every
+ * source (config, announced, and any added; registry/aggregate.ts), are translated (one
+ * generator per type), encoded once, and published when anything changed. By
  * default a change re-translates and re-encodes only the services it touches
  * (translate/incremental.ts) and patches the previous snapshot.
  * Translation problems never take the server down: the previous snapshot stays in service and
@@ -61,9 +65,19 @@ export class SnapshotBuilder {
   private readonly debounceMs: number;
   private readonly translateFn: ((input: TranslateInput) => TranslateOutput) | undefined;
   private incremental: IncrementalTranslator | undefined;
+  /** The store's list during a rebuild. */
+  private building: ReturnType<ConfigStore['list']> | undefined;
+  /** Every service source merged; the only place translation reads services from. */
+  readonly serviceRegistry: AggregateRegistry;
 
   constructor(private readonly options: SnapshotBuilderOptions) {
     this.domainSuffix = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
+    // The config source reads the list this build translates (not a second copy), so the diff of
+    // the two lists is computed once (registry/resource-diff.ts) and both see the same config.
+    const store = options.store;
+    const resources = { list: () => this.building ?? store.list(), onChange: (fn: () => void) => store.onChange(fn) };
+    this.serviceRegistry = defaultServiceRegistry(resources, options.registry, this.domainSuffix);
+    for (const r of options.serviceRegistries ?? []) this.serviceRegistry.addRegistry(r);
     this.debounceMs = options.debounceMs ?? 20;
     this.translateFn = options.translate ?? (options.incremental === false ? translate : undefined);
     this.analysis = new ConfigAnalysis({
@@ -77,7 +91,7 @@ export class SnapshotBuilder {
   start(): void {
     this.rebuild();
     this.subs.push(this.options.store.onChange(() => this.schedule()));
-    this.subs.push(this.options.registry.onChange(() => this.schedule()));
+    this.subs.push(this.serviceRegistry.onChange(() => this.schedule()));
   }
 
   /** The snapshot currently served (to every proxy, unless routes depend on who asks). */
@@ -91,8 +105,8 @@ export class SnapshotBuilder {
    * The snapshot `proxy` is served: the shared one, or its proxy group's when a VirtualService
    * matches on `sourceLabels`/`sourceNamespace` (snapshot-cache.ts).
    */
-  snapshotFor(proxy: Proxy | undefined): Snapshot {
-    return this.groups?.forProxy(proxy) ?? this.snap;
+  snapshotFor(proxy: Proxy | undefined, inbound?: readonly string[]): Snapshot {
+    return this.groups?.forProxy(proxy, inbound) ?? this.snap;
   }
 
   /** Services (config + announced endpoints) the current snapshot was built from. */
@@ -159,6 +173,7 @@ export class SnapshotBuilder {
     this.clearTimer();
     this.lastBuild = performance.now();
     const resources = this.options.store.list();
+    this.building = resources;
     const diags: Diagnostic[] = [];
     let services = this.svc;
     let next = this.snap;
@@ -167,14 +182,15 @@ export class SnapshotBuilder {
     let t1 = t0;
     try {
       if (this.translateFn) {
-        services = mergeAnnouncements(servicesFromConfig(resources, this.domainSuffix), this.options.registry.list(), this.domainSuffix);
+        this.serviceRegistry.flush();
+        services = this.serviceRegistry.services();
         const output = this.translateFn({ resources, services, domainSuffix: this.domainSuffix });
         t1 = performance.now();
         next = Snapshot.build(output, this.snap);
       } else {
-        const translator = (this.incremental ??= new IncrementalTranslator(this.domainSuffix));
+        const translator = (this.incremental ??= this.freshTranslator());
         try {
-          const result = translator.update(resources, this.options.registry.list());
+          const result = translator.update(resources);
           services = translator.serviceList();
           changes = translator.lastChanges;
           t1 = performance.now();
@@ -194,10 +210,12 @@ export class SnapshotBuilder {
       diags.push({ severity: 'error', code: 'MESHLET_ERR_XDS_INVALID', message: `translation failed; still serving the previous configuration: ${(err as Error).message}` });
     }
     const t2 = performance.now();
+    this.building = undefined;
     this.svc = services;
-    const changed = next.version !== this.snap.version;
+    let changed = next.version !== this.snap.version;
     this.snap = next;
-    (this.groups ??= new ProxySnapshots(this.domainSuffix)).update(next, resources, services);
+    // A security-only change leaves the shared snapshot as it was but changes inbound listeners.
+    if ((this.groups ??= new ProxySnapshots(this.domainSuffix)).update(next, resources, services)) changed = true;
     if (changed) {
       log('snapshot %s built (%d resources in store, %d services)', next.version, resources.length, services.length);
       this.built.fire(next);
@@ -210,8 +228,14 @@ export class SnapshotBuilder {
     this.onBuild.fire();
   }
 
+  /** A translator that starts from scratch: its first update is a full build of every service the aggregate holds. */
+  private freshTranslator(): IncrementalTranslator {
+    return new IncrementalTranslator(this.domainSuffix, this.serviceRegistry);
+  }
+
   close(): void {
     this.clearTimer();
+    this.serviceRegistry.close();
     this.analysis.close();
     for (const s of this.subs) s.dispose();
     this.subs = [];

@@ -26,7 +26,8 @@ export interface EndpointModel {
   healthy: boolean;
   serviceAccount?: string;
   network?: string;
-  origin: 'ServiceEntry' | 'WorkloadEntry' | 'announced';
+  /** The config kind, `announced`, or another source's provider id (control/registry). */
+  origin: 'ServiceEntry' | 'WorkloadEntry' | 'announced' | (string & {});
 }
 
 export interface ServiceModel {
@@ -37,23 +38,13 @@ export interface ServiceModel {
   resolution: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
   location: 'MESH_INTERNAL' | 'MESH_EXTERNAL';
   endpoints: EndpointModel[];
-  /** Where the service came from, for diagnostics. */
-  origin: 'ServiceEntry' | 'announced';
+  /** Where the service came from, for diagnostics: `ServiceEntry`, `announced`, or another source's provider id. */
+  origin: 'ServiceEntry' | 'announced' | (string & {});
 }
 
-/** What a mesh client announces in its xDS node metadata when it serves (see src/xds/node.ts). */
-export interface Announcement {
-  nodeId: string;
-  service: string;
-  namespace: string;
-  labels: Record<string, string>;
-  serviceAccount?: string;
-  address: string;
-  /** `number` is the service port others dial; `targetPort` where this instance listens (default: number). */
-  ports: Array<{ number: number; name?: string; protocol?: string; targetPort?: number }>;
-  locality?: string;
-}
+/** The node announcement is owned by the xDS layer (src/xds/node.ts); re-exported for control code. */
+export type { Announcement } from '../xds/node.js';
+export { DEFAULT_NAMESPACE } from '../xds/node.js';
 
 /** Cluster-local DNS suffix (Kubernetes' default). */
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
-export const DEFAULT_NAMESPACE = 'default';

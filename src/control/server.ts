@@ -17,7 +17,8 @@ import { SnapshotBuilder } from './builder.js';
 import { Emitter, type Disposable } from '../internal/events.js';
 import { meshError } from '../errors.js';
 import type { ServiceModel } from './model.js';
-import { DEFAULT_WITHDRAW_GRACE_MS, Registry } from './registry.js';
+import { DEFAULT_WITHDRAW_GRACE_MS, Registry } from './registry/announcements.js';
+import type { AggregateRegistry, ServiceRegistry } from './registry/index.js';
 import type { Snapshot } from './snapshot.js';
 import { FileStore } from './store/file.js';
 import { MemoryStore } from './store/memory.js';
@@ -98,6 +99,11 @@ export interface ControlServerOptions {
   adminToken?: string;
   /** Admin API body size and concurrency (see DEFAULT_ADMIN_LIMITS). */
   adminLimits?: Partial<AdminLimits>;
+  /**
+   * More service sources (Kubernetes, Consul, …) merged after ServiceEntry config and announced
+   * endpoints; Kubernetes sources go first (see control/registry/aggregate.ts).
+   */
+  serviceRegistries?: readonly ServiceRegistry[];
 }
 
 /** Event name → payload of {@link ControlServer.on}. */
@@ -122,6 +128,8 @@ export interface ControlServer {
   readonly ca: CertificateAuthority | undefined;
   readonly store: ConfigStore;
   readonly registry: Registry;
+  /** Every service source merged; `addRegistry` / `removeRegistry` change the sources while running. */
+  readonly serviceRegistry: AggregateRegistry;
   /** The snapshot currently served. */
   snapshot(): Snapshot;
   /** Per-client xDS sync state. */
@@ -185,13 +193,14 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
     ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
     ...(options.incrementalTranslation !== undefined ? { incremental: options.incrementalTranslation } : {}),
+    ...(options.serviceRegistries ? { serviceRegistries: options.serviceRegistries } : {}),
   });
   // A state file that exists is the complete list of what was announced (it is written even
   // when empty), so the first snapshot already holds every service of the previous run.
   const saved = stateFile ? await stateFile.load() : undefined;
   const warmUp = new WarmUp({ registry, durationMs: warmupMs, restored: saved !== undefined, onEnd: () => ads.push() });
   const ads = new AdsServer({
-    snapshot: (proxy) => builder.snapshotFor(proxy),
+    snapshot: (proxy, inbound) => builder.snapshotFor(proxy, inbound),
     registry,
     withdrawGraceMs: graceMs,
     announcePolicy,
@@ -278,6 +287,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     ca,
     store,
     registry,
+    serviceRegistry: builder.serviceRegistry,
     snapshot: () => builder.snapshot,
     clients: () => ads.clients(),
     services: () => builder.services,
@@ -302,7 +312,11 @@ function defaultStateDir(configDir: string | undefined, host: string, port: numb
 
 /** A client has answered the latest response of each type it subscribes to. */
 function answered(c: ClientStatus): boolean {
-  for (const t of Object.values(c.types)) if (t.pending || (t.sentVersion !== undefined && t.ackedVersion !== t.sentVersion && !t.nack)) return false;
+  for (const t of Object.values(c.types)) {
+    // A type the client no longer subscribes to has nothing to answer (it may ignore pushes).
+    if (t.subscribed !== '*' && t.subscribed.length === 0) continue;
+    if (t.pending || (t.sentVersion !== undefined && t.ackedVersion !== t.sentVersion && !t.nack)) return false;
+  }
   return true;
 }
 

@@ -1,10 +1,12 @@
 /**
- * The service registry's data: ServiceEntry/WorkloadEntry config and mesh-client announcements
- * folded into {@link ServiceModel}s. Pure functions over plain data; the registry calls them
- * again whenever config or the set of connected clients changes.
+ * ServiceEntry/WorkloadEntry config and mesh-client announcements folded into
+ * {@link ServiceModel}s. Pure functions over plain data: the `config` and `announced` sources
+ * (registry/config.ts, registry/announced.ts) call them per hostname, and the reference
+ * `mergeAnnouncements(servicesFromConfig(…), …)` equals what the aggregate of both holds.
  */
 import type { IstioResource, ServiceEntry, ServicePort, WorkloadEntry, WorkloadEntrySpec } from '../config/types.js';
-import { DEFAULT_DOMAIN_SUFFIX, type Announcement, type EndpointModel, type ServiceModel, type ServicePortModel } from './model.js';
+import type { Announcement } from '../xds/node.js';
+import { DEFAULT_DOMAIN_SUFFIX, type EndpointModel, type ServiceModel, type ServicePortModel } from './model.js';
 import { resolveHost } from './translate/names.js';
 
 /**

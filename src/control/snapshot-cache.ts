@@ -15,6 +15,7 @@ import { buildContext, virtualServiceFor, type TranslateContext } from './transl
 import { expandDelegates } from './translate/delegate.js';
 import { serviceRouteConfigurations } from './translate/rds.js';
 import { sourceDependent } from './translate/routes.js';
+import { inboundGroupKey, inboundListeners, securityFingerprint } from './translate/inbound-group.js';
 
 /** Past this many groups per base snapshot, further ones are built per stream (not cached). */
 const MAX_GROUPS = 1024;
@@ -26,21 +27,32 @@ interface Base {
   /** Built on first use: the context and the services whose routes depend on the proxy. */
   dependent?: { ctx: TranslateContext; services: ServiceModel[] };
   groups: Map<string, Snapshot>;
+  /** Label keys security selectors read; computed on the first inbound request after a build. */
+  securityKeys?: string[];
 }
 
 export class ProxySnapshots {
   private base: Base | undefined;
   private resources: readonly IstioResource[] = [];
   private services: readonly ServiceModel[] = [];
+  private security = '';
 
   constructor(private readonly domainSuffix: string) {}
 
-  /** A new shared snapshot and the inputs it was built from; drops every group snapshot. */
-  update(snapshot: Snapshot, resources: readonly IstioResource[], services: readonly ServiceModel[]): void {
-    if (this.base?.snapshot === snapshot) return;
+  /**
+   * A new shared snapshot and the inputs it was built from; drops every group snapshot. Returns
+   * true when the security resources changed (inbound listeners differ although the shared
+   * snapshot may not): the caller then pushes as if the snapshot had changed.
+   */
+  update(snapshot: Snapshot, resources: readonly IstioResource[], services: readonly ServiceModel[]): boolean {
+    const security = securityFingerprint(resources);
+    const securityChanged = security !== this.security;
+    this.security = security;
+    if (this.base?.snapshot === snapshot && !securityChanged) return false;
     this.resources = resources;
     this.services = services;
     this.base = { snapshot, groups: new Map() };
+    return securityChanged;
   }
 
   /**
@@ -51,7 +63,25 @@ export class ProxySnapshots {
    * const snap = cache.forProxy(proxyFromNode(request.node));
    * ```
    */
-  forProxy(proxy: Proxy | undefined): Snapshot | undefined {
+  forProxy(proxy: Proxy | undefined, inbound?: readonly string[]): Snapshot | undefined {
+    const shared = this.routesFor(proxy);
+    const base = this.base;
+    if (!shared || !base || !proxy || !inbound || inbound.length === 0) return shared;
+    // Inbound listeners (Istio grpcgen buildInboundListeners) depend on the proxy's namespace,
+    // the labels security selectors name and the names asked for: replicas share a group.
+    base.securityKeys ??= inboundGroupKey.labelKeys(this.resources);
+    const key = `${shared.version}|${inboundGroupKey(proxy, base.securityKeys, inbound)}`;
+    const cached = base.groups.get(key);
+    if (cached) return cached;
+    const upsert = inboundListeners(inbound, this.resources, proxy);
+    if (upsert.length === 0) return shared;
+    const snapshot = Snapshot.patch(shared, new Map([[TYPE_URL.listener, { upsert, remove: [] }]]));
+    if (base.groups.size < MAX_GROUPS) base.groups.set(key, snapshot);
+    return snapshot;
+  }
+
+  /** The snapshot for the proxy's routes (shared, or its sourceLabels/sourceNamespace group). */
+  private routesFor(proxy: Proxy | undefined): Snapshot | undefined {
     const base = this.base;
     if (!base) return undefined;
     if (!proxy) return base.snapshot;

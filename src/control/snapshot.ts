@@ -5,7 +5,8 @@ import { messageNameOf, RESOURCE_TYPE_URLS } from '../xds/type-urls.js';
 import type { TranslateOutput } from './translate/index.js';
 import { deepEqual } from './translate/deep-equal.js';
 import { LayeredMap } from './layered-map.js';
-import { encodeAny, encodeResponseHead } from './wire.js';
+import { encodeAny } from '../xds/wire/any.js';
+import { encodeResponseHead } from '../xds/wire/discovery-response.js';
 
 /** One resource, encoded once per version and shared by every subscriber. */
 export interface ResourceEntry {

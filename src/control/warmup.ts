@@ -1,5 +1,5 @@
 import { trace } from '../internal/debug.js';
-import type { Registry } from './registry.js';
+import type { Registry } from './registry/announcements.js';
 
 const log = trace('ads');
 

@@ -38,6 +38,12 @@ export interface ObservedCall {
   readonly responseBytes: number;
   /** Milliseconds from the call's start to now (to the end, in `onEnd`). */
   readonly durationMs: number;
+  /** Bytes of request body sent, when the adapter counts them (absent: unknown, metrics record 0). */
+  readonly requestBytes?: number;
+  /** gRPC: messages the caller sent (absent for HTTP). */
+  readonly requestMessages?: number;
+  /** gRPC: messages the caller received (absent for HTTP). */
+  readonly responseMessages?: number;
 }
 
 /**

@@ -97,21 +97,70 @@ export function splitPathQuery(target: string): { path: string; query: string } 
   return q < 0 ? { path: t, query: '' } : { path: t.slice(0, q), query: t.slice(q) };
 }
 
-/** True for a %-escape that is not two hex digits, or a NUL (raw or escaped): Envoy answers 400. */
-function malformed(path: string): boolean {
-  for (let i = path.indexOf('%'); i >= 0; i = path.indexOf('%', i + 1)) {
-    if (i + 2 >= path.length) return true;
-    const hi = hexValue(path.charCodeAt(i + 1));
-    const lo = hexValue(path.charCodeAt(i + 2));
-    if (hi < 0 || lo < 0 || (hi === 0 && lo === 0)) return true;
+/** Why {@link canonicalRequestPath} refused a request target (each is a 400 as in Envoy). */
+export type PathRejection = 'nul' | 'control-character' | 'bad-escape' | 'not-absolute' | 'too-long';
+
+/** Longest request target accepted (Envoy's default max request headers size is 60 KiB). */
+export const MAX_PATH_LENGTH = 8192;
+
+/**
+ * The strict normalization an inbound request gets before authorization, and the path the app
+ * then receives, so a policy and the app's router never read one request two ways. Istio's
+ * `DECODE_AND_MERGE_SLASHES` (`pathNormalization` in MeshConfig), i.e. Envoy's HCM with
+ * `path_with_escaped_slashes_action: UNESCAPE_AND_FORWARD`, `normalize_path` and
+ * `merge_slashes`, in Envoy's order (`ConnectionManagerUtility::maybeNormalizePath`): the
+ * fragment is dropped, `%2F`/`%5C` (any case) and `\` become `/`, unreserved escapes are
+ * decoded and the others upper-cased (`%25` is never decoded twice), dot segments are removed
+ * (RFC 3986 §5.2.4), then repeated slashes merge. A NUL (raw or `%00`), another control
+ * character or a malformed escape is refused.
+ *
+ * @example
+ * ```ts
+ * canonicalRequestPath('/a/..%2Fadmin?x=1'); // { ok: true, path: '/admin', query: 'x=1' }
+ * canonicalRequestPath('/a%00b');            // { ok: false, reason: 'nul' }
+ * ```
+ */
+export function canonicalRequestPath(target: string): { ok: true; path: string; query: string } | { ok: false; reason: PathRejection } {
+  if (target.length > MAX_PATH_LENGTH) return { ok: false, reason: 'too-long' };
+  const hash = target.indexOf('#');
+  const t = hash >= 0 ? target.slice(0, hash) : target;
+  const q = t.indexOf('?');
+  const raw = q < 0 ? t : t.slice(0, q);
+  const query = q < 0 ? '' : t.slice(q + 1);
+  if (!raw.startsWith('/') && !raw.startsWith('\\')) return { ok: false, reason: 'not-absolute' };
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0) return { ok: false, reason: 'nul' };
+    if (c < 0x20 || c === 0x7f) return { ok: false, reason: 'control-character' };
+    if (c === 0x5c) {
+      out += '/';
+      continue;
+    }
+    if (c !== 0x25) {
+      out += raw[i];
+      continue;
+    }
+    const hi = i + 2 < raw.length ? hexValue(raw.charCodeAt(i + 1)) : -1;
+    const lo = i + 2 < raw.length ? hexValue(raw.charCodeAt(i + 2)) : -1;
+    if (hi < 0 || lo < 0) return { ok: false, reason: 'bad-escape' };
+    const code = hi * 16 + lo;
+    if (code === 0) return { ok: false, reason: 'nul' };
+    if (code === 0x2f || code === 0x5c) out += '/';
+    else out += isUnreserved(code) ? String.fromCharCode(code) : `%${HEX[hi]}${HEX[lo]}`;
+    i += 2;
   }
-  return path.includes('\u0000');
+  if (out.includes('/.')) out = removeDotSegments(out);
+  if (out.includes('//')) out = out.replace(/\/{2,}/g, '/');
+  return { ok: true, path: out, query };
 }
 
 /**
  * Splits and normalizes an inbound request target: the normalized path, the raw query without
- * `?`, the fragment dropped; `undefined` when the path is malformed (bad escape, NUL), which an
- * inbound server answers with 400.
+ * `?`, the fragment dropped; `undefined` when the path is malformed (bad escape, NUL, control
+ * character), which an inbound server answers with 400. The form is {@link canonicalRequestPath}
+ * (escaped slashes decoded, as Istio's DECODE_AND_MERGE_SLASHES), so the authorization policy
+ * and the app read one path.
  *
  * @example
  * ```ts
@@ -120,7 +169,6 @@ function malformed(path: string): boolean {
  * ```
  */
 export function normalizeTarget(target: string): { path: string; query: string } | undefined {
-  const { path, query } = splitPathQuery(target);
-  if (malformed(path)) return undefined;
-  return { path: normalizePath(path), query: query ? query.slice(1) : '' };
+  const r = canonicalRequestPath(target);
+  return r.ok ? { path: r.path, query: r.query } : undefined;
 }

@@ -19,7 +19,8 @@ export type ResponseFlag =
   | 'DI' // request delayed by fault injection
   | 'FI' // request aborted by fault injection
   | 'LR' // connection local reset
-  | 'DC'; // downstream connection termination (caller aborted)
+  | 'DC' // downstream connection termination (caller aborted)
+  | 'RBAC'; // denied by an RBAC (AuthorizationPolicy) filter
 
 /** What the engine needs to know about a request; header names lower case. */
 export interface RequestInfo {

@@ -36,6 +36,9 @@ export class CallState implements ObservedCall {
   admission: HeldSlot | undefined;
   private readonly startedAt = performance.now();
   private done = false;
+  /** Messages the caller sent / received (Istio's istio_request_messages_total / istio_response_messages_total). */
+  requestMessages = 0;
+  responseMessages = 0;
   /** gRPC status the caller got (set at the end). */
   grpcStatus: number | undefined = undefined;
   /** The observers, fixed at the call's first attempt (or its end, if it had none). */

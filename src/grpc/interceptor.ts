@@ -100,6 +100,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   }
 
   sendMessageWithContext(context: MessageContext, message: unknown): void {
+    this.call.requestMessages++;
     if (!this.requestStream) this.message = { context, message };
     const attempt = this.current;
     if (!attempt) {
@@ -207,6 +208,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
       this.win(attempt);
       this.flushHeaders(attempt);
     }
+    this.call.responseMessages++;
     this.listener?.onReceiveMessage?.(message);
   }
 
@@ -235,7 +237,10 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     this.win(attempt);
     this.forget(attempt); // ended: finish() must not cancel it with the others
     this.flushHeaders(attempt);
-    if (attempt.response) this.listener?.onReceiveMessage?.(attempt.response.message);
+    if (attempt.response) {
+      if (status.code === Status.OK) this.call.responseMessages++;
+      this.listener?.onReceiveMessage?.(attempt.response.message);
+    }
     this.finish(status);
   }
 

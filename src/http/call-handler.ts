@@ -103,6 +103,14 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   get grpcStatus(): undefined { return undefined; }
   get endpoint(): UpstreamEndpoint | undefined { return this.servedBy ?? this.lastTried; }
   get durationMs(): number { return performance.now() - this.startedAt; }
+  /** Request body size (Istio's istio_request_bytes): a buffered body's length, else Content-Length, else 0. */
+  get requestBytes(): number {
+    const body = this.req.opts.body;
+    if (typeof body === 'string') return Buffer.byteLength(body);
+    if (body instanceof Uint8Array) return body.byteLength;
+    const declared = Number(this.req.headers['content-length']);
+    return Number.isFinite(declared) && declared >= 0 ? declared : 0;
+  }
 
   onCallerPause(): void {
     this.current?.controller?.pause();

@@ -12,8 +12,9 @@ import { meshError } from '../errors.js';
 import { MeshDispatcher } from '../http/dispatcher.js';
 import { InboundServer, type ListenHandle, type ListenOptions, type ListenTarget } from '../http/inbound.js';
 import { contextOf, InboundPipeline } from '../http/pipeline.js';
-import { InboundPolicy } from '../security/inbound-policy.js';
 import { JwtAuthnStage } from '../security/jwt/stage.js';
+import { INBOUND_PHASE, InboundPolicy } from '../security/inbound-policy.js';
+import { authzStage } from '../security/authz/stage.js';
 import { recordObserver, type RequestRecord } from '../telemetry/record.js';
 import { CallObservers, type CallObserver } from '../core/observer.js';
 import { trace } from '../internal/debug.js';
@@ -24,6 +25,7 @@ import type { CloseOptions, Mesh, MeshEvents, MeshInbound, MeshOptions } from '.
 import { channels } from '../telemetry/diagnostics.js';
 import { checkControlPlane, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
+import { startMeshMetrics, type MeshMetrics } from '../telemetry/mesh-metrics.js';
 
 const log = trace('mesh');
 
@@ -46,7 +48,21 @@ const DEFAULT_CONTROL_PLANE = '127.0.0.1:15010';
 export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   options.signal?.throwIfAborted();
   await loadXxhash(); // consistent-hash rings need it before the first snapshot compiles
-  const mesh = new MeshClient(options);
+  // Bound before the xDS stream opens, so the first node announces the metrics port.
+  const otel = options.telemetry?.otel;
+  const metrics = options.metricsPort === undefined && !otel ? undefined : await startMeshMetrics({
+    namespace: options.namespace ?? 'default',
+    ...(options.service !== undefined ? { service: options.service } : {}),
+    ...(options.labels !== undefined ? { labels: options.labels } : {}),
+    ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
+  }, { host: options.address ?? '127.0.0.1', port: options.metricsPort, otel });
+  let mesh: MeshClient;
+  try {
+    mesh = new MeshClient(options, metrics);
+  } catch (err) {
+    await metrics?.close();
+    throw err;
+  }
   await mesh.start(options.initialFetchTimeoutMs ?? 5000, options.signal);
   return mesh;
 }
@@ -87,7 +103,7 @@ class MeshClient implements Mesh {
   private closeSignal: AbortSignal | undefined;
   private readonly controlPlane: ControlPlaneState;
 
-  constructor(options: MeshOptions) {
+  constructor(options: MeshOptions, private readonly metrics?: MeshMetrics) {
     const namespace = options.namespace ?? 'default';
     this.address = options.address ?? '127.0.0.1';
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
@@ -107,6 +123,7 @@ class MeshClient implements Mesh {
       ...(options.labels !== undefined ? { labels: options.labels } : {}),
       ...(options.serviceAccount !== undefined ? { serviceAccount: options.serviceAccount } : {}),
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
+      ...(metrics?.port !== undefined ? { metricsPort: metrics.port } : {}),
     };
     const controlPlane = checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE);
     this.controlPlane = new ControlPlaneState(controlPlane, (u) => this.warnUnreachable(u));
@@ -116,12 +133,26 @@ class MeshClient implements Mesh {
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
     });
     this.feed = new XdsFeed(this.xds, this.engine);
+    // Authorization joins the inbound policy only once the control plane sent inbound listeners,
+    // so a mesh without them keeps the policy-free fast path.
+    let authz: Disposable | undefined;
+    this.feed.onAuthz((engine) => {
+      if (engine.portList.length > 0) authz ??= this.policy.use(authzStage(() => this.feed.authz), INBOUND_PHASE.authz);
+      else {
+        authz?.dispose();
+        authz = undefined;
+      }
+    });
     this.watchXds();
     const sink = (r: RequestRecord): void => {
       this.events.emit('request', r);
       if (channels.requestEnd.hasSubscribers) channels.requestEnd.publish(r);
     };
     this.observers.add(recordObserver(sink), () => this.requestListeners > 0 || channels.requestEnd.hasSubscribers);
+    if (metrics) {
+      this.observers.add(metrics.calls); // outbound: reporter="source"
+      this.policy.use(metrics.calls.stage, INBOUND_PHASE.app); // inbound (HTTP and gRPC): reporter="destination"
+    }
     this.dispatcher = new MeshDispatcher({
       engine: this.engine,
       strict: options.strict ?? false,
@@ -133,6 +164,7 @@ class MeshClient implements Mesh {
     const pipeline = this.pipeline;
     this.inbound = {
       policy: this.policy,
+      mtlsMode: (port) => this.feed.authz.inboundMode(port),
       use: (hook) => pipeline.use(hook),
       handle: (req, res, next, deny) => pipeline.handle(req, res, next, deny),
       context: (req) => contextOf(req),
@@ -147,6 +179,10 @@ class MeshClient implements Mesh {
     const dispatcher = this.dispatcher;
     this.fetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
       undiciFetch(input, { ...init, dispatcher })) as typeof undiciFetch;
+  }
+
+  get metricsPort(): number | undefined {
+    return this.metrics?.port;
   }
 
   async start(timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -292,6 +328,7 @@ class MeshClient implements Mesh {
     this.feed.dispose();
     await this.xds.close().catch((err: unknown) => log('xDS close failed: %o', err));
     this.grpcFace?.dispose();
+    await this.metrics?.close().catch((err: unknown) => log('metrics endpoint close failed: %o', err));
     const pools = this.dispatcher.close();
     const destroy = () => void this.dispatcher.destroy().catch(() => {});
     const timer = setTimeout(destroy, this.closeSignal?.aborted ? 0 : this.drainTimeoutMs);
@@ -306,6 +343,8 @@ class MeshClient implements Mesh {
     const ports = [...[...this.served].map((s) => s.port), ...[...this.extraPorts].map((e) => e.port)];
     try {
       this.xds.updateNode(buildNode({ ...this.node, ports, ...(draining ? { draining: true } : {}) }));
+      // Each served port's inbound listener carries its mTLS mode and authorization policies.
+      this.feed.setInboundPorts(ports.map((p) => p.number));
     } catch (err) {
       log('updateNode failed: %o', err);
     }

@@ -50,6 +50,34 @@ export interface MeshOptions {
   random?: () => number;
   /** Aborting it while `createMesh()` waits for the first config rejects with the signal's reason and closes the mesh. */
   signal?: AbortSignal;
+  /**
+   * Serve Istio's standard metrics in Prometheus text format at `GET /stats/prometheus` on this
+   * port of `address` (0 picks a free one; see `mesh.metricsPort`). The port is announced to the
+   * control server, whose admin `GET /prometheus/targets` lists it for Prometheus `http_sd_configs`.
+   * Default: off (no metrics are recorded).
+   */
+  metricsPort?: number;
+  /** Telemetry switches. */
+  telemetry?: MeshTelemetryOptions;
+}
+
+/**
+ * Telemetry options of `createMesh()`.
+ *
+ * @example
+ * ```ts
+ * // With @opentelemetry/sdk-node started first (its MeterProvider is the global one):
+ * const mesh = await createMesh({ service: 'reviews', telemetry: { otel: true } });
+ * ```
+ */
+export interface MeshTelemetryOptions {
+  /**
+   * Record Istio's standard metrics through the OpenTelemetry metrics API as well
+   * (`@opentelemetry/api`, an optional peer dependency, loaded only then): `true` uses the
+   * global MeterProvider (`metrics.getMeter('meshlet')`), or pass a MeterProvider. Works with or
+   * without `metricsPort`.
+   */
+  otel?: boolean | { getMeter(name: string, version?: string): unknown };
 }
 
 /**
@@ -100,6 +128,16 @@ export interface MeshInbound {
    * ```
    */
   readonly policy: InboundPolicy;
+  /**
+   * The mTLS mode the control plane set for a served port (PeerAuthentication, from the port's
+   * inbound listener), or undefined before it arrived or without a control plane's word.
+   *
+   * @example
+   * ```ts
+   * mesh.inbound.mtlsMode(9080); // 'STRICT' | 'PERMISSIVE' | 'DISABLE' | undefined
+   * ```
+   */
+  mtlsMode(port: number): 'STRICT' | 'PERMISSIVE' | 'DISABLE' | undefined;
   /** Inbound requests in flight (entered the pipeline, response not closed). */
   readonly inFlight: number;
   /**
@@ -162,4 +200,15 @@ export interface Mesh {
   observe<S>(observer: CallObserver<S>): Disposable;
   /** Deregisters, drains inbound requests, closes the xDS stream and the connection pools. Idempotent. */
   close(options?: CloseOptions): Promise<void>;
+  /**
+   * Bound port of the Prometheus endpoint (`GET /stats/prometheus`); undefined unless
+   * `createMesh({ metricsPort })` asked for one.
+   *
+   * @example
+   * ```ts
+   * const mesh = await createMesh({ service: 'reviews', metricsPort: 0 });
+   * await fetch(`http://127.0.0.1:${mesh.metricsPort}/stats/prometheus`);
+   * ```
+   */
+  readonly metricsPort: number | undefined;
 }

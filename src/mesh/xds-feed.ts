@@ -12,6 +12,8 @@ import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } fr
 import { TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';
 import { Warming } from './warming.js';
+import { AuthzEngine, authzFromListeners } from '../security/authz/index.js';
+import { inboundListenerName } from '../xds/resources/inbound.js';
 
 const log = trace('mesh');
 
@@ -57,6 +59,12 @@ export class XdsFeed {
   private warmingTimer: NodeJS.Timeout | undefined;
   private readonly warming: Warming;
   private disposed = false;
+  /** Inbound listeners (`xds.istio.io/grpc/lds/inbound/…`), kept apart from the outbound engine. */
+  private readonly inbound = new Map<string, ListenerModel>();
+  private readonly inboundWatches = new Map<string, Disposable>();
+  private inboundDirty = false;
+  private authzEngine: AuthzEngine = AuthzEngine.EMPTY;
+  private readonly authzListeners = new Set<(engine: AuthzEngine) => void>();
 
   /** `warmingTimeoutMs`: how long a cluster may wait for its endpoints (Envoy's initial_fetch_timeout, 15 s). */
   constructor(private readonly client: XdsClient, private readonly engine: EngineSink, warmingTimeoutMs = 15_000) {
@@ -64,11 +72,22 @@ export class XdsFeed {
     this.subs.push(
       client.watch(TYPE_URL.listener, '*', {
         onChange: (name, l) => {
+          if (l.inbound) {
+            this.inbound.set(name, l);
+            this.inboundDirty = true;
+            this.schedule();
+            return;
+          }
           this.listeners.set(name, l);
           this.link(this.listenerRds, this.rds, name, l.routeConfigName, (n) => this.watchRds(n));
           this.schedule();
         },
         onRemove: (name) => {
+          if (this.inbound.delete(name)) {
+            this.inboundDirty = true;
+            this.schedule();
+            return;
+          }
           this.listeners.delete(name);
           this.link(this.listenerRds, this.rds, name, undefined, (n) => this.watchRds(n));
           this.schedule();
@@ -109,10 +128,48 @@ export class XdsFeed {
     });
   }
 
+  /**
+   * Subscribes the inbound listeners of the ports this mesh serves (Istio's proxyless server
+   * names, `xds.istio.io/grpc/lds/inbound/0.0.0.0:<port>`), unsubscribing ports no longer served.
+   *
+   * @example
+   * ```ts
+   * feed.setInboundPorts([9080]);
+   * feed.authz.inboundMode(9080); // once the listener arrived: 'STRICT' | 'PERMISSIVE' | 'DISABLE'
+   * ```
+   */
+  setInboundPorts(ports: Iterable<number>): void {
+    if (this.disposed) return;
+    const want = new Set([...ports].map((p) => inboundListenerName('0.0.0.0', p)));
+    for (const [name, w] of this.inboundWatches) {
+      if (want.has(name)) continue;
+      w.dispose();
+      this.inboundWatches.delete(name);
+      if (this.inbound.delete(name)) this.inboundDirty = true;
+    }
+    // The wildcard watch above receives the data; a named watch puts the name in the request.
+    for (const name of want) if (!this.inboundWatches.has(name)) this.inboundWatches.set(name, this.client.watch(TYPE_URL.listener, name, { onChange: () => {}, onRemove: () => {} }));
+    if (this.inboundDirty) this.schedule();
+  }
+
+  /** The authorization engine compiled from the current inbound listeners (recompiled on change). */
+  get authz(): AuthzEngine {
+    return this.authzEngine;
+  }
+
+  /** Called with each newly compiled authorization engine. */
+  onAuthz(fn: (engine: AuthzEngine) => void): Disposable {
+    this.authzListeners.add(fn);
+    return { dispose: () => this.authzListeners.delete(fn) };
+  }
+
   /** Stops watching; the engine keeps its last config. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const w of this.inboundWatches.values()) w.dispose();
+    this.inboundWatches.clear();
+    this.authzListeners.clear();
     if (this.immediate) clearImmediate(this.immediate);
     if (this.warmingTimer) clearTimeout(this.warmingTimer);
     for (const s of this.subs) s.dispose();
@@ -199,6 +256,15 @@ export class XdsFeed {
   private flush(): void {
     this.immediate = undefined;
     if (this.disposed) return;
+    if (this.inboundDirty) {
+      this.inboundDirty = false;
+      try {
+        this.authzEngine = authzFromListeners(this.inbound);
+        for (const fn of this.authzListeners) fn(this.authzEngine);
+      } catch (err) {
+        log('authorization engine update threw: %o', err);
+      }
+    }
     try {
       const warm = this.warming.apply(
         { listeners: this.listeners, routes: this.routes, clusters: this.clusters, endpoints: this.endpoints, clustersSeen: this.seen.has(TYPE_URL.cluster) },

@@ -1,23 +1,33 @@
 /**
- * Drives {@link IstioMetrics} from the call observer: outbound calls report as `source`, inbound
- * as `destination`, like a client and a server sidecar. Edges are cached per (peer workload
- * object, cluster); workload objects come from the compiled EDS snapshot (outbound) or from the
- * memoized peer-metadata decoder (inbound), so a request does map reads and counter increments.
+ * Drives {@link IstioMetrics} from the mesh's seams: outbound calls (core/observer.ts's
+ * CallObserver, both adapters) report as `source`, inbound requests as `destination`, like a
+ * client and a server sidecar. Edges are bound once per (endpoint object, cluster) — endpoint
+ * objects come from the compiled EDS snapshot, so they are stable until the endpoints change —
+ * and each edge holds its series per (code, gRPC status, flags): a request does two or three map
+ * reads and a few typed-array increments, and builds no label object.
  */
-import type { CallEnd, CallEvents, CallStart, CallWorkload } from './call-events.js';
-import { serviceFromCluster, workloadLabels, type ServiceLabels, type WorkloadLabels } from './metrics-labels.js';
-import type { IstioMetrics, MetricsEdge } from './metrics.js';
+import type { CallObserver, ObservedCall } from '../core/observer.js';
+import type { UpstreamEndpoint } from '../core/types.js';
+import type { InboundCall, InboundOutcome, InboundStage } from '../security/inbound-policy.js';
+import { serviceFromCluster, UNKNOWN, workloadLabels, type ServiceLabels, type WorkloadLabels } from './metrics-labels.js';
+import type { IstioMetrics, MetricsEdge, RequestProtocol } from './metrics.js';
 
 /** This process as a workload (from `createMesh` options). */
-export interface LocalWorkload extends CallWorkload {
+export interface LocalWorkload {
+  service?: string;
+  namespace?: string;
+  labels?: Readonly<Record<string, string>>;
+  /** SPIFFE ID of this workload's certificate, once it has one. */
+  principal?: string;
   /** Cluster DNS suffix; default `cluster.local`. */
   domainSuffix?: string;
   cluster?: string;
 }
 
-const NO_PEER: CallWorkload = {};
-/** Bound on the per-name caches (service labels, edges per peer). */
+/** Bound on per-key caches (clusters per endpoint, principals): past it, edges are still right, just looked up in IstioMetrics' map. */
 const CACHE_LIMIT = 4096;
+/** Stands for "no endpoint was picked" (local replies: NR, UH, fault aborts). */
+const NO_ENDPOINT: object = {};
 
 /** The Envoy response flags label: `-` when none, else comma separated. */
 export function flagsLabel(flags: readonly string[]): string {
@@ -25,83 +35,121 @@ export function flagsLabel(flags: readonly string[]): string {
 }
 
 /**
+ * Istio's metrics from the call observer (outbound) and the inbound policy (inbound, through
+ * {@link CallMetrics.stage}, which watches every request's end and refuses nothing).
+ *
  * @example
  * ```ts
  * const metrics = new IstioMetrics();
- * const events = new CallMetrics(metrics, { service: 'productpage', namespace: 'default', labels: { app: 'productpage', version: 'v1' } });
- * const s = events.onStart(call);
- * events.onEnd(s, { status: 200, flags: [], requestBytes: 0, responseBytes: 120, durationMs: 4, attempts: 1 });
+ * const calls = new CallMetrics(metrics, { service: 'productpage', namespace: 'default', labels: { app: 'productpage', version: 'v1' } });
+ * mesh.observe(calls);                         // every outbound call counts as reporter="source"
+ * mesh.inbound.policy.use(calls.stage);        // every inbound request as reporter="destination"
  * ```
  */
-export class CallMetrics implements CallEvents<CallStart> {
+export class CallMetrics implements CallObserver<undefined> {
   private readonly local: WorkloadLabels;
   private readonly localService: ServiceLabels;
-  private readonly peers = new WeakMap<CallWorkload, WorkloadLabels>();
   private readonly services = new Map<string, ServiceLabels>();
-  private readonly outbound = new WeakMap<CallWorkload, Map<string, MetricsEdge>>();
-  private readonly inbound = new WeakMap<CallWorkload, Map<string, MetricsEdge>>();
+  /** Outbound edges per protocol: endpoint object → cluster (or authority) → edge. */
+  private readonly outboundHttp = new WeakMap<object, Map<string, MetricsEdge>>();
+  private readonly outboundGrpc = new WeakMap<object, Map<string, MetricsEdge>>();
+  /** Inbound edges by principal, one map per (protocol, mTLS): the peer is known by its certificate only. */
+  private readonly inboundEdges = [new Map<string, MetricsEdge>(), new Map<string, MetricsEdge>(), new Map<string, MetricsEdge>(), new Map<string, MetricsEdge>()] as const;
 
   constructor(private readonly metrics: IstioMetrics, local: LocalWorkload) {
-    this.local = workloadLabels({ ...local, ...(local.principal !== undefined ? { principal: local.principal } : {}) });
+    this.local = workloadLabels({
+      ...(local.service !== undefined ? { service: local.service } : {}),
+      ...(local.namespace !== undefined ? { namespace: local.namespace } : {}),
+      ...(local.labels !== undefined ? { labels: local.labels } : {}),
+      ...(local.principal !== undefined ? { principal: local.principal } : {}),
+      ...(local.cluster !== undefined ? { cluster: local.cluster } : {}),
+    });
     const ns = local.namespace ?? 'default';
     const svc = local.service ?? this.local.workload;
     this.localService = { host: `${svc}.${ns}.svc.${local.domainSuffix ?? 'cluster.local'}`, name: svc, namespace: ns };
   }
 
-  onStart(call: CallStart): CallStart {
-    return call;
+  onStart(): undefined {
+    return undefined;
   }
 
-  onEnd(call: CallStart, end: CallEnd): void {
-    const edge = call.direction === 'outbound' ? this.outboundEdge(call, end.workload ?? NO_PEER) : this.inboundEdge(call);
-    const series = edge.series(end.status, end.grpcStatus ?? -1, flagsLabel(end.flags));
-    series.record(end.durationMs, end.requestBytes, end.responseBytes);
-    if (call.protocol === 'grpc') series.messages(end.requestMessages ?? 0, end.responseMessages ?? 0);
+  onEnd(_state: undefined, call: ObservedCall): void {
+    const edge = this.outboundEdge(call);
+    const grpc = call.protocol === 'grpc';
+    // Envoy answers gRPC with HTTP 200 and the status in trailers (local replies too), so Istio's
+    // gRPC series say response_code 200 and carry the code in grpc_response_status.
+    const series = edge.series(grpc ? 200 : call.status, grpc ? call.grpcStatus ?? 2 : -1, flagsLabel(call.flags));
+    series.record(call.durationMs, call.requestBytes ?? 0, call.responseBytes);
+    if (grpc) series.messages(call.requestMessages ?? 0, call.responseMessages ?? 0);
   }
 
-  private peerLabels(w: CallWorkload): WorkloadLabels {
-    let labels = this.peers.get(w);
-    if (labels === undefined) {
-      labels = workloadLabels({
-        ...(w.service !== undefined ? { service: w.service } : {}),
-        ...(w.namespace !== undefined ? { namespace: w.namespace } : {}),
-        ...(w.labels !== undefined ? { labels: w.labels } : {}),
-        ...(w.principal !== undefined ? { principal: w.principal } : {}),
-      });
-      this.peers.set(w, labels);
+  /**
+   * The inbound policy stage: counts each request's end as reporter `destination` (denied ones
+   * too, with the code they got). Registered after every other stage so their flags are in.
+   */
+  readonly stage: InboundStage = { name: 'istio-metrics', onEnd: (call, outcome) => this.inbound(call, outcome) };
+
+  /**
+   * Counts one inbound request (reporter `destination`).
+   *
+   * @example
+   * ```ts
+   * calls.inbound(call, { status: 200, grpcStatus: 0, durationMs: 1.2, requestBytes: 12, responseBytes: 40, requestMessages: 1, responseMessages: 1 });
+   * ```
+   */
+  inbound(call: InboundCall, end: InboundOutcome): void {
+    const view = call.view;
+    const principal = view.peer.principal;
+    // mTLS is a TLS connection whose client certificate verified (only then is a principal set).
+    const mtls = view.tls && principal !== undefined;
+    const protocol = view.protocol;
+    const edges = this.inboundEdges[(protocol === 'grpc' ? 2 : 0) + (mtls ? 1 : 0)]!;
+    const key = principal ?? UNKNOWN;
+    let edge = edges.get(key);
+    if (edge === undefined) {
+      // Without metadata exchange the caller is known by its certificate only.
+      const peer = workloadLabels({ principal: key });
+      edge = this.metrics.edge('destination', peer, this.local, this.localService, protocol, mtls ? 'mutual_tls' : 'none');
+      if (edges.size < CACHE_LIMIT) edges.set(key, edge);
     }
-    return labels;
+    const grpc = protocol === 'grpc';
+    const series = edge.series(end.status, grpc ? end.grpcStatus ?? 2 : -1, flagsLabel(call.flags));
+    series.record(end.durationMs, end.requestBytes, end.responseBytes);
+    if (grpc) series.messages(end.requestMessages ?? 0, end.responseMessages ?? 0);
   }
 
-  private outboundEdge(call: CallStart, peer: CallWorkload): MetricsEdge {
+  private outboundEdge(call: ObservedCall): MetricsEdge {
     const key = call.clusterName || call.authority;
-    let byCluster = this.outbound.get(peer);
-    if (byCluster === undefined) this.outbound.set(peer, (byCluster = new Map()));
+    const endpoint: object = call.endpoint ?? NO_ENDPOINT;
+    const outbound = call.protocol === 'grpc' ? this.outboundGrpc : this.outboundHttp;
+    let byCluster = outbound.get(endpoint);
+    if (byCluster === undefined) outbound.set(endpoint, (byCluster = new Map()));
     let edge = byCluster.get(key);
     if (edge === undefined) {
-      let service = this.services.get(key);
-      if (service === undefined) {
-        service = serviceFromCluster(call.clusterName, call.authority);
-        if (this.services.size < CACHE_LIMIT) this.services.set(key, service);
-      }
+      const service = this.service(call.clusterName, call.authority, key);
+      const peer = call.endpoint ? endpointLabels(call.endpoint, service) : workloadLabels({});
       // A client sidecar reports connection_security_policy `unknown` (istio/proxy testdata).
-      edge = this.metrics.edge('source', this.local, this.peerLabels(peer), service, call.protocol, 'unknown');
+      edge = this.metrics.edge('source', this.local, peer, service, call.protocol as RequestProtocol, 'unknown');
       if (byCluster.size < CACHE_LIMIT) byCluster.set(key, edge);
     }
     return edge;
   }
 
-  private inboundEdge(call: CallStart): MetricsEdge {
-    const peer = call.peer ?? NO_PEER;
-    let bySecurity = this.inbound.get(peer);
-    if (bySecurity === undefined) this.inbound.set(peer, (bySecurity = new Map()));
-    const security = call.mtls ? 'mutual_tls' : 'none';
-    const key = call.protocol === 'grpc' ? (call.mtls ? 'grpc/mtls' : 'grpc') : call.mtls ? 'http/mtls' : 'http';
-    let edge = bySecurity.get(key);
-    if (edge === undefined) {
-      edge = this.metrics.edge('destination', this.peerLabels(peer), this.local, this.localService, call.protocol, security);
-      bySecurity.set(key, edge);
+  private service(cluster: string, authority: string, key: string): ServiceLabels {
+    let service = this.services.get(key);
+    if (service === undefined) {
+      service = serviceFromCluster(cluster, authority);
+      if (this.services.size < CACHE_LIMIT) this.services.set(key, service);
     }
-    return edge;
+    return service;
   }
+}
+
+/** An upstream endpoint as a workload: its EDS labels, in the destination service's namespace. */
+function endpointLabels(endpoint: UpstreamEndpoint, service: ServiceLabels): WorkloadLabels {
+  const internal = service.namespace !== UNKNOWN;
+  return workloadLabels({
+    ...(internal ? { service: service.name, namespace: service.namespace } : {}),
+    labels: endpoint.labels,
+  });
 }

@@ -13,6 +13,7 @@
 import { edgeValues, HTTP_LABELS, TCP_LABELS, type ServiceLabels, type WorkloadLabels } from './metrics-labels.js';
 import { appendHeader, appendHistogram, bucketIndex, renderBucketBounds, renderLabels } from './prometheus.js';
 import { defaultMetricsPolicy, type MetricKind, type MetricsPolicy } from './metrics-policy.js';
+import type { OtelMetrics, OtelSeries } from './otel-metrics.js';
 
 /**
  * Envoy's default histogram buckets (`HistogramSettingsImpl::defaultBuckets`), which Istio's
@@ -59,7 +60,7 @@ export class RequestSeries {
   readonly data = new Float64Array(REQUEST_SLOTS);
 
   /** @internal */
-  constructor(readonly values: readonly string[], readonly labels: string, readonly grpc: boolean) {}
+  constructor(readonly values: readonly string[], readonly labels: string, readonly grpc: boolean, private readonly otel?: OtelSeries) {}
 
   /**
    * Counts one request. Sizes are body bytes; pass 0 when unknown.
@@ -75,12 +76,14 @@ export class RequestSeries {
     observe(d, DURATION, durationMs);
     observe(d, REQ_BYTES, requestBytes);
     observe(d, RESP_BYTES, responseBytes);
+    if (this.otel !== undefined) this.otel.record(durationMs, requestBytes, responseBytes);
   }
 
   /** Adds gRPC messages (sent by the client, sent by the server). */
   messages(request: number, response: number): void {
     this.data[REQ_MSGS]! += request;
     this.data[RESP_MSGS]! += response;
+    if (this.otel !== undefined) this.otel.messages(request, response);
   }
 }
 
@@ -146,6 +149,8 @@ export interface IstioMetricsOptions {
   maxSeries?: number;
   /** From the Telemetry resource's `metrics` (see metrics-policy.ts). */
   policy?: MetricsPolicy;
+  /** Also record through the OpenTelemetry metrics API (see otel-metrics.ts). */
+  otel?: OtelMetrics;
 }
 
 interface Family {
@@ -193,9 +198,11 @@ export class IstioMetrics {
   private overflowEdges: Partial<Record<Reporter, MetricsEdge>> = {};
   private overflowing: Partial<Record<Reporter, RequestSeries>> = {};
   private overflowingTcp: Partial<Record<Reporter, TcpSeries>> = {};
+  private readonly otel: OtelMetrics | undefined;
   policy: MetricsPolicy;
 
   constructor(options: IstioMetricsOptions = {}) {
+    this.otel = options.otel;
     const max = options.maxSeries ?? DEFAULT_MAX_SERIES;
     this.maxSeries = Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_SERIES;
     this.policy = options.policy ?? defaultMetricsPolicy();
@@ -230,9 +237,10 @@ export class IstioMetrics {
   /** @internal Called by {@link MetricsEdge}; folds into the overflow series past the bound. */
   newRequestSeries(reporter: Reporter, values: string[], grpc: boolean): RequestSeries {
     if (this.seriesCount >= this.maxSeries) {
-      return (this.overflowing[reporter] ??= new RequestSeries(values.map((v, i) => (i === 0 ? v : 'overflow')), renderLabels(HTTP_LABELS, [reporter, ...HTTP_LABELS.slice(1).map(() => 'overflow')]).slice(1, -1), false));
+      const folded = [reporter, ...HTTP_LABELS.slice(1).map(() => 'overflow')];
+      return (this.overflowing[reporter] ??= new RequestSeries(folded, renderLabels(HTTP_LABELS, folded).slice(1, -1), false, this.otel?.series(HTTP_LABELS, folded)));
     }
-    const s = new RequestSeries(values, renderLabels(HTTP_LABELS, values).slice(1, -1), grpc);
+    const s = new RequestSeries(values, renderLabels(HTTP_LABELS, values).slice(1, -1), grpc, this.otel?.series(HTTP_LABELS, values));
     this.requests.push(s);
     return s;
   }

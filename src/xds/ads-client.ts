@@ -8,7 +8,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { trace } from '../internal/debug.js';
 import { meshError, type MeshError } from '../errors.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import type { DiscoveryRequestObject, DiscoveryResponseObject } from './ads-codec.js';
+import type { DiscoveryRequestObject } from './wire/discovery-request.js';
+import type { DiscoveryResponseObject } from './wire/discovery-response.js';
 import { TypeState, WILDCARD, type ResourceWatcher } from './ads-state.js';
 import { AdsStream, type AdsTarget } from './ads-stream.js';
 import { EventSet, type Disposable } from '../internal/events.js';
@@ -237,11 +238,14 @@ export class XdsClient {
     this.backoff.reset();
     const typeUrl = res.type_url ?? '';
     const state = this.states.get(typeUrl);
+    // Record the nonce even when nothing watches the type now: a later watch re-subscribes with
+    // it, and a server ignores requests that carry a stale nonce (xDS protocol, "ACK/NACK and
+    // resource type instance version"), so the new watch would never be answered.
+    if (state) state.nonce = res.nonce ?? '';
     if (!state || !state.interested) {
       log('ignoring response for unrequested type %s', typeUrl);
       return;
     }
-    state.nonce = res.nonce ?? '';
     const version = res.version_info ?? '';
     const outcome = state.apply(res);
     if (outcome.errorDetail) {

@@ -7,8 +7,8 @@ import { trace } from '../internal/debug.js';
 import { meshError, type MeshError } from '../errors.js';
 import type { ValidationResult } from '../core/model/index.js';
 import type { ResourceCodec } from './resources/index.js';
-import type { DiscoveryResponseObject } from './ads-codec.js';
-import { unwrapResource } from './ads-codec.js';
+import { unwrapResource } from './wire/any.js';
+import type { DiscoveryResponseObject } from './wire/discovery-response.js';
 import { shortTypeName } from './type-urls.js';
 
 const log = trace('xds');

@@ -7,9 +7,9 @@ import { trace } from '../internal/debug.js';
 import { grpcStatusName } from '../internal/grpc-codes.js';
 import { openAdsCall, type AdsCall, type AdsTarget, type CallStatus } from './ads-call.js';
 import { meshError, type MeshError } from '../errors.js';
-import {
-  ADS_METHOD, decodeDiscoveryResponse, encodeDiscoveryRequest, type DiscoveryRequestObject, type DiscoveryResponseObject,
-} from './ads-codec.js';
+import { encodeDiscoveryRequest, type DiscoveryRequestObject } from './wire/discovery-request.js';
+import { decodeDiscoveryResponse, type DiscoveryResponseObject } from './wire/discovery-response.js';
+import { ADS_METHOD } from './wire/index.js';
 
 const log = trace('ads');
 

@@ -6,9 +6,9 @@ export { XdsClient } from './ads-client.js';
 export type { XdsClientOptions, XdsClientEvents } from './ads-client.js';
 export type { ResourceWatcher } from './ads-state.js';
 export {
-  ADS_METHOD, encodeAny, encodeDiscoveryRequest, decodeDiscoveryRequest, encodeDiscoveryResponse, decodeDiscoveryResponse,
-} from './ads-codec.js';
-export type { DiscoveryRequestObject, DiscoveryResponseObject } from './ads-codec.js';
+  ADS_METHOD, encodeAny, packAny, encodeDiscoveryRequest, decodeDiscoveryRequest, encodeDiscoveryResponse, decodeDiscoveryResponse,
+} from './wire/index.js';
+export type { DiscoveryRequest, DiscoveryRequestObject, DiscoveryResponseObject, ResponseParts } from './wire/index.js';
 export { Backoff, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { EventSet as Emitter } from '../internal/events.js';

@@ -1,9 +1,8 @@
 /**
  * The xDS `Node` a mesh client sends, and the announcement the control server reads back from
- * it. Shared by client and server so both agree on the metadata keys.
+ * it. This module owns the announcement: its shape, its metadata keys and the default namespace;
+ * the control server imports them from here (the arrow points from control/ down to xds/).
  */
-import type { Announcement } from '../control/model.js';
-import { DEFAULT_NAMESPACE } from '../control/model.js';
 import { jsonToStruct, structToJson, type JsonObject, type StructProto } from './struct.js';
 
 /**
@@ -18,7 +17,12 @@ export const NODE_METADATA = {
   instanceIps: 'INSTANCE_IPS',
   ports: 'MESHLET_PORTS',
   draining: 'MESHLET_DRAINING',
+  /** Port of the mesh's Prometheus endpoint (`GET /stats/prometheus`), on the INSTANCE_IPS address. */
+  metricsPort: 'MESHLET_METRICS_PORT',
 } as const;
+
+/** The namespace of a node that names none (Kubernetes' default). */
+export const DEFAULT_NAMESPACE = 'default';
 
 /** Sent as `Node.user_agent_version`; kept in step with package.json by hand. */
 export const MESHLET_VERSION = '0.1.0';
@@ -31,6 +35,22 @@ export interface NodePort {
   protocol?: string;
   /** Where this instance actually listens, when it differs from `number` (e.g. port 0 in tests). */
   targetPort?: number;
+}
+
+/**
+ * What a mesh client announces in its node metadata when it serves, as the control server reads
+ * it back ({@link parseAnnouncement}): one endpoint of `<service>.<namespace>`.
+ */
+export interface Announcement {
+  nodeId: string;
+  service: string;
+  namespace: string;
+  labels: Record<string, string>;
+  serviceAccount?: string;
+  address: string;
+  /** `number` is the service port others dial; `targetPort` where this instance listens (default: number). */
+  ports: NodePort[];
+  locality?: string;
 }
 
 /** Input of {@link buildNode}. */
@@ -49,6 +69,8 @@ export interface BuildNodeOptions {
   locality?: string;
   /** Set while shutting down so the control server drops this endpoint. */
   draining?: boolean;
+  /** Bound port of the mesh's metrics endpoint (`createMesh({ metricsPort })`). */
+  metricsPort?: number;
 }
 
 /** envoy.config.core.v3.Node in protobufjs object form (snake_case), ready for `fromObject`. */
@@ -87,6 +109,7 @@ export function buildNode(opts: BuildNodeOptions): NodeObject {
     }));
   }
   if (opts.draining) meta[NODE_METADATA.draining] = 'true';
+  if (opts.metricsPort !== undefined) meta[NODE_METADATA.metricsPort] = opts.metricsPort;
   const node: NodeObject = {
     id: opts.id,
     cluster: opts.cluster ?? `${opts.service ?? 'meshlet'}.${namespace}`,
@@ -201,4 +224,39 @@ export function parseAnnouncement(node: Record<string, unknown> | null | undefin
   const locality = parseLocality(node['locality']);
   if (locality) announcement.locality = locality;
   return announcement;
+}
+
+/** Where a mesh serves its metrics, as its node announces it (see {@link parseMetricsTarget}). */
+export interface MetricsTarget {
+  address: string;
+  port: number;
+  namespace: string;
+  /** Absent for a client that names no service. */
+  service?: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * Reads the metrics endpoint a node announces (`MESHLET_METRICS_PORT` on its INSTANCE_IPS
+ * address). Unlike {@link parseAnnouncement} this needs no service port: a pure client has
+ * metrics too.
+ *
+ * @example
+ * ```ts
+ * parseMetricsTarget(request.node); // { address: '10.0.0.5', port: 15020, namespace: 'default', service: 'productpage', labels: { version: 'v1' } }
+ * ```
+ */
+export function parseMetricsTarget(node: Record<string, unknown> | null | undefined): MetricsTarget | undefined {
+  if (!isObject(node)) return undefined;
+  const meta = metadataJson(node['metadata']);
+  const raw = meta[NODE_METADATA.metricsPort];
+  const port = typeof raw === 'string' ? Number(raw) : raw;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  const address = firstAddress(meta[NODE_METADATA.instanceIps]);
+  if (!address) return undefined;
+  const namespace = meta[NODE_METADATA.namespace];
+  const service = meta[NODE_METADATA.service];
+  const target: MetricsTarget = { address, port, namespace: typeof namespace === 'string' && namespace ? namespace : DEFAULT_NAMESPACE, labels: parseLabels(meta[NODE_METADATA.labels]) };
+  if (typeof service === 'string' && service) target.service = service;
+  return target;
 }

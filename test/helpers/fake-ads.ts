@@ -4,9 +4,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import {
-  ADS_METHOD, decodeDiscoveryRequest, decodeDiscoveryResponse, encodeAny, encodeDiscoveryRequest, encodeDiscoveryResponse,
+  ADS_METHOD, decodeDiscoveryRequest, decodeDiscoveryResponse, encodeAny, encodeDiscoveryRequest, encodeDiscoveryResponse, packAny,
   type DiscoveryRequestObject, type DiscoveryResponseObject,
-} from '../../src/xds/ads-codec.js';
+} from '../../src/xds/wire/index.js';
 
 type Call = grpc.ServerDuplexStream<DiscoveryRequestObject, DiscoveryResponseObject>;
 
@@ -22,14 +22,34 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** A request as the control server decodes it, recorded in the client's (protobuf object) form. */
+function requestObject(bytes: Buffer): DiscoveryRequestObject {
+  const req = decodeDiscoveryRequest(bytes);
+  const out: DiscoveryRequestObject = { version_info: req.versionInfo, resource_names: req.resourceNames, type_url: req.typeUrl, response_nonce: req.responseNonce };
+  if (req.node) out.node = req.node;
+  if (req.errorDetail) out.error_detail = req.errorDetail;
+  return out;
+}
+
+/** A response object written with the server's encoder. */
+function responseBytes(res: DiscoveryResponseObject): Buffer {
+  return encodeDiscoveryResponse({
+    versionInfo: res.version_info ?? '',
+    resources: (res.resources ?? []).map((a) => encodeAny(a.type_url ?? '', a.value ?? new Uint8Array())),
+    typeUrl: res.type_url ?? '',
+    nonce: res.nonce ?? '',
+    ...(res.control_plane?.identifier ? { controlPlane: res.control_plane.identifier } : {}),
+  });
+}
+
 const SERVICE: grpc.ServiceDefinition = {
   StreamAggregatedResources: {
     path: ADS_METHOD,
     requestStream: true,
     responseStream: true,
     requestSerialize: encodeDiscoveryRequest,
-    requestDeserialize: decodeDiscoveryRequest,
-    responseSerialize: encodeDiscoveryResponse,
+    requestDeserialize: requestObject,
+    responseSerialize: responseBytes,
     responseDeserialize: decodeDiscoveryResponse,
   },
 };
@@ -118,7 +138,7 @@ export class FakeAds {
    * with `typeUrl`) or ready `Any`s. Returns the nonce used.
    */
   push(typeUrl: string, version: string, resources: Array<Record<string, unknown>>, nonce = `n${++this.nonceSeq}`): string {
-    const anys = resources.map((r) => (typeof r['type_url'] === 'string' && r['value'] instanceof Uint8Array ? r : encodeAny(typeUrl, r)));
+    const anys = resources.map((r) => (typeof r['type_url'] === 'string' && r['value'] instanceof Uint8Array ? r : packAny(typeUrl, r)));
     for (const call of this.calls) call.write({ version_info: version, type_url: typeUrl, nonce, resources: anys as DiscoveryResponseObject['resources'] });
     return nonce;
   }

@@ -1,7 +1,7 @@
 /** Builders of xDS resource messages (protobufjs object form) for tests, and a bytes round trip. */
 import { messageType } from '../../src/xds/protos.js';
 import { messageNameOf, TYPE_URL } from '../../src/xds/type-urls.js';
-import { encodeAny } from '../../src/xds/ads-codec.js';
+import { packAny } from '../../src/xds/wire/any.js';
 
 type Msg = Record<string, unknown>;
 
@@ -11,15 +11,15 @@ export function encode(typeUrl: string, message: Msg): Uint8Array {
   return type.encode(type.fromObject(message)).finish();
 }
 
-export const routerFilter = (): Msg => ({ name: 'envoy.filters.http.router', typed_config: encodeAny(TYPE_URL.router, {}) });
-export const faultFilter = (fault: Msg = {}): Msg => ({ name: 'envoy.filters.http.fault', typed_config: encodeAny(TYPE_URL.fault, fault) });
+export const routerFilter = (): Msg => ({ name: 'envoy.filters.http.router', typed_config: packAny(TYPE_URL.router, {}) });
+export const faultFilter = (fault: Msg = {}): Msg => ({ name: 'envoy.filters.http.fault', typed_config: packAny(TYPE_URL.fault, fault) });
 
 /** An api_listener Listener whose HCM uses RDS over ADS. */
 export function rdsListener(name: string, routeConfigName: string, filters: Msg[] = [routerFilter()]): Msg {
   return {
     name,
     api_listener: {
-      api_listener: encodeAny(TYPE_URL.httpConnectionManager, {
+      api_listener: packAny(TYPE_URL.httpConnectionManager, {
         rds: { route_config_name: routeConfigName, config_source: { ads: {} } },
         http_filters: filters,
       }),
@@ -31,7 +31,7 @@ export function rdsListener(name: string, routeConfigName: string, filters: Msg[
 export function inlineListener(name: string, routeConfig: Msg, filters: Msg[] = [routerFilter()]): Msg {
   return {
     name,
-    api_listener: { api_listener: encodeAny(TYPE_URL.httpConnectionManager, { route_config: routeConfig, http_filters: filters }) },
+    api_listener: { api_listener: packAny(TYPE_URL.httpConnectionManager, { route_config: routeConfig, http_filters: filters }) },
   };
 }
 

@@ -31,6 +31,31 @@ const portString = str({
   check: (p) => (/^\d+$/.test(p) && Number(p) >= 1 && Number(p) <= 65535 ? undefined : `port ${JSON.stringify(p)} must be a number 1..65535 (written as a string)`),
 });
 
+/** Istio CheckServiceAccount: `sa` or `ns/sa`, no wildcards. */
+function serviceAccountProblem(v: string): string | undefined {
+  if (v.includes('*')) return `service account ${JSON.stringify(v)}: wildcards are not allowed`;
+  const parts = v.split('/');
+  return parts.length > 2 || parts.some((p) => p === '') ? `service account ${JSON.stringify(v)} must be <sa> or <namespace>/<sa>` : undefined;
+}
+
+/**
+ * Istio CheckValidPathTemplate: `{*}` and `{**}` only as whole segments, `{**}` last, no other
+ * `{`/`}`; a path with a template has only pchar literals around it.
+ */
+function pathTemplateProblem(path: string): string | undefined {
+  if (!path.includes('{') && !path.includes('}')) return undefined;
+  if (!path.startsWith('/')) return `path template ${JSON.stringify(path)} must start with /`;
+  let any = false;
+  for (const seg of path.slice(1).split('/')) {
+    if (any) return `path template ${JSON.stringify(path)}: {**} must be the last operator`;
+    if (seg === '{**}') any = true;
+    else if (seg !== '{*}' && /[{}]/.test(seg)) return `path template ${JSON.stringify(path)}: { and } are only allowed as {*} or {**} segments`;
+    else if (seg !== '{*}' && !/^[A-Za-z0-9\-._~%!$&'()+,;:@=]*$/.test(seg)) return `path template ${JSON.stringify(path)}: segment ${JSON.stringify(seg)} is not a valid literal`;
+  }
+  return undefined;
+}
+const pathList = arrayOf(str({ nonEmpty: true, check: pathTemplateProblem }));
+
 const notEmpty = (what: string) => (v: Record<string, unknown>, ctx: WalkContext, path: string): void => {
   if (Object.keys(v).length === 0) report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', `${what} must not be empty`);
 };
@@ -47,6 +72,8 @@ const source = obj({
     notIpBlocks: ipList,
     remoteIpBlocks: ipList,
     notRemoteIpBlocks: ipList,
+    serviceAccounts: arrayOf(str({ check: serviceAccountProblem })),
+    notServiceAccounts: arrayOf(str({ check: serviceAccountProblem })),
   },
   check: notEmpty('source'),
 });
@@ -59,8 +86,8 @@ const operation = obj({
     notPorts: arrayOf(portString),
     methods: nonEmptyList,
     notMethods: nonEmptyList,
-    paths: nonEmptyList,
-    notPaths: nonEmptyList,
+    paths: pathList,
+    notPaths: pathList,
   },
   check: notEmpty('operation'),
 });

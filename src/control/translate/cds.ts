@@ -6,8 +6,8 @@
  * connection is (idle timeouts and h2 upgrade are not).
  */
 import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection, RetryBudget } from '../../config/types.js';
-import type { GeneratedResource } from './index.js';
-import { localityGroups } from './eds.js';
+import type { GeneratedResource } from './types.js';
+import { localityGroups } from './locality.js';
 import { msToDuration, toDuration } from './durations.js';
 import { shortAliases } from './names.js';
 import type { ClusterPlan } from './plan.js';

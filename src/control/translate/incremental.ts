@@ -11,22 +11,28 @@
  * those lookups, so the result equals a full translation (test/unit/translate/incremental.test.ts
  * checks it after every step of random change sequences).
  *
- * Inputs are diffed by object identity: the store keeps the objects of resources that did not
- * change (a key with a new object counts as changed), as does the registry for announcements.
+ * Services come from one AggregateRegistry (registry/aggregate.ts) and nothing else: its
+ * `flush()` names the services that changed, whichever source (config, announced, Kubernetes…)
+ * they came from. Resources are diffed by object identity: the store keeps the objects of
+ * resources that did not change (a key with a new object counts as changed).
  */
-import { resourceKey, type DestinationRule, type IstioResource, type ServiceEntry, type VirtualService, type WorkloadEntry } from '../../config/types.js';
+import type { DestinationRule, IstioResource, VirtualService } from '../../config/types.js';
 import { TYPE_URL, type ResourceTypeUrl } from '../../xds/type-urls.js';
-import type { Announcement, ServiceModel } from '../model.js';
-import { ServiceIndex, type ServiceChange } from '../service-index.js';
+import type { ServiceModel } from '../model.js';
+import type { AggregateRegistry } from '../registry/aggregate.js';
+import { diffResources, type ResourceChange } from '../registry/resource-diff.js';
+import type { ServiceChange } from '../registry/types.js';
 import { buildCluster } from './cds.js';
 import { bareNameOwner, type ContextRead, type TranslateContext } from './context.js';
 import { buildLoadAssignment } from './eds.js';
 import { boundToMesh, destinationRuleHost, RuleIndex, virtualServiceHosts } from './host-index.js';
-import type { GeneratedResource, TranslateOutput } from './index.js';
+import type { GeneratedResource, TranslateOutput } from './types.js';
 import { apiListener, serviceListeners, type ListenerClaim } from './lds.js';
 import { hostMatch, shortAliases } from './names.js';
 import { servicePlans } from './plan.js';
 import { serviceRouteConfigurations } from './rds.js';
+
+export { diffResources } from '../registry/resource-diff.js';
 
 /** Changes of one resource type: resources to add or replace, names to remove. */
 export interface TypeDelta {
@@ -59,22 +65,20 @@ const readKey = (read: ContextRead, key: string): string => `${read}\0${key}`;
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
- * Keeps the translator's state between updates and turns each new (resources, announcements)
- * pair into the change of the xDS output.
+ * Keeps the translator's state between updates and turns each new resource list, with the
+ * service changes its registry reports, into the change of the xDS output.
  *
  * @example
  * ```ts
- * const t = new IncrementalTranslator('cluster.local');
- * let snap = Snapshot.build((t.update(store.list(), registry.list()) as { output: TranslateOutput }).output);
- * const r = t.update(store.list(), registry.list()); // after one change
+ * const services = defaultServiceRegistry(store, announcements, 'cluster.local');
+ * const t = new IncrementalTranslator('cluster.local', services);
+ * let snap = Snapshot.build((t.update(store.list()) as { output: TranslateOutput }).output);
+ * const r = t.update(store.list()); // after one change
  * if (r.kind === 'delta') snap = Snapshot.patch(snap, r.delta);
  * ```
  */
 export class IncrementalTranslator {
   private resources: readonly IstioResource[] = [];
-  private announcements: readonly Announcement[] = [];
-  private readonly announcedByNode = new Map<string, Announcement>();
-  private readonly services: ServiceIndex;
   private readonly rules: RuleIndex;
   private readonly bareHosts = new Map<string, Set<string>>();
   private readonly owners = new Map<string, string>();
@@ -84,18 +88,14 @@ export class IncrementalTranslator {
   private readonly claims = new Map<string, Map<string, Claim>>();
   private readonly winners = new Map<string, string>();
   private readonly ctx: TranslateContext;
-  /** Every service, kept sorted by hostname on each change; `listed` is the copy handed out. */
-  private readonly sorted: ServiceModel[] = [];
-  private listed: ServiceModel[] | undefined = [];
   private started = false;
 
-  constructor(readonly domainSuffix: string) {
-    this.services = new ServiceIndex(domainSuffix);
+  constructor(readonly domainSuffix: string, private readonly services: AggregateRegistry) {
     this.rules = new RuleIndex(domainSuffix);
     this.ctx = {
       domainSuffix,
       services: [],
-      service: (h) => this.services.get(h),
+      service: (h) => this.services.service(h),
       bareNameOwner: (n) => this.owners.get(n),
       rules: this.rules,
     };
@@ -103,62 +103,32 @@ export class IncrementalTranslator {
 
   /** Every service of the latest update, sorted by hostname. */
   serviceList(): ServiceModel[] {
-    return (this.listed ??= this.sorted.slice());
+    return this.services.services();
   }
 
   /** The last update's changes: resources (key, before, after) and services, for consumers that follow deltas too. */
-  lastChanges: { since: readonly IstioResource[]; resources: Array<[string, IstioResource | undefined, IstioResource | undefined]>; services: ServiceChange[] } = { since: [], resources: [], services: [] };
-
-  private placeService(hostname: string, after: ServiceModel | undefined): void {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.sorted[mid]!.hostname < hostname) lo = mid + 1;
-      else hi = mid;
-    }
-    const here = this.sorted[lo]?.hostname === hostname;
-    if (after && here) this.sorted[lo] = after;
-    else if (after) this.sorted.splice(lo, 0, after);
-    else if (here) this.sorted.splice(lo, 1);
-    this.listed = undefined;
-  }
+  lastChanges: { since: readonly IstioResource[]; resources: ResourceChange[]; services: ServiceChange[] } = { since: [], resources: [], services: [] };
 
   /**
    * Brings the state up to `resources` (sorted by `Kind/namespace/name`, one per key, as the
    * ConfigStore contract lists them; resources that did not change must be the same objects)
-   * and `announcements` (one per node id).
+   * and whatever changed in the service registry since the previous update.
    */
-  update(resources: readonly IstioResource[], announcements: readonly Announcement[]): IncrementalResult {
+  update(resources: readonly IstioResource[]): IncrementalResult {
     const dirtyReads = new Set<string>();
     const dirtyUnits = new Set<string>();
     const since = this.resources;
     const changedResources = diffResources(since, resources);
     for (const [key, before, after] of changedResources) this.applyResource(key, before, after, dirtyReads);
     this.resources = resources;
-    if (announcements !== this.announcements) {
-      const seen = new Set<string>();
-      for (const a of announcements) {
-        seen.add(a.nodeId);
-        if (this.announcedByNode.get(a.nodeId) !== a) {
-          this.announcedByNode.set(a.nodeId, a);
-          this.services.setAnnouncement(a.nodeId, a);
-        }
-      }
-      for (const nodeId of [...this.announcedByNode.keys()]) {
-        if (seen.has(nodeId)) continue;
-        this.announcedByNode.delete(nodeId);
-        this.services.setAnnouncement(nodeId, undefined);
-      }
-      this.announcements = announcements;
-    }
-    const changedServices = this.services.flush();
+    const flushed = this.services.flush();
+    // A translator that starts against a registry already in use holds nothing yet: every service is new to it.
+    const changedServices = this.started ? flushed : this.services.services().map((after): ServiceChange => ({ hostname: after.hostname, before: undefined, after }));
     this.lastChanges = { since, resources: changedResources, services: changedServices };
     const bareNames = new Set<string>();
     for (const change of changedServices) {
       dirtyUnits.add(change.hostname);
       dirtyReads.add(readKey('svc', change.hostname));
-      this.placeService(change.hostname, change.after);
       this.updateBareName(change.hostname, change.before, change.after, bareNames);
     }
     // Owners once every membership is current: several services sharing a name may change at once.
@@ -193,10 +163,8 @@ export class IncrementalTranslator {
     const r = (after ?? before)!;
     switch (r.kind) {
       case 'ServiceEntry':
-        this.services.setServiceEntry(key, after as ServiceEntry | undefined);
-        break;
       case 'WorkloadEntry':
-        this.services.setWorkloadEntry(key, r.metadata.namespace, after as WorkloadEntry | undefined);
+        // Services are the registry's: their changes arrive through flush().
         break;
       case 'VirtualService': {
         for (const vs of [before, after] as Array<VirtualService | undefined>) {
@@ -253,7 +221,7 @@ export class IncrementalTranslator {
 
   /** Recomputes a bare name's owner; a change dirties the readers of that name. */
   private updateOwner(name: string, dirtyReads: Set<string>): void {
-    const sharing = [...(this.bareHosts.get(name) ?? [])].sort().map((h) => this.services.get(h)!);
+    const sharing = [...(this.bareHosts.get(name) ?? [])].sort().map((h) => this.services.service(h)!);
     const owner = bareNameOwner(sharing);
     if (owner === this.owners.get(name)) return;
     if (owner === undefined) this.owners.delete(name);
@@ -278,7 +246,7 @@ export class IncrementalTranslator {
       }
       this.units.delete(hostname);
     }
-    const service = this.services.get(hostname);
+    const service = this.services.service(hostname);
     const unit = service ? this.compute(service, out) : undefined;
     if (unit) {
       this.units.set(hostname, unit);
@@ -339,56 +307,4 @@ export class IncrementalTranslator {
     }
     return best?.c.route;
   }
-}
-
-/**
- * (key, before, after) for every resource that differs between two lists sorted by key, found
- * by identity first: unchanged resources are the same objects and cost one comparison.
- */
-export function diffResources(prev: readonly IstioResource[], next: readonly IstioResource[]): Array<[string, IstioResource | undefined, IstioResource | undefined]> {
-  const out: Array<[string, IstioResource | undefined, IstioResource | undefined]> = [];
-  let i = 0;
-  let j = 0;
-  let last = '';
-  while (i < prev.length || j < next.length) {
-    const a = prev[i];
-    const b = next[j];
-    if (a !== undefined && a === b) {
-      i++;
-      j++;
-      continue;
-    }
-    const ka = a !== undefined ? resourceKey(a) : undefined;
-    const kb = b !== undefined ? resourceKey(b) : undefined;
-    if (kb !== undefined && (ka === undefined || kb < ka)) {
-      out.push([kb, undefined, b]);
-      j++;
-    } else if (ka !== undefined && (kb === undefined || ka < kb)) {
-      out.push([ka, a, undefined]);
-      i++;
-    } else {
-      out.push([ka!, a, b]);
-      i++;
-      j++;
-    }
-    const k = out[out.length - 1]![0];
-    if (k <= last && out.length > 1) return diffByMap(prev, next);
-    last = k;
-  }
-  return out;
-}
-
-/** The same diff for lists that are not sorted by key. */
-function diffByMap(prev: readonly IstioResource[], next: readonly IstioResource[]): Array<[string, IstioResource | undefined, IstioResource | undefined]> {
-  const before = new Map(prev.map((r) => [resourceKey(r), r]));
-  const out: Array<[string, IstioResource | undefined, IstioResource | undefined]> = [];
-  const seen = new Set<string>();
-  for (const r of next) {
-    const k = resourceKey(r);
-    seen.add(k);
-    const old = before.get(k);
-    if (old !== r) out.push([k, old, r]);
-  }
-  for (const [k, r] of before) if (!seen.has(k)) out.push([k, r, undefined]);
-  return out;
 }

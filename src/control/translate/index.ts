@@ -4,8 +4,6 @@
  * always yields the same output (every list sorted by name), and nothing is encoded for the
  * wire except nested typed configs, which must be `Any` bytes inside the plain objects.
  */
-import type { IstioResource } from '../../config/types.js';
-import type { ServiceModel } from '../model.js';
 import { TYPE_URL, type ResourceTypeUrl } from '../../xds/type-urls.js';
 import { buildContext } from './context.js';
 import { generateClusters } from './cds.js';
@@ -13,30 +11,16 @@ import { generateEndpoints } from './eds.js';
 import { generateListeners } from './lds.js';
 import { planClusters } from './plan.js';
 import { generateRouteConfigurations } from './rds.js';
+import type { GeneratedResource, TranslateInput, TranslateOutput } from './types.js';
 
-/** Input to translation: validated config plus the registry's services. */
-export interface TranslateInput {
-  resources: readonly IstioResource[];
-  services: readonly ServiceModel[];
-  domainSuffix?: string;
-}
-
-/** One xDS resource as a plain object ready for protobufjs `Type.fromObject` (snake_case field names). */
-export interface GeneratedResource {
-  name: string;
-  /** Plain object of the resource message (not wrapped in Any). */
-  message: Record<string, unknown>;
-}
-
-/** Output: resources per type URL. The snapshot cache encodes them once and versions them. */
-export type TranslateOutput = Map<ResourceTypeUrl, GeneratedResource[]>;
+export type { GeneratedResource, TranslateInput, TranslateOutput } from './types.js';
 
 /**
  * Translates config and services into LDS, RDS, CDS and EDS resources, keyed by type URL in
  * that order.
  *
  * @example
- * const out = translate({ resources, services: mergeAnnouncements(servicesFromConfig(resources), announcements) });
+ * const out = translate({ resources, services: serviceRegistry.services() });
  * out.get(TYPE_URL.cluster)?.map((c) => c.name); // ['outbound|9080||reviews.default.svc.cluster.local', ...]
  */
 export function translate(input: TranslateInput): TranslateOutput {

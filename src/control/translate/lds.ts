@@ -12,13 +12,15 @@
  */
 import { TYPE_URL } from '../../xds/type-urls.js';
 import type { ServiceModel } from '../model.js';
-import { bareOwnerOf, type TranslateContext } from './context.js';
-import type { GeneratedResource } from './index.js';
-import { listenerName, shortAliases } from './names.js';
+import type { TranslateContext } from './context.js';
+import type { GeneratedResource } from './types.js';
+import { listenerName } from './names.js';
 import { anyOf, type AnyObject } from './proto-helpers.js';
+import { FAULT_FILTER_NAME, ROUTER_FILTER_NAME } from './filter-names.js';
+import { serviceAliases } from './aliases.js';
 
-export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
-export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
+export { FAULT_FILTER_NAME, ROUTER_FILTER_NAME } from './filter-names.js';
+export { serviceAliases } from './aliases.js';
 
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const typeName = (url: string): string => url.slice(url.lastIndexOf('/') + 1);
@@ -42,17 +44,6 @@ export function apiListener(name: string, routeName: string): Record<string, unk
     http_filters: httpFilters(),
   };
   return { name, api_listener: { api_listener: anyOf(HCM, hcm) } };
-}
-
-/**
- * Short names every listener of `service` answers to, besides its hostname, with and without
- * port: the same list serves as virtual-host domains in RDS.
- */
-export function serviceAliases(ctx: TranslateContext, service: ServiceModel): string[] {
-  const k8s = shortAliases(service.hostname, ctx.domainSuffix);
-  if (!k8s) return [];
-  const [bare, ...qualified] = k8s.aliases;
-  return bareOwnerOf(ctx, k8s.name) === service.hostname && bare !== undefined ? [bare, ...qualified] : qualified;
 }
 
 /** A listener a service asks for, and the route configuration it would point at. */

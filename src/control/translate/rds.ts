@@ -8,8 +8,8 @@
 import type { ServiceModel, ServicePortModel } from '../model.js';
 import type { Proxy } from '../proxy.js';
 import { destinationRuleFor, virtualServiceFor, type TranslateContext } from './context.js';
-import type { GeneratedResource } from './index.js';
-import { serviceAliases } from './lds.js';
+import type { GeneratedResource } from './types.js';
+import { serviceAliases } from './aliases.js';
 import { clusterName, listenerName } from './names.js';
 import { hashPolicy, retryPolicy } from './route-policies.js';
 import { RouteBuilder } from './routes.js';

@@ -12,7 +12,7 @@ import { labelsMatch, type Proxy } from '../proxy.js';
 import { destinationRuleFor, serviceOf, type TranslateContext } from './context.js';
 import { expandDelegates } from './delegate.js';
 import { nanosToDuration, parseDurationNanos } from './durations.js';
-import { FAULT_FILTER_NAME } from './lds.js';
+import { FAULT_FILTER_NAME } from './filter-names.js';
 import { clusterName, resolveHost } from './names.js';
 import { applyHeaders, faultConfig, hashPolicy, retryPolicy } from './route-policies.js';
 import { effectivePolicy } from './traffic-policy.js';

@@ -14,6 +14,7 @@ export * from './route.js';
 export * from './cluster.js';
 export * from './endpoint.js';
 export * from './jwt-authn.js';
+export * from './inbound.js';
 
 /** Model type of each resource type URL. */
 export interface ResourceModels {

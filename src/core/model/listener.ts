@@ -1,4 +1,5 @@
 /** Listener model: the HTTP connection manager and its filters. Plain immutable data built by src/xds/resources, read by the engine. */
+import type { InboundListenerModel } from './inbound.js';
 import type { FaultModel, RouteConfigModel } from './route.js';
 
 /** Decoded config of an HTTP filter, top-level or per-route override. */
@@ -27,4 +28,10 @@ export interface ListenerModel {
   readonly httpFilters: readonly HttpFilterModel[];
   /** HttpConnectionManager.common_http_protocol_options.max_stream_duration (gRPC). */
   readonly maxStreamDurationMs?: number;
+  /**
+   * Set on a workload's inbound (socket) listener, `xds.istio.io/grpc/lds/inbound/…`: its
+   * filter chains and policies. Such a listener has no routes and no HTTP filters for the
+   * outbound engine (`httpFilters` is empty), which never routes through it.
+   */
+  readonly inbound?: InboundListenerModel;
 }

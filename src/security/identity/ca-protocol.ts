@@ -1,4 +1,4 @@
-import { fieldSize, varintSize, WireReader, writeStringField, writeVarint } from '../../xds/pb-wire.js';
+import { fieldSize, varintSize, WireReader, writeStringField, writeVarint } from '../../xds/wire/primitives.js';
 
 /**
  * Istio's certificate service, the one istio-agent and ztunnel call on istiod's port 15012

@@ -9,8 +9,10 @@ import { decodeAny, decodeMessage, durationMs } from './common.js';
 import { filterConfig } from './filters.js';
 import type { HcmProto, ListenerProto } from './proto-types.js';
 import { routeConfigModel } from './route.js';
+import { inboundListenerModel, type SocketListenerProto } from './inbound.js';
 
 const HCM_PATH = 'api_listener.api_listener';
+const INBOUND_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
 
 function httpFilters(hcm: HcmProto, errors: string[]): HttpFilterModel[] {
   const list = hcm.http_filters ?? [];
@@ -64,6 +66,11 @@ export function validateListener(l: ListenerProto): ValidationResult<ListenerMod
   const name = l.name ?? '';
   const fail = (): ValidationResult<ListenerModel> => ({ ok: false, ...(name ? { name } : {}), errors });
   if (name === '') errors.push('name: empty');
+  if (!l.api_listener && name.startsWith(INBOUND_PREFIX)) {
+    const inbound = inboundListenerModel(l as SocketListenerProto, errors);
+    if (!inbound) return fail();
+    return { ok: true, name, model: { name, httpFilters: [], inbound } };
+  }
   if (!l.api_listener?.api_listener) {
     errors.push(l.address || l.filter_chains ? 'api_listener: unset (socket listeners are not supported by a client)' : 'api_listener: unset');
     return fail();

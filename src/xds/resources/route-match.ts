@@ -31,7 +31,7 @@ function pathMatch(m: RouteMatchProto, path: string, errors: string[]): PathMatc
   }
 }
 
-function headerMatch(h: HeaderMatcherProto, path: string, errors: string[]): HeaderMatchModel | undefined {
+export function headerMatch(h: HeaderMatcherProto, path: string, errors: string[]): HeaderMatchModel | undefined {
   const name = (h.name ?? '').toLowerCase();
   if (name === '') {
     errors.push(`${path}.name: empty`);

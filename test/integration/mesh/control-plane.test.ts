@@ -13,7 +13,7 @@ import { isMeshError, type MeshError } from '../../../src/errors.js';
 import { createMesh } from '../../../src/mesh/create.js';
 import { startEchoServer } from '../../../src/testing/echo.js';
 import { CHANNEL_NAMES } from '../../../src/telemetry/diagnostics.js';
-import { encodeAny } from '../../../src/xds/ads-codec.js';
+import { packAny } from '../../../src/xds/wire/any.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';
 import { FakeAds } from '../../helpers/fake-ads.js';
 import { closedPort } from '../../helpers/http-backends.js';
@@ -183,7 +183,7 @@ spec:
     const mesh = await createMesh({ controlPlane: `127.0.0.1:${ads.port}`, initialFetchTimeoutMs: 50 });
     try {
       await ads.waitForRequest((r) => r.type_url === TYPE_URL.listener);
-      const hcm = encodeAny(TYPE_URL.httpConnectionManager, { route_config: routeConfig('rc', [{ match: { safe_regex: { regex: '(?=lookahead)' } }, route: { cluster: 'c' } }]), http_filters: [{ name: 'envoy.filters.http.router', typed_config: encodeAny(TYPE_URL.router, {}) }] });
+      const hcm = packAny(TYPE_URL.httpConnectionManager, { route_config: routeConfig('rc', [{ match: { safe_regex: { regex: '(?=lookahead)' } }, route: { cluster: 'c' } }]), http_filters: [{ name: 'envoy.filters.http.router', typed_config: packAny(TYPE_URL.router, {}) }] });
       ads.push(TYPE_URL.listener, 'v1', [{ name: 'l', api_listener: { api_listener: hcm } }]);
       await ads.waitForRequest((r) => r.type_url === TYPE_URL.listener && r.error_detail !== undefined && r.error_detail !== null);
       assert.equal(nacks.length, 1);

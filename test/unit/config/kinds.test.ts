@@ -143,7 +143,7 @@ spec:
   - from:
     - source: {principals: ["cluster.local/ns/shop/sa/productpage"], ipBlocks: [10.0.0.0/16]}
     to:
-    - operation: {methods: [GET], paths: ["/reviews/*"], ports: ["9080"]}
+    - operation: {methods: [GET], paths: ["/reviews/*", "/api/{*}/items/{**}"], ports: ["9080"]}
     when:
     - {key: "request.headers[x-user]", values: [alice]}
     - {key: "request.auth.claims[groups]", notValues: [guest]}
@@ -204,6 +204,9 @@ describe('every kind and field of the Istio API subset', () => {
     ['AP CUSTOM without provider', `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec: {action: CUSTOM, rules: [{}]}\n`, 'spec', /provider/],
     ['AP bad condition key', `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec: {rules: [{when: [{key: request.color, values: [red]}]}]}\n`, 'spec.rules[0].when[0].key', /unsupported condition key/],
     ['AP integer port', `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec: {rules: [{to: [{operation: {ports: [8080]}}]}]}\n`, 'spec.rules[0].to[0].operation.ports[0]', /expected a string/],
+    ['AP {**} not last', `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec: {rules: [{to: [{operation: {paths: ["/a/{**}/b"]}}]}]}\n`, 'spec.rules[0].to[0].operation.paths[0]', /must be the last operator/],
+    ['AP partial template', `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec: {rules: [{to: [{operation: {notPaths: ["/a/x{*}"]}}]}]}\n`, 'spec.rules[0].to[0].operation.notPaths[0]', /only allowed as/],
+    ['AP wildcard service account', `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec: {rules: [{from: [{source: {serviceAccounts: ["ns/*"]}}]}]}\n`, 'spec.rules[0].from[0].source.serviceAccounts[0]', /wildcards/],
     ['RA jwtRule without issuer', `apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: x}\nspec: {jwtRules: [{jwksUri: "https://x/jwks"}]}\n`, 'spec.jwtRules[0]', /issuer/],
     ['security kind under networking group', `apiVersion: networking.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x}\nspec: {}\n`, 'kind', /security\.istio\.io/],
     ['bad resource name', `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: Reviews_DR}\nspec: {host: a}\n`, 'metadata.name', /RFC 1123/],

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { AdsStream, type NackEvent, type StreamContext } from '../../../src/control/ads-stream.js';
 import type { Announcement } from '../../../src/control/model.js';
 import { Snapshot } from '../../../src/control/snapshot.js';
-import { decodeDiscoveryRequest } from '../../../src/control/wire.js';
+import { decodeDiscoveryRequest } from '../../../src/xds/wire/index.js';
 import { messageType } from '../../../src/xds/protos.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';
 

@@ -92,11 +92,12 @@ describe('ConfigAnalysis', () => {
 
 describe('ConfigAnalysis fed by the incremental translator', () => {
   test('worker diagnostics equal inline analyze() after every random change', async () => {
-    const { IncrementalTranslator } = await import('../../../src/control/translate/incremental.js');
+    const { translatorHarness } = await import('../translate/translator-harness.js');
     const { RandomConfig } = await import('../translate/random-config.js');
     const world = new RandomConfig(77);
     for (let i = 0; i < 20; i++) world.step();
-    const t = new IncrementalTranslator('cluster.local');
+    const h = translatorHarness();
+    const t = h.translator;
     let wake: (() => void) | undefined;
     const analysis = new ConfigAnalysis({ domainSuffix: 'cluster.local', workerAbove: 0, onResult: () => wake?.() });
     try {
@@ -104,7 +105,7 @@ describe('ConfigAnalysis fed by the incremental translator', () => {
       for (let i = 0; i < 40; i++) {
         if (i > 0) world.step();
         const resources = world.list();
-        t.update(resources, world.announced());
+        h.update(resources, world.announced());
         analysis.update(resources, t.serviceList(), t.lastChanges);
         while (analysis.pending) await new Promise<void>((resolve) => (wake = resolve));
         const want = analyze(resources, { services: t.serviceList() });

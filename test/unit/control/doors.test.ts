@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_ADS_LIMITS, RequestGuard, StreamRefusal } from '../../../src/control/ads-limits.js';
 import { AnnouncePolicy } from '../../../src/control/announce-policy.js';
-import { Registry } from '../../../src/control/registry.js';
+import { Registry } from '../../../src/control/registry/announcements.js';
 import { AnnouncementFile } from '../../../src/control/store/announcements.js';
 import { WarmUp } from '../../../src/control/warmup.js';
 import type { Announcement } from '../../../src/control/model.js';

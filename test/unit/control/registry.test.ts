@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import type { Announcement } from '../../../src/control/model.js';
-import { Registry } from '../../../src/control/registry.js';
+import { Registry } from '../../../src/control/registry/announcements.js';
 
 const ann = (nodeId: string, address = '10.0.0.1'): Announcement => ({ nodeId, service: 'reviews', namespace: 'default', labels: { version: 'v1' }, address, ports: [{ number: 9080 }] });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeDiscoveryRequest, encodeAny, encodeDiscoveryResponse, encodeResponseHead, finishDiscoveryResponse } from '../../../src/control/wire.js';
+import { decodeDiscoveryRequest, encodeAny, encodeDiscoveryResponse, encodeResponseHead, finishDiscoveryResponse } from '../../../src/xds/wire/index.js';
 import { messageType } from '../../../src/xds/protos.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';
 

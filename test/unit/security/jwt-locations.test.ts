@@ -124,7 +124,7 @@ describe('jwt_authn verified-token cache (Envoy jwt_cache_config)', () => {
 
 describe('jwt_authn requirements beyond Istio\'s (raw Envoy configs)', () => {
   it('a required provider refuses a missing token with "Jwt is missing" and no invalid_token; rules pick by path', async () => {
-    const { encodeAny } = await import('../../../src/xds/ads-codec.js');
+    const { packAny: encodeAny } = await import('../../../src/xds/wire/any.js');
     const { TYPE_URL } = await import('../../../src/xds/type-urls.js');
     const { filterConfig } = await import('../../../src/xds/resources/filters.js');
     const { JwtAuthnFilter } = await import('../../../src/security/jwt/filter.js');

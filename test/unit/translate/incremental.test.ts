@@ -3,14 +3,14 @@ import { describe, test } from 'node:test';
 import type { IstioResource } from '../../../src/config/types.js';
 import { SnapshotBuilder } from '../../../src/control/builder.js';
 import type { Announcement } from '../../../src/control/model.js';
-import { Registry } from '../../../src/control/registry.js';
+import { Registry } from '../../../src/control/registry/announcements.js';
 import { mergeAnnouncements, servicesFromConfig } from '../../../src/control/services.js';
 import { Snapshot } from '../../../src/control/snapshot.js';
 import { MemoryStore } from '../../../src/control/store/memory.js';
-import { IncrementalTranslator } from '../../../src/control/translate/incremental.js';
 import { translate } from '../../../src/control/translate/index.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';
 import { RandomConfig } from './random-config.js';
+import { translatorHarness, type TranslatorHarness } from './translator-harness.js';
 
 /** What a full rebuild from scratch serves for these inputs. */
 function fullSnapshot(resources: readonly IstioResource[], announcements: readonly Announcement[]): Snapshot {
@@ -38,7 +38,7 @@ function assertSameSnapshot(actual: Snapshot, expected: Snapshot, step: string):
 }
 
 /** Drives the translator as the builder does: the first update is a build, later ones patches. */
-function advance(t: IncrementalTranslator, snap: Snapshot | undefined, resources: readonly IstioResource[], announcements: readonly Announcement[]): Snapshot {
+function advance(t: TranslatorHarness, snap: Snapshot | undefined, resources: readonly IstioResource[], announcements: readonly Announcement[]): Snapshot {
   const r = t.update(resources, announcements);
   if (r.kind === 'full') return Snapshot.build(r.output, snap);
   return Snapshot.patch(snap!, r.delta);
@@ -49,7 +49,7 @@ describe('incremental translation', () => {
     test(`random single changes, seed ${seed}: incremental equals a full rebuild after every step`, () => {
       const world = new RandomConfig(seed);
       for (let i = 0; i < 25; i++) world.step();
-      const t = new IncrementalTranslator('cluster.local');
+      const t = translatorHarness();
       let snap = advance(t, undefined, world.list(), world.announced());
       assertSameSnapshot(snap, fullSnapshot(world.list(), world.announced()), 'initial');
       let listeners = 0;
@@ -59,7 +59,7 @@ describe('incremental translation', () => {
         const announced = world.announced();
         snap = advance(t, snap, resources, announced);
         assertSameSnapshot(snap, fullSnapshot(resources, announced), `step ${i} (${what})`);
-        assert.deepEqual(t.serviceList(), mergeAnnouncements(servicesFromConfig(resources), announced), `step ${i} (${what}): services`);
+        assert.deepEqual(t.translator.serviceList(), mergeAnnouncements(servicesFromConfig(resources), announced), `step ${i} (${what}): services`);
         listeners = Math.max(listeners, snap.resources(TYPE_URL.listener).size);
       }
       // The sequences exercise real configs, not empty ones.
@@ -70,7 +70,7 @@ describe('incremental translation', () => {
   test('services sharing a bare name that change in one update (one ServiceEntry, several namespaces)', () => {
     const entry = (hosts: string[]): IstioResource => ({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'web', namespace: 'shop' }, spec: { hosts, ports: [{ number: 80, name: 'http' }], resolution: 'STATIC' } }) as never;
     const other: IstioResource = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'web', namespace: 'zzz' }, spec: { hosts: ['web'], ports: [{ number: 80, name: 'http' }], resolution: 'STATIC' } } as unknown as IstioResource;
-    const t = new IncrementalTranslator('cluster.local');
+    const t = translatorHarness();
     const steps: IstioResource[][] = [
       [entry(['web.shop.svc.cluster.local', 'web.infra.svc.cluster.local'])],
       [entry(['web.shop.svc.cluster.local', 'web.infra.svc.cluster.local']), other],
@@ -93,7 +93,7 @@ describe('incremental translation', () => {
       { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: `vs-${i}`, namespace: 'default' }, spec: { hosts: [host], http: [{ route: [{ destination: { host }, weight: 100 }] }] } } as never,
     ]);
     const sorted = () => [...resources].sort((a, b) => (`${a.kind}/${a.metadata.name}` < `${b.kind}/${b.metadata.name}` ? -1 : 1));
-    const t = new IncrementalTranslator('cluster.local');
+    const t = translatorHarness();
     const before = advance(t, undefined, sorted(), []);
     const i = resources.findIndex((r) => r.metadata.name === 'vs-7');
     resources[i] = { ...resources[i]!, spec: { hosts: [hosts[7]!], http: [{ route: [{ destination: { host: hosts[7]! }, weight: 100 }], timeout: '3s' }] } } as never;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { TO_OBJECT_OPTIONS } from '../../../src/xds/resources/common.js';
 import {
-  decodeDiscoveryResponse, decodeDiscoveryResponseWithProtobufjs, encodeDiscoveryRequest, type DiscoveryRequestObject,
-} from '../../../src/xds/ads-codec.js';
-import { encodeAny, encodeDiscoveryResponse } from '../../../src/control/wire.js';
-import { WireReader, writeInt32 } from '../../../src/xds/pb-wire.js';
+  decodeDiscoveryResponse, encodeAny, encodeDiscoveryRequest, encodeDiscoveryResponse, type DiscoveryRequestObject, type DiscoveryResponseObject,
+} from '../../../src/xds/wire/index.js';
+import { WireReader, writeInt32 } from '../../../src/xds/wire/primitives.js';
 import { messageType } from '../../../src/xds/protos.js';
 import { buildNode } from '../../../src/xds/node.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';
@@ -12,6 +12,11 @@ import { TYPE_URL } from '../../../src/xds/type-urls.js';
 const Request = messageType('envoy.service.discovery.v3.DiscoveryRequest');
 const Response = messageType('envoy.service.discovery.v3.DiscoveryResponse');
 const Cluster = messageType('envoy.config.cluster.v3.Cluster');
+
+/** The protobufjs decoder the hand-written one replaces: the reference it is compared with. */
+function decodeDiscoveryResponseWithProtobufjs(bytes: Uint8Array): DiscoveryResponseObject {
+  return Response.toObject(Response.decode(bytes), TO_OBJECT_OPTIONS) as DiscoveryResponseObject;
+}
 
 function protobufjsRequest(req: DiscoveryRequestObject): Buffer {
   return Buffer.from(Request.encode(Request.fromObject(req)).finish());
@@ -101,5 +106,16 @@ describe('pb-wire int32', () => {
       assert.equal(r.varint32() | 0, n);
       assert.equal(r.done(), true);
     }
+  });
+});
+
+describe('one codec, both directions', () => {
+  test('what a client encodes is what the server decodes (node metadata as JSON)', async () => {
+    const { decodeDiscoveryRequest } = await import('../../../src/xds/wire/index.js');
+    const node = buildNode({ id: 'pod-1', service: 'reviews', ports: [{ number: 9080 }] });
+    const req = decodeDiscoveryRequest(encodeDiscoveryRequest({ version_info: 'v2', resource_names: ['a', 'b'], type_url: TYPE_URL.route, response_nonce: '4', node, error_detail: { code: 3, message: 'bad' } }));
+    assert.deepEqual({ ...req, node: undefined }, { versionInfo: 'v2', resourceNames: ['a', 'b'], typeUrl: TYPE_URL.route, responseNonce: '4', errorDetail: { code: 3, message: 'bad' }, node: undefined });
+    assert.equal(req.node?.['id'], 'pod-1');
+    assert.deepEqual((req.node?.['metadata'] as Record<string, unknown>)['MESHLET_PORTS'], [{ number: 9080 }]);
   });
 });

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCluster, validateCluster, ENVOY_CIRCUIT_BREAKER_DEFAULTS } from '../../../src/xds/resources/cluster.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';
-import { encodeAny } from '../../../src/xds/ads-codec.js';
+import { packAny } from '../../../src/xds/wire/any.js';
 import { cla, edsCluster, encode } from '../../helpers/xds-resources.js';
 
 const validate = (msg: Record<string, unknown>) => validateCluster(decodeCluster(encode(TYPE_URL.cluster, msg)));
 const LB = 'type.googleapis.com/envoy.extensions.load_balancing_policies.';
-const policy = (typeUrl: string, msg: Record<string, unknown> = {}) => ({ typed_extension_config: { name: typeUrl, typed_config: encodeAny(typeUrl, msg) } });
+const policy = (typeUrl: string, msg: Record<string, unknown> = {}) => ({ typed_extension_config: { name: typeUrl, typed_config: packAny(typeUrl, msg) } });
 
 test('plain EDS cluster gets Envoy defaults', () => {
   const r = validate(edsCluster('outbound|9080|v1|reviews.default.svc.cluster.local'));

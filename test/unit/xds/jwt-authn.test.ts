@@ -3,7 +3,7 @@
 // its field path, in a listener too.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeAny } from '../../../src/xds/ads-codec.js';
+import { packAny as encodeAny } from '../../../src/xds/wire/any.js';
 import { filterConfig } from '../../../src/xds/resources/filters.js';
 import { decodeListener, validateListener } from '../../../src/xds/resources/listener.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeListener, validateListener } from '../../../src/xds/resources/listener.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';
-import { encodeAny } from '../../../src/xds/ads-codec.js';
+import { packAny } from '../../../src/xds/wire/any.js';
 import { clusterRoute, encode, faultFilter, inlineListener, rdsListener, routeConfig, routerFilter } from '../../helpers/xds-resources.js';
 
 const validate = (msg: Record<string, unknown>) => validateListener(decodeListener(encode(TYPE_URL.listener, msg)));
@@ -30,7 +30,7 @@ test('collects every listener error with its field path', () => {
   const msg = {
     name: 'l',
     api_listener: {
-      api_listener: encodeAny(TYPE_URL.httpConnectionManager, {
+      api_listener: packAny(TYPE_URL.httpConnectionManager, {
         rds: { route_config_name: '', config_source: { path_config_source: { path: '/x' } } },
         http_filters: [routerFilter(), { name: 'envoy.filters.http.rbac', typed_config: { type_url: 'type.googleapis.com/x.Rbac', value: Buffer.alloc(0) } }],
       }),
@@ -55,7 +55,7 @@ test('optional unknown filters are tolerated; socket listeners and missing HCM a
   assert.equal(r.model.httpFilters[0]?.config.kind, 'unsupported');
   const socket = validate({ name: 's', address: { socket_address: { address: '0.0.0.0', port_value: 80 } } });
   assert.deepEqual(!socket.ok && socket.errors, ['api_listener: unset (socket listeners are not supported by a client)']);
-  const wrongAny = validate({ name: 'w', api_listener: { api_listener: encodeAny(TYPE_URL.router, {}) } });
+  const wrongAny = validate({ name: 'w', api_listener: { api_listener: packAny(TYPE_URL.router, {}) } });
   assert.match(!wrongAny.ok ? wrongAny.errors[0] ?? '' : '', /^api_listener\.api_listener: unexpected type_url .*Router/);
   const noName = validate(rdsListener('', 'rc'));
   assert.equal(noName.ok, false);

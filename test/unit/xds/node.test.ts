@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildNode, parseAnnouncement, NODE_METADATA } from '../../../src/xds/node.js';
+import { buildNode, parseAnnouncement, parseMetricsTarget, NODE_METADATA } from '../../../src/xds/node.js';
+import { prometheusTargets } from '../../../src/control/prometheus-sd.js';
 import { jsonToStruct, structToJson } from '../../../src/xds/struct.js';
 import { messageType } from '../../../src/xds/protos.js';
 import { TO_OBJECT_OPTIONS } from '../../../src/xds/resources/common.js';
@@ -79,4 +80,26 @@ test('a targetPort survives the wire, so the service port and the listening port
   });
   const announcement = parseAnnouncement(wire(node));
   assert.deepEqual(announcement?.ports, [{ number: 9080, name: 'grpc', protocol: 'GRPC', targetPort: 41234 }, { number: 8080 }]);
+});
+
+test('the metrics port travels in node metadata; a pure client is a metrics target too; bad ports are ignored', () => {
+  const client = wire(buildNode({ id: 'loadgen-1.default', namespace: 'default', address: '10.0.0.9', metricsPort: 15020, labels: { app: 'loadgen' } }));
+  assert.equal(parseAnnouncement(client), undefined, 'no service port: not an endpoint');
+  assert.deepEqual(parseMetricsTarget(client), { address: '10.0.0.9', port: 15020, namespace: 'default', labels: { app: 'loadgen' } });
+  const served = wire(buildNode({ id: 'r-1', service: 'reviews', namespace: 'shop', address: 'fd00::7', metricsPort: 15090, labels: { app: 'reviews', version: 'v2' }, ports: [{ number: 9080 }] }));
+  const target = parseMetricsTarget(served)!;
+  assert.equal(target.service, 'reviews');
+  assert.deepEqual(prometheusTargets([
+    { id: 'r-1', peer: '', connectedAt: '', types: {}, metrics: target },
+    { id: 'x', peer: '', connectedAt: '', types: {} },
+    { id: 'loadgen-1.default', peer: '', connectedAt: '', types: {}, metrics: parseMetricsTarget(client)! },
+  ]), [
+    { targets: ['10.0.0.9:15020'], labels: { __metrics_path__: '/stats/prometheus', namespace: 'default', app: 'loadgen', node_id: 'loadgen-1.default' } },
+    { targets: ['[fd00::7]:15090'], labels: { __metrics_path__: '/stats/prometheus', namespace: 'shop', service: 'reviews', app: 'reviews', version: 'v2', node_id: 'r-1' } },
+  ]);
+  for (const bad of [0, 70000, 1.5, 'abc', -1]) {
+    assert.equal(parseMetricsTarget({ id: 'n', metadata: { [NODE_METADATA.metricsPort]: bad, [NODE_METADATA.instanceIps]: '10.0.0.1' } }), undefined, String(bad));
+  }
+  assert.equal(parseMetricsTarget({ id: 'n', metadata: { [NODE_METADATA.metricsPort]: 9090 } }), undefined, 'no address');
+  assert.equal(parseMetricsTarget(null), undefined);
 });

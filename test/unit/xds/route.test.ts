@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeRouteConfig, validateRouteConfig } from '../../../src/xds/resources/route.js';
 import { TYPE_URL } from '../../../src/xds/type-urls.js';
-import { encodeAny } from '../../../src/xds/ads-codec.js';
+import { packAny } from '../../../src/xds/wire/any.js';
 import { encode, routeConfig } from '../../helpers/xds-resources.js';
 
 const validate = (msg: Record<string, unknown>) => validateRouteConfig(decodeRouteConfig(encode(TYPE_URL.route, msg)));
 
 test('full-featured route becomes one compiled RouteModel', () => {
-  const fault = encodeAny(TYPE_URL.fault, {
+  const fault = packAny(TYPE_URL.fault, {
     delay: { fixed_delay: { seconds: 1, nanos: 500_000_000 }, percentage: { numerator: 25, denominator: 'TEN_THOUSAND' } },
     abort: { grpc_status: 14, percentage: { numerator: 200 } },
   });
@@ -127,9 +127,9 @@ test('collects every route error with its field path', () => {
 });
 
 test('per-filter fault override keyed by any name, wrapped in FilterConfig, and disabled', () => {
-  const fault = encodeAny(TYPE_URL.fault, { abort: { http_status: 503, percentage: { numerator: 1, denominator: 'MILLION' } } });
-  const wrapped = encodeAny('type.googleapis.com/envoy.config.route.v3.FilterConfig', { config: fault });
-  const disabled = encodeAny('type.googleapis.com/envoy.config.route.v3.FilterConfig', { config: fault, disabled: true });
+  const fault = packAny(TYPE_URL.fault, { abort: { http_status: 503, percentage: { numerator: 1, denominator: 'MILLION' } } });
+  const wrapped = packAny('type.googleapis.com/envoy.config.route.v3.FilterConfig', { config: fault });
+  const disabled = packAny('type.googleapis.com/envoy.config.route.v3.FilterConfig', { config: fault, disabled: true });
   const r = validate(routeConfig('rc', [
     { match: { prefix: '/a' }, route: { cluster: 'c' }, typed_per_filter_config: { 'my-fault': fault } },
     { match: { prefix: '/b' }, route: { cluster: 'c' }, typed_per_filter_config: { 'envoy.filters.http.fault': wrapped } },

@@ -1,34 +1,23 @@
-import type protobuf from 'protobufjs';
-import { fieldSize, WireReader, writeBytesField as writeField, writeStringField, writeVarint } from '../xds/pb-wire.js';
-import { messageType } from '../xds/protos.js';
-import { structToJson } from '../xds/struct.js';
-
 /**
- * Hand-rolled protobuf writer for the two messages the ADS server sends on every push: resources
- * are encoded ONCE per version as `google.protobuf.Any` bytes and a DiscoveryResponse is just
- * those bytes concatenated behind a few small fields, so a push to N subscribers costs N small
- * copies instead of N protobufjs encodes. test/unit/control/wire.test.ts checks the output
- * against protobufjs' own decoder.
+ * envoy.service.discovery.v3.DiscoveryResponse in both directions: a server writes resources
+ * encoded ONCE per version as `Any` bytes behind a few small fields, so a push to N subscribers
+ * costs N small copies instead of N protobufjs encodes; a client decodes every push, leaving
+ * resources as `Any`s for the per-type decoders.
  */
-
-const encoder = new TextEncoder();
+import type { AnyProto } from '../resources/proto-types.js';
+import { readAny } from './any.js';
+import { fieldSize, WireReader, writeBytesField as writeField, writeStringField, writeVarint } from './primitives.js';
 
 // Tags: (field number << 3) | wire type 2 (length-delimited).
 const TAG = { f1: 0x0a, f2: 0x12, f4: 0x22, f5: 0x2a, f6: 0x32 } as const;
 
-/**
- * Encodes `google.protobuf.Any { type_url = 1; value = 2 }`.
- *
- * @example
- * ```ts
- * const any = encodeAny(TYPE_URL.listener, Listener.encode(msg).finish());
- * ```
- */
-export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
-  const url = encoder.encode(typeUrl);
-  const out = new Uint8Array(fieldSize(url.length) + fieldSize(value.length));
-  writeField(out, writeField(out, 0, TAG.f1, url), TAG.f2, value);
-  return out;
+/** envoy.service.discovery.v3.DiscoveryResponse in protobufjs object form. */
+export interface DiscoveryResponseObject {
+  version_info?: string;
+  resources?: AnyProto[];
+  type_url?: string;
+  nonce?: string;
+  control_plane?: { identifier?: string };
 }
 
 /** What goes into one DiscoveryResponse. */
@@ -104,68 +93,45 @@ export function finishDiscoveryResponse(head: Uint8Array, nonce: string, control
   return out;
 }
 
-/** A decoded DiscoveryRequest, reduced to what the server uses. */
-export interface DiscoveryRequest {
-  versionInfo: string;
-  /** `Node` as a plain object (snake_case keys; `metadata` converted from Struct to JSON). */
-  node?: Record<string, unknown>;
-  resourceNames: string[];
-  typeUrl: string;
-  responseNonce: string;
-  /** Present on a NACK. */
-  errorDetail?: { code: number; message: string };
-}
-
-let nodeType: protobuf.Type | undefined;
-
 /**
- * Decodes DiscoveryRequest bytes: hand-written for the fields the server reads, because every
- * ACK of every client passes through here; only the node (first request of a stream) goes
- * through protobufjs. Unknown fields are skipped. Throws on malformed input; grpc-js then fails
- * the call, never the process.
+ * Decodes a DiscoveryResponse; resources stay `Any`s whose `value` is a view on `bytes` (as with
+ * protobufjs). Hand-written because every client decodes every push: the result has the shape
+ * protobufjs `toObject(…, TO_OBJECT_OPTIONS)` gives for the declared fields (absent fields stay
+ * unset, `resources` only when present); other fields (canary, resource_errors) are skipped.
+ * Throws on malformed bytes.
  */
-export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
+export function decodeDiscoveryResponse(bytes: Uint8Array): DiscoveryResponseObject {
   const r = WireReader.of(bytes);
-  const req: DiscoveryRequest = { versionInfo: '', resourceNames: [], typeUrl: '', responseNonce: '' };
+  const res: DiscoveryResponseObject = {};
   while (!r.done()) {
     const tag = r.varint32();
     switch (tag >>> 3) {
-      case 1: r.expect(tag, 2); req.versionInfo = r.string(); break;
+      case 1: r.expect(tag, 2); res.version_info = r.string(); break;
       case 2: {
         r.expect(tag, 2);
-        nodeType ??= messageType('envoy.config.core.v3.Node');
-        const node = nodeType.toObject(nodeType.decode(r.bytes()), { longs: Number, enums: String, defaults: false }) as Record<string, unknown>;
-        if (node.metadata) node.metadata = structToJson(node.metadata);
-        req.node = node;
+        const [start, end] = r.span();
+        r.pos = start;
+        (res.resources ??= []).push(readAny(r, end));
         break;
       }
-      case 3: r.expect(tag, 2); req.resourceNames.push(r.string()); break;
-      case 4: r.expect(tag, 2); req.typeUrl = r.string(); break;
-      case 5: r.expect(tag, 2); req.responseNonce = r.string(); break;
+      case 4: r.expect(tag, 2); res.type_url = r.string(); break;
+      case 5: r.expect(tag, 2); res.nonce = r.string(); break;
       case 6: {
         r.expect(tag, 2);
         const [start, end] = r.span();
         r.pos = start;
-        req.errorDetail = readStatus(r, end);
+        const cp: { identifier?: string } = {};
+        while (r.pos < end) {
+          const t = r.varint32();
+          if (t >>> 3 === 1) { r.expect(t, 2); cp.identifier = r.string(); } else r.skipField(t & 7);
+        }
+        if (r.pos !== end) throw new RangeError('control_plane overruns its length');
+        res.control_plane = cp;
         break;
       }
       default: r.skipField(tag & 7);
     }
   }
-  return req;
+  return res;
 }
 
-/** google.rpc.Status { int32 code = 1; string message = 2; repeated Any details = 3 (skipped) }. */
-function readStatus(r: WireReader, end: number): { code: number; message: string } {
-  const status = { code: 0, message: '' };
-  while (r.pos < end) {
-    const tag = r.varint32();
-    switch (tag >>> 3) {
-      case 1: r.expect(tag, 0); status.code = r.varint32() | 0; break;
-      case 2: r.expect(tag, 2); status.message = r.string(); break;
-      default: r.skipField(tag & 7);
-    }
-  }
-  if (r.pos !== end) throw new RangeError('error_detail overruns its length');
-  return status;
-}

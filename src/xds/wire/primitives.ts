@@ -1,10 +1,10 @@
 /**
- * Minimal protobuf wire-format primitives for the few Discovery messages that cross the ADS
- * stream on every push and ACK. protobufjs' generic path (lookup → decode → toObject, or
- * fromObject → encode) costs tens of µs per message on cold code, times every client on every
- * change; these helpers read and write exactly the fields meshlet uses. The encoders built on
- * them are tested byte-for-byte against protobufjs (test/unit/xds/ads-codec.test.ts,
- * test/unit/control/wire.test.ts).
+ * Protobuf wire-format primitives for the hand-written codecs of the messages that cross a
+ * stream on every push and ACK (discovery.ts; the CA protocol). protobufjs' generic path
+ * (lookup → decode → toObject, or fromObject → encode) costs tens of µs per message on cold
+ * code, times every client on every change; these helpers read and write exactly the fields
+ * meshlet uses. The codecs built on them are tested byte-for-byte against protobufjs
+ * (test/unit/xds/ads-codec.test.ts, test/unit/control/wire.test.ts).
  */
 
 /** Bytes a varint of a non-negative integer (< 2^53) takes. */

@@ -1,6 +1,6 @@
-import { trace } from '../internal/debug.js';
-import { Emitter, type Disposable } from '../internal/events.js';
-import type { Announcement } from './model.js';
+import { trace } from '../../internal/debug.js';
+import { Emitter, type Disposable } from '../../internal/events.js';
+import type { Announcement } from '../../xds/node.js';
 
 const log = trace('registry');
 
