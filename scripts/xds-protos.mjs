@@ -47,6 +47,8 @@ export const ROOT_TYPES = [
   'envoy.extensions.load_balancing_policies.pick_first.v3.PickFirst',
   'google.protobuf.Any',
   'google.protobuf.Struct',
+  // RequestAuthentication: the jwt_authn filter config on the inbound listener.
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
   // Inbound listeners (Istio grpcgen buildInboundListeners): RBAC filters built from
   // AuthorizationPolicy, uri_template path permissions, and the mTLS transport socket.
   'envoy.extensions.filters.http.rbac.v3.RBAC',
@@ -76,6 +78,7 @@ const PROTO_FILES = [
   'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
   'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
   'envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto',
+  'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
   'envoy/extensions/path/match/uri_template/v3/uri_template_match.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',

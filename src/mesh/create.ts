@@ -12,6 +12,7 @@ import { meshError } from '../errors.js';
 import { MeshDispatcher } from '../http/dispatcher.js';
 import { InboundServer, type ListenHandle, type ListenOptions, type ListenTarget } from '../http/inbound.js';
 import { contextOf, InboundPipeline } from '../http/pipeline.js';
+import { JwtAuthnStage } from '../security/jwt/stage.js';
 import { INBOUND_PHASE, InboundPolicy } from '../security/inbound-policy.js';
 import { authzStage } from '../security/authz/stage.js';
 import { recordObserver, type RequestRecord } from '../telemetry/record.js';
@@ -103,6 +104,11 @@ class MeshClient implements Mesh {
   readonly fetch: typeof undiciFetch;
   /** The one inbound policy: HTTP requests and gRPC calls both pass it. */
   readonly policy = new InboundPolicy();
+  /**
+   * RequestAuthentication (Envoy's jwt_authn) in the policy's authn phase, inert until fed:
+   * whoever consumes the workload's inbound listener calls `jwt.updateFromFilters(httpFilters)`.
+   */
+  readonly jwt = new JwtAuthnStage(this.policy);
   private readonly pipeline = new InboundPipeline(this.policy, (local) => this.servicePortOf(local));
   private readonly feed: XdsFeed;
   private readonly events = new EventSet<MeshEvents>();

@@ -13,6 +13,7 @@ export * from './listener.js';
 export * from './route.js';
 export * from './cluster.js';
 export * from './endpoint.js';
+export * from './jwt-authn.js';
 export * from './inbound.js';
 export * from './transport.js';
 

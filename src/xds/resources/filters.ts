@@ -8,6 +8,7 @@ import { TYPE_URL } from '../type-urls.js';
 import type { FaultModel, FilterConfigModel, Fraction } from '../../core/model/index.js';
 import { decodeAny, durationMs, fraction } from './common.js';
 import type { AnyProto, FilterConfigWrapperProto, HttpFaultProto } from './proto-types.js';
+import { jwtAuthnDecoder } from './jwt-authn.js';
 
 const FILTER_CONFIG_TYPE_URL = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
 
@@ -98,9 +99,9 @@ const faultDecoder: HttpFilterDecoder = {
   },
 };
 
-/** The filters meshlet implements: the router and fault. */
+/** The filters meshlet implements: the router, fault, and jwt_authn (RequestAuthentication). */
 export function defaultHttpFilterDecoders(): HttpFilterDecoders {
-  return new HttpFilterDecoders().register(routerDecoder).register(faultDecoder);
+  return new HttpFilterDecoders().register(routerDecoder).register(faultDecoder).register(jwtAuthnDecoder);
 }
 
 const DEFAULT_DECODERS = defaultHttpFilterDecoders();
