@@ -170,6 +170,8 @@ class MeshClient implements Mesh {
     // so a mesh without them keeps the policy-free fast path.
     let authz: Disposable | undefined;
     this.feed.onAuthz((engine) => {
+      // RequestAuthentication arrives in the same inbound listeners (jwt_authn before RBAC).
+      this.jwt.updatePorts(this.feed.jwtPorts());
       if (engine.portList.length > 0) authz ??= this.policy.use(authzStage(() => this.feed.authz), INBOUND_PHASE.authz);
       else {
         authz?.dispose();

@@ -8,7 +8,7 @@
  */
 import type { Disposable } from '../internal/events.js';
 import type { XdsClient } from '../xds/ads-client.js';
-import type { ClusterModel, EndpointsModel, ListenerModel, RouteConfigModel } from '../core/model/index.js';
+import type { ClusterModel, EndpointsModel, JwtAuthnModel, ListenerModel, RouteConfigModel } from '../core/model/index.js';
 import { TYPE_URL } from '../xds/type-urls.js';
 import { trace } from '../internal/debug.js';
 import { Warming } from './warming.js';
@@ -153,6 +153,16 @@ export class XdsFeed {
   }
 
   /** The authorization engine compiled from the current inbound listeners (recompiled on change). */
+  /** RequestAuthentication per inbound port: the jwt_authn filter of each inbound listener's chains. */
+  jwtPorts(): Array<[number, JwtAuthnModel | undefined]> {
+    const out: Array<[number, JwtAuthnModel | undefined]> = [];
+    for (const l of this.inbound.values()) {
+      const inbound = l.inbound;
+      if (inbound) out.push([inbound.port, inbound.chains.find((c) => c.jwt)?.jwt]);
+    }
+    return out;
+  }
+
   get authz(): AuthzEngine {
     return this.authzEngine;
   }

@@ -35,11 +35,11 @@ export function inboundListeners(names: readonly string[], resources: readonly I
   return out;
 }
 
-/** Changes whenever a PeerAuthentication or AuthorizationPolicy does. */
+/** Changes whenever a PeerAuthentication, AuthorizationPolicy or RequestAuthentication does. */
 export function securityFingerprint(resources: readonly IstioResource[]): string {
   let text = '';
   for (const r of resources) {
-    if (r.kind === 'PeerAuthentication' || r.kind === 'AuthorizationPolicy') {
+    if (r.kind === 'PeerAuthentication' || r.kind === 'AuthorizationPolicy' || r.kind === 'RequestAuthentication') {
       text += `${r.kind}\0${r.metadata.namespace}\0${r.metadata.name}\0${JSON.stringify(r.spec)}\n`;
     }
   }

@@ -10,10 +10,11 @@
  * `transport_protocol` (Istio's sidecar inbound chains; grpcgen itself downgrades PERMISSIVE to
  * plaintext because grpc-go cannot sniff, meshlet can).
  */
-import type { IstioResource } from '../../config/types.js';
+import type { IstioResource, RequestAuthentication } from '../../config/types.js';
+import { requestAuthnFilter, requestAuthnForWorkload } from './jwt-authn.js';
 import { INBOUND_LISTENER_PREFIX } from '../../xds/resources/inbound.js';
 import { rbacRules } from './authz.js';
-import { authorizationPoliciesFor, peerAuthnMode, type ResolvedMtls, type WorkloadRef } from './peer-authn.js';
+import { authorizationPoliciesFor, peerAuthnMode, ROOT_NAMESPACE, type ResolvedMtls, type WorkloadRef } from './peer-authn.js';
 import { anyOf } from './proto-helpers.js';
 import type { GeneratedResource } from './types.js';
 
@@ -49,6 +50,12 @@ function downstreamTls(): Record<string, unknown> {
 function httpFilters(resources: readonly IstioResource[], workload: WorkloadRef): Array<Record<string, unknown>> {
   const p = authorizationPoliciesFor(resources, workload);
   const out: Array<Record<string, unknown>> = [];
+  // RequestAuthentication first: authorization reads the principal it establishes (Istio's
+  // filter order, pilot/pkg/xds/filters: jwt_authn → istio_authn → rbac). Optional, so a stock
+  // grpc-js-xds server (which has no jwt_authn) still takes the listener; it then has no request
+  // principal, and a policy requiring one denies (fail closed).
+  const requestAuthn = requestAuthnFilter(requestAuthnForWorkload(resources.filter((r): r is RequestAuthentication => r.kind === 'RequestAuthentication'), workload, ROOT_NAMESPACE));
+  if (requestAuthn) out.push({ ...requestAuthn, is_optional: true });
   const audit = rbacRules(p.audit, 'LOG');
   const deny = rbacRules([...p.custom, ...p.deny], 'DENY');
   const allow = rbacRules(p.allow, 'ALLOW');

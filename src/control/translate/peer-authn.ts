@@ -104,7 +104,7 @@ export function authorizationPoliciesFor(resources: readonly IstioResource[], wo
 export function securityLabelKeys(resources: readonly IstioResource[]): string[] {
   const keys = new Set<string>();
   for (const r of resources) {
-    if (r.kind === 'PeerAuthentication' || r.kind === 'AuthorizationPolicy') for (const k of Object.keys(selectorOf(r))) keys.add(k);
+    if (r.kind === 'PeerAuthentication' || r.kind === 'AuthorizationPolicy' || r.kind === 'RequestAuthentication') for (const k of Object.keys(selectorOf(r))) keys.add(k);
   }
   return [...keys].sort();
 }

@@ -4,6 +4,7 @@
  * DownstreamTlsContext (the mTLS mode), each with its RBAC filters in order. Plain immutable
  * data built by src/xds/resources/inbound.ts, compiled by src/security/authz.
  */
+import type { JwtAuthnModel } from './jwt-authn.js';
 import type { HeaderMatchModel, StringMatchModel } from './route.js';
 
 /** core.v3.CidrRange, parsed: address family, the address bytes and the prefix length. */
@@ -87,6 +88,8 @@ export interface InboundChainModel {
   readonly transportProtocol: string;
   /** The HCM's RBAC filters in order; other filters (router, fault) are not kept. */
   readonly rbac: readonly RbacFilterModel[];
+  /** The HCM's jwt_authn filter (RequestAuthentication), when it has one. */
+  readonly jwt?: JwtAuthnModel;
 }
 
 /** Istio's PeerAuthentication modes as the chains express them. */

@@ -8,7 +8,7 @@
  * listeners do. Validated as gRFC A36 asks of a server (one HCM per chain, router last).
  */
 import { TYPE_URL } from '../type-urls.js';
-import type { InboundChainModel, InboundListenerModel, InboundMtlsMode, RbacFilterModel } from '../../core/model/index.js';
+import type { InboundChainModel, InboundListenerModel, InboundMtlsMode, JwtAuthnModel, RbacFilterModel } from '../../core/model/index.js';
 import { decodeAny } from './common.js';
 import { filterConfig } from './filters.js';
 import type { AnyProto, HcmProto } from './proto-types.js';
@@ -59,6 +59,7 @@ function chainModel(fc: FilterChainProto, path: string, errors: string[]): Inbou
   if (filters.length !== 1) errors.push(`${path}.filters: ${filters.length} filters (exactly one HttpConnectionManager expected)`);
   const hcm = filters[0] ? decodeAny<HcmProto>(filters[0].typed_config, TYPE_URL.httpConnectionManager, `${path}.filters[0].typed_config`, errors) : undefined;
   const rbac: RbacFilterModel[] = [];
+  let jwt: JwtAuthnModel | undefined;
   if (hcm) {
     const hp = `${path}.filters[0].typed_config`;
     if (hcm.route_specifier !== 'route_config') errors.push(`${hp}: route_config must be inline on an inbound listener`);
@@ -76,12 +77,13 @@ function chainModel(fc: FilterChainProto, path: string, errors: string[]): Inbou
         const model = msg ? rbacFilterModel(name, msg, `${fp}.typed_config`, errors) : undefined;
         if (model) rbac.push(model);
       } else {
-        filterConfig(f.typed_config, `${fp}.typed_config`, errors, f.is_optional === true);
+        const config = filterConfig(f.typed_config, `${fp}.typed_config`, errors, f.is_optional === true);
+        if (config?.kind === 'extension' && config.typeUrl === TYPE_URL.jwtAuthn) jwt = config.value as JwtAuthnModel;
       }
     }
   }
   if (errors.length > before) return undefined;
-  return { name: fc.name ?? '', tls, requireClientCertificate, transportProtocol, rbac };
+  return { name: fc.name ?? '', tls, requireClientCertificate, transportProtocol, rbac, ...(jwt ? { jwt } : {}) };
 }
 
 /** The mTLS mode the chains express (see the file comment). */
