@@ -169,9 +169,15 @@ class MeshClient implements Mesh {
     // Authorization joins the inbound policy only once the control plane sent inbound listeners,
     // so a mesh without them keeps the policy-free fast path.
     let authz: Disposable | undefined;
+    let jwtFromXds = false;
     this.feed.onAuthz((engine) => {
-      // RequestAuthentication arrives in the same inbound listeners (jwt_authn before RBAC).
-      this.jwt.updatePorts(this.feed.jwtPorts());
+      // RequestAuthentication arrives in the same inbound listeners (jwt_authn before RBAC). The
+      // control plane's configs replace a hand-fed one (`mesh.jwt.updateFromFilters`) only once
+      // it sends any, so inbound listeners without jwt_authn leave such a config alone.
+      const jwtPorts = this.feed.jwtPorts();
+      const anyJwt = jwtPorts.some(([, model]) => model !== undefined);
+      if (anyJwt || jwtFromXds) this.jwt.updatePorts(jwtPorts);
+      jwtFromXds = anyJwt;
       if (engine.portList.length > 0) authz ??= this.policy.use(authzStage(() => this.feed.authz), INBOUND_PHASE.authz);
       else {
         authz?.dispose();

@@ -238,14 +238,11 @@ export class XdsClient {
     this.backoff.reset();
     const typeUrl = res.type_url ?? '';
     const state = this.states.get(typeUrl);
-    // Record the nonce even when nothing watches the type now: a later watch re-subscribes with
-    // it, and a server ignores requests that carry a stale nonce (xDS protocol, "ACK/NACK and
-    // resource type instance version"), so the new watch would never be answered.
-    if (state) state.nonce = res.nonce ?? '';
     if (!state || !state.interested) {
       log('ignoring response for unrequested type %s', typeUrl);
       return;
     }
+    state.nonce = res.nonce ?? '';
     const version = res.version_info ?? '';
     const outcome = state.apply(res);
     if (outcome.errorDetail) {

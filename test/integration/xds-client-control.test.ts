@@ -139,18 +139,3 @@ test('an announcing client becomes an endpoint for the others, and leaves when d
   await gone;
   assert.deepEqual(nacks, []);
 });
-
-test('a type watched again after a push it ignored is answered (the nonce of ignored responses is kept)', async () => {
-  const c = client(buildNode({ id: 'productpage-rewatch', service: 'productpage' }));
-  const name = `outbound|9080|v1|${HOST}`;
-  await first<ClusterModel>(c, TYPE_URL.cluster, name);
-  // No CDS watcher any more; a config change makes the server push CDS, which the client ignores.
-  const { resources } = parseConfig(CONFIG.replace('consecutive5xxErrors: 7', 'consecutive5xxErrors: 8'), 'reviews.yaml');
-  await server.store.apply(resources);
-  await server.settled();
-  const again = await Promise.race([
-    first<ClusterModel>(c, TYPE_URL.cluster, name),
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref()),
-  ]);
-  assert.equal(again?.outlierDetection?.consecutive5xx, 8, 'the re-watch got the current cluster');
-});
