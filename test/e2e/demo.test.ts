@@ -36,3 +36,21 @@ test('meshlet demo: every caller follows the VirtualServices', async () => {
   }
   assert.equal([...rows.keys()].filter((k) => /UNAVAILABLE|UH|NR/.test(k)).length, 0, last);
 });
+
+test('meshlet demo --secure: every call is mTLS under STRICT, and the ratings policy denies productpage', async () => {
+  const child = spawn(process.execPath, [BIN, 'demo', '--secure', '--duration', '4', '--xds-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, err);
+  assert.match(out, /secure: CA in .*STRICT mTLS mesh-wide/);
+  const last = out.split('\n\n').at(-1) ?? '';
+  const has = (re: RegExp) => last.split('\n').some((l) => re.test(l));
+  assert.ok(has(/^meshlet HTTP\s+details\s+→ details-v1\s+\d+$/), last);
+  assert.ok(has(/^meshlet HTTP\s+ratings\s+→ HTTP 403\s+\d+$/), `the policy denies productpage → ratings:\n${last}`);
+  assert.ok(!has(/^meshlet HTTP\s+ratings\s+→ ratings-v1/), last);
+  assert.ok(has(/^meshlet gRPC\s+reviews jason\s+→ reviews-v2\s+\d+$/), last);
+  assert.equal(last.split('\n').filter((l) => /UNAVAILABLE|UH|NR|grpc-js-xds/.test(l)).length, 0, last);
+});

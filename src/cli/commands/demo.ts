@@ -1,3 +1,5 @@
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createControlServer } from '../../control/index.js';
@@ -11,7 +13,7 @@ import { optionalImport } from '../demo/optional.js';
 import { parse, portOption } from '../args.js';
 import { table, type Output } from '../output.js';
 
-export const demoUsage = 'meshlet demo [--duration SECONDS] [--xds-port 15010] [--admin-port 15014] [--config DIR]';
+export const demoUsage = 'meshlet demo [--duration SECONDS] [--xds-port 15010] [--admin-port 15014] [--config DIR] [--secure]';
 
 /**
  * `meshlet demo`: a bookinfo-style mesh in one process. The control server watches the example
@@ -25,25 +27,37 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
     'xds-port': { type: 'string' },
     'admin-port': { type: 'string' },
     config: { type: 'string', short: 'c' },
+    secure: { type: 'boolean' },
   });
+  const secure = values.secure === true;
   const duration = values.duration === undefined ? Infinity : Number(values.duration);
   if (!(duration > 0)) throw meshError('MESHLET_ERR_USAGE', `--duration must be a positive number of seconds`);
-  const configDir = values.config ?? join(packageRoot(), 'examples/bookinfo/config');
+  const baseDir = values.config ?? join(packageRoot(), 'examples/bookinfo/config');
 
   const closers: Array<() => Promise<void> | void> = [];
   try {
+    // --secure: the same config plus STRICT mTLS and a policy, a fresh CA, one token per service.
+    const work = secure ? await mkdtemp(join(tmpdir(), 'meshlet-demo-')) : undefined;
+    if (work) closers.push(() => rm(work, { recursive: true, force: true }));
+    const configDir = work ? await secureConfig(baseDir, work) : baseDir;
     const server = await createControlServer({
       xdsPort: portOption(values['xds-port'], 15010, '--xds-port'),
       adminPort: portOption(values['admin-port'], 15014, '--admin-port'),
       configDir,
+      ...(work ? { caDir: join(work, 'ca'), securePort: 0 } : {}),
     });
     closers.push(() => server.close());
     for (const d of server.store.errors()) out.error(formatDiagnostic(d));
     out.info(`control server: xDS on 127.0.0.1:${server.xdsPort}, admin http://127.0.0.1:${server.adminPort}/status, config ${configDir}`);
 
     const controlPlane = `127.0.0.1:${server.xdsPort}`;
+    if (server.ca) out.info(`secure: CA in ${join(work as string, 'ca')}, xDS over TLS on 127.0.0.1:${server.securePort}; STRICT mTLS mesh-wide; ratings admits only spiffe://cluster.local/ns/default/sa/bookinfo-reviews`);
     const mesh = async (service: string, version: string): Promise<Mesh> => {
-      const m = await createMesh({ controlPlane, service, labels: { app: service, version }, serviceAccount: `bookinfo-${service}`, initialFetchTimeoutMs: 2000 });
+      const serviceAccount = `bookinfo-${service}`;
+      const identity = server.ca
+        ? { controlPlane: `127.0.0.1:${server.securePort}`, token: await server.ca.createJoinToken({ namespace: 'default', serviceAccount }) }
+        : { controlPlane, serviceAccount };
+      const m = await createMesh({ ...identity, service, labels: { app: service, version }, initialFetchTimeoutMs: 2000 });
       closers.push(() => m.close());
       return m;
     };
@@ -61,7 +75,8 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
     const reviews = productpage.grpc.client(EchoClient, `reviews:${SERVICE_PORT}`);
     closers.push(() => reviews.close());
     // The stock client is a devDependency: from an installed package it is usually absent.
-    const grpcXds = await optionalImport(() => import('@grpc/grpc-js-xds'));
+    // A stock client has no SVID: under --secure STRICT servers would refuse it, so it sits out.
+    const grpcXds = secure ? undefined : await optionalImport(() => import('@grpc/grpc-js-xds'));
     let stock: grpc.Client | undefined;
     if (grpcXds) {
       process.env['GRPC_XDS_BOOTSTRAP_CONFIG'] = JSON.stringify({
@@ -75,7 +90,8 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
       out.info('traffic: productpage (meshlet: fetch + gRPC) and a stock @grpc/grpc-js-xds client, as anonymous, as jason, and with x-test: abort');
     } else {
       out.info('traffic: productpage (meshlet: fetch + gRPC), as anonymous, as jason, and with x-test: abort');
-      out.info('note: @grpc/grpc-js-xds is not installed, so the stock gRPC client rows are left out (npm install @grpc/grpc-js-xds to compare)');
+      if (secure) out.info('note: every call is mTLS with SPIFFE identities; productpage → ratings is denied by the policy (HTTP 403), reviews → ratings would pass');
+      else out.info('note: @grpc/grpc-js-xds is not installed, so the stock gRPC client rows are left out (npm install @grpc/grpc-js-xds to compare)');
     }
 
     await runTraffic(out, { productpage, reviews, stock }, duration);
@@ -83,6 +99,18 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
   } finally {
     for (const close of closers.reverse()) await close();
   }
+}
+
+/** The demo config plus examples/bookinfo/security/*.yaml, copied into `work/config`. */
+async function secureConfig(baseDir: string, work: string): Promise<string> {
+  const dir = join(work, 'config');
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
+  const securityDir = join(packageRoot(), 'examples/bookinfo/security');
+  for (const [from, names] of [[baseDir, await readdir(baseDir)], [securityDir, await readdir(securityDir)]] as const) {
+    for (const name of names) if (/\.ya?ml$/.test(name)) await copyFile(join(from, name), join(dir, name));
+  }
+  return dir;
 }
 
 interface Clients {
