@@ -1,9 +1,8 @@
 // A control server with Istio YAML plus meshes that announce backends through mesh.listen():
 // what every HTTP data-plane integration test starts from. close() tears everything down.
-import assert from 'node:assert/strict';
 import { request, type Dispatcher } from 'undici';
 import { createControlServer, type ControlServer } from '../../src/control/index.js';
-import { parseConfig } from '../../src/config/index.js';
+import { applyYaml, waitFor } from './wait.js';
 import { createMesh } from '../../src/mesh/create.js';
 import type { Mesh, MeshOptions } from '../../src/mesh/types.js';
 import type { ListenHandle, ListenTarget } from '../../src/http/inbound.js';
@@ -27,12 +26,9 @@ export class MeshFixture {
     return fixture;
   }
 
-  async apply(yaml: string): Promise<void> {
-    const { resources, diagnostics } = parseConfig(yaml, 'test.yaml');
-    assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), []);
-    await this.server.store.apply(resources);
-    // Every connected mesh has ACKed (or NACKed) what the change produced: no sleeps after apply.
-    await this.server.settled();
+  /** Applies `yaml`; resolves once every connected mesh has ACKed (or NACKed) what it produced. */
+  apply(yaml: string): Promise<void> {
+    return applyYaml(this.server, yaml);
   }
 
   async mesh(options: MeshOptions = {}): Promise<Mesh> {
@@ -80,13 +76,7 @@ export class MeshFixture {
   }
 }
 
-export async function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { waitFor } from './wait.js';
 
 /** One request through `dispatcher` (POST sends a small replayable body): status, response flags, latency. */
 export async function timedCall(dispatcher: Dispatcher, url: string, method = 'GET'): Promise<{ status: number; flags: string; ms: number }> {

@@ -1,11 +1,11 @@
 // The unmodified @grpc/grpc-js-xds client joins our control server through a bootstrap and must
 // follow Istio config: weighted subsets, header routes, fault aborts, and live config changes.
+import { applyYaml, waitFor } from '../helpers/wait.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { createControlServer, type ControlServer } from '../../src/control/index.js';
-import { parseConfig } from '../../src/config/index.js';
 import { EchoClient, echoCall, startEchoServer, type EchoServer } from '../../src/testing/echo.js';
 
 const HOST = 'reviews.default.svc.cluster.local';
@@ -75,20 +75,7 @@ spec:
     - destination: { host: reviews, subset: v3 }
 `;
 
-async function apply(server: ControlServer, yaml: string, file: string): Promise<void> {
-  const { resources, diagnostics } = parseConfig(yaml, file);
-  assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), []);
-  await server.store.apply(resources);
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const apply = applyYaml;
 
 describe('stock @grpc/grpc-js-xds against the meshlet control server', () => {
   let server: ControlServer;

@@ -27,16 +27,7 @@ export function timeoutRoute(name: string, timeout: string, namespace = 'default
 
 export const host = (name: string, namespace = 'default') => `${name}.${namespace}.svc.cluster.local`;
 
-/** Polls `check` every 20 ms until it holds (or throws after `timeoutMs`). */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 3000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor } from '../../helpers/wait.js';
 
 export async function getJson<T = unknown>(base: string, path: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const res = await fetch(base + path, init);

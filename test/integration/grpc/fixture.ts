@@ -1,10 +1,9 @@
 // Shared pieces of the gRPC data-plane tests: a JSON test service with all four call types and
 // switchable misbehaviour, a control server fed Istio YAML, and meshes with their gRPC adapter.
-import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { createControlServer, type ControlServer } from '../../../src/control/index.js';
-import { parseConfig } from '../../../src/config/index.js';
+import { applyYaml, waitFor } from '../../helpers/wait.js';
 import { createMesh } from '../../../src/mesh/create.js';
 import type { Mesh } from '../../../src/mesh/types.js';
 import type { MeshGrpc } from '../../../src/grpc/index.js';
@@ -147,12 +146,9 @@ export class GrpcFixture {
     return new GrpcFixture(await createControlServer({ xdsPort: 0, adminPort: null, debounceMs: 5, withdrawGraceMs: 100 }));
   }
 
-  async apply(yaml: string): Promise<void> {
-    const { resources, diagnostics } = parseConfig(yaml, 'test.yaml');
-    assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), []);
-    await this.control.store.apply(resources);
-    // Every connected mesh has ACKed (or NACKed) what the change produced: no sleeps after apply.
-    await this.control.settled();
+  /** Applies `yaml`; resolves once every connected mesh has ACKed (or NACKed) what it produced. */
+  apply(yaml: string): Promise<void> {
+    return applyYaml(this.control, yaml);
   }
 
   async mesh(options: Parameters<typeof createMesh>[0] = {}): Promise<{ mesh: Mesh; grpc: MeshGrpc }> {
@@ -225,14 +221,7 @@ export async function failure(p: Promise<unknown>): Promise<grpc.ServiceError> {
   throw new Error('call succeeded');
 }
 
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor } from '../../helpers/wait.js';
 
 /** Counts replies by backend over n sequential calls. */
 export async function tally(client: grpc.Client, n: number, headers: Record<string, string> = {}): Promise<Record<string, number>> {
