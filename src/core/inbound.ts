@@ -65,3 +65,29 @@ export interface InboundVerdict {
   /** The gRPC status for gRPC calls; default: Envoy's mapping of `status` (403 → PERMISSION_DENIED). */
   readonly grpcStatus?: number;
 }
+
+/**
+ * A header of the request as Envoy's matchers read it: the pseudo-headers `:method`,
+ * `:authority`, `:path` (with the query) and `:scheme` come from the view's fields, every other
+ * name from `view.header()`. The one place both adapters' views and RBAC resolve them.
+ *
+ * @example
+ * ```ts
+ * requestHeader(view, ':authority'); // view.host
+ * ```
+ */
+export function requestHeader(view: InboundRequestView, name: string): string | undefined {
+  if (name.charCodeAt(0) !== 0x3a) return view.header(name);
+  switch (name) {
+    case ':method':
+      return view.method;
+    case ':authority':
+      return view.host;
+    case ':path':
+      return view.query === '' ? view.path : `${view.path}?${view.query}`;
+    case ':scheme':
+      return view.tls ? 'https' : 'http';
+    default:
+      return undefined;
+  }
+}

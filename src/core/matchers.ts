@@ -61,6 +61,16 @@ const INTEGER = /^[+-]?\d+$/;
  * (what Istio sends for `withoutHeaders`) it is matched as the empty string instead.
  */
 export function compileHeaderMatch(m: HeaderMatchModel): Matcher {
+  return headerMatcher<RequestView>(m, readHeader);
+}
+
+const readHeader = (req: RequestView, name: string): string | undefined => req.header(name);
+
+/**
+ * The header matcher over any request shape, given how to read one of its headers: outbound
+ * routes read the RequestView, inbound RBAC the InboundRequestView (pseudo-headers included).
+ */
+export function headerMatcher<R>(m: HeaderMatchModel, read: (req: R, name: string) => string | undefined): (req: R) => boolean {
   const name = m.name.toLowerCase();
   const invert = m.invert;
   let test: (v: string) => boolean;
@@ -68,7 +78,7 @@ export function compileHeaderMatch(m: HeaderMatchModel): Matcher {
   if (m.kind === 'present') {
     const present = m.present;
     return (req) => {
-      const has = missingAsEmpty || req.header(name) !== undefined;
+      const has = missingAsEmpty || read(req, name) !== undefined;
       return (has === present) !== invert;
     };
   }
@@ -79,7 +89,7 @@ export function compileHeaderMatch(m: HeaderMatchModel): Matcher {
     test = compileStringMatch(m);
   }
   return (req) => {
-    const v = req.header(name);
+    const v = read(req, name);
     if (v === undefined) return missingAsEmpty && test('') !== invert;
     return test(v) !== invert;
   };

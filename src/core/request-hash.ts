@@ -12,6 +12,7 @@
  * - connection source_ip: the caller's address as text;
  * - query_parameter: the first value, not percent-decoded (Envoy parses without decoding).
  */
+import { cookieValue } from '../internal/cookie.js';
 import type { HashPolicyModel } from './model/index.js';
 import { combineHash, randomHash } from './hash.js';
 import type { RequestView } from './request.js';
@@ -24,17 +25,6 @@ export interface RequestHash {
 }
 
 const NONE: RequestHash = Object.freeze({ hash: undefined, setCookie: undefined });
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  for (const part of header.split(/[;,]/)) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    const v = part.slice(eq + 1).trim();
-    return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
-  }
-  return undefined;
-}
 
 function headerValue(req: RequestView, name: string): string | undefined {
   const raw = req.info.headers[name];

@@ -4,7 +4,7 @@
  * {@link InboundRequestView}, the same shape the HTTP pipeline builds, so one policy serves both.
  */
 import type { Metadata, ServerInterceptingCallInterface } from '@grpc/grpc-js';
-import type { InboundPeerView, InboundRequestView } from '../core/inbound.js';
+import { requestHeader, type InboundPeerView, type InboundRequestView } from '../core/inbound.js';
 import { plainAddress } from '../http/inbound-view.js';
 import { peerSpiffeId } from '../security/tls/peer.js';
 
@@ -40,7 +40,7 @@ function peerOf(call: CallInfo): { peer: InboundPeerView; tls: boolean } {
 export function grpcView(call: CallInfo, method: string, metadata: Metadata, servicePort: (local: number) => number): InboundRequestView {
   const { peer, tls } = peerOf(call);
   const host = call.getHost?.() ?? '';
-  return {
+  const view: InboundRequestView = {
     protocol: 'grpc',
     peer,
     tls,
@@ -50,13 +50,13 @@ export function grpcView(call: CallInfo, method: string, metadata: Metadata, ser
     path: method,
     query: '',
     header(name: string): string | undefined {
-      if (name === ':authority' || name === 'host') return host || undefined;
-      if (name === ':path') return method;
-      if (name === ':method') return 'POST';
+      if (name.charCodeAt(0) === 0x3a) return requestHeader(view, name);
+      if (name === 'host') return host || undefined;
       if (name === 'content-type') return 'application/grpc';
       const values = metadata.get(name);
       if (values.length === 0) return undefined;
       return values.map((v) => (typeof v === 'string' ? v : v.toString('base64'))).join(',');
     },
   };
+  return view;
 }

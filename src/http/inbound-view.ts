@@ -6,9 +6,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { InboundPeerView, InboundRequestView, InboundVerdict } from '../core/inbound.js';
+import { requestHeader, type InboundPeerView, type InboundRequestView, type InboundVerdict } from '../core/inbound.js';
 import { normalizeTarget } from '../core/path.js';
-import { peerSpiffeId } from '../security/tls/peer.js';
+import { verifiedPeerId } from '../security/tls/peer.js';
 
 /** An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as the IPv4 address policies are written in. */
 export function plainAddress(address: string | undefined): string {
@@ -23,11 +23,7 @@ export function httpPeer(req: IncomingMessage): { peer: InboundPeerView; tls: bo
   const port = socket?.remotePort ?? 0;
   if (!socket?.encrypted) return { peer: { address, port }, tls: false };
   const sni = typeof socket.servername === 'string' && socket.servername ? socket.servername : undefined;
-  let principal: string | undefined;
-  if (socket.authorized === true && typeof socket.getPeerCertificate === 'function') {
-    const id = peerSpiffeId(socket.getPeerCertificate());
-    if ('spiffeId' in id) principal = id.spiffeId;
-  }
+  const principal = verifiedPeerId(socket);
   return { peer: principal === undefined ? { address, port } : { address, port, principal }, tls: true, ...(sni ? { sni } : {}) };
 }
 
@@ -63,7 +59,7 @@ export function httpView(req: IncomingMessage, localPort: number): InboundReques
     path: target.path,
     query: target.query,
     header(name: string): string | undefined {
-      if (name.charCodeAt(0) === 0x3a) return pseudo(name, view);
+      if (name.charCodeAt(0) === 0x3a) return requestHeader(view, name);
       const v = headers[name];
       return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : v;
     },
@@ -80,18 +76,3 @@ function hostCount(raw: readonly string[]): number {
   return n;
 }
 
-/** Envoy's pseudo-headers, which RBAC header matchers may name. */
-function pseudo(name: string, view: InboundRequestView): string | undefined {
-  switch (name) {
-    case ':authority':
-      return view.host;
-    case ':method':
-      return view.method;
-    case ':path':
-      return view.query ? `${view.path}?${view.query}` : view.path;
-    case ':scheme':
-      return view.tls ? 'https' : 'http';
-    default:
-      return undefined;
-  }
-}

@@ -346,9 +346,9 @@ class MeshClient implements Mesh {
    * port's inbound listener (the authorization engine the xDS feed compiles, when it has one),
    * else PERMISSIVE (Istio's default).
    */
+  /** PeerAuthentication's mode from the workload's inbound listener; Istio's default before it arrives. */
   private peerAuthenticationMode(port: number): 'STRICT' | 'PERMISSIVE' | 'DISABLE' {
-    const mode = (this.feed as Partial<{ authz: { inboundMode(port: number): string | undefined } }>).authz?.inboundMode(port);
-    return mode === 'STRICT' || mode === 'DISABLE' || mode === 'PERMISSIVE' ? mode : DEFAULT_INBOUND_MODE(port);
+    return this.feed.authz.inboundMode(port) ?? DEFAULT_INBOUND_MODE(port);
   }
 
   get identity(): string | undefined {

@@ -3,8 +3,8 @@
  * once per snapshot (Envoy `source/extensions/filters/common/rbac/matchers.cc`). The hot path
  * allocates nothing: the peer address is parsed once per distinct address string and cached.
  */
-import type { InboundRequestView } from '../../core/inbound.js';
-import { compileStringMatch } from '../../core/matchers.js';
+import { requestHeader, type InboundRequestView } from '../../core/inbound.js';
+import { compileStringMatch, headerMatcher } from '../../core/matchers.js';
 import type {
   HeaderMatchModel, MetadataMatchModel, RbacPermissionModel, RbacPrincipalModel, ValueMatchModel,
 } from '../../core/model/index.js';
@@ -26,40 +26,9 @@ function peerBytes(address: string): ReturnType<typeof addressBytes> {
 }
 
 /** Envoy's pseudo-headers over the view; `:path` keeps the query as Envoy's header does. */
-function headerValue(v: InboundRequestView, name: string): string | undefined {
-  if (name.charCodeAt(0) !== 0x3a) return v.header(name);
-  switch (name) {
-    case ':method': return v.method;
-    case ':authority': return v.host;
-    case ':path': return v.query === '' ? v.path : `${v.path}?${v.query}`;
-    case ':scheme': return v.tls ? 'https' : 'http';
-    default: return undefined;
-  }
-}
-
-const INTEGER = /^[+-]?\d+$/;
-
 /** Envoy's HeaderUtility::matchHeaders over the view (missing header: only `present: false` matches). */
 function headerPredicate(m: HeaderMatchModel): Predicate {
-  const name = m.name;
-  const invert = m.invert;
-  const missingAsEmpty = m.treatMissingAsEmpty === true;
-  if (m.kind === 'present') {
-    const present = m.present;
-    return (v) => ((missingAsEmpty || headerValue(v, name) !== undefined) === present) !== invert;
-  }
-  let test: (s: string) => boolean;
-  if (m.kind === 'range') {
-    const { start, end } = m;
-    test = (s) => INTEGER.test(s) && Number(s) >= start && Number(s) < end;
-  } else {
-    test = compileStringMatch(m);
-  }
-  return (v) => {
-    const value = headerValue(v, name);
-    if (value === undefined) return missingAsEmpty && test('') !== invert;
-    return test(value) !== invert;
-  };
+  return headerMatcher<InboundRequestView>(m, requestHeader);
 }
 
 function valuePredicate(m: ValueMatchModel): (value: unknown) => boolean {

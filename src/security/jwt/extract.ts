@@ -4,6 +4,7 @@
  * none, `Authorization: Bearer <token>` and the `access_token` query parameter. Each location
  * remembers which issuers configured it, so a token found there may only claim one of those.
  */
+import { cookieValue } from '../../internal/cookie.js';
 import type { JwtProviderModel } from '../../core/model/index.js';
 
 /** Issuers allowed at one location; '' in the set (a provider without issuer) allows any. */
@@ -59,17 +60,6 @@ function queryValue(query: string, name: string): string | undefined {
     } catch {
       return pair.slice(eq + 1); // an undecodable value stays as sent and fails to parse as a JWT
     }
-  }
-  return undefined;
-}
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  for (const part of header.split(/[;,]/)) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    const v = part.slice(eq + 1).trim();
-    return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
   }
   return undefined;
 }
