@@ -17,6 +17,7 @@ import type { TlsTransportModel } from '../core/model/transport.js';
 import { localError, localReply, safely, toCurrentHandler, type DispatchController, type DispatchHandler } from './handler.js';
 import { applyMutation, FLAGS_HEADER, isEmptyMutation, normalizeHeaders } from './headers.js';
 import { channels } from '../telemetry/diagnostics.js';
+import { DeadlineQueue } from '../internal/deadlines.js';
 import { recordObserver, type RecordSink } from '../telemetry/record.js';
 
 /**
@@ -109,7 +110,7 @@ export class MeshDispatcher extends Dispatcher {
     } else this.observers = options.observers;
     this.noConfig = options.noConfig ?? (() => undefined);
     this.random = options.random ?? Math.random;
-    this.ctx = { agent: this.agent, engine: this.engine, random: this.random, dispatchUpstream: (o, h, n) => this.dispatchUpstream(o, h, n) };
+    this.ctx = { agent: this.agent, engine: this.engine, random: this.random, deadlines: new DeadlineQueue(), dispatchUpstream: (o, h, n) => this.dispatchUpstream(o, h, n) };
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, rawHandler: DispatchHandler): boolean {
