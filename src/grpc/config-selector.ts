@@ -7,6 +7,7 @@
  * response). Filters can end a call with any status; a CallConfig status cannot (grpc-js
  * rewrites some codes coming from the control plane), which is why local replies go there too.
  */
+import type { Clock } from '../internal/clock.js';
 import type { experimental, Metadata, StatusObject } from '@grpc/grpc-js';
 import { newMetadata, Status } from './lib.js';
 import type { RouteResult } from '../core/types.js';
@@ -45,8 +46,8 @@ export function metadataHeaders(metadata: Metadata): Record<string, string | str
   return out;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setLongTimeout(resolve, ms));
+function delay(ms: number, clock: Clock | undefined): Promise<void> {
+  return new Promise((resolve) => (clock ? clock.setTimeout(resolve, ms) : setLongTimeout(resolve, ms)));
 }
 
 /**
@@ -76,7 +77,7 @@ class MeshFilter implements Filter {
     const fault = plan.fault;
     if (fault?.delayMs !== undefined && fault.delayMs > 0) {
       call.flag('DI');
-      await delay(fault.delayMs);
+      await delay(fault.delayMs, call.runtime.clock);
       if (this.ended) throw localStatus(Status.CANCELLED, 'call ended during fault delay');
     }
     if (fault && (fault.abortGrpcStatus !== undefined || fault.abortStatus !== undefined)) {

@@ -16,6 +16,7 @@ import { isIdempotent } from '../core/resilience/retry.js';
 import { RetryState } from '../core/resilience/retry-state.js';
 import type { AttemptOutcome, CallPlan, Engine, HeldSlot, UpstreamEndpoint } from '../core/types.js';
 import { clearLongTimeout, DeadlineTimer, setLongTimeout, type LongTimer } from '../internal/timer.js';
+import type { Clock } from '../internal/clock.js';
 import { Attempt, CALLER_ENDED, classifyError, responseOutcome, type AttemptOwner } from './attempt.js';
 import { readBody, shouldBuffer } from './body-buffer.js';
 import { CallerController, localReply, rawOf, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
@@ -30,6 +31,8 @@ export interface CallContext {
   dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, maxRequestsPerConnection: number | undefined): void;
   readonly engine: Engine;
   readonly random: () => number;
+  /** An injected clock (tests); undefined: Date.now and Node's timers. */
+  readonly clock?: Clock | undefined;
 }
 
 /** The request after routing: what goes upstream. */
@@ -155,7 +158,8 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     const delay = this.plan.fault?.delayMs;
     if (delay !== undefined && delay > 0) {
       this.flag('DI');
-      this.wait = setLongTimeout(() => this.route(), delay);
+      const clock = this.ctx.clock;
+      this.wait = clock ? (clock.setTimeout(() => this.route(), delay) as LongTimer) : setLongTimeout(() => this.route(), delay);
     } else this.route();
   }
 
@@ -290,7 +294,11 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   protected override armTimer(): void {
     const at = this.timerAt();
     if (at === Infinity) this.timer?.clear();
-    else (this.timer ??= new DeadlineTimer(this)).set(at);
+    else (this.timer ??= new DeadlineTimer(this, this.ctx.clock)).set(at);
+  }
+
+  protected override now(): number {
+    return this.ctx.clock ? this.ctx.clock.now() : Date.now();
   }
 
   protected override startAttempt(): void {
@@ -339,7 +347,10 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     // Ended while attempts were in flight (e.g. a hedge failed locally): stop them all.
     this.abort(this.settle(), CALLER_ENDED, HEDGE_LOST);
     this.timer?.clear();
-    clearLongTimeout(this.wait);
+    if (this.wait !== undefined) {
+      if (this.ctx.clock) this.ctx.clock.clearTimeout(this.wait);
+      else clearLongTimeout(this.wait);
+    }
     this.wait = undefined;
     this.admission?.release();
     this.admission = undefined;
