@@ -48,6 +48,16 @@ export class ManualClock implements Clock {
     this.timers.delete(handle as number);
   }
 
+  /**
+   * An AbortSignal that aborts (with a `TimeoutError`, as `AbortSignal.timeout` does) once this
+   * clock has moved `ms` forward: hand it to code whose own budget should follow the test's time.
+   */
+  timeoutSignal(ms: number): AbortSignal {
+    const ac = new AbortController();
+    this.setTimeout(() => ac.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
+    return ac.signal;
+  }
+
   /** Delays from now of the timers pending, soonest first. */
   pending(): number[] {
     return [...this.timers.values()].map((p) => p.at - this.t).sort((a, b) => a - b);
