@@ -161,6 +161,37 @@ spec:
     assert.deepEqual(t.records().at(-1)?.flags, ['DI']);
   });
 
+  test('a manual clock steps retry backoff: the retry waits until the clock moves', async () => {
+    const t = await kit(9, true);
+    const clock = t.clock!;
+    const pp = await t.mesh('productpage');
+    let n = 0;
+    await t.backend('ratings', { port: 9080 }, (_req, res) => {
+      res.statusCode = ++n === 1 ? 503 : 200;
+      res.end();
+    });
+    await t.apply(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http:
+  - name: retried
+    retries: { attempts: 2, retryOn: 5xx }
+    route: [{ destination: { host: ratings } }]
+`);
+    const call = pp.fetch('http://ratings:9080/');
+    await clock.waitForTimers(); // the first attempt got 503: the backoff is armed on the clock
+    assert.equal(n, 1);
+    const [backoff] = clock.pending();
+    assert.ok(backoff !== undefined && backoff >= 0 && backoff <= 25, String(backoff)); // Envoy: full jitter under a 25 ms base
+    clock.advance(backoff);
+    const res = await call;
+    assert.equal(res.status, 200);
+    assert.equal(n, 2);
+    assert.equal(t.records().at(-1)?.attempts, 2);
+  });
+
   test('bad input is a coded error, and nothing is applied', async () => {
     const t = await kit(7);
     await assert.rejects(t.apply('kind: VirtualService\nmetadata: {name: x}\nspec: {hosts: 3}'), (e: unknown) => e instanceof MeshError && e.code.startsWith('MESHLET_ERR_CONFIG'));
