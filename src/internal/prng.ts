@@ -3,7 +3,15 @@
  * must replay the same fault and routing decisions run after run. Not for cryptography.
  */
 
-/** A random source in [0, 1) whose position can be reset to a known state. */
+/**
+ * A random source in [0, 1) whose position can be reset to a known state.
+ *
+ * @example
+ * ```ts
+ * const r: SeededRandom = seededRandom(1);
+ * createMesh({ random: r });
+ * ```
+ */
 export interface SeededRandom {
   /** The next number in [0, 1) (what `MeshOptions.random` takes). */
   (): number;
@@ -11,7 +19,14 @@ export interface SeededRandom {
   reseed(seed: number | string): void;
 }
 
-/** 32-bit FNV-1a of a string, to turn names into seeds. */
+/**
+ * A 32-bit seed: an integer as is, a string through FNV-1a.
+ *
+ * @example
+ * ```ts
+ * hashSeed('productpage'); // a stable 32-bit number
+ * ```
+ */
 export function hashSeed(seed: number | string): number {
   if (typeof seed === 'number' && Number.isFinite(seed)) return seed >>> 0 ^ Math.floor(seed / 0x1_0000_0000) >>> 0;
   const s = String(seed);

@@ -25,7 +25,15 @@ export interface BackendOptions {
   mesh?: Omit<MeshOptions, 'controlPlane' | 'service' | 'random' | 'signal' | 'labels'>;
 }
 
-/** A running backend. */
+/**
+ * A running backend.
+ *
+ * @example
+ * ```ts
+ * const b: TestBackend = await t.backend('ratings', { port: 9080 }, (req, res) => res.end('5'));
+ * b.calls(); // requests its handler got
+ * ```
+ */
 export interface TestBackend {
   readonly service: string;
   /** The port the server really listens on (127.0.0.1). */

@@ -11,7 +11,14 @@ import type { ConfigStore } from '../control/store/types.js';
 import { routesService, serviceFqdn, syntheticVirtualService, toIstioFault, withFault, type FaultSpec } from './fault.js';
 import type { HTTPFaultInjection } from '../config/types.js';
 
-/** What `t.apply()` takes: YAML text (one or more documents), or resources as objects. */
+/**
+ * What `t.apply()` takes: YAML text (one or more documents), or resources as objects.
+ *
+ * @example
+ * ```ts
+ * const input: ApplyInput = [{ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'r' }, spec: { host: 'ratings' } }];
+ * ```
+ */
 export type ApplyInput = string | object | readonly object[];
 
 /** At most this many documents per `t.apply()`, and this much text. */

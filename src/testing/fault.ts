@@ -14,7 +14,14 @@ import { resolveHost } from '../config/hosts.js';
 import type { HTTPFaultInjection, HTTPMatchRequest, HTTPRoute, VirtualService } from '../config/types.js';
 import { grpcStatusName } from '../internal/grpc-codes.js';
 
-/** A percentage: `10` or Istio's `{ value: 10 }`. */
+/**
+ * A percentage: `10` or Istio's `{ value: 10 }`.
+ *
+ * @example
+ * ```ts
+ * const p: FaultPercentage = { value: 0.5 }; // one request in 200
+ * ```
+ */
 export type FaultPercentage = number | { value: number };
 
 /**
@@ -65,7 +72,14 @@ function percent(p: FaultPercentage | undefined, what: string): { value: number 
   return { value };
 }
 
-/** The calling service the spec is scoped to, if any. */
+/**
+ * The calling service the spec is scoped to, if any.
+ *
+ * @example
+ * ```ts
+ * faultSource({ service: 'ratings', partition: { from: 'reviews' } }); // 'reviews'
+ * ```
+ */
 export function faultSource(spec: FaultSpec): string | undefined {
   return spec.from ?? (typeof spec.partition === 'object' ? spec.partition.from : undefined);
 }
@@ -126,7 +140,14 @@ export function serviceFqdn(service: string, namespace: string, domainSuffix = '
   return resolveHost(service, namespace, domainSuffix);
 }
 
-/** True when `vs` is a mesh (sidecar) VirtualService for the service's FQDN. */
+/**
+ * True when `vs` is a mesh (sidecar) VirtualService for the service's FQDN.
+ *
+ * @example
+ * ```ts
+ * routesService(vs, 'ratings.default.svc.cluster.local');
+ * ```
+ */
 export function routesService(vs: VirtualService, fqdn: string, domainSuffix = 'cluster.local'): boolean {
   if (vs.spec.gateways && !vs.spec.gateways.includes('mesh')) return false;
   const ns = vs.metadata.namespace;

@@ -43,7 +43,14 @@ export interface TestRecord {
   durationMs: number;
 }
 
-/** Which records `t.records()` returns. */
+/**
+ * Which records `t.records()` returns (all when empty).
+ *
+ * @example
+ * ```ts
+ * t.records({ source: 'reviews', service: 'ratings' });
+ * ```
+ */
 export interface RecordFilter {
   /** Calls from this service. */
   source?: string;
@@ -57,7 +64,15 @@ function serviceOf(cluster: string, host: string): string {
   return fqdn.split('.')[0] ?? fqdn;
 }
 
-/** The observer that appends a {@link TestRecord} per finished call of `source`'s mesh. */
+/**
+ * The observer that appends a {@link TestRecord} per finished call of `source`'s mesh, keeping
+ * the latest `limit`.
+ *
+ * @example
+ * ```ts
+ * const sub = mesh.observe(recordingObserver('productpage', records, 10_000));
+ * ```
+ */
 export function recordingObserver(source: string, out: TestRecord[], limit: number): CallObserver<undefined> {
   return {
     onStart: () => undefined,
@@ -86,7 +101,14 @@ export function recordingObserver(source: string, out: TestRecord[], limit: numb
   };
 }
 
-/** Records matching a filter (a copy). */
+/**
+ * Records matching a filter (a copy).
+ *
+ * @example
+ * ```ts
+ * filterRecords(all, { service: 'ratings' });
+ * ```
+ */
 export function filterRecords(all: readonly TestRecord[], filter: RecordFilter = {}): TestRecord[] {
   return all.filter((r) => (filter.source === undefined || r.source === filter.source) && (filter.service === undefined || r.service === filter.service));
 }

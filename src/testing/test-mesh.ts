@@ -45,16 +45,40 @@ export interface TestMeshOptions {
   maxRecords?: number;
 }
 
-/** Options of {@link TestMesh.mesh}: `createMesh()`'s, minus what the kit sets. */
+/**
+ * Options of {@link TestMesh.mesh}: `createMesh()`'s, minus what the kit sets.
+ *
+ * @example
+ * ```ts
+ * const pp = await t.mesh('productpage', { labels: { version: 'v1' }, strict: true });
+ * ```
+ */
 export type TestMeshClientOptions = Omit<MeshOptions, 'controlPlane' | 'service' | 'random' | 'signal'>;
 
-/** A fault in force; `dispose()` removes it and resolves once every mesh answered. */
+/**
+ * A fault in force; `dispose()` removes it and resolves once every mesh answered.
+ *
+ * @example
+ * ```ts
+ * const f: ActiveFault = await t.fault({ service: 'ratings', delay: { fixedDelay: '200ms', percentage: 100 } });
+ * await f.dispose();
+ * ```
+ */
 export interface ActiveFault {
   readonly spec: FaultSpec;
   dispose(): Promise<void>;
 }
 
-/** What `t.fault()` returns: await it (or `ready`) before the calls it should affect. */
+/**
+ * What `t.fault()` returns: await it (or `ready`) before the calls it should affect.
+ *
+ * @example
+ * ```ts
+ * const f = t.fault({ service: 'ratings', abort: { httpStatus: 503, percentage: 10 } });
+ * await f.ready;   // or: const active = await f;
+ * await f.dispose();
+ * ```
+ */
 export interface PendingFault extends PromiseLike<ActiveFault> {
   readonly spec: FaultSpec;
   /** Resolves once every mesh has the fault. */
@@ -62,7 +86,17 @@ export interface PendingFault extends PromiseLike<ActiveFault> {
   dispose(): Promise<void>;
 }
 
-/** A running test mesh. */
+/**
+ * A running test mesh (see {@link createTestMesh}).
+ *
+ * @example
+ * ```ts
+ * const t: TestMesh = await createTestMesh({ seed: 42 });
+ * await t.apply('apiVersion: networking.istio.io/v1\nkind: VirtualService\n…');
+ * t.records({ source: 'productpage', service: 'reviews' });
+ * await t.close();
+ * ```
+ */
 export interface TestMesh {
   /** The seed in use (the one given, or the random one picked). */
   readonly seed: number | string;
