@@ -251,8 +251,16 @@ export async function createTestMesh(options: TestMeshOptions = {}): Promise<Tes
         if (sync.removeFault(n) && (await sync.write())) await settle();
       }));
       const ready = serial(async () => {
-        if (await sync.write()) await settle();
+        try {
+          if (await sync.write()) await settle();
+        } catch (err) {
+          // Not in force after all (a mesh NACKed, or the wait timed out): take it back out.
+          if (sync.removeFault(n)) await sync.write().catch(() => {});
+          throw err;
+        }
       });
+      // `const f = t.fault(…)` without an await must not turn a failure into an unhandled rejection.
+      ready.catch(() => {});
       const active: ActiveFault = { spec, dispose };
       return { spec, ready, dispose, then: (ok, fail) => ready.then(() => active).then(ok, fail) };
     },

@@ -210,5 +210,7 @@ spec:
     await t.close();
     await t.close();
     await assert.rejects(t.mesh('x'), (e: unknown) => e instanceof MeshError && e.code === 'MESHLET_ERR_CLOSED');
+    await assert.rejects(t.fault({ service: 'x', partition: true }).ready, (e: unknown) => e instanceof MeshError && e.code === 'MESHLET_ERR_CLOSED');
+    await assert.rejects(t.apply('{}'), (e: unknown) => e instanceof MeshError && e.code === 'MESHLET_ERR_CLOSED');
   });
 });
