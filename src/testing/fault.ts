@@ -49,9 +49,9 @@ export interface FaultSpec {
   /** Istio `fault.delay`: `fixedDelay` as a duration (`'200ms'`) or milliseconds. */
   delay?: { fixedDelay: string | number; percentage?: FaultPercentage };
   /**
-   * Connection resets: the service's `t.backend()` servers destroy this share of the
-   * connections they get (Envoy's fault filter has no reset, so the backend does it for real).
-   * Scoped by service only.
+   * Connection resets: the service's HTTP `t.backend()` servers reset (TCP RST) the connection
+   * of this share of the requests they get (Envoy's fault filter has no reset, so the backend
+   * does it for real). Scoped by service only; gRPC backends do not reset.
    */
   reset?: { percentage?: FaultPercentage };
   /**
