@@ -7,6 +7,7 @@
  * response). Filters can end a call with any status; a CallConfig status cannot (grpc-js
  * rewrites some codes coming from the control plane), which is why local replies go there too.
  */
+import type { Clock } from '../internal/clock.js';
 import type { experimental, Metadata, StatusObject } from '@grpc/grpc-js';
 import { newMetadata, Status } from './lib.js';
 import type { CallPlan, RouteResult } from '../core/types.js';
@@ -45,8 +46,8 @@ export function metadataHeaders(metadata: Metadata): Record<string, string | str
   return out;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setLongTimeout(resolve, ms));
+function delay(ms: number, clock: Clock | undefined): Promise<void> {
+  return new Promise((resolve) => (clock ? clock.setTimeout(resolve, ms) : setLongTimeout(resolve, ms)));
 }
 
 /**
@@ -81,7 +82,7 @@ class MeshFilter implements Filter {
   private async delayed(metadata: Promise<Metadata>, ms: number): Promise<Metadata> {
     const md = await metadata;
     this.attempt.call.flag('DI');
-    await delay(ms);
+    await delay(ms, this.attempt.call.runtime.clock);
     if (this.ended) throw localStatus(Status.CANCELLED, 'call ended during fault delay');
     const refused = this.admit(this.attempt.call.plan as CallPlan);
     if (refused) throw refused;

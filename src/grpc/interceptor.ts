@@ -269,7 +269,12 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   protected override armTimer(): void {
     const at = this.done ? Infinity : this.timerAt();
     if (at === Infinity) this.timer?.clear();
-    else (this.timer ??= new DeadlineTimer(this)).set(at);
+    else (this.timer ??= new DeadlineTimer(this, this.call.runtime.clock)).set(at);
+  }
+
+  protected override now(): number {
+    const clock = this.call?.runtime.clock; // read before the constructor set `call`: the system clock
+    return clock ? clock.now() : Date.now();
   }
 
   protected override startAttempt(): void {

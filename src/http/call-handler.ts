@@ -15,8 +15,9 @@ import { util as undiciUtil, type Dispatcher } from 'undici';
 import { isIdempotent } from '../core/resilience/retry.js';
 import { RetryState } from '../core/resilience/retry-state.js';
 import type { AttemptOutcome, CallPlan, Engine, HeldSlot, UpstreamEndpoint } from '../core/types.js';
-import { clearLongTimeout, setLongTimeout, type LongTimer } from '../internal/timer.js';
-import type { DeadlineQueue, QueuedDeadline } from '../internal/deadlines.js';
+import { clearLongTimeout, DeadlineTimer, setLongTimeout, type LongTimer } from '../internal/timer.js';
+import type { DeadlineQueue } from '../internal/deadlines.js';
+import type { Clock } from '../internal/clock.js';
 import { Attempt, CALLER_ENDED, classifyError, responseOutcome, type AttemptOwner } from './attempt.js';
 import { readBody, shouldBuffer } from './body-buffer.js';
 import { CallerController, localReply, RAW_ONLY, readsRawHeaders, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
@@ -33,6 +34,8 @@ export interface CallContext {
   readonly random: () => number;
   /** Every call's deadline timers (one Node timer per duration, not per call). */
   readonly deadlines: DeadlineQueue;
+  /** An injected clock (tests); undefined: Date.now and Node's timers. */
+  readonly clock?: Clock | undefined;
 }
 
 /** The request after routing: what goes upstream. */
@@ -72,7 +75,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   private servedBy: UpstreamEndpoint | undefined;
   private admission: HeldSlot | undefined;
   /** The one timer (route deadline, per-try deadline, backoff); created only for calls that need it. */
-  private timer: QueuedDeadline | undefined;
+  private timer: { set(at: number): void; clear(): void } | undefined;
   /** The fault delay. */
   private wait: LongTimer | undefined;
   private answered = 0;
@@ -162,7 +165,8 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     const delay = this.plan.fault?.delayMs;
     if (delay !== undefined && delay > 0) {
       this.flag('DI');
-      this.wait = setLongTimeout(() => this.route(), delay);
+      const clock = this.ctx.clock;
+      this.wait = clock ? (clock.setTimeout(() => this.route(), delay) as LongTimer) : setLongTimeout(() => this.route(), delay);
     } else this.route();
   }
 
@@ -306,7 +310,12 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   protected override armTimer(): void {
     const at = this.timerAt();
     if (at === Infinity) this.timer?.clear();
-    else (this.timer ??= this.ctx.deadlines.timer(this)).set(at);
+    // An injected clock arms its own timers; otherwise the dispatcher's shared deadline lists.
+    else (this.timer ??= this.ctx.clock ? new DeadlineTimer(this, this.ctx.clock) : this.ctx.deadlines.timer(this)).set(at);
+  }
+
+  protected override now(): number {
+    return this.ctx.clock ? this.ctx.clock.now() : Date.now();
   }
 
   protected override startAttempt(): void {
@@ -355,7 +364,10 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     // Ended while attempts were in flight (e.g. a hedge failed locally): stop them all.
     this.abort(this.settle(), CALLER_ENDED, HEDGE_LOST);
     this.timer?.clear();
-    clearLongTimeout(this.wait);
+    if (this.wait !== undefined) {
+      if (this.ctx.clock) this.ctx.clock.clearTimeout(this.wait);
+      else clearLongTimeout(this.wait);
+    }
     this.wait = undefined;
     this.admission?.release();
     this.admission = undefined;

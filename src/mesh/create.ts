@@ -118,6 +118,7 @@ class MeshClient implements Mesh {
   private readonly extraPorts = new Set<{ port: NodePort }>();
   private grpcFace: MeshGrpc | undefined;
   private readonly random: () => number;
+  private readonly clock: MeshOptions['clock'];
   /** Every outbound call's observers; the `'request'` event's joins while someone listens. */
   private readonly observers = new CallObservers();
   private readonly drainTimeoutMs: number;
@@ -141,11 +142,13 @@ class MeshClient implements Mesh {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
     const random = options.random ?? Math.random;
     this.random = random;
+    this.clock = options.clock;
     this.engine = createEngine({
       namespace,
       ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
       random,
+      ...(options.clock ? { now: () => options.clock!.now() } : {}),
     });
     this.node = {
       id: options.nodeId ?? `${options.service ?? 'meshlet'}-${process.pid}-${randomBytes(3).toString('hex')}.${namespace}`,
@@ -198,6 +201,7 @@ class MeshClient implements Mesh {
       engine: this.engine,
       strict: options.strict ?? false,
       random,
+      ...(options.clock ? { clock: options.clock } : {}),
       sourceIp: this.address,
       observers: this.observers,
       noConfig: () => this.controlPlane.why(),
@@ -324,6 +328,7 @@ class MeshClient implements Mesh {
   get grpc(): MeshGrpc {
     this.grpcFace ??= meshGrpc(this, {
       random: this.random,
+      ...(this.clock ? { clock: this.clock } : {}),
       inbound: { policy: this.policy, servicePort: (local) => this.servicePortOf(local) },
       observers: this.observers,
       ...(this.tls ? { tls: this.tls, inboundMode: this.inboundMode } : {}),

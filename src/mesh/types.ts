@@ -48,6 +48,12 @@ export interface MeshOptions {
   nodeId?: string;
   /** Randomness for routing decisions and retry jitter (tests pass a seeded one). */
   random?: () => number;
+  /**
+   * Time source of the call engine (`meshlet-node/testing`'s ManualClock steps it): HTTP route and
+   * per-try timeouts, retry backoff, HTTP fault delays, outlier ejection and circuit-breaker
+   * bookkeeping read and arm timers through it. Default: the system clock.
+   */
+  clock?: import('../internal/clock.js').Clock;
   /** Aborting it while `createMesh()` waits for the first config rejects with the signal's reason and closes the mesh. */
   signal?: AbortSignal;
   /**
