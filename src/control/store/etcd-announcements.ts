@@ -129,6 +129,7 @@ export class SharedAnnouncements implements AnnouncementSource {
     for (const s of this.subs) s.dispose();
     await this.flush().catch(() => {});
     await this.watch?.cancel();
+    this.lease?.release();
     this.changed.clear();
   }
 

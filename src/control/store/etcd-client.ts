@@ -74,8 +74,10 @@ export interface EtcdWatchHandlers {
 export interface EtcdLease {
   id(): Promise<string>;
   onLost(fn: () => void): void;
-  /** Revokes the lease (its keys go at once); best effort on close. */
+  /** Revokes the lease (its keys go at once); best effort. */
   revoke(): Promise<void>;
+  /** Stops renewing: etcd expires the lease (and its keys) after its TTL. */
+  release(): void;
 }
 
 /** What the etcd stores use; {@link connectEtcd} makes one. */
@@ -110,7 +112,7 @@ interface Etcd3Client {
   close(): void;
 }
 interface RawKv { key: Buffer; value: Buffer; mod_revision: string; lease: string }
-interface RawLease { grant(): Promise<string>; revoke(): Promise<void>; on(e: 'lost', fn: (err: Error) => void): void }
+interface RawLease { grant(): Promise<string>; revoke(): Promise<void>; release(): void; on(e: 'lost', fn: (err: Error) => void): void }
 interface RawWatcher {
   on(e: 'put' | 'delete', fn: (kv: RawKv) => void): void;
   on(e: 'error' | 'disconnected', fn: (err: Error) => void): void;
@@ -200,7 +202,7 @@ export async function connectEtcd(target: EtcdTarget, options: { dialTimeoutMs?:
         log('lease lost: %s', err.message);
         for (const fn of lost) fn();
       });
-      return { id: () => raw.grant(), onLost: (fn) => void lost.push(fn), revoke: () => raw.revoke().catch(() => {}) };
+      return { id: () => raw.grant(), onLost: (fn) => void lost.push(fn), revoke: () => raw.revoke().catch(() => {}), release: () => raw.release() };
     },
     async watch(prefix, fromRevision, handlers) {
       const w = await client.watch().prefix(prefix).startRevision(String(fromRevision)).create();
