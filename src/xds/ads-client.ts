@@ -17,6 +17,7 @@ import type { ResourceModels } from '../core/model/index.js';
 import type { NodeObject } from './node.js';
 import { RESOURCE_CODECS } from './resources/index.js';
 import { shortTypeName, type ResourceTypeUrl } from './type-urls.js';
+import { PrimaryProbe } from './primary-probe.js';
 
 const log = trace('ads');
 
@@ -26,8 +27,12 @@ const INVALID_ARGUMENT = 3;
 const CLOSE_GRACE_MS = 500;
 
 export interface XdsClientOptions {
-  /** `host:port` of the control server's ADS endpoint. */
-  server: string;
+  /**
+   * `host:port` of the control server's ADS endpoint, or several in priority order (gRFC A71):
+   * a failed stream moves to the next at once, a round of failures backs off, and while a
+   * fallback serves, the primary is probed and taken back once it accepts connections.
+   */
+  server: string | readonly string[];
   /** The node to announce, usually from {@link buildNode}. */
   node: NodeObject;
   /** Default: insecure (plaintext, Istio's port 15010). */
@@ -71,7 +76,12 @@ type AnyModel = ResourceModels[ResourceTypeUrl];
  * ```
  */
 export class XdsClient {
-  private readonly target: AdsTarget;
+  private readonly targets: AdsTarget[];
+  /** Index into `targets` of the current (or next) stream's server. */
+  private index = 0;
+  /** Servers that failed since the last response (a full round backs off). */
+  private failedInRound = 0;
+  private probe: PrimaryProbe | undefined;
   private readonly backoff: Backoff;
   private readonly events = new EventSet<XdsClientEvents>();
   private readonly states = new Map<string, TypeState<AnyModel>>();
@@ -84,13 +94,15 @@ export class XdsClient {
 
   constructor(options: XdsClientOptions) {
     this.nodeObject = options.node;
-    this.target = {
-      server: options.server,
+    const servers = typeof options.server === 'string' ? [options.server] : [...options.server];
+    if (servers.length === 0) throw meshError('MESHLET_ERR_CONFIG', 'XdsClient needs at least one server');
+    this.targets = servers.map((server) => ({
+      server,
       // xDS responses of a large mesh exceed grpc's 4 MiB default.
       maxReceiveBytes: 256 * 1024 * 1024,
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.channelOptions ? { channelOptions: options.channelOptions } : {}),
-    };
+    }));
     this.backoff = new Backoff(options.backoff);
     for (const [typeUrl, codec] of Object.entries(RESOURCE_CODECS)) {
       this.states.set(typeUrl, new TypeState<AnyModel>(typeUrl, codec as (typeof RESOURCE_CODECS)[ResourceTypeUrl]));
@@ -101,6 +113,11 @@ export class XdsClient {
   /** The node sent on each new stream. */
   get node(): NodeObject {
     return this.nodeObject;
+  }
+
+  /** The server the current (or next) stream dials. */
+  get server(): string {
+    return this.targets[this.index]!.server;
   }
 
   /** Whether the current stream has heard from the server. */
@@ -181,6 +198,7 @@ export class XdsClient {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
+    this.probe?.stop();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const s = this.stream;
@@ -209,11 +227,12 @@ export class XdsClient {
   private connect(): void {
     this.reconnectTimer = undefined;
     if (this.closed) return;
-    log('ADS stream to %s opening', this.target.server);
+    const target = this.targets[this.index]!;
+    log('ADS stream to %s opening', target.server);
     for (const state of this.states.values()) state.resetStream();
-    const s: AdsStream = new AdsStream(this.target, {
+    const s: AdsStream = new AdsStream(target, {
       onConnected: () => {
-        log('ADS stream to %s connected', this.target.server);
+        log('ADS stream to %s connected', target.server);
         this.events.emit('connected');
       },
       onResponse: (res) => this.onResponse(s, res),
@@ -226,8 +245,22 @@ export class XdsClient {
   private onStreamEnd(s: AdsStream, error: MeshError): void {
     if (s !== this.stream || this.closed) return;
     this.stream = undefined;
-    const delay = this.backoff.next();
-    log('%s; reconnecting in %d ms', error.message, delay);
+    this.probe?.stop();
+    this.probe = undefined;
+    // Several servers: the next one at once; once every one failed since the last response, back
+    // off and start over at the primary (A71: servers are tried in priority order).
+    const n = this.targets.length;
+    this.failedInRound++;
+    let delay: number;
+    if (this.failedInRound < n) {
+      this.index = (this.index + 1) % n;
+      delay = 0;
+    } else {
+      this.failedInRound = 0;
+      this.index = 0;
+      delay = this.backoff.next();
+    }
+    log('%s; reconnecting to %s in %d ms', error.message, this.server, delay);
     this.events.emit('disconnected', error, delay);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
@@ -236,6 +269,8 @@ export class XdsClient {
     if (s !== this.stream) return;
     // The server proved healthy: only now does the backoff start over (not on connect).
     this.backoff.reset();
+    this.failedInRound = 0;
+    if (this.index !== 0 && !this.probe) this.probe = new PrimaryProbe(this.targets[0]!.server, () => this.returnToPrimary(s), { initialMs: this.backoff.initialMs, maxMs: this.backoff.maxMs });
     const typeUrl = res.type_url ?? '';
     const state = this.states.get(typeUrl);
     if (!state || !state.interested) {
@@ -261,6 +296,18 @@ export class XdsClient {
     for (const [name, err] of outcome.failed) for (const w of state.watchersOf(name)) this.call(() => w.onError?.(err));
     const names = [...outcome.changed.map(([n]) => n), ...outcome.removed];
     if (names.length > 0) this.events.emit('update', typeUrl, version, names);
+  }
+
+  /** The primary accepts connections again: move the stream back to it (A71), cache kept meanwhile. */
+  private returnToPrimary(s: AdsStream): void {
+    if (s !== this.stream || this.closed) return;
+    log('primary %s is back; leaving %s', this.targets[0]!.server, this.server);
+    this.probe = undefined;
+    this.stream = undefined;
+    this.index = 0;
+    this.failedInRound = 0;
+    void s.close(CLOSE_GRACE_MS);
+    this.connect();
   }
 
   private send(s: AdsStream, state: TypeState<AnyModel>, errorDetail?: { code: number; message: string }, withNode = false): void {
