@@ -7,7 +7,12 @@
 // Every wait is on an observable condition (generous deadlines for a loaded machine), never a sleep.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createMesh, type Mesh } from '../../src/index.js';
 import type { EndpointsModel } from '../../src/core/model/index.js';
 import { TYPE_URL } from '../../src/xds/type-urls.js';
@@ -15,6 +20,7 @@ import { ControlProcess, freePort } from '../integration/control/control-process
 import { EtcdCluster, haveEtcd } from '../helpers/etcd.js';
 import { waitFor } from '../helpers/wait.js';
 
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVICES = 6;
 const WAIT = 90_000;
 const svc = (i: number) => `svc${i}`;
@@ -127,6 +133,14 @@ test('HA chaos: control servers and an etcd member SIGKILLed under load; nothing
   };
 
   await moreRequests(50, 'before the chaos');
+  // The first change goes in with `meshlet apply` against the second server: any server takes writes.
+  const dir = await mkdtemp(join(tmpdir(), 'meshlet-chaos-'));
+  await writeFile(join(dir, 'change.yaml'), change(changes));
+  const cli = spawnSync(process.execPath, ['bin/meshlet.js', 'apply', '-f', join(dir, 'change.yaml'), '--server', `127.0.0.1:${servers[1]!.adminPort}`], { cwd: ROOT, encoding: 'utf8' });
+  await rm(dir, { recursive: true, force: true });
+  assert.equal(cli.status, 0, `meshlet apply: ${cli.stdout}${cli.stderr}`);
+  const first = changes++;
+  await waitFor(() => meshes.every((m) => hasChange(m, first)), WAIT, 'the change from meshlet apply on every mesh');
   await applyAndConverge('all up');
 
   for (const s of servers) {
