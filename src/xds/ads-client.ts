@@ -273,8 +273,17 @@ export class XdsClient {
     if (this.index !== 0 && !this.probe) this.probe = new PrimaryProbe(this.targets[0]!.server, () => this.returnToPrimary(s), { initialMs: this.backoff.initialMs, maxMs: this.backoff.maxMs });
     const typeUrl = res.type_url ?? '';
     const state = this.states.get(typeUrl);
-    if (!state || !state.interested) {
+    if (!state) {
       log('ignoring response for unrequested type %s', typeUrl);
+      return;
+    }
+    if (!state.interested) {
+      // Unsubscribed meanwhile. The unsubscribe may have crossed this response and been dropped
+      // by the server as stale (its nonce is older), so answer with the current, empty names:
+      // without it the server keeps the old subscription pending forever (found by
+      // test/fuzz/xds-model.test.ts, seed 7). Nothing of it is applied.
+      state.nonce = res.nonce ?? '';
+      if (state.sentNames !== undefined) this.send(s, state);
       return;
     }
     state.nonce = res.nonce ?? '';

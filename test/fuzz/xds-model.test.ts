@@ -121,6 +121,15 @@ function check(server: ControlServer, c: XdsClient, m: Model, where: string): vo
  * wildcard), and by name the route configurations the listeners name and the assignments the
  * EDS clusters name, dropping those no longer named (RDS/EDS removal is by unsubscribing).
  */
+/** `server.settled()`, failing with every client's sync state (what did not answer). */
+async function settle(server: ControlServer, where: string): Promise<void> {
+  try {
+    await server.settled(60_000);
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}\n${JSON.stringify(server.clients(), null, 1)}`);
+  }
+}
+
 function client(server: ControlServer, id: string): XdsClient {
   const c = new XdsClient({ server: `127.0.0.1:${server.xdsPort}`, node: buildNode({ id }), backoff: { initialMs: 20, maxMs: 200 } });
   const routes = new Map<string, Disposable>();
@@ -190,7 +199,7 @@ test(`xDS model fuzz: ${STEPS} random operations (seed ${SEED}), 0 divergences`,
           log.push(`del VS ${h}`);
         }
       }
-      await server.settled(60_000);
+      await settle(server, `step ${step} (seed ${SEED}; last batch: ${log.join('; ')})`);
       settles++;
       check(server, main, m, `step ${step} (seed ${SEED}; last batch: ${log.join('; ')})`);
       if (settles % 100 === 0) {
@@ -204,7 +213,7 @@ test(`xDS model fuzz: ${STEPS} random operations (seed ${SEED}), 0 divergences`,
               if (acked.has(TYPE_URL.listener) && acked.has(TYPE_URL.cluster)) { sub.dispose(); resolve(); }
             });
           });
-          await server.settled(60_000);
+          await settle(server, `fresh client at step ${step}`);
           check(server, fresh, m, `fresh client at step ${step} (seed ${SEED})`);
         } finally {
           await fresh.close();
