@@ -176,6 +176,9 @@ test('HA chaos: control servers and an etcd member SIGKILLed under load; nothing
       assert.ok(services.find((x) => x.hostname === `${svc(i)}.default.svc.cluster.local`)?.endpoints.length, `server ${s.xdsPort} serves ${svc(i)}`);
     }
   }
+  // Same etcd state, same versions on every server: a client that fails over re-downloads nothing.
+  const versions = async (s: Server) => Promise.all(['LDS', 'RDS', 'CDS', 'EDS'].map(async (t) => ((await (await fetch(`http://127.0.0.1:${s.adminPort}/debug/xds?type=${t}`)).json()) as { version: string }).version));
+  await waitFor(async () => new Set((await Promise.all(servers.map(versions))).map((v) => v.join())).size === 1, WAIT, 'equal xDS versions on the three servers');
   assert.ok(requests > 300, `load ran (${requests} requests)`);
   // Every mesh lost its stream at least once (all servers were down together) and came back.
   assert.ok(disconnects.every((d) => d > 0), `disconnects per mesh: ${disconnects.join(',')}`);
