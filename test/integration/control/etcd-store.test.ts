@@ -52,13 +52,13 @@ after(async () => {
 test('config applied through one server is served by both, with equal versions', async () => {
   const [a, b] = servers as [ControlServer, ControlServer];
   await a.store.apply(parseConfig(SE('one', '10.1.0.1'), 'one.yaml').resources, 'admin');
-  await waitFor(() => b.store.list().some((r) => r.metadata.name === 'one'), 10_000, 'b sees the ServiceEntry');
-  await waitFor(() => a.snapshot().version === b.snapshot().version && a.snapshot().typeVersion(TYPE_URL.cluster) !== undefined, 10_000, 'equal snapshot versions');
+  await waitFor(() => b.store.list().some((r) => r.metadata.name === 'one'), 30_000, 'b sees the ServiceEntry');
+  await waitFor(() => a.snapshot().version === b.snapshot().version && a.snapshot().typeVersion(TYPE_URL.cluster) !== undefined, 30_000, 'equal snapshot versions');
   assert.ok([...a.snapshot().resources(TYPE_URL.cluster).keys()].some((n) => n.includes('one.example.com')));
 
   assert.equal(await b.store.delete('ServiceEntry', 'default', 'one'), true);
-  await waitFor(() => !a.store.list().some((r) => r.metadata.name === 'one'), 10_000, 'a drops the deleted ServiceEntry');
-  await waitFor(() => a.snapshot().version === b.snapshot().version, 10_000, 'equal versions after the delete');
+  await waitFor(() => !a.store.list().some((r) => r.metadata.name === 'one'), 30_000, 'a drops the deleted ServiceEntry');
+  await waitFor(() => a.snapshot().version === b.snapshot().version, 30_000, 'equal versions after the delete');
   assert.equal(await b.store.delete('ServiceEntry', 'default', 'one'), false);
 });
 
@@ -72,11 +72,31 @@ test('an endpoint announced through one server is an endpoint on the other', asy
   try {
     client.watch(TYPE_URL.cluster, '*', { onChange() {} });
     const host = 'ratings.default.svc.cluster.local';
-    await waitFor(() => b.services().find((s) => s.hostname === host)?.endpoints.some((e) => e.address === '10.2.0.7'), 10_000, 'b serves the endpoint announced through a');
-    await waitFor(() => a.snapshot().version === b.snapshot().version, 10_000, 'equal versions with the announcement');
+    await waitFor(() => b.services().find((s) => s.hostname === host)?.endpoints.some((e) => e.address === '10.2.0.7'), 30_000, 'b serves the endpoint announced through a');
+    await waitFor(() => a.snapshot().version === b.snapshot().version, 30_000, 'equal versions with the announcement');
   } finally {
     await client.close();
   }
+});
+
+test("a dead server's announcements expire with its lease", async () => {
+  const [, b] = servers as [ControlServer, ControlServer];
+  const c = await createControlServer({ store: `${etcd.url}/t1`, xdsPort: 0, adminPort: null, warmupMs: 0, leaseTtlSeconds: 2, caDir: join(dir, 'ca-c'), storeKeyFile: keyFile });
+  const client = new XdsClient({
+    server: `127.0.0.1:${c.xdsPort}`,
+    node: buildNode({ id: 'orphan-1.default', service: 'orphan', namespace: 'default', address: '10.2.0.8', ports: [{ number: 9080, name: 'http', protocol: 'HTTP' }] }),
+    backoff: { initialMs: 50, maxMs: 500 },
+  });
+  const host = 'orphan.default.svc.cluster.local';
+  try {
+    client.watch(TYPE_URL.cluster, '*', { onChange() {} });
+    await waitFor(() => b.services().some((s) => s.hostname === host), 30_000, 'b serves the endpoint announced through c');
+  } finally {
+    // The server goes first (its lease stops being renewed, nothing withdraws), then its client.
+    await c.close();
+    await client.close();
+  }
+  await waitFor(() => !b.services().some((s) => s.hostname === host), 40_000, "the endpoint goes with c's lease");
 });
 
 test('both servers sign with the one CA, sealed in etcd', async () => {
