@@ -17,7 +17,7 @@ import type { ResourceModels } from '../core/model/index.js';
 import type { NodeObject } from './node.js';
 import { RESOURCE_CODECS } from './resources/index.js';
 import { shortTypeName, type ResourceTypeUrl } from './type-urls.js';
-import { PrimaryProbe } from './primary-probe.js';
+import { ServerOrder } from './server-order.js';
 
 const log = trace('ads');
 
@@ -76,12 +76,7 @@ type AnyModel = ResourceModels[ResourceTypeUrl];
  * ```
  */
 export class XdsClient {
-  private readonly targets: AdsTarget[];
-  /** Index into `targets` of the current (or next) stream's server. */
-  private index = 0;
-  /** Servers that failed since the last response (a full round backs off). */
-  private failedInRound = 0;
-  private probe: PrimaryProbe | undefined;
+  private readonly order: ServerOrder<AdsTarget>;
   private readonly backoff: Backoff;
   private readonly events = new EventSet<XdsClientEvents>();
   private readonly states = new Map<string, TypeState<AnyModel>>();
@@ -96,7 +91,7 @@ export class XdsClient {
     this.nodeObject = options.node;
     const servers = typeof options.server === 'string' ? [options.server] : [...options.server];
     if (servers.length === 0) throw meshError('MESHLET_ERR_CONFIG', 'XdsClient needs at least one server');
-    this.targets = servers.map((server) => ({
+    const targets = servers.map((server) => ({
       server,
       // xDS responses of a large mesh exceed grpc's 4 MiB default.
       maxReceiveBytes: 256 * 1024 * 1024,
@@ -104,6 +99,7 @@ export class XdsClient {
       ...(options.channelOptions ? { channelOptions: options.channelOptions } : {}),
     }));
     this.backoff = new Backoff(options.backoff);
+    this.order = new ServerOrder(targets, this.backoff, (t) => t.server);
     for (const [typeUrl, codec] of Object.entries(RESOURCE_CODECS)) {
       this.states.set(typeUrl, new TypeState<AnyModel>(typeUrl, codec as (typeof RESOURCE_CODECS)[ResourceTypeUrl]));
     }
@@ -117,7 +113,7 @@ export class XdsClient {
 
   /** The server the current (or next) stream dials. */
   get server(): string {
-    return this.targets[this.index]!.server;
+    return this.order.current.server;
   }
 
   /** Whether the current stream has heard from the server. */
@@ -198,7 +194,7 @@ export class XdsClient {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
-    this.probe?.stop();
+    this.order.stopProbe();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const s = this.stream;
@@ -227,7 +223,7 @@ export class XdsClient {
   private connect(): void {
     this.reconnectTimer = undefined;
     if (this.closed) return;
-    const target = this.targets[this.index]!;
+    const target = this.order.current;
     log('ADS stream to %s opening', target.server);
     for (const state of this.states.values()) state.resetStream();
     const s: AdsStream = new AdsStream(target, {
@@ -245,21 +241,9 @@ export class XdsClient {
   private onStreamEnd(s: AdsStream, error: MeshError): void {
     if (s !== this.stream || this.closed) return;
     this.stream = undefined;
-    this.probe?.stop();
-    this.probe = undefined;
     // Several servers: the next one at once; once every one failed since the last response, back
     // off and start over at the primary (A71: servers are tried in priority order).
-    const n = this.targets.length;
-    this.failedInRound++;
-    let delay: number;
-    if (this.failedInRound < n) {
-      this.index = (this.index + 1) % n;
-      delay = 0;
-    } else {
-      this.failedInRound = 0;
-      this.index = 0;
-      delay = this.backoff.next();
-    }
+    const delay = this.order.failed();
     log('%s; reconnecting to %s in %d ms', error.message, this.server, delay);
     this.events.emit('disconnected', error, delay);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
@@ -269,8 +253,7 @@ export class XdsClient {
     if (s !== this.stream) return;
     // The server proved healthy: only now does the backoff start over (not on connect).
     this.backoff.reset();
-    this.failedInRound = 0;
-    if (this.index !== 0 && !this.probe) this.probe = new PrimaryProbe(this.targets[0]!.server, () => this.returnToPrimary(s), { initialMs: this.backoff.initialMs, maxMs: this.backoff.maxMs });
+    this.order.answered(() => this.returnToPrimary(s));
     const typeUrl = res.type_url ?? '';
     const state = this.states.get(typeUrl);
     if (!state) {
@@ -310,11 +293,9 @@ export class XdsClient {
   /** The primary accepts connections again: move the stream back to it (A71), cache kept meanwhile. */
   private returnToPrimary(s: AdsStream): void {
     if (s !== this.stream || this.closed) return;
-    log('primary %s is back; leaving %s', this.targets[0]!.server, this.server);
-    this.probe = undefined;
+    log('the primary is back; leaving %s', this.server);
+    this.order.toPrimary();
     this.stream = undefined;
-    this.index = 0;
-    this.failedInRound = 0;
     void s.close(CLOSE_GRACE_MS);
     this.connect();
   }
