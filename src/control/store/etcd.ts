@@ -65,7 +65,8 @@ export class EtcdStore implements ConfigStore {
 
   async apply(resources: IstioResource[], origin?: string): Promise<void> {
     if (resources.length === 0) return;
-    if (this.items.size + resources.length > MAX_ETCD_RESOURCES) throw meshError('MESHLET_ERR_STORE', `the etcd store holds at most ${MAX_ETCD_RESOURCES} resources`);
+    const added = resources.filter((r) => !this.items.has(this.keyOf(resourceKey(r)))).length;
+    if (this.items.size + added > MAX_ETCD_RESOURCES) throw meshError('MESHLET_ERR_STORE', `the etcd store holds at most ${MAX_ETCD_RESOURCES} resources`);
     const docs = resources.map((r) => {
       const { source: _, ...plain } = r;
       return { key: this.keyOf(resourceKey(r)), value: Buffer.from(JSON.stringify(plain)) };
