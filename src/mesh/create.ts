@@ -23,7 +23,7 @@ import { EventSet, type Disposable } from '../internal/events.js';
 import { buildNode, type BuildNodeOptions, type NodePort } from '../xds/node.js';
 import type { CloseOptions, Mesh, MeshEvents, MeshInbound, MeshOptions } from './types.js';
 import { channels } from '../telemetry/diagnostics.js';
-import { checkControlPlane, ControlPlaneState, type Unreachable } from './control-plane.js';
+import { controlPlanes, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
 import { startMeshMetrics, type MeshMetrics } from '../telemetry/mesh-metrics.js';
 import { tokenSource } from './token.js';
@@ -59,7 +59,8 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   if (typeof token === 'string') identity!.decodeJoinToken(token);
   const tls = token === undefined ? undefined : await identity!.startIdentity({
     token,
-    controlPlane: checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE),
+    // The CA is asked through the first server (the secure port of the primary).
+    controlPlane: controlPlanes(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE)[0]!,
     waitMs: options.initialFetchTimeoutMs ?? 5000,
     ...(options.identityTtlSeconds !== undefined ? { ttlSeconds: options.identityTtlSeconds } : {}),
   });
@@ -160,10 +161,10 @@ class MeshClient implements Mesh {
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
       ...(metrics?.port !== undefined ? { metricsPort: metrics.port } : {}),
     };
-    const controlPlane = checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE);
-    this.controlPlane = new ControlPlaneState(controlPlane, (u) => this.warnUnreachable(u));
+    const servers = controlPlanes(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE);
+    this.controlPlane = new ControlPlaneState(servers.join(','), (u) => this.warnUnreachable(u));
     this.xds = new XdsClient({
-      server: controlPlane,
+      server: servers,
       node: buildNode(this.node),
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
       ...(tls && adsCredentials ? adsCredentials(tls) : {}),

@@ -22,8 +22,14 @@ import type { Disposable } from '../internal/events.js';
  * ```
  */
 export interface MeshOptions {
-  /** `host:port` of the control server's xDS port. Default env `MESHLET_CONTROL_PLANE`, else `127.0.0.1:15010`. */
-  controlPlane?: string;
+  /**
+   * `host:port` of the control server's xDS port, or several servers in priority order
+   * (`['a:15010', 'b:15010', 'c:15010']`, control servers sharing one etcd): the mesh moves to
+   * the next when its stream fails, keeps serving its cached config meanwhile, and returns to
+   * the first once it is back (gRFC A71). Default env `MESHLET_CONTROL_PLANE` (a comma list for
+   * several), else `127.0.0.1:15010`.
+   */
+  controlPlane?: string | readonly string[];
   /** The service this process serves as (needed for `listen()` to register an endpoint). */
   service?: string;
   /** Default `default`. */
