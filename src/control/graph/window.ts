@@ -62,7 +62,8 @@ export class TargetCounters {
     if (info === null) return;
     this.next.set(key, value);
     const inc = counterIncrease(this.prev.get(key), value, this.scraped);
-    if (inc <= 0) return;
+    // A bucket that did not grow still bounds the next one from below: keep its zero.
+    if (inc <= 0 && (info.kind === 'requests' || !this.scraped)) return;
     let e = into.get(info.edge);
     if (!e) into.set(info.edge, (e = { ref: info.ref, requests: 0, errors: 0, codes: new Map(), buckets: new Map() }));
     if (info.kind === 'requests') {
