@@ -26,7 +26,7 @@ export interface GenericXdsConfig {
   configStatus: ConfigStatus;
   clientStatus: ClientResourceStatus;
   /** CSDS `UpdateFailureState`: the latest rejection of this resource's type. */
-  errorState?: { details: string; versionInfo: string; lastUpdateAttempt: string };
+  errorState?: { details: string; versionInfo: string; lastUpdateAttempt: string; failedConfiguration?: Record<string, unknown> };
 }
 
 /** CSDS `ClientConfig`, plus the per-type sync summary `meshlet status` shows. */
@@ -103,8 +103,13 @@ function typeConfigs(t: TypeConfigView, content: boolean): GenericXdsConfig[] {
       g.configStatus = 'SYNCED';
       g.clientStatus = 'ACKED';
     }
-    // Content the client runs on: the ACKed copy; what was sent when nothing was ACKed yet.
-    const from = av !== undefined ? acked! : sv !== undefined ? sent! : undefined;
+    // Content the client runs on: the ACKed copy; what was sent when nothing was ACKed yet
+    // (but never a rejected copy: that one is the error state's failedConfiguration).
+    if (g.clientStatus === 'NACKED' && sv !== undefined) {
+      const failed = contents?.get(sent!, name);
+      if (failed) g.errorState!.failedConfiguration = failed;
+    }
+    const from = av !== undefined ? acked! : sv !== undefined && g.clientStatus !== 'NACKED' ? sent! : undefined;
     if (from) {
       g.versionInfo = av ?? sv!;
       g.lastUpdated = from.at;

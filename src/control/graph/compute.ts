@@ -71,6 +71,8 @@ export interface EdgeRef {
   source: NodeRef;
   dest: NodeRef;
   protocol: string;
+  /** Whose report counts it: the caller's, or (callers that report nothing) the destination's. */
+  reporter: 'source' | 'destination';
 }
 
 const UNKNOWN = 'unknown';
@@ -87,10 +89,11 @@ export function edgeId(e: EdgeRef): string {
 /**
  * The edge of an `istio_requests_total` (or duration) series, or undefined when the series does
  * not count toward the graph. Kiali's rule (graph/telemetry/istio/istio.go
- * buildNamespaceTrafficMap): requests are counted once, from the caller's report
+ * buildNamespaceTrafficMap): requests are counted from the caller's report
  * (`reporter="source"`) — it also sees calls that never reached a destination (faults, no
- * endpoint, timeouts); the destination's report is used only for callers outside the mesh
- * (`source_workload="unknown"`), which report nothing.
+ * endpoint, timeouts); the destination's report counts only callers outside the mesh
+ * (`source_workload="unknown"`), which report nothing. A meshlet server on plaintext cannot
+ * name its caller either, so buildGraph keeps of those only what no caller reported.
  *
  * @example
  * ```ts
@@ -112,7 +115,7 @@ export function edgeOf(l: Readonly<Record<string, string>>): EdgeRef | undefined
     ? { namespace: l['destination_workload_namespace'] ?? UNKNOWN, service: l['destination_canonical_service'] ?? destWorkload, version: l['destination_canonical_revision'] ?? '' }
     : { namespace: l['destination_service_namespace'] ?? UNKNOWN, service: l['destination_service_name'] ?? UNKNOWN, version: '' };
   if (dest.service === UNKNOWN) return undefined;
-  return { source, dest, protocol: l['request_protocol'] ?? 'http' };
+  return { source, dest, protocol: l['request_protocol'] ?? 'http', reporter };
 }
 
 /**

@@ -97,7 +97,7 @@ describe('histogram quantiles (PromQL histogram_quantile)', () => {
 describe('edges from Istio labels (Kiali reporter choice)', () => {
   test('source reports count; destination reports only for callers outside the mesh', () => {
     const e = edgeOf(edgeLabels('productpage', 'v1', 'reviews', 'v2'))!;
-    assert.deepEqual(e, { source: { namespace: 'default', service: 'productpage', version: 'v1' }, dest: { namespace: 'default', service: 'reviews', version: 'v2' }, protocol: 'http' });
+    assert.deepEqual(e, { source: { namespace: 'default', service: 'productpage', version: 'v1' }, dest: { namespace: 'default', service: 'reviews', version: 'v2' }, protocol: 'http', reporter: 'source' });
     assert.equal(edgeOf({ ...edgeLabels('productpage', 'v1', 'reviews', 'v2'), reporter: 'destination' }), undefined, 'the caller reported it already');
     const outside = edgeOf({ ...edgeLabels('productpage', 'v1', 'reviews', 'v2'), reporter: 'destination', source_workload: 'unknown' })!;
     assert.equal(outside.source.service, 'unknown');
@@ -170,6 +170,29 @@ describe('window and graph', () => {
     const later = w.sum(15_001);
     assert.equal(buildGraph(later.edges, later.seconds, []).edges[0]!.requests, 10);
     assert.equal(w.sum(30_000).edges.size, 0);
+  });
+  test('a destination\'s reports of callers it cannot name count only what no mesh caller reported', () => {
+    const c = new TargetCounters(1000);
+    const fromMesh = edgeLabels('productpage', 'v1', 'reviews', 'v2');
+    // reviews' own (destination) report: it saw 30 requests and cannot name any caller.
+    const inbound = { ...fromMesh, reporter: 'destination', source_workload: 'unknown', source_canonical_service: 'unknown', source_workload_namespace: 'unknown' };
+    const w = new TrafficWindow(60_000, 10);
+    scrape(c, text([{ labels: fromMesh, count: 0 }, { labels: inbound, count: 0 }]));
+    w.add(0, 1000, scrape(c, text([{ labels: fromMesh, count: 20 }, { labels: inbound, count: 30 }])));
+    const { edges, seconds } = w.sum(1000);
+    const g = buildGraph(edges, seconds, []);
+    assert.deepEqual(g.edges.map((e) => [e.source, e.target, e.requests]), [
+      ['default/productpage/v1', 'default/reviews/v2', 20],
+      ['default/unknown/', 'default/reviews/v2', 10],
+    ], 'productpage\'s 20 once; the other 10 came from outside the mesh');
+    // The next 20 were all reported by productpage too: the outside edge stays at 10.
+    w.add(1000, 2000, scrape(c, text([{ labels: fromMesh, count: 40 }, { labels: inbound, count: 50 }])));
+    const later = w.sum(2000);
+    assert.deepEqual(buildGraph(later.edges, later.seconds, []).edges.map((e) => e.requests), [40, 10]);
+    // A window where every request was also reported by its caller: no outside edge at all.
+    const only = new TrafficWindow(60_000, 10);
+    only.add(2000, 3000, scrape(c, text([{ labels: fromMesh, count: 45 }, { labels: inbound, count: 55 }])));
+    assert.deepEqual(buildGraph(only.sum(3000).edges, 1, []).edges.map((e) => e.source), ['default/productpage/v1']);
   });
   test('connected clients with metrics are nodes even while idle, with their identities', () => {
     const g = buildGraph(new Map(), 0, [{
