@@ -37,18 +37,19 @@ function layout(g){
   g.edges.forEach(function(e){incoming[e.target]=(incoming[e.target]||0)+1;});
   for(var i=0;i<g.nodes.length;i++){var moved=false;g.edges.forEach(function(e){if(e.source!==e.target&&depth[e.target]<depth[e.source]+1&&depth[e.source]<g.nodes.length){depth[e.target]=depth[e.source]+1;moved=true;}});if(!moved)break;}
   var cols={},pos={};g.nodes.forEach(function(n){var d=depth[n.id]||0;(cols[d]=cols[d]||[]).push(n);});
-  Object.keys(cols).forEach(function(d){cols[d].forEach(function(n,i){pos[n.id]={x:30+d*230,y:30+i*80};});});
+  Object.keys(cols).forEach(function(d){cols[d].forEach(function(n,i){pos[n.id]={x:20+d*330,y:20+i*90};});});
   return pos;
 }
 function drawGraph(g){
   var box=document.getElementById('graph');var pos=layout(g);
-  var w=0,h=0;Object.keys(pos).forEach(function(k){w=Math.max(w,pos[k].x+200);h=Math.max(h,pos[k].y+60);});
+  var w=0,h=0;Object.keys(pos).forEach(function(k){w=Math.max(w,pos[k].x+180);h=Math.max(h,pos[k].y+60);});
   var s=svg('svg',{width:Math.max(w,300),height:Math.max(h,80),role:'img','aria-label':'service graph'});
   g.edges.forEach(function(e){var a=pos[e.source],b=pos[e.target];if(!a||!b)return;
     var grp=svg('g',{'class':'edge'+(e.errorRate>0?' bad':''),'data-source':e.source,'data-target':e.target});
     grp.appendChild(svg('line',{x1:a.x+160,y1:a.y+20,x2:b.x,y2:b.y+20}));
-    grp.appendChild(svg('text',{x:(a.x+160+b.x)/2-40,y:(a.y+b.y)/2+14},e.rps+' rps, '+pct(e.errorRate)+' err'));
-    grp.appendChild(svg('text',{x:(a.x+160+b.x)/2-40,y:(a.y+b.y)/2+28},'p50 '+ms(e.p50Ms)+' p99 '+ms(e.p99Ms)));
+    var mx=(a.x+160+b.x)/2,my=(a.y+b.y)/2+20;
+    grp.appendChild(svg('text',{x:mx,y:my-6,'text-anchor':'middle'},e.rps+' rps, '+pct(e.errorRate)+' err'));
+    grp.appendChild(svg('text',{x:mx,y:my+12,'text-anchor':'middle'},'p50 '+ms(e.p50Ms)+', p99 '+ms(e.p99Ms)));
     s.appendChild(grp);});
   g.nodes.forEach(function(n){var p=pos[n.id];var grp=svg('g',{'class':'node'+(n.version?'':' service'),'data-node':n.id});
     grp.appendChild(svg('rect',{x:p.x,y:p.y,width:160,height:40,rx:6}));
@@ -90,7 +91,7 @@ const BODY = `<header><h1>meshlet</h1><span id="version"></span><span id="update
 <section><h2>Service graph</h2><div id="graph"></div><p class="muted" id="window"></p>
 <table><thead><tr><th>source</th><th>destination</th><th>protocol</th><th>rps</th><th>errors</th><th>p50</th><th>p99</th><th>requests</th><th>codes</th></tr></thead><tbody id="edges"></tbody></table></section>
 <section><h2>Clients: xDS sync and identity</h2><table><thead><tr><th>node</th><th>service</th><th>identity</th><th>LDS</th><th>RDS</th><th>CDS</th><th>EDS</th></tr></thead><tbody id="clients"></tbody></table></section>
-<section><h2>Config errors</h2><ul id="errors"></ul></section>
+<section><h2>Config analysis: errors and warnings</h2><ul id="errors"></ul></section>
 <section><h2>Scrape targets</h2><table><thead><tr><th>target</th><th>client</th><th>state</th><th>series</th><th>bytes</th><th>took</th></tr></thead><tbody id="targets"></tbody></table></section>
 </main>`;
 
