@@ -45,7 +45,7 @@ test('the dashboard renders the service graph with productpage, reviews, ratings
   await page.goto(`${b.admin}/`);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
   // The page polls every 2 s: wait until a render shows all five edges.
-  await page.waitForFunction(() => document.querySelectorAll('#edges tr').length >= 5, undefined, { timeout: 20_000 });
+  await page.waitForFunction("document.querySelectorAll('#edges tr').length >= 5", undefined, { timeout: 20_000 });
 
   const nodes = await page.$$eval('#graph g.node text:first-of-type', (els) => els.map((e) => e.textContent ?? ''));
   for (const n of ['productpage v1', 'reviews v2', 'reviews v3', 'ratings v1', 'loadgen v1']) assert.ok(nodes.includes(n), `node ${n} in ${JSON.stringify(nodes)}`);

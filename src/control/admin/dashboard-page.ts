@@ -64,7 +64,7 @@ function drawGraph(g){
     r.appendChild(td(Object.keys(e.codes).map(function(c){return c+': '+e.codes[c];}).join(', ')));return r;}));
   document.getElementById('window').textContent='window '+g.windowSeconds+' s, from '+g.reporter+' reports; '+g.scrape.rounds+' scrape rounds every '+g.scrape.intervalMs+' ms';
   rows(document.getElementById('targets'),g.scrape.targets.map(function(t){var r=el('tr');[t.target,t.client].forEach(function(x){r.appendChild(td(x));});
-    r.appendChild(td(t.ok?'up':t.error,t.ok?'SYNCED':'err'));r.appendChild(td(t.series,'num'));r.appendChild(td(t.bytes,'num'));r.appendChild(td(t.durationMs+' ms','num'));return r;}));
+    r.appendChild(td(t.ok?(t.truncated?'up (series over the limit: partly counted)':'up'):t.error,t.ok&&!t.truncated?'SYNCED':'err'));r.appendChild(td(t.series,'num'));r.appendChild(td(t.bytes,'num'));r.appendChild(td(t.durationMs+' ms','num'));return r;}));
 }
 function state(t){if(!t||t.sentVersion===undefined)return 'NOT_SENT';if(t.nack&&t.ackedVersion!==t.sentVersion)return 'NACK';if(t.pending||t.ackedVersion!==t.sentVersion)return 'STALE';return 'SYNCED';}
 function drawStatus(st){

@@ -20,6 +20,7 @@ import { DURATION_BUCKET, REQUESTS, TargetCounters, TrafficWindow, type EdgeTraf
 
 const log = trace('graph');
 const FAMILIES = new Set([REQUESTS, DURATION_BUCKET]);
+const MAX_LINE = 64 * 1024;
 
 /** Bounds of the scraper. */
 export interface GraphScrapeOptions {
@@ -31,11 +32,16 @@ export interface GraphScrapeOptions {
   timeoutMs?: number;
   /** Scrapes in flight at once. Default 4. */
   concurrency?: number;
-  /** Largest response read, bytes; a larger one fails that target's scrape. Default 4 MiB. */
+  /**
+   * Largest response read, bytes; a larger one fails that target's scrape. Default 64 MiB: the
+   * answer is read line by line as it streams (never held whole), and Istio's labels make text
+   * large — about 54 KB per outbound series (three histograms of 22 lines × 25 labels), so
+   * 1000 series answer ~52 MiB (bench/dashboard-scrape.ts).
+   */
   maxBytes?: number;
   /** Targets scraped per round (the rest are listed as skipped). Default 256. */
   maxTargets?: number;
-  /** Series remembered per target. Default 20 000. */
+  /** Series remembered per target (~1 KB each: Istio's label text is the key). Default 20 000. */
   maxSeriesPerTarget?: number;
   /** Stop scraping after this long without a graph request, ms. Default 300 000. */
   idleMs?: number;
@@ -49,12 +55,14 @@ export interface TargetState {
   error?: string;
   bytes: number;
   series: number;
+  /** More series than maxSeriesPerTarget: the rest were not counted. */
+  truncated?: boolean;
   durationMs: number;
   at: string;
 }
 
 const DEFAULTS: Required<GraphScrapeOptions> = {
-  intervalMs: 5000, windowMs: 60_000, timeoutMs: 2000, concurrency: 4, maxBytes: 4 * 1024 * 1024, maxTargets: 256, maxSeriesPerTarget: 20_000, idleMs: 300_000,
+  intervalMs: 5000, windowMs: 60_000, timeoutMs: 2000, concurrency: 4, maxBytes: 64 * 1024 * 1024, maxTargets: 256, maxSeriesPerTarget: 20_000, idleMs: 300_000,
 };
 
 /**
@@ -157,16 +165,19 @@ export class GraphScraper {
     let counters = this.counters.get(key);
     if (!counters) this.counters.set(key, (counters = new TargetCounters(this.options.maxSeriesPerTarget)));
     try {
-      const text = await get(c.metrics!.address, c.metrics!.port, this.options.timeoutMs, this.options.maxBytes);
-      state.bytes = Buffer.byteLength(text);
-      // Increases go to a scratch map first: a scrape that fails half-way adds nothing.
+      // Read as it arrives, line by line: memory stays one chunk however large the answer.
       const scratch = new Map<string, EdgeTraffic>();
+      let budget = this.options.maxSeriesPerTarget;
       counters.begin();
-      scanSamples(text, FAMILIES, this.options.maxSeriesPerTarget, (name, labels, value) => counters!.sample(name, labels, value, scratch));
+      state.bytes = await get(c.metrics!.address, c.metrics!.port, this.options.timeoutMs, this.options.maxBytes, (lines) => {
+        if (budget > 0) budget -= scanSamples(lines, FAMILIES, budget, (name, labels, value) => counters!.sample(name, labels, value, scratch));
+      });
+      // Increases count only once the scrape completed: one that fails half-way adds nothing.
       counters.end();
       merge(edges, scratch);
       state.ok = true;
       state.series = counters.series;
+      if (counters.truncated || budget <= 0) state.truncated = true;
     } catch (err) {
       state.error = (err as Error).message;
       log('scrape of %s failed: %s', key, state.error);
@@ -195,25 +206,39 @@ function merge(into: Map<string, EdgeTraffic>, from: Map<string, EdgeTraffic>): 
   }
 }
 
-/** GET /stats/prometheus with a deadline over the whole exchange and a cap on the body. */
-function get(host: string, port: number, timeoutMs: number, maxBytes: number): Promise<string> {
+/**
+ * GET /stats/prometheus with a deadline over the whole exchange and a cap on the body; complete
+ * lines go to `onLines` as they arrive (a partial line waits for the next chunk). Resolves the
+ * bytes read.
+ */
+function get(host: string, port: number, timeoutMs: number, maxBytes: number, onLines: (text: string) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host, port, path: '/stats/prometheus', method: 'GET', agent: false, headers: { accept: 'text/plain' } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return reject(new Error(`HTTP ${res.statusCode}`));
       }
-      const chunks: Buffer[] = [];
+      res.setEncoding('utf8');
       let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) {
-          req.destroy(new Error(`response over ${maxBytes} bytes`));
+      let rest = '';
+      res.on('data', (chunk: string) => {
+        size += Buffer.byteLength(chunk);
+        if (size > maxBytes) return void req.destroy(new Error(`response over ${maxBytes} bytes`));
+        const text = rest + chunk;
+        const cut = text.lastIndexOf('\n');
+        if (cut < 0) {
+          // Istio's lines are ~1 KB; a line without end would be copied on every chunk.
+          if (text.length > MAX_LINE) return void req.destroy(new Error(`a line over ${MAX_LINE} bytes`));
+          rest = text;
           return;
         }
-        chunks.push(chunk);
+        rest = text.slice(cut + 1);
+        onLines(text.slice(0, cut + 1));
       });
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      res.on('end', () => {
+        if (rest) onLines(rest);
+        resolve(size);
+      });
       res.on('error', reject);
     });
     const timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);

@@ -39,26 +39,34 @@ type SeriesInfo =
 export class TargetCounters {
   private prev = new Map<string, number>();
   private next = new Map<string, number>();
-  private readonly info = new Map<string, SeriesInfo | null>();
+  private readonly info = new Map<string, { key: string; info: SeriesInfo | null }>();
   private scraped = false;
   /** Series of the latest scrape (for the status table). */
   series = 0;
+  /** The latest scrape had more series than maxSeries: the rest were not counted. */
+  truncated = false;
 
   constructor(private readonly maxSeries: number) {}
 
   begin(): void {
     this.next = new Map();
+    this.truncated = false;
   }
 
   /** One sample of a scrape: its increase since the previous scrape goes into `into` (by edge id). */
   sample(name: string, labels: string, value: number, into: Map<string, EdgeTraffic>): void {
-    const key = name === REQUESTS ? labels : `b${labels}`;
-    let info = this.info.get(key);
-    if (info === undefined) {
-      if (this.info.size >= this.maxSeries) return;
-      info = describe(name, labels);
-      this.info.set(key, info);
+    const raw = name === REQUESTS ? labels : `b${labels}`;
+    let entry = this.info.get(raw);
+    if (entry === undefined) {
+      if (this.info.size >= this.maxSeries) {
+        this.truncated = true;
+        return;
+      }
+      // `raw` is a slice of the scraped chunk and would keep all of it alive: keep a flat copy.
+      entry = { key: Buffer.from(raw, 'utf8').toString('utf8'), info: describe(name, labels) };
+      this.info.set(entry.key, entry);
     }
+    const { key, info } = entry;
     if (info === null) return;
     this.next.set(key, value);
     const inc = counterIncrease(this.prev.get(key), value, this.scraped);
