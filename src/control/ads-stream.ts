@@ -1,6 +1,6 @@
 import type { Announcement } from './model.js';
 import { proxyFromNode, type Proxy } from './proxy.js';
-import type { Snapshot } from './snapshot.js';
+import type { ResourceEntry, Snapshot } from './snapshot.js';
 import type { DiscoveryRequest } from '../xds/wire/discovery-request.js';
 import { finishDiscoveryResponse } from '../xds/wire/discovery-response.js';
 import { NODE_METADATA, parseAnnouncement, parseMetricsTarget, type MetricsTarget } from '../xds/node.js';
@@ -45,9 +45,13 @@ export interface ClientStatus {
   identity?: { spiffeId: string; namespace: string; serviceAccount: string };
 }
 
-/** What one response of a type carried: the snapshot it was cut from and the names selected (`'*'`: all). */
+/**
+ * What one response of a type carried: that type's resources in the snapshot it was cut from and
+ * the names selected (`'*'`: all). The type's map, not the snapshot: a stream whose content did
+ * not change for a while must not pin a whole old snapshot (its encoded responses included).
+ */
 export interface SentConfig {
-  snapshot: Snapshot;
+  resources: ReadonlyMap<string, ResourceEntry>;
   names: readonly string[] | '*';
   version: string;
   at: string;
@@ -361,7 +365,7 @@ export class AdsStream {
     state.sentVersion = version;
     state.lastNonce = nonce;
     state.pending = true;
-    state.sent = { snapshot, names: state.wildcard ? '*' : (state.sorted ?? [...state.names].sort()), version, at: new Date().toISOString() };
+    state.sent = { resources: all, names: state.wildcard ? '*' : (state.sorted ?? [...state.names].sort()), version, at: new Date().toISOString() };
     log('%s %s: send version %s nonce %s (%d resources)', this.label(), shortTypeName(typeUrl), version, nonce, count);
     this.send(buf);
     this.ctx.onPush({ client: this.nodeId, typeUrl, version, nonce, resources: count });

@@ -8,6 +8,8 @@
  * last ACKed one (what the client runs on); a resource sent but not ACKed yet shows what was sent.
  */
 import type { ClientStatus, SentConfig, TypeConfigView } from '../ads-stream.js';
+import { messageType } from '../../xds/protos.js';
+import { messageNameOf } from '../../xds/type-urls.js';
 
 /** CSDS `ConfigStatus`: the server's view of one resource. */
 export type ConfigStatus = 'SYNCED' | 'NOT_SENT' | 'STALE' | 'ERROR';
@@ -73,8 +75,8 @@ export function configDump(view: { status: ClientStatus; types: readonly TypeCon
 function typeConfigs(t: TypeConfigView, content: boolean): GenericXdsConfig[] {
   const { sent, acked, status } = t;
   const subscribed = status.subscribed === '*' ? undefined : status.subscribed;
-  const sentVersions = versions(sent, t.typeUrl);
-  const ackedVersions = versions(acked, t.typeUrl);
+  const sentVersions = versions(sent);
+  const ackedVersions = versions(acked);
   const names = new Set<string>([...(subscribed ?? []), ...sentVersions.keys(), ...ackedVersions.keys()]);
   const nacked = status.nack !== undefined && status.ackedVersion !== status.sentVersion;
   const out: GenericXdsConfig[] = [];
@@ -122,34 +124,30 @@ function typeConfigs(t: TypeConfigView, content: boolean): GenericXdsConfig[] {
 }
 
 /** name → resource version of what one response carried. */
-function versions(c: SentConfig | undefined, typeUrl: string): Map<string, string> {
+function versions(c: SentConfig | undefined): Map<string, string> {
   const out = new Map<string, string>();
   if (!c) return out;
-  const all = c.snapshot.resources(typeUrl);
   if (c.names === '*') {
-    for (const [name, e] of all) out.set(name, e.version);
+    for (const [name, e] of c.resources) out.set(name, e.version);
   } else {
     for (const name of c.names) {
-      const e = all.get(name);
+      const e = c.resources.get(name);
       if (e) out.set(name, e.version);
     }
   }
   return out;
 }
 
-/** Decodes each response's resources once (one pass per snapshot, not one per name). */
+/** Decodes a resource of one type back to JSON (protobuf JSON mapping, as GET /debug/xds does). */
 class Contents {
-  private readonly bySnapshot = new Map<SentConfig['snapshot'], Map<string, Record<string, unknown>>>();
-  constructor(private readonly typeUrl: string) {}
+  private readonly type;
+  constructor(typeUrl: string) {
+    this.type = messageType(messageNameOf(typeUrl));
+  }
 
   get(from: SentConfig, name: string): Record<string, unknown> | undefined {
-    let decoded = this.bySnapshot.get(from.snapshot);
-    if (!decoded) {
-      // A few names: decode just those; many (or wildcard): one pass over the type.
-      const names = from.names !== '*' && from.names.length <= 64 ? from.names : undefined;
-      decoded = new Map(from.snapshot.decode(this.typeUrl, names).map((r) => [r.name, r.resource]));
-      this.bySnapshot.set(from.snapshot, decoded);
-    }
-    return decoded.get(name);
+    const e = from.resources.get(name);
+    if (!e) return undefined;
+    return this.type.toObject(this.type.decode(e.value), { json: true, enums: String, longs: String, defaults: false }) as Record<string, unknown>;
   }
 }
