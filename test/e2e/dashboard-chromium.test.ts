@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { createControlServer } from '../../src/control/index.js';
 import { Bookinfo } from '../helpers/bookinfo-graph.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -77,4 +78,27 @@ test('the dashboard renders the service graph with productpage, reviews, ratings
   const shot = join(ARTIFACTS, 'dashboard.png');
   await page.screenshot({ path: shot, fullPage: true });
   t.diagnostic(`screenshot: ${shot}`);
+});
+
+test('behind an admin token the page asks for it, keeps it in the tab and then shows the data', async () => {
+  const token = 'dashboard-test-token-0123456789';
+  const server = await createControlServer({ xdsPort: 0, adminPort: 0, adminToken: token, debounceMs: 5 });
+  try {
+    browser ??= await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${server.adminPort}/`);
+    await page.waitForSelector('#login:not([hidden])', { timeout: 20_000 });
+    assert.equal(await page.getAttribute('body', 'data-ready'), null, 'no data without the token');
+    await page.fill('#login-token', token);
+    await page.click('#login-go');
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
+    assert.match((await page.textContent('#version')) ?? '', /^config \S+/);
+    assert.equal(await page.isHidden('#login'), true);
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await server.close();
+  }
 });

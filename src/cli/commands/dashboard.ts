@@ -17,6 +17,8 @@ export async function dashboardCommand(argv: string[], out: Output, opener: (url
   await adminRequest(base, '/healthz');
   const url = `${base}/`;
   out.info(url);
+  // Never in the URL (it would land in history and logs): the page asks for it.
+  if (process.env['MESHLET_ADMIN_TOKEN']) out.error('meshlet dashboard: the page asks for the admin token (MESHLET_ADMIN_TOKEN) once per tab');
   if (!values.open) return 0;
   if (!process.stdout.isTTY || process.env['CI']) {
     out.error('meshlet dashboard: not opening a browser (not a terminal, or CI is set); open the URL above');

@@ -1,6 +1,8 @@
 /**
  * The dashboard (admin `GET /`): one self-contained page, no framework and no external asset.
  * Its script polls `GET /graph` and `GET /status` (same origin) and renders with DOM APIs only —
+ * with the admin token, when the server has one, asked for once and kept in the tab's
+ * sessionStorage, sent as `Authorization: Bearer` (no cookie, so no cross-site request carries it) —
  * text goes in through `textContent`, never markup — so the strict CSP below (scripts and styles
  * allowed by hash only, connections to the page's own origin only) holds.
  */
@@ -78,7 +80,13 @@ function drawStatus(st){
   var errs=document.getElementById('errors');
   rows(errs,st.configErrors.length?st.configErrors.map(function(d){return el('li',{'class':d.severity==='error'?'err':''},(d.file?d.file+(d.line?':'+d.line:'')+': ':'')+d.severity+' '+d.code+': '+d.message);}):[el('li',{'class':'muted'},'none')]);
 }
-function get(path){return fetch(path,{cache:'no-store'}).then(function(r){if(!r.ok)throw new Error(path+': HTTP '+r.status);return r.json();});}
+var KEY='meshlet-admin-token';
+function token(){try{return sessionStorage.getItem(KEY)||'';}catch(e){return '';}}
+function askToken(){document.getElementById('login').hidden=false;}
+document.getElementById('login-go').addEventListener('click',function(){var v=document.getElementById('login-token').value;try{sessionStorage.setItem(KEY,v);}catch(e){}
+  document.getElementById('login').hidden=true;document.getElementById('login-token').value='';});
+function get(path){var t=token();return fetch(path,{cache:'no-store',headers:t?{authorization:'Bearer '+t}:{}}).then(function(r){if(r.status===401){askToken();throw new Error('the admin API needs its token');}
+  if(!r.ok)throw new Error(path+': HTTP '+r.status);return r.json();});}
 function tick(){Promise.all([get('/graph'),get('/status')]).then(function(v){drawGraph(v[0]);drawStatus(v[1]);
   document.getElementById('updated').textContent='updated '+new Date().toLocaleTimeString();document.body.setAttribute('data-ready','1');})
   .catch(function(e){document.getElementById('updated').textContent=String(e.message);}).then(function(){setTimeout(tick,2000);});}
@@ -88,6 +96,8 @@ tick();
 
 const BODY = `<header><h1>meshlet</h1><span id="version"></span><span id="updated">loading…</span></header>
 <main>
+<section id="login" hidden><h2>Admin token</h2><p>This control server's admin API needs its token (kept in this tab only).</p>
+<input id="login-token" type="password" autocomplete="off" aria-label="admin token"> <button id="login-go" type="button">Use token</button></section>
 <section><h2>Service graph</h2><div id="graph"></div><p class="muted" id="window"></p>
 <table><thead><tr><th>source</th><th>destination</th><th>protocol</th><th>rps</th><th>errors</th><th>p50</th><th>p99</th><th>requests</th><th>codes</th></tr></thead><tbody id="edges"></tbody></table></section>
 <section><h2>Clients: xDS sync and identity</h2><table><thead><tr><th>node</th><th>service</th><th>identity</th><th>LDS</th><th>RDS</th><th>CDS</th><th>EDS</th></tr></thead><tbody id="clients"></tbody></table></section>
