@@ -39,7 +39,15 @@ export interface ClientConfigDump {
   genericXdsConfigs: GenericXdsConfig[];
 }
 
-/** Clients a `?client=` value selects: the node id exactly, else the announced (or metrics) service, `name` or `name.namespace`. */
+/**
+ * Clients a `?client=` value selects (CSDS answers every node its matchers select): the node id
+ * exactly, else every client of the announced (or metrics) service, `name` or `name.namespace`.
+ *
+ * @example
+ * ```ts
+ * matchClients(ads.configViews(), 'reviews'); // both reviews versions' streams
+ * ```
+ */
 export function matchClients<T extends { status: ClientStatus }>(views: readonly T[], client: string): T[] {
   const byId = views.filter((v) => v.status.id === client);
   if (byId.length > 0) return byId;

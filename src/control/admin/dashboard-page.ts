@@ -107,7 +107,16 @@ const BODY = `<header><h1>meshlet</h1><span id="version"></span><span id="update
 
 const sha = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
 
-/** The page and the headers it must be served with. */
+/**
+ * The page and the headers it must be served with (the CSP carries the hashes of its one script
+ * and one style, computed here so they always match).
+ *
+ * @example
+ * ```ts
+ * res.writeHead(200, DASHBOARD.headers);
+ * res.end(DASHBOARD.html);
+ * ```
+ */
 export const DASHBOARD = Object.freeze({
   html: `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>meshlet dashboard</title><style>${STYLE}</style></head><body>${BODY}<script>${SCRIPT}</script></body></html>`,
   headers: Object.freeze({

@@ -77,11 +77,26 @@ export interface EdgeRef {
 
 const UNKNOWN = 'unknown';
 
-/** `ns/service/version` (version may be empty). */
+/**
+ * A node's id, `ns/service/version` (version empty for a service node).
+ *
+ * @example
+ * ```ts
+ * nodeId({ namespace: 'default', service: 'reviews', version: 'v2' }); // 'default/reviews/v2'
+ * ```
+ */
 export function nodeId(n: NodeRef): string {
   return `${n.namespace}/${n.service}/${n.version}`;
 }
 
+/**
+ * An edge's id: source and destination node ids and the protocol.
+ *
+ * @example
+ * ```ts
+ * edgeId(edgeOf(labels)!); // 'default/productpage/v1>default/reviews/v2>http'
+ * ```
+ */
 export function edgeId(e: EdgeRef): string {
   return `${nodeId(e.source)}>${nodeId(e.dest)}>${e.protocol}`;
 }

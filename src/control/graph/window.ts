@@ -7,6 +7,7 @@
 import { counterIncrease, edgeId, edgeOf, isError, type EdgeRef } from './compute.js';
 import { parseLabelText } from './prom-text.js';
 
+/** The two metric families the graph reads (Istio's standard names). */
 export const REQUESTS = 'istio_requests_total';
 export const DURATION_BUCKET = 'istio_request_duration_milliseconds_bucket';
 
