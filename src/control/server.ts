@@ -7,6 +7,7 @@ import { AdminServer } from './admin.js';
 import { AdminGuard, type AdminLimits } from './admin-guard.js';
 import type { AdsLimits } from './ads-limits.js';
 import { AdsServer } from './ads-server.js';
+import { GraphScraper, type GraphScrapeOptions } from './graph/scraper.js';
 import { AnnouncePolicy } from './announce-policy.js';
 import { AnnouncementFile } from './store/announcements.js';
 import { DEFAULT_WARMUP_MS, WarmUp } from './warmup.js';
@@ -113,6 +114,12 @@ export interface ControlServerOptions {
    * endpoints; Kubernetes sources go first (see control/registry/aggregate.ts).
    */
   serviceRegistries?: readonly ServiceRegistry[];
+  /**
+   * The dashboard's service graph: scrapes of every announced `/stats/prometheus` endpoint while
+   * `GET /graph` is polled (interval, window, timeout, concurrency, size and target bounds; see
+   * GraphScrapeOptions). `false` disables it (`GET /graph` answers 404).
+   */
+  graph?: GraphScrapeOptions | false;
 }
 
 /** Event name → payload of {@link ControlServer.on}. */
@@ -225,12 +232,15 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     ...(options.adsLimits ? { limits: options.adsLimits } : {}),
   });
   const configErrors = () => [...store.errors(), ...builder.diagnostics];
+  const scraper = options.adminPort === null || options.graph === false ? undefined : new GraphScraper(() => ads.clients(), options.graph ?? {});
   const admin = options.adminPort === null ? undefined : new AdminServer({
     store,
     snapshot: () => builder.snapshot,
     clients: () => ads.clients(),
     services: () => builder.services,
     configErrors,
+    configViews: () => ads.configViews(),
+    ...(scraper ? { graph: () => scraper.graph() } : {}),
     ...(guard ? { guard } : {}),
     ...(options.adminLimits ? { limits: options.adminLimits } : {}),
   });
@@ -243,6 +253,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     closed = true;
     builder.close();
     warmUp.close();
+    scraper?.close();
     await Promise.all([ads.close(), admin?.close(), secure?.close()]);
     await ca?.close();
     registry.close();
