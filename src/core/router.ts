@@ -11,7 +11,7 @@ import { requestHash } from './request-hash.js';
 import type { CompiledHttpFilter } from './filters/types.js';
 import { rollFraction } from './fraction.js';
 import { applyPrefixRewrite, applyRegexRewrite, redirectLocation } from './rewrite.js';
-import type { Snapshot } from './snapshot.js';
+import type { IndexedListener, Snapshot } from './snapshot.js';
 import type { RequestInfo, RouteResult } from './types.js';
 import type { WeightedClusterModel } from './model/index.js';
 import { searchCumulative } from './balancer/types.js';
@@ -22,14 +22,23 @@ const NO_MIRRORS: readonly string[] = Object.freeze([]);
 
 /** Routes a request. Pure apart from the injected random source and cluster counters. */
 export function routeRequest(snap: Snapshot, info: RequestInfo, env: ClusterEnv): RouteResult {
-  const target = snap.hosts.resolve(info.host, info.port);
-  if (!target) return PASSTHROUGH;
-  const { listener } = target.listener;
+  let indexed: IndexedListener;
+  if (info.listener === undefined) {
+    const target = snap.hosts.resolve(info.host, info.port);
+    if (!target) return PASSTHROUGH;
+    indexed = target.listener;
+  } else {
+    // A gateway's listener: chosen by name, its virtual host by the request's host alone.
+    const named = snap.listeners?.get(info.listener);
+    if (!named) return NO_ROUTE;
+    indexed = { listener: named.listener };
+  }
+  const { listener } = indexed;
   const rc = listener.routeConfig;
   if (!rc) return NO_ROUTE; // RDS not delivered yet: Envoy answers 404 NR as well
   const req = new RequestView(info);
   const host = info.host.toLowerCase();
-  const vhost = target.listener.vhost ?? rc.domains.find([`${host}:${info.port}`, host]);
+  const vhost = indexed.vhost ?? rc.domains.find([`${host}:${info.port}`, host]);
   if (!vhost) return NO_ROUTE;
   const random = env.random;
   let route: CompiledRoute | undefined;
