@@ -61,6 +61,11 @@ export class PortServer {
     this.live = { config, tls, sni: new Map() };
     this.secure = config.protocol === 'HTTPS';
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      // Node drops headers past maxHeadersCount silently; Envoy refuses the request (431).
+      if (req.rawHeaders.length > 2 * limits.maxHeadersCount) {
+        res.shouldKeepAlive = false;
+        return localReply(res, 431, 'Request Header Fields Too Large');
+      }
       try {
         forward(this.dispatcher, { scheme: this.secure ? 'https' : 'http', route: (r) => this.routeOf(r) }, req, res);
       } catch (err) {
@@ -76,6 +81,8 @@ export class PortServer {
       insecureHTTPParser: false,
       requireHostHeader: true,
       joinDuplicateHeaders: false,
+      // Node enforces headersTimeout/requestTimeout on this tick (default 30 s, too coarse for an edge).
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
     };
     if (this.secure) {
       const range = portRange([...tls.values()]);
@@ -102,7 +109,7 @@ export class PortServer {
         socket.destroy();
       });
     } else this.server = createHttpServer(common, handler);
-    this.server.maxHeadersCount = limits.maxHeadersCount;
+    this.server.maxHeadersCount = limits.maxHeadersCount + 1;
     this.server.maxConnections = limits.maxConnections;
     this.server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
     this.server.on('connection', (s: Socket) => {
