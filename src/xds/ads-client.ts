@@ -240,6 +240,13 @@ export class XdsClient {
     const state = this.states.get(typeUrl);
     if (!state || !state.interested) {
       log('ignoring response for unrequested type %s', typeUrl);
+      // Unsubscribed while this response was on its way: the server ignored our unsubscribe
+      // (its nonce was stale by then), so answer this nonce with the (empty) subscription, or
+      // the server waits for an ACK forever (seen when a gateway's last listener goes away).
+      if (state && state.sentNames !== undefined) {
+        state.nonce = res.nonce ?? '';
+        this.send(s, state);
+      }
       return;
     }
     state.nonce = res.nonce ?? '';
