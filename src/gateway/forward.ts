@@ -19,21 +19,51 @@ import { hostCovered } from './config.js';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'host', 'http2-settings']);
 /** Response headers not copied back (Node frames the response itself). */
 const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer']);
-/** A host is a DNS name or an IPv4 literal, optionally with a port; IPv6 literals in brackets. */
-const HOST_RE = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*\.?|\[[0-9a-f:.]{2,45}\])(?::\d{1,5})?$/;
-
 /** Envoy's local reply bodies, so clients and dashboards see what they would behind Envoy. */
 const UPSTREAM_FAILURE = 'upstream connect error or disconnect/reset before headers';
 
-/** The host part of a Host header, lower case, or undefined when the header is not a valid host. */
+/** Characters of a host name (lower case): letters, digits, `-`, `_`, `.`. */
+function nameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 46;
+}
+
+/**
+ * The host part of a Host header, lower case, or undefined when the header is not a DNS name or
+ * IP literal with an optional port (one linear scan, no regex).
+ */
 export function hostOf(header: string | undefined): string | undefined {
   if (header === undefined || header.length === 0 || header.length > 261) return undefined;
   const h = header.toLowerCase();
-  if (!HOST_RE.test(h)) return undefined;
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  let end = h.length;
   const colon = h.lastIndexOf(':');
-  const name = colon >= 0 ? h.slice(0, colon) : h;
-  return name.endsWith('.') ? name.slice(0, -1) : name;
+  const bracket = h.charCodeAt(0) === 91; // [
+  if (colon >= 0 && (!bracket || colon > h.indexOf(']'))) {
+    const port = h.slice(colon + 1);
+    if (port.length === 0 || port.length > 5) return undefined;
+    for (let i = 0; i < port.length; i++) if (port.charCodeAt(i) < 48 || port.charCodeAt(i) > 57) return undefined;
+    end = colon;
+  }
+  if (bracket) {
+    if (h.charCodeAt(end - 1) !== 93 || end < 4) return undefined; // ]
+    for (let i = 1; i < end - 1; i++) {
+      const c = h.charCodeAt(i);
+      if (!((c >= 48 && c <= 58) || (c >= 97 && c <= 102) || c === 46)) return undefined;
+    }
+    return h.slice(0, end);
+  }
+  let name = h.slice(0, end);
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  if (name.length === 0 || name.charCodeAt(0) === 46 || name.charCodeAt(0) === 45) return undefined;
+  let label = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!nameChar(c)) return undefined;
+    if (c === 46) {
+      if (label === 0) return undefined;
+      label = 0;
+    } else if (++label > 63) return undefined;
+  }
+  return name;
 }
 
 /** The headers sent upstream for an edge request from `peer`. */
