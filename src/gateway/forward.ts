@@ -161,6 +161,8 @@ class ResponseWriter implements Dispatcher.DispatchHandler {
       const v = headers[name];
       if (v !== undefined && !RESPONSE_HOP.has(name)) out[name] = v;
     }
+    // Envoy's server_header_transformation OVERWRITE, with Istio's server_name.
+    out['server'] = 'istio-envoy';
     try {
       this.res.writeHead(statusCode, out);
     } catch {

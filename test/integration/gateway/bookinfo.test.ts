@@ -35,6 +35,7 @@ after(async () => {
 test('bookinfo-gateway.yaml routes /productpage through the gateway to productpage', async () => {
   const res = await request(`${base}/productpage?u=normal`, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-envoy-retry-on': '5xx', 'x-request-id': 'client-chosen' } });
   assert.equal(res.statusCode, 200);
+  assert.equal(res.headers['server'], 'istio-envoy');
   assert.equal(await res.body.text(), 'productpage-v1');
   const hit = productpage.hits.at(-1)!;
   assert.equal(hit.url, '/productpage?u=normal');
