@@ -15,6 +15,7 @@ export default defineConfig([
       'grpc/index': 'src/grpc/index.ts',
       'testing/index': 'src/testing/index.ts',
       experimental: 'src/experimental.ts',
+      'gateway/index': 'src/gateway/index.ts',
       // The CA's signing worker thread: a file of its own, found beside the bundles (control/ca/signer.ts).
       'control/signer-worker': 'src/control/ca/signer-worker.ts',
       // The config-analysis worker thread, found the same way (control/analysis.ts).

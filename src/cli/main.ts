@@ -10,6 +10,7 @@ import { demoCommand, demoUsage } from './commands/demo.js';
 import { getCommand, getUsage } from './commands/get.js';
 import { statusCommand, statusUsage } from './commands/status.js';
 import { tokenCommand, tokenUsage } from './commands/token.js';
+import { gatewayCommand, gatewayUsage } from './commands/gateway.js';
 import { stdio, type Output } from './output.js';
 
 interface Command {
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   status: { run: statusCommand, usage: statusUsage, about: 'Per-client xDS sync state (SYNCED, NOT SENT, STALE, NACK) and the config errors of a running control server. Exit 1 when there are config errors or NACKs. With CLIENT (a node id or a service name): that client\'s config as sent and ACKed (CSDS-like, admin GET /config_dump), per type and per resource; -o json|yaml adds the resources\' contents.' },
   dashboard: { run: (argv, out) => dashboardCommand(argv, out), usage: dashboardUsage, about: 'Prints the URL of the dashboard (the admin port\'s GET /: service graph, per-client xDS sync and identity, config errors). --open also runs xdg-open, on a terminal outside CI only.' },
   token: { run: tokenCommand, usage: tokenUsage, about: 'Prints one join token (a JWT signed by the token key in the CA directory, carrying the root fingerprint) for a namespace/service account; creates the CA there when it does not exist yet.' },
+  gateway: { run: gatewayCommand, usage: gatewayUsage, about: 'Runs an ingress gateway: serves the Gateway resources whose selector matches its labels (HTTP, HTTPS with SNI, httpsRedirect) and forwards through the mesh (routing, retries, mTLS with the token\'s identity, metrics). Drains and stops on SIGINT/SIGTERM.' },
   demo: { run: demoCommand, usage: demoUsage, about: 'A bookinfo-style mesh in one process: the control server, HTTP and gRPC services on meshlet, and traffic with a table of who answered.' },
 };
 

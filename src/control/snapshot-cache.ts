@@ -16,6 +16,7 @@ import { expandDelegates } from './translate/delegate.js';
 import { serviceRouteConfigurations } from './translate/rds.js';
 import { sourceDependent } from './translate/routes.js';
 import { inboundGroupKey, inboundListeners, securityFingerprint } from './translate/inbound-group.js';
+import { gatewayFingerprint, gatewayGroupKey, gatewayResources } from './translate/gateway.js';
 
 /** Past this many groups per base snapshot, further ones are built per stream (not cached). */
 const MAX_GROUPS = 1024;
@@ -47,7 +48,9 @@ export class ProxySnapshots {
    * snapshot may not): the caller then pushes as if the snapshot had changed.
    */
   update(snapshot: Snapshot, resources: readonly IstioResource[], services: readonly ServiceModel[]): boolean {
-    const security = securityFingerprint(resources);
+    // Gateway proxies' listeners and routes come from Gateways and gateway-bound VirtualServices,
+    // which the shared snapshot does not hold: a change there is pushed like a security change.
+    const security = securityFingerprint(resources) + gatewayFingerprint(resources);
     const securityChanged = security !== this.security;
     this.security = security;
     // A change to proxy-dependent routes alone can leave the shared snapshot byte-identical (its
@@ -71,6 +74,7 @@ export class ProxySnapshots {
    * ```
    */
   forProxy(proxy: Proxy | undefined, inbound?: readonly string[]): Snapshot | undefined {
+    if (proxy?.kind === 'gateway') return this.gatewayFor(proxy);
     const shared = this.routesFor(proxy);
     const base = this.base;
     if (!shared || !base || !proxy || !inbound || inbound.length === 0) return shared;
@@ -102,6 +106,27 @@ export class ProxySnapshots {
     if (services.length === 0) return base.snapshot;
     const upsert = services.flatMap((s) => serviceRouteConfigurations(ctx, s, proxy));
     const snapshot = Snapshot.patch(base.snapshot, new Map([[TYPE_URL.route, { upsert, remove: [] }]]));
+    if (base.groups.size < MAX_GROUPS) base.groups.set(key, snapshot);
+    return snapshot;
+  }
+
+  /**
+   * A gateway proxy's snapshot: the shared clusters and endpoints, its own listeners and route
+   * configurations in place of the mesh's listeners (Istio sends a gateway only gateway listeners).
+   */
+  private gatewayFor(proxy: Proxy): Snapshot | undefined {
+    const base = this.base;
+    if (!base) return undefined;
+    const key = gatewayGroupKey(this.resources, proxy);
+    const cached = base.groups.get(key);
+    if (cached) return cached;
+    base.dependent ??= this.dependentServices();
+    const { listeners, routes } = gatewayResources(base.dependent.ctx, this.resources, proxy);
+    const remove = [...base.snapshot.resources(TYPE_URL.listener).keys()];
+    const snapshot = Snapshot.patch(base.snapshot, new Map([
+      [TYPE_URL.listener, { upsert: listeners, remove }],
+      [TYPE_URL.route, { upsert: routes, remove: [] }],
+    ]));
     if (base.groups.size < MAX_GROUPS) base.groups.set(key, snapshot);
     return snapshot;
   }

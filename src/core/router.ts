@@ -12,7 +12,7 @@ import { requestHash } from './request-hash.js';
 import type { CompiledHttpFilter } from './filters/types.js';
 import { rollFraction } from './fraction.js';
 import { applyPrefixRewrite, applyRegexRewrite, redirectLocation } from './rewrite.js';
-import type { Snapshot } from './snapshot.js';
+import type { IndexedListener, Snapshot } from './snapshot.js';
 import type { RequestInfo, RouteResult } from './types.js';
 import type { WeightedClusterModel } from './model/index.js';
 import { searchCumulative } from './balancer/types.js';
@@ -28,13 +28,22 @@ function findVirtualHost(domains: DomainIndex<CompiledVirtualHost>, host: string
 
 /** Routes a request. Pure apart from the injected random source and cluster counters. */
 export function routeRequest(snap: Snapshot, info: RequestInfo, env: ClusterEnv): RouteResult {
-  const target = snap.hosts.resolve(info.host, info.port);
-  if (!target) return PASSTHROUGH;
-  const { listener } = target.listener;
+  let indexed: IndexedListener;
+  if (info.listener === undefined) {
+    const target = snap.hosts.resolve(info.host, info.port);
+    if (!target) return PASSTHROUGH;
+    indexed = target.listener;
+  } else {
+    // A gateway's listener: chosen by name, its virtual host by the request's host alone.
+    const named = snap.listeners?.get(info.listener);
+    if (!named) return NO_ROUTE;
+    indexed = { listener: named.listener };
+  }
+  const { listener } = indexed;
   const rc = listener.routeConfig;
   if (!rc) return NO_ROUTE; // RDS not delivered yet: Envoy answers 404 NR as well
   const req = new RequestView(info);
-  const vhost = target.listener.vhost ?? findVirtualHost(rc.domains, info.host.toLowerCase(), info.port);
+  const vhost = indexed.vhost ?? findVirtualHost(rc.domains, info.host.toLowerCase(), info.port);
   if (!vhost) return NO_ROUTE;
   const random = env.random;
   let route: CompiledRoute | undefined;

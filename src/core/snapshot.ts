@@ -27,6 +27,8 @@ export interface IndexedListener {
 export interface Snapshot {
   readonly version: number;
   readonly hosts: HostIndex<IndexedListener>;
+  /** Listeners by LDS name (RequestInfo.listener). */
+  readonly listeners?: ReadonlyMap<string, IndexedListener>;
   readonly clusters: ReadonlyMap<string, ClusterRuntime>;
 }
 
@@ -84,5 +86,5 @@ export function compileSnapshot(
     clusters.set(name, new ClusterRuntime(name, model, state, env, endpoints));
   }
   for (const name of [...states.keys()]) if (!names.has(name)) states.delete(name);
-  return { version, hosts: new HostIndex(indexed, namespace, domainSuffix), clusters };
+  return { version, hosts: new HostIndex(indexed, namespace, domainSuffix), listeners: indexed, clusters };
 }

@@ -35,6 +35,12 @@ export interface RequestInfo {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** Remote address of the original caller, for source-IP hashing; the mesh's own address when outbound. */
   sourceIp?: string;
+  /**
+   * Route through this listener (by LDS name) instead of the one `host:port` resolves to, the
+   * virtual host chosen by `host` alone: how a gateway routes a request it received. An unknown
+   * name is no route (never passthrough).
+   */
+  listener?: string;
 }
 
 /** An endpoint chosen for one attempt. Identity is `${address}:${port}`. */

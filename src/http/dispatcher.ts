@@ -142,6 +142,8 @@ export class MeshDispatcher extends Dispatcher {
     const headers = normalizeHeaders(opts.headers);
     const info: RequestInfo = { method, path, host: o.hostname, port: o.port, headers };
     if (this.sourceIp !== undefined) info.sourceIp = this.sourceIp;
+    const via = (opts as { meshListener?: string }).meshListener; // set by the gateway (src/gateway/forward.ts)
+    if (via !== undefined) info.listener = via;
     const result = this.engine.route(info);
     switch (result.kind) {
       case 'passthrough':

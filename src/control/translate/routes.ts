@@ -66,10 +66,21 @@ export function sourceDependent(http: HTTPRoute): boolean {
   return (http.match ?? []).some((m) => m.sourceLabels !== undefined || m.sourceNamespace !== undefined);
 }
 
+/**
+ * Whether a match entry's `gateways` select this listener: `mesh` for sidecar (mesh) routes,
+ * else one of the gateways the routes are built for (Istio `BuildHTTPRoutesForVirtualService`
+ * with `gatewayNames`: names as written, short ones resolved in the VirtualService's namespace).
+ */
+export function matchGatewaysApply(m: HTTPMatchRequest | undefined, gateways: ReadonlySet<string> | undefined, vsNamespace: string): boolean {
+  if (!m?.gateways || m.gateways.length === 0) return true;
+  if (!gateways) return m.gateways.includes('mesh');
+  return m.gateways.some((g) => g !== 'mesh' && gateways.has(g.includes('/') ? g : `${vsNamespace}/${g}`));
+}
+
 /** RouteMatch for one Istio match entry, or `undefined` when it does not apply here. */
-export function routeMatch(m: HTTPMatchRequest | undefined, port: number, proxy?: Proxy): Obj | undefined {
+export function routeMatch(m: HTTPMatchRequest | undefined, port: number, proxy?: Proxy, gateways?: ReadonlySet<string>, vsNamespace = ''): Obj | undefined {
   if (m?.port !== undefined && m.port !== port) return undefined;
-  if (m?.gateways && m.gateways.length > 0 && !m.gateways.includes('mesh')) return undefined;
+  if (!matchGatewaysApply(m, gateways, vsNamespace)) return undefined;
   if (!sourceMatches(m, proxy)) return undefined;
   const out: Obj = {};
   const uri = m?.uri;
@@ -129,6 +140,8 @@ export class RouteBuilder {
     private readonly port: ServicePortModel,
     /** The proxy the routes are for; undefined: the snapshot every proxy shares. */
     private readonly proxy?: Proxy,
+    /** Set when building a gateway's routes: the `<namespace>/<name>` of the gateways served; unset: the mesh. */
+    private readonly gateways?: ReadonlySet<string>,
   ) {}
 
   /** Cluster name for an Istio destination: given port, else the service's only port, else ours. */
@@ -152,7 +165,7 @@ export class RouteBuilder {
   }
 
   private applies(m: HTTPMatchRequest): boolean {
-    return (m.port === undefined || m.port === this.port.number) && (!m.gateways?.length || m.gateways.includes('mesh')) && sourceMatches(m, this.proxy);
+    return (m.port === undefined || m.port === this.port.number) && matchGatewaysApply(m, this.gateways, this.vs.metadata.namespace) && sourceMatches(m, this.proxy);
   }
 
   private translate(http: HTTPRoute): Obj[] {
@@ -161,7 +174,7 @@ export class RouteBuilder {
     const matches: Array<HTTPMatchRequest | undefined> = http.match && http.match.length > 0 ? http.match : [undefined];
     const out: Obj[] = [];
     for (const m of matches) {
-      const match = routeMatch(m, this.port.number, this.proxy);
+      const match = routeMatch(m, this.port.number, this.proxy, this.gateways, this.vs.metadata.namespace);
       if (!match) continue;
       const route: Obj = { match, ...withRewrite(action, match, http) };
       const name = m?.name ? (http.name ? `${http.name}.${m.name}` : m.name) : http.name;

@@ -1,4 +1,5 @@
 /** Listener model: the HTTP connection manager and its filters. Plain immutable data built by src/xds/resources, read by the engine. */
+import type { JsonObject } from '../../internal/json.js';
 import type { InboundListenerModel } from './inbound.js';
 import type { FaultModel, RouteConfigModel } from './route.js';
 
@@ -34,4 +35,6 @@ export interface ListenerModel {
    * outbound engine (`httpFilters` is empty), which never routes through it.
    */
   readonly inbound?: InboundListenerModel;
+  /** Listener metadata (filter_metadata), when the server sent any: a gateway listener's `meshlet.gateway` description. */
+  readonly metadata?: Readonly<Record<string, JsonObject>>;
 }

@@ -5,7 +5,7 @@
  */
 import { TYPE_URL } from '../type-urls.js';
 import type { HttpFilterModel, ListenerModel, ValidationResult } from '../../core/model/index.js';
-import { decodeAny, decodeMessage, durationMs } from './common.js';
+import { decodeAny, decodeMessage, durationMs, metadataJson } from './common.js';
 import { filterConfig } from './filters.js';
 import type { HcmProto, ListenerProto } from './proto-types.js';
 import { routeConfigModel } from './route.js';
@@ -109,6 +109,7 @@ export function validateListener(l: ListenerProto): ValidationResult<ListenerMod
     ...(routeConfig ? { routeConfig } : {}),
     httpFilters: filters,
     ...(maxStreamDurationMs !== undefined ? { maxStreamDurationMs } : {}),
+    ...(l.metadata?.filter_metadata && Object.keys(l.metadata.filter_metadata).length > 0 ? { metadata: metadataJson(l.metadata) } : {}),
   };
   return { ok: true, name, model };
 }

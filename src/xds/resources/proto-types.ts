@@ -22,7 +22,7 @@ export interface StringMatcherProto {
 export interface ConfigSourceProto { config_source_specifier?: string; ads?: object; self?: object }
 
 // Listener ------------------------------------------------------------------------------------
-export interface ListenerProto { name?: string; api_listener?: { api_listener?: AnyProto }; address?: object; filter_chains?: unknown[] }
+export interface ListenerProto { name?: string; api_listener?: { api_listener?: AnyProto }; address?: object; filter_chains?: unknown[]; metadata?: MetadataProto }
 export interface HttpFilterProto { name?: string; config_type?: string; typed_config?: AnyProto; config_discovery?: object; is_optional?: boolean; disabled?: boolean }
 export interface HcmProto {
   route_specifier?: string;

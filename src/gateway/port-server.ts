@@ -1,0 +1,203 @@
+/**
+ * One bound server port of the gateway: node:http (plain text) or node:https (terminated TLS,
+ * the context chosen by SNI), hardened as a public edge, and updated in place when its routes
+ * change (the socket stays bound; new connections see the new certificates and routes).
+ *
+ * Limits follow Envoy's edge defaults where Node has the knob: 60 KiB of request headers
+ * (`max_request_headers_kb`), 100 headers (`max_headers_count`); a client must finish its
+ * headers within `headersTimeoutMs` and its whole request within `requestTimeoutMs` (slowloris),
+ * idle keep-alive connections close after `keepAliveTimeoutMs`; at most `maxConnections` at
+ * once. Node's parser (llhttp, strict unless `insecureHTTPParser`) answers 400 to a request with
+ * both Content-Length and Transfer-Encoding, repeated differing Content-Lengths, or a
+ * Transfer-Encoding that does not end in chunked (RFC 9112 §6.3), and 431 to oversized headers.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import type { Dispatcher } from 'undici';
+import { trace } from '../internal/debug.js';
+import { routeForName, type GatewayPort, type GatewayRoute } from './config.js';
+import { forward, localReply, sniOf } from './forward.js';
+import { handshakeProblem, loadPortTls, portRange, type RouteTls } from './tls.js';
+
+const log = trace('gateway');
+
+/** Edge limits of every server port (see the module comment for the defaults). */
+export interface GatewayLimits {
+  maxHeaderBytes?: number;
+  maxHeadersCount?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  maxConnections?: number;
+  maxRequestsPerSocket?: number;
+}
+
+export const DEFAULT_LIMITS: Required<GatewayLimits> = {
+  maxHeaderBytes: 60 * 1024,
+  maxHeadersCount: 100,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 10_000,
+  maxRequestsPerSocket: 0,
+};
+
+interface Live {
+  config: GatewayPort;
+  tls: Map<GatewayRoute, RouteTls>;
+  /** SNI name → route, cached per config (bounded). */
+  sni: Map<string, GatewayRoute | undefined>;
+}
+
+export class PortServer {
+  private live: Live;
+  private readonly server: Server;
+  readonly secure: boolean;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(config: GatewayPort, tls: Map<GatewayRoute, RouteTls>, private readonly dispatcher: Dispatcher, limits: Required<GatewayLimits>) {
+    this.live = { config, tls, sni: new Map() };
+    this.secure = config.protocol === 'HTTPS';
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      // Node drops headers past maxHeadersCount silently; Envoy refuses the request (431).
+      if (req.rawHeaders.length > 2 * limits.maxHeadersCount) {
+        res.shouldKeepAlive = false;
+        return localReply(res, 431, 'Request Header Fields Too Large');
+      }
+      try {
+        forward(this.dispatcher, { scheme: this.secure ? 'https' : 'http', route: (r) => this.routeOf(r) }, req, res);
+      } catch (err) {
+        log('request failed: %o', err);
+        localReply(res, 500, 'Internal Server Error');
+      }
+    };
+    const common = {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      insecureHTTPParser: false,
+      requireHostHeader: true,
+      joinDuplicateHeaders: false,
+      // Node enforces headersTimeout/requestTimeout on this tick (default 30 s, too coarse for an edge).
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+    };
+    if (this.secure) {
+      const range = portRange([...tls.values()]);
+      const first = this.defaultTls();
+      const request = [...tls.values()].some((t) => t.requestClientCert);
+      this.server = createHttpsServer({
+        ...common,
+        ...first?.options,
+        ...range,
+        requestCert: request,
+        rejectUnauthorized: false, // checked per route after the handshake (SIMPLE routes share the port)
+        SNICallback: (name, cb) => cb(null, this.contextFor(name)),
+      }, handler);
+      this.server.on('secureConnection', (socket: TLSSocket) => {
+        const t = this.tlsFor(socket.servername || undefined);
+        const why = t ? handshakeProblem(socket, t) : 'no server certificate for this name';
+        if (why) {
+          log('closing TLS connection from %s: %s', socket.remoteAddress, why);
+          socket.destroy();
+        }
+      });
+      this.server.on('tlsClientError', (err, socket) => {
+        log('TLS handshake failed: %s', err.message);
+        socket.destroy();
+      });
+    } else this.server = createHttpServer(common, handler);
+    this.server.maxHeadersCount = limits.maxHeadersCount + 1;
+    this.server.maxConnections = limits.maxConnections;
+    this.server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+  }
+
+  /**
+   * Binds a port's server (`port` 0: a free one); rejects when the port cannot be bound or an
+   * HTTPS port has no usable certificate.
+   */
+  static async start(config: GatewayPort, dispatcher: Dispatcher, opts: { host: string; port: number; credentials?: string | undefined; limits: Required<GatewayLimits> }, problems: string[]): Promise<PortServer> {
+    const tls = config.protocol === 'HTTPS' ? await loadPortTls(config.routes, opts.credentials, problems) : new Map<GatewayRoute, RouteTls>();
+    if (config.protocol === 'HTTPS' && tls.size === 0) throw new Error(`port ${config.port}: no HTTPS server has a usable certificate`);
+    const s = new PortServer(config, tls, dispatcher, opts.limits);
+    await new Promise<void>((resolve, reject) => {
+      s.server.once('error', reject);
+      s.server.listen(opts.port, config.bind ?? opts.host, () => {
+        s.server.off('error', reject);
+        resolve();
+      });
+    });
+    s.server.on('error', (err) => log('server error on port %d: %o', config.port, err));
+    return s;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get protocol(): 'HTTP' | 'HTTPS' {
+    return this.live.config.protocol;
+  }
+
+  /** New routes (and certificates) for the same port and protocol; keeps the old TLS when none loads. */
+  async update(config: GatewayPort, credentials: string | undefined, problems: string[]): Promise<void> {
+    const tls = config.protocol === 'HTTPS' ? await loadPortTls(config.routes, credentials, problems) : new Map<GatewayRoute, RouteTls>();
+    if (config.protocol === 'HTTPS' && tls.size === 0) {
+      problems.push(`port ${config.port}: no HTTPS server has a usable certificate; keeping the previous ones`);
+      return;
+    }
+    this.live = { config, tls, sni: new Map() };
+    const first = this.defaultTls();
+    if (this.secure && first) (this.server as unknown as { setSecureContext(o: object): void }).setSecureContext({ ...first.options, ...portRange([...tls.values()]) });
+  }
+
+  private routeOf(req: IncomingMessage): GatewayRoute | undefined {
+    const routes = this.live.config.routes;
+    if (!this.secure) return routes[0];
+    return this.routeForSni(sniOf(req));
+  }
+
+  private routeForSni(name: string | undefined): GatewayRoute | undefined {
+    const routes = this.live.config.routes.filter((r) => this.live.tls.has(r));
+    if (name === undefined) return routeForName(routes, undefined);
+    const cache = this.live.sni;
+    if (cache.has(name)) return cache.get(name);
+    const r = routeForName(routes, name) ?? routeForName(routes, undefined);
+    if (cache.size < 4096) cache.set(name, r);
+    return r;
+  }
+
+  private tlsFor(name: string | undefined): RouteTls | undefined {
+    const r = this.routeForSni(name?.toLowerCase());
+    return r ? this.live.tls.get(r) : undefined;
+  }
+
+  private defaultTls(): RouteTls | undefined {
+    return this.tlsFor(undefined);
+  }
+
+  private contextFor(name: string): SecureContext | undefined {
+    return this.tlsFor(name)?.context;
+  }
+
+  /** Stops accepting, lets requests in flight finish for up to `drainMs`, then closes every connection. */
+  async close(drainMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    // Busy keep-alive connections close after their current response.
+    for (const s of this.sockets) {
+      const res = (s as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      if (res && !res.headersSent) res.setHeader('connection', 'close');
+    }
+    const timer = setTimeout(() => this.server.closeAllConnections(), drainMs);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+}
