@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/index.js';
+import { main as cli } from '../../src/cli/main.js';
 import { analyzeHosts, extractBlocks, RUNNABLE, shScript, withPorts, type Block, type Ports } from './docs-blocks.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -100,8 +101,10 @@ async function runBlock(b: Block, dir: string, ports: Ports, index: number, pids
     }
     const { resources, diagnostics } = parseConfig(code, file);
     assert.ok(resources.length > 0 || diagnostics.length > 0, `${where(b)}: a yaml block with no Istio resource`);
-    const r = await run(process.execPath, [BIN, 'analyze', '-f', file, ...analyzeHosts(resources)], dir, env);
-    assert.equal(r.code, 0, `${where(b)}: meshlet analyze failed\n${r.out}\n${r.err}`);
+    // `meshlet analyze` in this process (the CLI's own entry point, without a process per block).
+    const lines: string[] = [];
+    const exit = await cli(['analyze', '-f', file, ...analyzeHosts(resources)], { info: (l) => lines.push(l), error: (l) => lines.push(l) });
+    assert.equal(exit, 0, `${where(b)}: meshlet analyze failed\n${lines.join('\n')}`);
     return;
   }
   if (b.lang === 'sh' || b.lang === 'bash' || b.lang === 'shell') {
