@@ -113,3 +113,14 @@ export function analyzeHosts(resources: Array<{ kind: string; spec: unknown }>):
   }
   return [...flags].flatMap((h) => ['--host', h]);
 }
+
+/**
+ * A one-shot CLI line (`meshlet get vs`, `npx meshlet token create … > t.token`) that can run
+ * in the test's own process through the CLI's `main()`: no background, pipe, chain or quotes.
+ */
+export function cliLine(raw: string): { argv: string[]; stdout?: string } | undefined {
+  const line = raw.replace(/(^|\s)#.*$/, '').trim();
+  const m = /^(?:npx\s+)?meshlet\s+(.*?)(?:\s+>\s*(\S+))?$/.exec(line);
+  if (!m || /[&|;'"`$<>()]/.test(m[1]!) || /^(control|demo)\b/.test(m[1]!)) return undefined;
+  return { argv: m[1]!.split(/\s+/).filter(Boolean), ...(m[2] ? { stdout: m[2] } : {}) };
+}
