@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 const BIN = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 
 test('meshlet demo: every caller follows the VirtualServices', async () => {
-  const child = spawn(process.execPath, [BIN, 'demo', '--duration', '4', '--xds-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // 10 s: on a loaded machine 4 s gave ~10 calls per caller, too few to see a 20% subset.
+  const child = spawn(process.execPath, [BIN, 'demo', '--duration', '10', '--xds-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
@@ -16,11 +17,16 @@ test('meshlet demo: every caller follows the VirtualServices', async () => {
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(code, 0, err);
   assert.equal(err, '');
-  const last = out.split('\n\n').at(-1) ?? '';
+  // Every table the run printed, summed: on a loaded machine the last 2 s table may hold a
+  // handful of calls, too few to show an 80/20 split.
+  const last = out.split('\n\n').slice(1).join('\n\n');
   const rows = new Map<string, number>();
   for (const line of last.split('\n')) {
     const m = /^(.+?)\s+→\s+(.+?)\s+(\d+)$/.exec(line);
-    if (m) rows.set(`${m[1]!.replace(/\s+/g, ' ')} → ${m[2]}`, Number(m[3]));
+    if (m) {
+      const key = `${m[1]!.replace(/\s+/g, ' ')} → ${m[2]}`;
+      rows.set(key, (rows.get(key) ?? 0) + Number(m[3]));
+    }
   }
   const n = (key: string) => rows.get(key) ?? 0;
   assert.ok(n('meshlet HTTP details → details-v1') > 0, last);
