@@ -53,6 +53,19 @@ async function run() {
       close = async () => client.close();
       break;
     }
+    case 'grpc-js + undici': {
+      // What an app that speaks both has loaded before any mesh: the baseline of meshlet gRPC
+      // (whose mesh also carries undici for its HTTP side).
+      const grpc = require('@grpc/grpc-js');
+      await import('undici');
+      t.imported = performance.now();
+      const Client = grpc.makeGenericClientConstructor(ECHO, 'meshlet.demo.Echo');
+      const client = new Client(`127.0.0.1:${opts.echoPort}`, grpc.credentials.createInsecure());
+      t.ready = performance.now();
+      answer = (await unary(client)).from;
+      close = async () => client.close();
+      break;
+    }
     case 'grpc-js-xds': {
       const grpc = require('@grpc/grpc-js');
       process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({

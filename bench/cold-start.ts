@@ -1,7 +1,8 @@
 // Cold start: how long a fresh process takes from `node` to its first routed answer, and its
 // RSS then, side by side in one run: a plain undici fetch (the baseline, and again as the A/A
-// row), meshlet's mesh.fetch through the control server, raw grpc-js, stock grpc-js-xds after
-// `register()` dialing xds:///, and meshlet's mesh.grpc. Each measurement is its own process
+// row), meshlet's mesh.fetch through the control server, raw grpc-js, grpc-js with undici loaded
+// (meshlet gRPC's baseline), stock grpc-js-xds after `register()` dialing xds:///, and meshlet's
+// mesh.grpc; then the goal lines (mesh over its raw client: ≤ +100 ms, ≤ +8 MiB). Each measurement is its own process
 // (bench/cold-start-child.mjs, plain node, no tsx), pinned to the client core; launches are
 // interleaved across variants; medians [min–max]. The origin, the echo server and the control
 // server run in this process, pinned to the other core. meshlet is the bundled build.
@@ -27,7 +28,7 @@ import { ECHO_HOST, echoServiceEntry } from './lib/grpc-echo-config.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' }, only: { type: 'string', multiple: true } } });
 
-const ALL = ['undici', 'undici (A/A)', 'meshlet HTTP', 'grpc-js', 'grpc-js-xds', 'meshlet gRPC'] as const;
+const ALL = ['undici', 'undici (A/A)', 'meshlet HTTP', 'grpc-js', 'grpc-js + undici', 'grpc-js-xds', 'meshlet gRPC'] as const;
 type Variant = (typeof ALL)[number];
 /** `--only 'meshlet HTTP'` (repeatable) measures a subset; the undici baseline is always in. */
 const VARIANTS: readonly Variant[] = args.only ? ALL.filter((v) => v === 'undici' || args.only!.includes(v)) : ALL;
@@ -93,6 +94,26 @@ spec:
     const cpu = s.map((x) => x.cpu);
     lines.push(`| ${v} | ${stat(first)} | ${v === 'undici' ? '' : delta(med(first) - baseFirst)} | ${stat(cpu)} | ${v === 'undici' ? '' : delta(med(cpu) - baseCpu)} | ${stat(s.map((x) => x.imported))} | ${stat(s.map((x) => x.ready))} | ${fmt(med(rss), 1)} [${fmt(Math.min(...rss), 1)}–${fmt(Math.max(...rss), 1)}] | ${v === 'undici' ? '' : `${med(rss) - baseRss >= 0 ? '+' : ''}${fmt(med(rss) - baseRss, 1)}`} |`);
   }
+  // Issue 17's goal: a mesh client costs ≤ +100 ms to the first routed answer and ≤ +8 MiB of RSS
+  // over the raw clients it wraps (HTTP: undici; gRPC: grpc-js + undici, which the mesh loads).
+  const goal = (mesh: Variant, raw: Variant): string | undefined => {
+    const m = samples.get(mesh);
+    const r = samples.get(raw);
+    if (!m || !r) return undefined;
+    const dt = med(m.map((x) => x.first)) - med(r.map((x) => x.first));
+    const dc = med(m.map((x) => x.cpu)) - med(r.map((x) => x.cpu));
+    const dm = (med(m.map((x) => x.rss)) - med(r.map((x) => x.rss))) / 1048576;
+    const met = dt <= 100 && dm <= 8;
+    return `- ${mesh} over ${raw}: ${delta(dt)} ms (CPU ${delta(dc)} ms), ${dm >= 0 ? '+' : ''}${fmt(dm, 1)} MiB → goal (≤ +100 ms, ≤ +8 MiB) ${met ? 'met' : 'NOT met'}`;
+  };
+  // The A/A row must agree within ±3% (ARCHITECTURE "Benchmarks"), else wall times say nothing.
+  const aa = samples.get('undici (A/A)');
+  if (aa) {
+    const off = (med(aa.map((x) => x.first)) - baseFirst) / baseFirst;
+    if (Math.abs(off) > 0.03) lines.push('', `A/A is off by ${fmt(off * 100, 0)}%: this run's wall times are void (the machine is loaded); CPU and RSS deltas still say something.`);
+  }
+  const goals = [goal('meshlet HTTP', 'undici'), goal('meshlet gRPC', 'grpc-js + undici')].filter((g): g is string => g !== undefined);
+  if (goals.length > 0) lines.push('', ...goals);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -24,6 +24,11 @@ const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     calls: { type: 'string', default: '20000' },
+    warmup: { type: 'string', default: '3000' },
+    deadline: { type: 'string', default: '5000' },
+    // Instructions per call under valgrind's callgrind (repeatable on a loaded machine): each
+    // variant runs at --calls and 3× --calls with the same warm-up; the difference per call.
+    callgrind: { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
     child: { type: 'string' },
     port: { type: 'string' },
@@ -40,7 +45,8 @@ async function closedLoop(client: grpc.Client, calls: number): Promise<Sample> {
   let issued = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: 16 }, async () => { while (issued++ < calls) await echoCall(client); }));
+  const deadline = Number(args.deadline);
+  await Promise.all(Array.from({ length: 16 }, async () => { while (issued++ < calls) await echoCall(client, undefined, deadline); }));
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   return { rps: (calls * 1000) / ms, cpuUs: (cpu.user + cpu.system) / calls };
@@ -60,14 +66,33 @@ async function child(id: VariantId): Promise<void> {
     client = new EchoClient(`127.0.0.1:${args.port}`, grpc.credentials.createInsecure());
     close = async () => { client.close(); };
   }
-  await closedLoop(client, Math.min(3000, calls)); // warm-up
+  await closedLoop(client, Number(args.warmup)); // warm-up
   const sample = await closedLoop(client, calls);
   await close();
   process.stdout.write(`${JSON.stringify(sample)}\n`);
 }
 
-function runChild(id: VariantId, port: number, xdsPort: number): Promise<Sample> {
-  return runFreshChild<Sample>(new URL(import.meta.url), id, ['--port', String(port), '--xds', String(xdsPort), '--calls', args.calls!, ...(args.source ? ['--source'] : [])]);
+function runChild(id: VariantId, port: number, xdsPort: number, calls = args.calls!): Promise<Sample & { instructions?: number }> {
+  return runFreshChild<Sample>(new URL(import.meta.url), id, ['--port', String(port), '--xds', String(xdsPort), '--calls', calls, '--warmup', args.warmup!, '--deadline', args.callgrind ? '600000' : args.deadline!, ...(args.source ? ['--source'] : [])]);
+}
+
+async function callgrindTable(port: number, xdsPort: number): Promise<void> {
+  process.env.BENCH_CALLGRIND = '1';
+  const n = Number(args.calls);
+  const per = new Map<VariantId, number>();
+  for (const id of VARIANTS) {
+    const a = await runChild(id, port, xdsPort, String(n));
+    const b = await runChild(id, port, xdsPort, String(3 * n));
+    per.set(id, (b.instructions! - a.instructions!) / (2 * n));
+  }
+  const base = per.get('raw grpc-js')!;
+  console.log(`instructions per unary call (callgrind; ${n} vs ${3 * n} calls after ${args.warmup} warm-up, 16 in flight), node ${process.version}`);
+  console.log('| variant | instructions per call | added | ratio |');
+  console.log('| --- | --- | --- | --- |');
+  for (const id of VARIANTS) {
+    const x = per.get(id)!;
+    console.log(`| ${id} | ${Math.round(x).toLocaleString('en')} | ${Math.round(x - base).toLocaleString('en')} | ${(x / base).toFixed(3)}× |`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -79,6 +104,7 @@ async function main(): Promise<void> {
   const control = await createControlServer({ xdsPort: 0, adminPort: null, debounceMs: 5 });
   try {
     await control.store.apply(parseConfig(echoServiceEntry(port), 'bench.yaml').resources);
+    if (args.callgrind) return await callgrindTable(port, control.xdsPort);
     const rounds = Number(args.rounds);
     const samples = await interleaved(VARIANTS, rounds, (id) => runChild(id, port, control.xdsPort));
     const base = median(samples.get('raw grpc-js')!.map((s) => s.cpuUs));

@@ -29,6 +29,10 @@ const { values: args } = parseArgs({
     requests: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '16' },
     payload: { type: 'string', default: 'tiny' },
+    warmup: { type: 'string', default: '5000' },
+    // Instructions per request under valgrind's callgrind (repeatable on a loaded machine): each
+    // variant runs at --requests and 3× --requests with the same warm-up; the difference per request.
+    callgrind: { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
     child: { type: 'string' },
     port: { type: 'string' },
@@ -38,15 +42,18 @@ const { values: args } = parseArgs({
 
 // `metrics on` is pass-through with createMesh({ metricsPort: 0 }): Istio's standard metrics
 // recorded for every request (the A/A pair bounds what the difference can resolve).
-const VARIANTS = ['raw', 'raw (A/A)', 'mesh pass-through', 'mesh pass-through, metrics on', 'mesh features'] as const;
+// `raw, Host header` is raw undici sending the mesh host's name as Host, as every mesh call must
+// (Envoy forwards the original authority): the part of the difference that is undici's, not ours.
+const VARIANTS = ['raw', 'raw (A/A)', 'raw, Host header', 'mesh pass-through', 'mesh pass-through, metrics on', 'mesh features'] as const;
 type VariantId = (typeof VARIANTS)[number];
 interface Sample { rps: number; cpuUs: number; errors: number }
 
-async function closedLoop(d: Dispatcher, origin: string, path: string, requests: number, concurrency: number): Promise<Sample> {
+async function closedLoop(d: Dispatcher, origin: string, path: string, requests: number, concurrency: number, host?: string): Promise<Sample> {
   let issued = 0;
   let errors = 0;
+  const headers = host === undefined ? undefined : { host };
   const one = async (): Promise<void> => {
-    const res = await d.request({ origin, path, method: 'GET' });
+    const res = await d.request({ origin, path, method: 'GET', headers });
     for await (const _ of res.body) { /* drain */ }
     if (res.statusCode !== 200) errors++;
   };
@@ -69,7 +76,9 @@ async function child(id: VariantId): Promise<void> {
   let dispatcher: Dispatcher;
   let origin: string;
   let close: () => Promise<void>;
-  if (id === 'raw' || id === 'raw (A/A)') {
+  let host: string | undefined;
+  if (id === 'raw' || id === 'raw (A/A)' || id === 'raw, Host header') {
+    if (id === 'raw, Host header') host = PLAIN_HOST;
     const agent = new Agent({ connections: 64, keepAliveTimeout: 120_000, keepAliveMaxTimeout: 120_000 });
     dispatcher = agent;
     origin = `http://127.0.0.1:${port}`;
@@ -82,15 +91,34 @@ async function child(id: VariantId): Promise<void> {
     origin = `http://${id === 'mesh features' ? FEATURES_HOST : PLAIN_HOST}`;
     close = () => mesh.close();
   }
-  await closedLoop(dispatcher, origin, path, Math.min(5000, requests), concurrency); // warm-up (JIT, pools)
-  const sample = await closedLoop(dispatcher, origin, path, requests, concurrency);
+  await closedLoop(dispatcher, origin, path, Number(args.warmup), concurrency, host); // warm-up (JIT, pools)
+  const sample = await closedLoop(dispatcher, origin, path, requests, concurrency, host);
   await close();
   process.stdout.write(`${JSON.stringify(sample)}\n`);
 }
 
-function runChild(id: VariantId, port: number, xdsPort: number): Promise<Sample> {
+function runChild(id: VariantId, port: number, xdsPort: number, requests = args.requests!): Promise<Sample & { instructions?: number }> {
   return runFreshChild<Sample>(new URL(import.meta.url), id, ['--port', String(port), '--xds', String(xdsPort),
-    '--requests', args.requests!, '--concurrency', args.concurrency!, '--payload', args.payload!, ...(args.source ? ['--source'] : [])]);
+    '--requests', requests, '--warmup', args.warmup!, '--concurrency', args.concurrency!, '--payload', args.payload!, ...(args.source ? ['--source'] : [])]);
+}
+
+async function callgrindTable(port: number, xdsPort: number): Promise<void> {
+  process.env.BENCH_CALLGRIND = '1';
+  const n = Number(args.requests);
+  const per = new Map<VariantId, number>();
+  for (const id of VARIANTS) {
+    const a = await runChild(id, port, xdsPort, String(n));
+    const b = await runChild(id, port, xdsPort, String(3 * n));
+    per.set(id, (b.instructions! - a.instructions!) / (2 * n));
+  }
+  const base = per.get('raw')!;
+  console.log(`instructions per request (callgrind; ${n} vs ${3 * n} requests after ${args.warmup} warm-up, payload ${args.payload}, c=${args.concurrency}), node ${process.version}`);
+  console.log('| variant | instructions per request | added | ratio |');
+  console.log('| --- | --- | --- | --- |');
+  for (const id of VARIANTS) {
+    const x = per.get(id)!;
+    console.log(`| ${id} | ${Math.round(x).toLocaleString('en')} | ${Math.round(x - base).toLocaleString('en')} | ${(x / base).toFixed(3)}× |`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -104,6 +132,7 @@ async function main(): Promise<void> {
   pinPid(control.pid, SERVER_CPU);
   try {
     await control.admin('/apply', { method: 'POST', body: meshBenchConfig(port) });
+    if (args.callgrind) return await callgrindTable(port, control.xdsPort);
     const rounds = Number(args.rounds);
     const samples = await interleaved(VARIANTS, rounds, (id) => runChild(id, port, control.xdsPort));
     const base = median(samples.get('raw')!.map((s) => s.cpuUs));

@@ -122,4 +122,7 @@ npx tsx node_modules/meshlet-node/examples/http/main.ts --requests 10 | tee "$WO
 grep -q 'jason     → reviews v2' "$WORK/http-example.out" || fail "examples/http"
 npx tsx node_modules/meshlet-node/examples/grpc/main.ts | tee "$WORK/grpc-example.out"
 grep -q 'end-user: jason → ratings-v2' "$WORK/grpc-example.out" || fail "examples/grpc"
+# meshlet-node/testing from the installed dist: the seeded fault example under node:test.
+npx tsx --test node_modules/meshlet-node/examples/testing/node.test.ts | tee "$WORK/testing-example.out"
+grep -q '^# pass 3' "$WORK/testing-example.out" || fail "examples/testing"
 echo "== package checks passed"

@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   MESHLET_ERR_ADMIN_AUTH: 'The admin API refused a request: missing or wrong token, a cross-origin Origin, or a Host that is not the admin address.',
   MESHLET_ERR_ADMIN_LIMIT: 'The admin API refused a request over a limit: body too large (413) or too many requests at once (503).',
   MESHLET_ERR_TIMEOUT: 'A wait had a deadline and it passed (for example `server.settled()`: clients did not answer the latest config in time).',
+  MESHLET_ERR_ETCD: 'The etcd store cannot be used: the optional peer dependency etcd3 is not installed, or etcd did not answer.',
+  MESHLET_ERR_STORE_KEY: 'The store encryption key (--store-key-file / MESHLET_STORE_KEY) is missing, not 32 bytes, or does not decrypt what the store holds.',
   MESHLET_ERR_CONFIG_UNSUPPORTED: 'Warning: a valid Istio field that meshlet does not apply is set; it is ignored (docs/configuration.md lists each).',
 } as const;
 

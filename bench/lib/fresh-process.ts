@@ -3,6 +3,9 @@
 // JSON line, so no JIT state is shared between variants. Stopped by PID if the bench is
 // interrupted.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { track, untrack } from './cleanup.js';
 import { CLIENT_CPU, pinned } from './pin.js';
@@ -21,7 +24,13 @@ export function runFreshChild<T>(script: URL, id: string, args: string[]): Promi
  */
 export function runJsonChild<T>(label: string, nodeArgs: string[]): Promise<T> {
   const flags = process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const [cmd, cmdArgs] = pinned(CLIENT_CPU, process.execPath, [...flags, ...nodeArgs]);
+  // BENCH_CALLGRIND=1: the child runs under valgrind's callgrind and its JSON gets `instructions`
+  // (the whole process's count; differences between call counts give instructions per call).
+  const cg = process.env.BENCH_CALLGRIND === '1' ? join(mkdtempSync(join(tmpdir(), 'meshlet-cg-')), 'out') : undefined;
+  const argv = [...flags, ...nodeArgs];
+  const [cmd, cmdArgs] = cg
+    ? pinned(CLIENT_CPU, 'valgrind', ['--tool=callgrind', `--callgrind-out-file=${cg}`, '--dump-instr=no', process.execPath, ...argv])
+    : pinned(CLIENT_CPU, process.execPath, argv);
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
     track(p.pid);
@@ -31,6 +40,7 @@ export function runJsonChild<T>(label: string, nodeArgs: string[]): Promise<T> {
       untrack(p.pid);
       const line = out.trim().split('\n').pop() ?? '';
       if (code !== 0 || !line.startsWith('{')) reject(new Error(`${label}: exit ${code}: ${out}`));
+      else if (cg) resolve({ ...(JSON.parse(line) as T), instructions: callgrindTotal(cg) });
       else resolve(JSON.parse(line) as T);
     });
   });
@@ -49,4 +59,13 @@ export async function interleaved<V, T>(variants: readonly V[], rounds: number, 
     }
   }
   return samples;
+}
+
+/** The `totals:` (instructions executed) of a callgrind output file, which is then removed. */
+function callgrindTotal(file: string): number {
+  const text = readFileSync(file, 'utf8');
+  rmSync(dirname(file), { recursive: true, force: true });
+  const m = /^(?:totals|summary): (\d+)/m.exec(text);
+  if (!m) throw new Error(`no totals in callgrind output ${file}`);
+  return Number(m[1]);
 }

@@ -49,7 +49,7 @@ function arrival(c: XdsClient, e: Expectation, timeoutMs: number): Promise<numbe
   });
 }
 
-function startClients(server: string, first: number, count: number): XdsClient[] {
+function startClients(server: string | string[], first: number, count: number): XdsClient[] {
   return Array.from({ length: count }, (_, i) => {
     const c = new XdsClient({ server, node: buildNode({ id: `bench-${first + i}`, cluster: 'bench' }) });
     c.watch(TYPE_URL.listener, ROUTE, { onChange() {} });
@@ -62,7 +62,7 @@ function startClients(server: string, first: number, count: number): XdsClient[]
 
 if (process.send) {
   let clients: XdsClient[] = [];
-  process.on('message', async (msg: { cmd: string; server?: string; first?: number; count?: number; expect?: Expectation; id?: number; timeoutMs?: number }) => {
+  process.on('message', async (msg: { cmd: string; server?: string | string[]; first?: number; count?: number; expect?: Expectation; id?: number; timeoutMs?: number }) => {
     if (msg.cmd === 'start') {
       clients = startClients(msg.server!, msg.first!, msg.count!);
       process.send!({ id: msg.id, ok: true });

@@ -5,6 +5,7 @@ import { packageRoot } from '../internal/package-root.js';
 import { analyzeCommand, analyzeUsage } from './commands/analyze.js';
 import { applyCommand, applyUsage } from './commands/apply.js';
 import { controlCommand, controlUsage } from './commands/control.js';
+import { dashboardCommand, dashboardUsage } from './commands/dashboard.js';
 import { demoCommand, demoUsage } from './commands/demo.js';
 import { getCommand, getUsage } from './commands/get.js';
 import { statusCommand, statusUsage } from './commands/status.js';
@@ -23,7 +24,8 @@ const COMMANDS: Record<string, Command> = {
   apply: { run: applyCommand, usage: applyUsage, about: 'Validates Istio YAML locally, then applies it to a running control server (nothing is sent when any file has an error). Exit 1 on any error.' },
   analyze: { run: analyzeCommand, usage: analyzeUsage, about: 'Checks Istio YAML: schema, then cross-resource checks (unknown subsets and hosts, conflicts). Prints file:line:col for each problem; exit 1 on any error.' },
   get: { run: getCommand, usage: getUsage, about: 'Lists the resources a running control server holds (kinds by name, plural or short name: vs, dr, se, we, gw, pa, ap, ra).' },
-  status: { run: statusCommand, usage: statusUsage, about: 'Per-client xDS sync state (SYNCED, NOT SENT, STALE, NACK) and the config errors of a running control server. Exit 1 when there are config errors or NACKs.' },
+  status: { run: statusCommand, usage: statusUsage, about: 'Per-client xDS sync state (SYNCED, NOT SENT, STALE, NACK) and the config errors of a running control server. Exit 1 when there are config errors or NACKs. With CLIENT (a node id or a service name): that client\'s config as sent and ACKed (CSDS-like, admin GET /config_dump), per type and per resource; -o json|yaml adds the resources\' contents.' },
+  dashboard: { run: (argv, out) => dashboardCommand(argv, out), usage: dashboardUsage, about: 'Prints the URL of the dashboard (the admin port\'s GET /: service graph, per-client xDS sync and identity, config errors). --open also runs xdg-open, on a terminal outside CI only.' },
   token: { run: tokenCommand, usage: tokenUsage, about: 'Prints one join token (a JWT signed by the token key in the CA directory, carrying the root fingerprint) for a namespace/service account; creates the CA there when it does not exist yet.' },
   demo: { run: demoCommand, usage: demoUsage, about: 'A bookinfo-style mesh in one process: the control server, HTTP and gRPC services on meshlet, and traffic with a table of who answered.' },
 };

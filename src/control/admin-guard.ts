@@ -42,8 +42,10 @@ export function isLoopback(host: string): boolean {
 /**
  * Who may use the admin API, checked before any route runs:
  *
- * - a token (`Authorization: Bearer …`) on every route but `/healthz` when one is configured,
- *   and one must be configured whenever the API listens beyond loopback;
+ * - a token (`Authorization: Bearer …`) on every route but `/healthz` and the dashboard's page
+ *   `GET /` (a static shell holding no data: its script asks for the token and sends it as
+ *   this header) when one is configured, and one must be configured whenever the API listens
+ *   beyond loopback;
  * - on loopback without a token, `Host` must name loopback (a DNS-rebinding page sends its
  *   own host name), and an `Origin` must be the API's own: browsers send it on cross-site
  *   requests, so a web page cannot drive the API;
@@ -74,7 +76,7 @@ export class AdminGuard {
 
   check(req: IncomingMessage, path: string): void {
     const method = req.method ?? 'GET';
-    if (this.token && !(method === 'GET' && path === '/healthz')) this.checkToken(req);
+    if (this.token && !(method === 'GET' && (path === '/healthz' || path === '/'))) this.checkToken(req);
     const host = req.headers.host ?? '';
     if (!this.token && !isLoopback(hostName(host))) {
       throw new AdminRefusal(403, 'MESHLET_ERR_ADMIN_AUTH', `Host "${host.slice(0, 100)}" is not a loopback address (the admin API listens on loopback only)`);

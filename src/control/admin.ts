@@ -6,7 +6,9 @@ import { isMeshError, type MeshErrorCode } from '../errors.js';
 import { trace } from '../internal/debug.js';
 import { TYPE_URL } from '../xds/type-urls.js';
 import { AdminGuard, AdminRefusal, applyLabel, DEFAULT_ADMIN_LIMITS, type AdminLimits } from './admin-guard.js';
-import type { ClientStatus } from './ads-stream.js';
+import type { ClientStatus, TypeConfigView } from './ads-stream.js';
+import { configDump, matchClients } from './admin/config-dump.js';
+import { DASHBOARD } from './admin/dashboard-page.js';
 import { hostPort, listenError, probePort } from './listen.js';
 import { prometheusTargets } from './prometheus-sd.js';
 import type { ServiceModel } from './model.js';
@@ -29,7 +31,14 @@ export interface AdminContext {
   guard?: AdminGuard;
   /** Body size and concurrency; each defaults as in DEFAULT_ADMIN_LIMITS. */
   limits?: Partial<AdminLimits>;
+  /** The live service graph (`GET /graph`); absent: 404. */
+  graph?(): unknown;
+  /** Per client: status and what was sent / ACKed per type (`GET /config_dump`); absent: 404. */
+  configViews?(): Array<{ status: ClientStatus; types: TypeConfigView[] }>;
 }
+
+/** Clients one config dump answers at most (each can be large). */
+const MAX_DUMPS = 16;
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly code: MeshErrorCode, message: string) {
@@ -51,6 +60,9 @@ class HttpError extends Error {
  * | `GET /registry` | `ServiceModel[]` (config and announced endpoints) |
  * | `GET /debug/xds?type=LDS[&name=N]` | decoded resources `{ typeUrl, version, resources }` |
  * | `GET /prometheus/targets` | every mesh's metrics endpoint in Prometheus `http_sd` format |
+ * | `GET /` | the dashboard (HTML; strict CSP) |
+ * | `GET /graph` | the service graph: nodes, edges with rps, error rate, p50/p99 (see control/graph) |
+ * | `GET /config_dump?client=<node id or service>[&resources=0]` | CSDS-like `{ config: ClientConfigDump[] }`; 404 when no client matches |
  *
  * Failures answer `{ error: { code, message } }`.
  *
@@ -132,6 +144,9 @@ export class AdminServer {
     this.guard.check(req, path);
     const q = (k: string) => url.searchParams.get(k) ?? undefined;
     if (method === 'GET' && path === '/healthz') return this.text(res, 200, 'ok');
+    if (method === 'GET' && path === '/') return this.page(res);
+    if (method === 'GET' && path === '/graph' && this.ctx.graph) return this.json(res, 200, this.ctx.graph());
+    if (method === 'GET' && path === '/config_dump' && this.ctx.configViews) return this.configDump(res, q('client'), q('resources') !== '0');
     if (method === 'GET' && path === '/status') {
       return this.json(res, 200, { version: this.ctx.snapshot().version, clients: this.ctx.clients(), configErrors: this.ctx.configErrors() });
     }
@@ -169,6 +184,24 @@ export class AdminServer {
       return this.json(res, 200, { pid: process.pid, memory: process.memoryUsage(), cpu: process.cpuUsage(), uptimeSeconds: process.uptime(), clients: this.ctx.clients().length });
     }
     throw new HttpError(404, 'MESHLET_ERR_ADMIN_REQUEST', `no admin route ${method} ${path}`);
+  }
+
+  private page(res: ServerResponse): void {
+    res.writeHead(200, { ...DASHBOARD.headers, 'content-length': Buffer.byteLength(DASHBOARD.html) });
+    res.end(DASHBOARD.html);
+  }
+
+  /** CSDS answers every client a node matcher selects; here the matcher is a node id or a service name. */
+  private configDump(res: ServerResponse, client: string | undefined, resources: boolean): void {
+    if (!client) throw new HttpError(400, 'MESHLET_ERR_ADMIN_REQUEST', 'GET /config_dump needs ?client=<node id or service>');
+    const views = this.ctx.configViews!();
+    const matched = matchClients(views, client);
+    if (matched.length === 0) {
+      const known = views.map((v) => v.status.id).filter(Boolean).slice(0, 20).join(', ') || 'none connected';
+      throw new HttpError(404, 'MESHLET_ERR_ADMIN_REQUEST', `no connected client "${client.slice(0, 200)}" (clients: ${known})`);
+    }
+    const config = matched.slice(0, MAX_DUMPS).map((v) => configDump(v, { includeContent: resources }));
+    this.json(res, 200, { config, ...(matched.length > MAX_DUMPS ? { truncated: matched.length - MAX_DUMPS } : {}) });
   }
 
   private async apply(req: IncomingMessage, res: ServerResponse): Promise<void> {

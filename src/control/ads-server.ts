@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { trace } from '../internal/debug.js';
 import { RequestGuard, resolveAdsLimits, StreamRefusal, type AdsLimits } from './ads-limits.js';
-import { AdsStream, type ClientStatus, type NackEvent, type PushEvent } from './ads-stream.js';
+import { AdsStream, type ClientStatus, type NackEvent, type PushEvent, type TypeConfigView } from './ads-stream.js';
 import type { AnnouncePolicy } from './announce-policy.js';
 import type { WarmUp } from './warmup.js';
 import { Emitter } from '../internal/events.js';
@@ -128,6 +128,11 @@ export class AdsServer {
   /** Sync state of every connected stream, oldest first. */
   clients(): ClientStatus[] {
     return [...this.streams].map(({ stream }) => stream.status());
+  }
+
+  /** Per connected stream: its status and, per type, what was sent and what was ACKed (admin config dump). */
+  configViews(): Array<{ status: ClientStatus; types: TypeConfigView[] }> {
+    return [...this.streams].map(({ stream }) => ({ status: stream.status(), types: stream.configView() }));
   }
 
   /** Ends every stream and stops the server. */

@@ -1,6 +1,6 @@
 import type { Announcement } from './model.js';
 import { proxyFromNode, type Proxy } from './proxy.js';
-import type { Snapshot } from './snapshot.js';
+import type { ResourceEntry, Snapshot } from './snapshot.js';
 import type { DiscoveryRequest } from '../xds/wire/discovery-request.js';
 import { finishDiscoveryResponse } from '../xds/wire/discovery-response.js';
 import { NODE_METADATA, parseAnnouncement, parseMetricsTarget, type MetricsTarget } from '../xds/node.js';
@@ -41,6 +41,30 @@ export interface ClientStatus {
   types: Record<string, TypeStatus>;
   /** The client's Prometheus endpoint, when it announces one (`createMesh({ metricsPort })`). */
   metrics?: MetricsTarget;
+  /** The workload identity of the stream's verified client certificate (secure port only). */
+  identity?: { spiffeId: string; namespace: string; serviceAccount: string };
+}
+
+/**
+ * What one response of a type carried: that type's resources in the snapshot it was cut from and
+ * the names selected (`'*'`: all). The type's map, not the snapshot: a stream whose content did
+ * not change for a while must not pin a whole old snapshot (its encoded responses included).
+ */
+export interface SentConfig {
+  resources: ReadonlyMap<string, ResourceEntry>;
+  names: readonly string[] | '*';
+  version: string;
+  at: string;
+}
+
+/** Per-type view of what a stream sent and what the client ACKed, for the admin config dump (CSDS-like). */
+export interface TypeConfigView {
+  typeUrl: string;
+  status: TypeStatus;
+  /** The latest response sent. */
+  sent?: SentConfig;
+  /** The latest response the client ACKed (its last good config of this type). */
+  acked?: SentConfig;
 }
 
 /** Passed to the 'push' listeners. */
@@ -112,6 +136,9 @@ interface TypeState {
   pending: boolean;
   /** The first response of this type is owed (held during warm-up). */
   owed?: boolean;
+  /** What the latest response carried, and what the client last ACKed (references, no copies). */
+  sent?: SentConfig;
+  acked?: SentConfig;
 }
 
 /** Make-before-break order for pushes, as Istio does: clusters and endpoints before the listeners and routes that use them. */
@@ -178,6 +205,7 @@ export class AdsStream {
         this.ctx.onNack({ client: this.nodeId, typeUrl: req.typeUrl, version: state.nack.version, nonce: req.responseNonce, message: req.errorDetail.message });
       } else {
         state.nack = undefined;
+        if (state.sent) state.acked = state.sent;
       }
       state.ackedVersion = req.versionInfo || state.ackedVersion;
     }
@@ -223,7 +251,19 @@ export class AdsStream {
     }
     if (this.announcementRejected) status.announcementRejected = { ...this.announcementRejected };
     if (this.metrics) status.metrics = { ...this.metrics, labels: { ...this.metrics.labels } };
+    if (this.ctx.peerIdentity) status.identity = { ...this.ctx.peerIdentity };
     return status;
+  }
+
+  /** Per type: the sync state, the latest response sent and the latest one ACKed. */
+  configView(): TypeConfigView[] {
+    const status = this.status();
+    return [...this.types].map(([typeUrl, s]) => ({
+      typeUrl,
+      status: status.types[shortTypeName(typeUrl)]!,
+      ...(s.sent ? { sent: s.sent } : {}),
+      ...(s.acked ? { acked: s.acked } : {}),
+    }));
   }
 
   /**
@@ -325,6 +365,7 @@ export class AdsStream {
     state.sentVersion = version;
     state.lastNonce = nonce;
     state.pending = true;
+    state.sent = { resources: all, names: state.wildcard ? '*' : (state.sorted ?? [...state.names].sort()), version, at: new Date().toISOString() };
     log('%s %s: send version %s nonce %s (%d resources)', this.label(), shortTypeName(typeUrl), version, nonce, count);
     this.send(buf);
     this.ctx.onPush({ client: this.nodeId, typeUrl, version, nonce, resources: count });

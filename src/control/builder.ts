@@ -5,7 +5,7 @@ import { ConfigAnalysis, type AnalysisChanges } from './analysis.js';
 import { Emitter, type Disposable } from '../internal/events.js';
 import { DEFAULT_DOMAIN_SUFFIX, type ServiceModel } from './model.js';
 import type { Registry } from './registry/announcements.js';
-import { defaultServiceRegistry, type AggregateRegistry, type ServiceRegistry } from './registry/index.js';
+import { defaultServiceRegistry, type AggregateRegistry, type AnnouncementSource, type ServiceRegistry } from './registry/index.js';
 import type { Proxy } from './proxy.js';
 import { ProxySnapshots } from './snapshot-cache.js';
 import { Snapshot } from './snapshot.js';
@@ -20,6 +20,8 @@ export interface SnapshotBuilderOptions {
   store: ConfigStore;
   /** Announced endpoints (the `announced` service source reads it). */
   registry: Registry;
+  /** What the `announced` source reads instead of `registry` (every server's, from etcd). */
+  announcements?: AnnouncementSource;
   /** More service sources, added after `config` and `announced` (Kubernetes sources go first). */
   serviceRegistries?: readonly ServiceRegistry[];
   domainSuffix?: string;
@@ -76,7 +78,7 @@ export class SnapshotBuilder {
     // the two lists is computed once (registry/resource-diff.ts) and both see the same config.
     const store = options.store;
     const resources = { list: () => this.building ?? store.list(), onChange: (fn: () => void) => store.onChange(fn) };
-    this.serviceRegistry = defaultServiceRegistry(resources, options.registry, this.domainSuffix);
+    this.serviceRegistry = defaultServiceRegistry(resources, options.announcements ?? options.registry, this.domainSuffix);
     for (const r of options.serviceRegistries ?? []) this.serviceRegistry.addRegistry(r);
     this.debounceMs = options.debounceMs ?? 20;
     this.translateFn = options.translate ?? (options.incremental === false ? translate : undefined);

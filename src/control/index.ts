@@ -23,3 +23,6 @@ export type { ClientStatus, TypeStatus, PushEvent, NackEvent } from './ads-strea
 export type { Disposable } from '../internal/events.js';
 export type { CertificateAuthority, CertificateAuthorityOptions, IssuedCertificate, CertificateCall, CertificateCaller, JoinTokenRequest } from './ca/index.js';
 export type { Announcement, ServiceModel, EndpointModel, ServicePortModel } from './model.js';
+export type { GraphScrapeOptions, TargetState } from './graph/scraper.js';
+export type { ServiceGraph, GraphNode, GraphEdge } from './graph/graph.js';
+export type { ClientConfigDump, GenericXdsConfig, ConfigStatus, ClientResourceStatus } from './admin/config-dump.js';

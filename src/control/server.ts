@@ -7,6 +7,7 @@ import { AdminServer } from './admin.js';
 import { AdminGuard, type AdminLimits } from './admin-guard.js';
 import type { AdsLimits } from './ads-limits.js';
 import { AdsServer } from './ads-server.js';
+import { GraphScraper, type GraphScrapeOptions } from './graph/scraper.js';
 import { AnnouncePolicy } from './announce-policy.js';
 import { AnnouncementFile } from './store/announcements.js';
 import { DEFAULT_WARMUP_MS, WarmUp } from './warmup.js';
@@ -38,8 +39,17 @@ export interface ControlServerOptions {
    * authentication, so exposing it beyond the host is an explicit choice (`0.0.0.0`).
    */
   host?: string;
-  /** Config store. Default: a FileStore over `configDir` when given, else a MemoryStore. */
-  store?: ConfigStore;
+  /**
+   * Config store. Default: a FileStore over `configDir` when given, else a MemoryStore.
+   * `'etcd://host:2379[,host:2379…][/prefix]'`: config, announced endpoints (under this server's
+   * lease) and the CA (sealed with the store key) live in etcd, shared by every server on it
+   * (needs the optional peer dependency `etcd3`; see store/etcd.ts).
+   */
+  store?: ConfigStore | `etcd://${string}` | 'memory';
+  /** File holding the 32-byte store key that seals the CA in etcd (hex or base64). Default: env MESHLET_STORE_KEY. */
+  storeKeyFile?: string;
+  /** Lease TTL of this server's announcements in etcd, seconds. Default 15. */
+  leaseTtlSeconds?: number;
   /** Directory of Istio YAML to load and watch (ignored when `store` is given). */
   configDir?: string;
   /** Cluster DNS suffix. Default `cluster.local`. */
@@ -104,6 +114,12 @@ export interface ControlServerOptions {
    * endpoints; Kubernetes sources go first (see control/registry/aggregate.ts).
    */
   serviceRegistries?: readonly ServiceRegistry[];
+  /**
+   * The dashboard's service graph: scrapes of every announced `/stats/prometheus` endpoint while
+   * `GET /graph` is polled (interval, window, timeout, concurrency, size and target bounds; see
+   * GraphScrapeOptions). `false` disables it (`GET /graph` answers 404).
+   */
+  graph?: GraphScrapeOptions | false;
 }
 
 /** Event name → payload of {@link ControlServer.on}. */
@@ -173,23 +189,29 @@ export interface ControlServer {
 export async function createControlServer(options: ControlServerOptions = {}): Promise<ControlServer> {
   const host = options.host ?? '127.0.0.1';
   if (options.securePort !== undefined && options.caDir === undefined) throw meshError('MESHLET_ERR_USAGE', 'securePort needs caDir (the secure port serves the CA)');
-  const ownsStore = options.store === undefined;
+  const etcdUrl = typeof options.store === 'string' && options.store !== 'memory' ? options.store : undefined;
+  const ownsStore = options.store === undefined || typeof options.store === 'string';
   const adminToken = options.adminToken ?? (process.env['MESHLET_ADMIN_TOKEN'] || undefined);
   // Checked before anything listens: an admin API beyond loopback without a token is refused.
   const guard = options.adminPort === null ? undefined : new AdminGuard({ host, token: adminToken });
   const announcePolicy = new AnnouncePolicy({ ...(options.announceNetworks ? { networks: options.announceNetworks } : {}), ...(options.announceLimits ?? {}) });
-  const stateDir = options.stateDir === null ? undefined : options.stateDir ?? (ownsStore ? defaultStateDir(options.configDir, host, options.xdsPort ?? 15010) : undefined);
-  const baseStore = options.store ?? (options.configDir !== undefined ? new FileStore(options.configDir) : new MemoryStore());
+  // Loaded only for an etcd store (etcd3 is an optional peer dependency).
+  const etcd = etcdUrl === undefined ? undefined : await import('./store/etcd-server.js').then((m) => m.openEtcdBackend(etcdUrl, options));
+  // etcd holds what a state directory would (applied config, announcements).
+  const stateDir = etcd || options.stateDir === null ? undefined : options.stateDir ?? (ownsStore ? defaultStateDir(options.configDir, host, options.xdsPort ?? 15010) : undefined);
+  const baseStore = etcd?.store ?? (typeof options.store === 'object' ? options.store : options.configDir !== undefined ? new FileStore(options.configDir) : new MemoryStore());
   // What is applied through the API survives a restart with the announcements (a store the
   // caller passes persists itself).
-  const store = ownsStore && stateDir !== undefined ? new PersistentStore(baseStore, stateDir) : baseStore;
+  const store = ownsStore && stateDir !== undefined && !etcd ? new PersistentStore(baseStore, stateDir) : baseStore;
   const graceMs = options.withdrawGraceMs ?? DEFAULT_WITHDRAW_GRACE_MS;
   const registry = new Registry({ withdrawGraceMs: graceMs });
+  const shared = etcd?.announcements(registry);
   const stateFile = stateDir !== undefined ? new AnnouncementFile(stateDir) : undefined;
   const warmupMs = options.warmupMs === 0 ? 0 : Math.max(options.warmupMs ?? DEFAULT_WARMUP_MS, graceMs);
   const builder = new SnapshotBuilder({
     store,
     registry,
+    ...(shared ? { announcements: shared } : {}),
     ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
     ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
     ...(options.incrementalTranslation !== undefined ? { incremental: options.incrementalTranslation } : {}),
@@ -198,7 +220,9 @@ export async function createControlServer(options: ControlServerOptions = {}): P
   // A state file that exists is the complete list of what was announced (it is written even
   // when empty), so the first snapshot already holds every service of the previous run.
   const saved = stateFile ? await stateFile.load() : undefined;
-  const warmUp = new WarmUp({ registry, durationMs: warmupMs, restored: saved !== undefined, onEnd: () => ads.push() });
+  // On etcd the view is complete from the start: other servers' announcements are there, and a
+  // killed server's stay until its lease runs out, by when its clients have re-announced.
+  const warmUp = new WarmUp({ registry, durationMs: warmupMs, restored: saved !== undefined || etcd !== undefined, onEnd: () => ads.push() });
   const ads = new AdsServer({
     snapshot: (proxy, inbound) => builder.snapshotFor(proxy, inbound),
     registry,
@@ -208,12 +232,15 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     ...(options.adsLimits ? { limits: options.adsLimits } : {}),
   });
   const configErrors = () => [...store.errors(), ...builder.diagnostics];
+  const scraper = options.adminPort === null || options.graph === false ? undefined : new GraphScraper(() => ads.clients(), options.graph ?? {});
   const admin = options.adminPort === null ? undefined : new AdminServer({
     store,
     snapshot: () => builder.snapshot,
     clients: () => ads.clients(),
     services: () => builder.services,
     configErrors,
+    configViews: () => ads.configViews(),
+    ...(scraper ? { graph: () => scraper.graph() } : {}),
     ...(guard ? { guard } : {}),
     ...(options.adminLimits ? { limits: options.adminLimits } : {}),
   });
@@ -226,11 +253,14 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     closed = true;
     builder.close();
     warmUp.close();
+    scraper?.close();
     await Promise.all([ads.close(), admin?.close(), secure?.close()]);
     await ca?.close();
     registry.close();
     await stateFile?.flush();
+    await shared?.close();
     if (ownsStore) await store.close();
+    etcd?.close();
     configError.clear();
     ads.pushes.clear();
     ads.nacks.clear();
@@ -243,6 +273,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     if (saved) registry.restore(saved.filter((a) => announcePolicy.check(a) === undefined), Math.max(warmupMs, graceMs));
     warmUp.start();
     await store.start();
+    await shared?.start();
     builder.start();
     xdsPort = await ads.listen(host, options.xdsPort ?? 15010);
     if (stateFile) {
@@ -253,6 +284,8 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     }
     if (admin) adminPort = await admin.listen(host, options.adminPort ?? 15014);
     if (options.caDir !== undefined) {
+      // On etcd every server signs with the CA sealed there (store/etcd-ca.ts).
+      if (etcd) await etcd.syncCa(options.caDir, options);
       // Loaded only with a CA: a server without one never imports the CA modules or jose.
       const [{ CertificateAuthority }, { SecureServer }] = await Promise.all([import('./ca/authority.js'), import('./ca/secure-server.js')]);
       ca = await CertificateAuthority.open({

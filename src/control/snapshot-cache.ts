@@ -36,6 +36,8 @@ export class ProxySnapshots {
   private resources: readonly IstioResource[] = [];
   private services: readonly ServiceModel[] = [];
   private security = '';
+  /** The VirtualServices whose routes depend on the proxy (see {@link sourceRoutingFingerprint}). */
+  private routing = '';
 
   constructor(private readonly domainSuffix: string) {}
 
@@ -48,11 +50,16 @@ export class ProxySnapshots {
     const security = securityFingerprint(resources);
     const securityChanged = security !== this.security;
     this.security = security;
-    if (this.base?.snapshot === snapshot && !securityChanged) return false;
+    // A change to proxy-dependent routes alone can leave the shared snapshot byte-identical (its
+    // routes are what every other proxy gets, e.g. Istio's default route): the groups still change.
+    const routing = sourceRoutingFingerprint(resources);
+    const routingChanged = routing !== this.routing;
+    this.routing = routing;
+    if (this.base?.snapshot === snapshot && !securityChanged && !routingChanged) return false;
     this.resources = resources;
     this.services = services;
     this.base = { snapshot, groups: new Map() };
-    return securityChanged;
+    return securityChanged || routingChanged;
   }
 
   /**
@@ -112,4 +119,13 @@ export class ProxySnapshots {
     });
     return { ctx, services };
   }
+}
+
+/** The VirtualServices with `sourceLabels`/`sourceNamespace` matches, as text (equal text, equal groups). */
+function sourceRoutingFingerprint(resources: readonly IstioResource[]): string {
+  let text = '';
+  for (const r of resources) {
+    if (r.kind === 'VirtualService' && (r.spec.http ?? []).some(sourceDependent)) text += `${r.metadata.namespace}\0${r.metadata.name}\0${JSON.stringify(r.spec)}\n`;
+  }
+  return text;
 }

@@ -75,8 +75,11 @@ export class HostIndex<L> {
    * then the host's listener on that port wins, else its only port.
    */
   resolve(host: string, port: number): HostTarget<L> | undefined {
-    const h = host.toLowerCase();
-    let entry = this.hosts.get(h);
+    // The exact spelling first: callers pass lower-case hosts (the dispatcher caches them), and
+    // toLowerCase() builds a new string whose hash the Map then computes again.
+    let entry = this.hosts.get(host);
+    const h = entry ? host : host.toLowerCase();
+    if (!entry && h !== host) entry = this.hosts.get(h);
     if (!entry) {
       for (const w of this.wildcards) {
         if (h.length > w.suffix.length && h.endsWith(w.suffix)) {

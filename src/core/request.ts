@@ -4,7 +4,7 @@
  * a matcher or hash policy asks for it.
  */
 import type { RequestInfo } from './types.js';
-import { normalizePath, splitPathQuery } from './path.js';
+import { normalizePath } from './path.js';
 
 /** Lower-case header lookup, including the `:method`, `:authority`, `:path` pseudo headers. */
 export class RequestView {
@@ -14,16 +14,28 @@ export class RequestView {
   readonly query: string;
   /** The path as sent, without the query. */
   readonly rawPath: string;
-  /** `host:port` as the caller addressed it. */
-  readonly authority: string;
   private params: Map<string, string> | undefined;
+  private hostPort: string | undefined;
 
   constructor(readonly info: RequestInfo) {
-    const { path, query } = splitPathQuery(info.path);
-    this.rawPath = path;
-    this.query = query;
-    this.path = normalizePath(path);
-    this.authority = info.port === 80 || info.port === 443 ? info.host : `${info.host}:${info.port}`;
+    // splitPathQuery without its result object: this runs for every routed request.
+    const target = info.path;
+    let end = target.indexOf('#');
+    if (end < 0) end = target.length;
+    const q = target.indexOf('?');
+    if (q >= 0 && q < end) {
+      this.rawPath = target.slice(0, q);
+      this.query = target.slice(q, end);
+    } else {
+      this.rawPath = end === target.length ? target : target.slice(0, end);
+      this.query = '';
+    }
+    this.path = normalizePath(this.rawPath);
+  }
+
+  /** `host:port` as the caller addressed it (built on first use: most requests never ask). */
+  get authority(): string {
+    return (this.hostPort ??= this.info.port === 80 || this.info.port === 443 ? this.info.host : `${this.info.host}:${this.info.port}`);
   }
 
   /** The header's value, repeated values joined with ','; undefined when absent. */

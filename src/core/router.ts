@@ -4,7 +4,8 @@
  * per-request roll done here: weighted cluster, fault, mirrors, request hash.
  */
 import type { ClusterEnv } from './cluster.js';
-import type { CompiledListener, CompiledRoute } from './compile.js';
+import type { CompiledListener, CompiledRoute, CompiledVirtualHost } from './compile.js';
+import type { DomainIndex } from './virtual-hosts.js';
 import { RoutedPlan, type PlanFields } from './plan.js';
 import { RequestView } from './request.js';
 import { requestHash } from './request-hash.js';
@@ -20,6 +21,11 @@ const PASSTHROUGH: RouteResult = Object.freeze({ kind: 'passthrough' });
 const NO_ROUTE: RouteResult = Object.freeze({ kind: 'no_route' });
 const NO_MIRRORS: readonly string[] = Object.freeze([]);
 
+/** The virtual host for `host:port`, then `host` (listeners with one virtual host skip this). */
+function findVirtualHost(domains: DomainIndex<CompiledVirtualHost>, host: string, port: number): CompiledVirtualHost | undefined {
+  return domains.find([`${host}:${port}`, host]);
+}
+
 /** Routes a request. Pure apart from the injected random source and cluster counters. */
 export function routeRequest(snap: Snapshot, info: RequestInfo, env: ClusterEnv): RouteResult {
   const target = snap.hosts.resolve(info.host, info.port);
@@ -28,8 +34,7 @@ export function routeRequest(snap: Snapshot, info: RequestInfo, env: ClusterEnv)
   const rc = listener.routeConfig;
   if (!rc) return NO_ROUTE; // RDS not delivered yet: Envoy answers 404 NR as well
   const req = new RequestView(info);
-  const host = info.host.toLowerCase();
-  const vhost = target.listener.vhost ?? rc.domains.find([`${host}:${info.port}`, host]);
+  const vhost = target.listener.vhost ?? findVirtualHost(rc.domains, info.host.toLowerCase(), info.port);
   if (!vhost) return NO_ROUTE;
   const random = env.random;
   let route: CompiledRoute | undefined;

@@ -14,7 +14,7 @@ import type { UpstreamEndpoint } from '../core/types.js';
 import type { TlsTransportModel } from '../core/model/transport.js';
 import type { AttemptContext } from './call-state.js';
 import { GRPC_LOCAL_REPLY } from './config-selector.js';
-import { MESH_LB_POLICY, registry } from './registry.js';
+import { attemptOf, MESH_LB_POLICY } from './registry.js';
 import { attemptOutcome } from './status.js';
 
 type Helper = experimental.ChannelControlHelper;
@@ -58,7 +58,7 @@ class MeshPicker implements experimental.Picker {
   constructor(private readonly lb: MeshLoadBalancer) {}
 
   pick(args: experimental.PickArgs): PickResult {
-    const attempt = registry().byPickInfo.get(args.extraPickInfo);
+    const attempt = attemptOf(args.extraPickInfo);
     const plan = attempt?.call.plan;
     if (!attempt || !plan) return failed(PickResult_.DROP, Status.UNAVAILABLE, 'meshlet: call was not routed by the mesh resolver');
     const call = attempt.call;

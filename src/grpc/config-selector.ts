@@ -7,12 +7,13 @@
  * response). Filters can end a call with any status; a CallConfig status cannot (grpc-js
  * rewrites some codes coming from the control plane), which is why local replies go there too.
  */
+import type { Clock } from '../internal/clock.js';
 import type { experimental, Metadata, StatusObject } from '@grpc/grpc-js';
 import { newMetadata, Status } from './lib.js';
-import type { RouteResult } from '../core/types.js';
+import type { CallPlan, RouteResult } from '../core/types.js';
 import { setLongTimeout } from '../internal/timer.js';
 import { AttemptContext, CallState } from './call-state.js';
-import { registry } from './registry.js';
+import { ATTEMPT, attemptOf } from './registry.js';
 import { httpToGrpcStatus } from './status.js';
 import type { GrpcMeshRuntime } from './types.js';
 
@@ -45,8 +46,8 @@ export function metadataHeaders(metadata: Metadata): Record<string, string | str
   return out;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setLongTimeout(resolve, ms));
+function delay(ms: number, clock: Clock | undefined): Promise<void> {
+  return new Promise((resolve) => (clock ? clock.setTimeout(resolve, ms) : setLongTimeout(resolve, ms)));
 }
 
 /**
@@ -67,32 +68,44 @@ class MeshFilter implements Filter {
     return message;
   }
 
-  async sendMetadata(metadata: Promise<Metadata>): Promise<Metadata> {
-    const md = await metadata;
-    const call = this.attempt.call;
-    if (this.reject) throw this.reject;
-    const plan = call.plan;
-    if (!this.first || !plan) return md;
+  /** Synchronous unless a fault delay applies: an async function here cost a promise and two microtask hops per call. */
+  sendMetadata(metadata: Promise<Metadata>): Promise<Metadata> {
+    if (this.reject) return Promise.reject(this.reject);
+    const plan = this.attempt.call.plan;
+    if (!this.first || !plan) return metadata;
     const fault = plan.fault;
-    if (fault?.delayMs !== undefined && fault.delayMs > 0) {
-      call.flag('DI');
-      await delay(fault.delayMs);
-      if (this.ended) throw localStatus(Status.CANCELLED, 'call ended during fault delay');
-    }
+    if (fault?.delayMs !== undefined && fault.delayMs > 0) return this.delayed(metadata, fault.delayMs);
+    const refused = this.admit(plan);
+    return refused ? Promise.reject(refused) : metadata;
+  }
+
+  private async delayed(metadata: Promise<Metadata>, ms: number): Promise<Metadata> {
+    const md = await metadata;
+    this.attempt.call.flag('DI');
+    await delay(ms, this.attempt.call.runtime.clock);
+    if (this.ended) throw localStatus(Status.CANCELLED, 'call ended during fault delay');
+    const refused = this.admit(this.attempt.call.plan as CallPlan);
+    if (refused) throw refused;
+    return md;
+  }
+
+  /** Fault abort, then circuit-breaker admission (Envoy's filter order); the status to fail with, if any. */
+  private admit(plan: CallPlan): StatusObject | undefined {
+    const call = this.attempt.call;
+    const fault = plan.fault;
     if (fault && (fault.abortGrpcStatus !== undefined || fault.abortStatus !== undefined)) {
       call.flag('FI');
       this.attempt.local = true;
-      const code = fault.abortGrpcStatus ?? httpToGrpcStatus(fault.abortStatus as number);
-      throw localStatus(code, GRPC_LOCAL_REPLY.faultAbort);
+      return localStatus(fault.abortGrpcStatus ?? httpToGrpcStatus(fault.abortStatus as number), GRPC_LOCAL_REPLY.faultAbort);
     }
     const admission = plan.admit();
     if (!admission.ok) {
       call.flag(admission.flag);
       this.attempt.local = true;
-      throw localStatus(Status.UNAVAILABLE, GRPC_LOCAL_REPLY.overflow);
+      return localStatus(Status.UNAVAILABLE, GRPC_LOCAL_REPLY.overflow);
     }
     call.admission = admission;
-    return md;
+    return undefined;
   }
 
   receiveMetadata(metadata: Metadata): Metadata {
@@ -129,8 +142,7 @@ function warnNotInMesh(host: string): void {
 }
 
 function config(attempt: AttemptContext, first: boolean, reject?: StatusObject, timeoutMs?: number): CallConfig {
-  const pickInformation: Record<string, string> = {};
-  registry().byPickInfo.set(pickInformation, attempt);
+  const pickInformation = { [ATTEMPT]: attempt } as Record<string, string>;
   const methodConfig: CallConfig['methodConfig'] = { name: [] };
   if (timeoutMs !== undefined && timeoutMs > 0) {
     methodConfig.timeout = { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1_000_000 };
@@ -180,10 +192,9 @@ function routed(attempt: AttemptContext, result: RouteResult): CallConfig {
  * ```
  */
 export function createConfigSelector(runtime: GrpcMeshRuntime, host: string, port: number): ConfigSelector {
-  const reg = registry();
   return {
     invoke(methodName: string, metadata: Metadata): CallConfig {
-      let attempt = reg.byOptions.get(metadata.getOptions());
+      let attempt = attemptOf(metadata.getOptions());
       if (!attempt) attempt = new AttemptContext(new CallState(runtime, false));
       const call = attempt.call;
       if (call.routed) {

@@ -16,7 +16,7 @@ import { RetryAttempt, RetryState } from '../core/resilience/retry-state.js';
 import type { AttemptOutcome, CallPlan } from '../core/types.js';
 import { DeadlineTimer } from '../internal/timer.js';
 import { AttemptContext, CallState, type RoutedListener } from './call-state.js';
-import { registry } from './registry.js';
+import { ATTEMPT } from './registry.js';
 import { attemptOutcome } from './status.js';
 import type { GrpcMeshRuntime } from './types.js';
 
@@ -162,8 +162,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     const retry = this.attempts > 0;
     const ctx = new AttemptContext(call);
     const md = this.metadata.clone();
-    md.setOptions({ ...this.metadata.getOptions() });
-    registry().byOptions.set(md.getOptions(), ctx);
+    md.setOptions({ ...this.metadata.getOptions(), [ATTEMPT]: ctx } as ReturnType<Metadata['getOptions']>);
     let options = this.options;
     if (retry) {
       // Per-try deadlines are the state's timer (a hedged attempt outlives its own); grpc-js
@@ -270,7 +269,12 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   protected override armTimer(): void {
     const at = this.done ? Infinity : this.timerAt();
     if (at === Infinity) this.timer?.clear();
-    else (this.timer ??= new DeadlineTimer(this)).set(at);
+    else (this.timer ??= new DeadlineTimer(this, this.call.runtime.clock)).set(at);
+  }
+
+  protected override now(): number {
+    const clock = this.call?.runtime.clock; // read before the constructor set `call`: the system clock
+    return clock ? clock.now() : Date.now();
   }
 
   protected override startAttempt(): void {

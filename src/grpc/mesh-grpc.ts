@@ -39,6 +39,8 @@ export interface MeshGrpcHooks {
   inbound?: GrpcInboundWiring;
   /** Retry jitter randomness (tests pass a seeded one). Default Math.random. */
   random?: () => number;
+  /** Clock of retry backoff, per-try deadlines and fault delays (tests inject a manual one). */
+  clock?: import('../internal/clock.js').Clock;
   /** The mesh's identity: subchannels to mTLS endpoints use it, servers serve mTLS with it. */
   tls?: MeshTls;
   /** Per-port inbound mTLS mode (default PERMISSIVE). */
@@ -121,6 +123,7 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
     id: meshId,
     engine: mesh.engine,
     random: hooks.random ?? Math.random,
+    ...(hooks.clock ? { clock: hooks.clock } : {}),
     observers: () => observers.current(),
   };
   reg.meshes.set(meshId, runtime);

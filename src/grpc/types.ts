@@ -10,6 +10,8 @@ export interface GrpcMeshRuntime {
   readonly engine: Engine;
   /** Randomness for retry jitter. */
   readonly random: () => number;
+  /** An injected clock (tests); undefined: Date.now and Node's timers. */
+  readonly clock?: import('../internal/clock.js').Clock;
   /** The observers of a call starting now, or undefined when nobody observes. */
   observers(): ObserverList | undefined;
 }

@@ -1,19 +1,27 @@
 /**
- * One upstream attempt of a routed call: an undici handler (current API) that forwards to its
+ * One upstream attempt of a routed call: an undici handler that forwards to its
  * {@link AttemptOwner} until the call abandons it (retry, timeout, caller abort), after which
  * every late callback is ignored. It reports its outcome to the engine exactly once.
+ *
+ * It speaks undici's legacy handler API (onConnect/onHeaders/onData/onComplete), the one
+ * undici's core calls: a current-API handler is wrapped by undici in an UnwrapHandler and an
+ * UnwrapController per request, and its response headers are parsed into an object that most
+ * calls never read (the caller gets the raw list). Here the raw headers go up as they came.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { util as undiciUtil } from 'undici';
 import { RetryAttempt } from '../core/resilience/retry-state.js';
 import type { AttemptOutcome, CallPlan, UpstreamEndpoint } from '../core/types.js';
-import type { DispatchController, DispatchHandler } from './handler.js';
+import type { DispatchHandler } from './handler.js';
 
 /** What an attempt reports to (the call handler). */
 export interface AttemptOwner {
-  onAttemptHeaders(attempt: Attempt, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void;
+  /** The response head, with undici's raw header list (name, value, name, value…). */
+  onAttemptHeaders(attempt: Attempt, status: number, rawHeaders: Buffer[], statusMessage?: string): void;
   onAttemptData(chunk: Buffer): void;
-  onAttemptEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void;
+  /** The response ended; `rawTrailers` as undici gives them (empty when there are none). */
+  onAttemptEnd(attempt: Attempt, rawTrailers: Buffer[]): void;
   onAttemptError(attempt: Attempt, err: Error): void;
   onAttemptUpgrade(attempt: Attempt, status: number, headers: IncomingHttpHeaders, socket: Duplex): void;
   /** The attempt's outcome was reported (once): for the call's observers. */
@@ -72,12 +80,15 @@ export function classifyError(err: unknown): AttemptOutcome | undefined {
  * ```
  */
 export class Attempt extends RetryAttempt implements DispatchHandler {
-  controller: DispatchController | undefined;
   status = 0;
   /** 1-based attempt number, set by an observed call. */
   n = 0;
   private abandoned: Error | undefined;
   private ended = false;
+  /** undici's abort for this request (onConnect), its resume (onHeaders), and our pause state. */
+  private abortUpstream: ((err?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private paused = false;
 
   constructor(
     private readonly owner: AttemptOwner,
@@ -101,35 +112,52 @@ export class Attempt extends RetryAttempt implements DispatchHandler {
   abandon(reason: Error): void {
     if (this.abandoned) return;
     this.abandoned = reason;
-    if (this.controller && !this.controller.aborted) this.controller.abort(reason);
+    // undici ignores an abort once the request completed or failed.
+    this.abortUpstream?.(reason);
   }
 
-  onRequestStart(controller: DispatchController): void {
-    this.controller = controller;
-    if (this.abandoned) controller.abort(this.abandoned);
+  /** Backpressure from the caller: undici stops reading until {@link resume}. */
+  pause(): void {
+    this.paused = true;
   }
 
-  onRequestUpgrade(_controller: DispatchController, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.resumeUpstream?.();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.abandoned) abort(this.abandoned);
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
     if (this.abandoned) return void socket.destroy();
-    this.owner.onAttemptUpgrade(this, statusCode, headers, socket);
+    this.owner.onAttemptUpgrade(this, statusCode, undiciUtil.parseHeaders(rawHeaders ?? []) as IncomingHttpHeaders, socket);
   }
 
-  onResponseStart(_controller: DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    if (!this.abandoned) this.owner.onAttemptHeaders(this, statusCode, headers, statusMessage);
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage?: string): boolean {
+    this.resumeUpstream = resume;
+    if (!this.abandoned) this.owner.onAttemptHeaders(this, statusCode, rawHeaders, statusMessage);
+    return !this.paused;
   }
 
-  onResponseData(_controller: DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     if (!this.abandoned) this.owner.onAttemptData(chunk);
+    return !this.paused;
   }
 
-  onResponseEnd(_controller: DispatchController, trailers: IncomingHttpHeaders): void {
-    if (!this.abandoned) this.owner.onAttemptEnd(this, trailers);
+  onComplete(rawTrailers: Buffer[] | string[] | null): void {
+    if (!this.abandoned) this.owner.onAttemptEnd(this, (rawTrailers ?? NO_RAW) as Buffer[]);
   }
 
-  onResponseError(_controller: DispatchController, err: Error): void {
+  onError(err: Error): void {
     if (!this.abandoned) this.owner.onAttemptError(this, err);
   }
 }
+
+const NO_RAW: Buffer[] = [];
 
 /** A handler that ignores everything: mirrored requests' responses. */
 export const DISCARD: DispatchHandler = {

@@ -11,15 +11,17 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { util as undiciUtil, type Dispatcher } from 'undici';
 import { isIdempotent } from '../core/resilience/retry.js';
 import { RetryState } from '../core/resilience/retry-state.js';
 import type { AttemptOutcome, CallPlan, Engine, HeldSlot, UpstreamEndpoint } from '../core/types.js';
 import { clearLongTimeout, DeadlineTimer, setLongTimeout, type LongTimer } from '../internal/timer.js';
+import type { DeadlineQueue } from '../internal/deadlines.js';
+import type { Clock } from '../internal/clock.js';
 import { Attempt, CALLER_ENDED, classifyError, responseOutcome, type AttemptOwner } from './attempt.js';
 import { readBody, shouldBuffer } from './body-buffer.js';
-import { CallerController, localReply, rawOf, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
-import { FLAGS_HEADER, responseHeaders, withSetCookie, type HeaderRecord } from './headers.js';
+import { CallerController, localReply, RAW_ONLY, readsRawHeaders, safely, swallowed, type ControllerHooks, type DispatchHandler } from './handler.js';
+import { FLAGS_HEADER, isEmptyMutation, responseHeaders, withSetCookie, type HeaderRecord } from './headers.js';
 import { LOCAL_REPLY, originOf, replayable, sendMirrors, upstreamOptions } from './upstream.js';
 import { observeAttempt, observeAttemptEnd, observeEnd, observeStart, type ObservedCall, type ObserverList } from '../core/observer.js';
 
@@ -30,6 +32,10 @@ export interface CallContext {
   dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, maxRequestsPerConnection: number | undefined): void;
   readonly engine: Engine;
   readonly random: () => number;
+  /** Every call's deadline timers (one Node timer per duration, not per call). */
+  readonly deadlines: DeadlineQueue;
+  /** An injected clock (tests); undefined: Date.now and Node's timers. */
+  readonly clock?: Clock | undefined;
 }
 
 /** The request after routing: what goes upstream. */
@@ -51,6 +57,7 @@ const RETRY_ABORT = new Error('meshlet: attempt abandoned for a retry');
 const TIMEOUT_ABORT = new Error('meshlet: attempt timed out');
 const HEDGE_LOST = new Error('meshlet: another hedged attempt answered first');
 const TIMED_OUT: AttemptOutcome = Object.freeze({ kind: 'timeout' });
+const NO_TRAILERS: IncomingHttpHeaders = Object.freeze({}) as IncomingHttpHeaders;
 
 /**
  * Runs one forward call. Create and call {@link CallHandler.run}; the caller's handler gets
@@ -68,7 +75,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   private servedBy: UpstreamEndpoint | undefined;
   private admission: HeldSlot | undefined;
   /** The one timer (route deadline, per-try deadline, backoff); created only for calls that need it. */
-  private timer: DeadlineTimer | undefined;
+  private timer: { set(at: number): void; clear(): void } | undefined;
   /** The fault delay. */
   private wait: LongTimer | undefined;
   private answered = 0;
@@ -76,6 +83,8 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   responseBytes = 0;
   /** The observers' per-call state (see observeStart). */
   private observed: unknown;
+  /** The caller reads raw header lists (undici.request, fetch): headers it gets unchanged are never parsed. */
+  private readonly rawCaller: boolean;
 
   constructor(
     private readonly ctx: CallContext,
@@ -88,6 +97,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     // Idempotency only matters to a retry policy: no method lookup for the other calls.
     super(plan, plan.retry !== undefined && isIdempotent(req.method), replayable(req.opts.body), ctx.random);
     this.controller = new CallerController(this);
+    this.rawCaller = readsRawHeaders(handler);
     this.startedAt = observers ? performance.now() : 0;
   }
 
@@ -113,11 +123,11 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   }
 
   onCallerPause(): void {
-    this.current?.controller?.pause();
+    this.current?.pause();
   }
 
   onCallerResume(): void {
-    this.current?.controller?.resume();
+    this.current?.resume();
   }
 
   /**
@@ -155,7 +165,8 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     const delay = this.plan.fault?.delayMs;
     if (delay !== undefined && delay > 0) {
       this.flag('DI');
-      this.wait = setLongTimeout(() => this.route(), delay);
+      const clock = this.ctx.clock;
+      this.wait = clock ? (clock.setTimeout(() => this.route(), delay) as LongTimer) : setLongTimeout(() => this.route(), delay);
     } else this.route();
   }
 
@@ -197,13 +208,13 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     try {
       this.ctx.dispatchUpstream(upstreamOptions(opts, originOf(endpoint), upstreamPath, headers, this.req.servername), attempt, this.plan.maxRequestsPerConnection);
     } catch (err) {
-      attempt.onResponseError(undefined as never, err as Error);
+      attempt.onError(err as Error);
     }
   }
 
   // ---- attempt callbacks --------------------------------------------------------------------
 
-  onAttemptHeaders(attempt: Attempt, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onAttemptHeaders(attempt: Attempt, status: number, rawHeaders: Buffer[], statusMessage?: string): void {
     if (status < 200 || !this.isLive(attempt)) return; // 1xx are not forwarded
     attempt.status = status;
     const outcome = responseOutcome(status);
@@ -217,10 +228,18 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     this.win(attempt);
     this.answered = status;
     if (this.timer) this.armTimer(); // the per-try deadline is over; the route deadline stays
-    let out = responseHeaders(headers, this.plan.responseHeaders, this.flags);
     const cookie = this.plan.setCookie;
-    if (cookie !== undefined) out = withSetCookie(out, cookie, out === headers);
-    if (out === headers) this.controller.rawHeaders = rawOf(attempt.controller, 'rawHeaders');
+    let out: IncomingHttpHeaders;
+    if (this.rawCaller && cookie === undefined && this.flags.length === 0 && isEmptyMutation(this.plan.responseHeaders)) {
+      // The caller reads the raw list and nothing rewrites it: the upstream's bytes go through unparsed.
+      this.controller.rawHeaders = rawHeaders;
+      out = RAW_ONLY;
+    } else {
+      const headers = undiciUtil.parseHeaders(rawHeaders) as IncomingHttpHeaders;
+      out = responseHeaders(headers, this.plan.responseHeaders, this.flags);
+      if (cookie !== undefined) out = withSetCookie(out, cookie, out === headers);
+      this.controller.rawHeaders = out === headers ? rawHeaders : null;
+    }
     // try/catch rather than safely(): no closure per response or per chunk on the hot path.
     try {
       this.handler.onResponseStart?.(this.controller, status, out, statusMessage);
@@ -238,12 +257,13 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     }
   }
 
-  onAttemptEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void {
+  onAttemptEnd(attempt: Attempt, rawTrailers: Buffer[]): void {
     if (attempt !== this.current || !this.committed) return;
     this.current = undefined;
     attempt.end(responseOutcome(attempt.status));
     this.finish();
-    this.controller.rawTrailers = rawOf(attempt.controller, 'rawTrailers');
+    this.controller.rawTrailers = rawTrailers;
+    const trailers = this.rawCaller || rawTrailers.length === 0 ? NO_TRAILERS : undiciUtil.parseHeaders(rawTrailers) as IncomingHttpHeaders;
     try {
       this.handler.onResponseEnd?.(this.controller, trailers);
     } catch (err) {
@@ -290,7 +310,12 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
   protected override armTimer(): void {
     const at = this.timerAt();
     if (at === Infinity) this.timer?.clear();
-    else (this.timer ??= new DeadlineTimer(this)).set(at);
+    // An injected clock arms its own timers; otherwise the dispatcher's shared deadline lists.
+    else (this.timer ??= this.ctx.clock ? new DeadlineTimer(this, this.ctx.clock) : this.ctx.deadlines.timer(this)).set(at);
+  }
+
+  protected override now(): number {
+    return this.ctx.clock ? this.ctx.clock.now() : Date.now();
   }
 
   protected override startAttempt(): void {
@@ -339,7 +364,10 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     // Ended while attempts were in flight (e.g. a hedge failed locally): stop them all.
     this.abort(this.settle(), CALLER_ENDED, HEDGE_LOST);
     this.timer?.clear();
-    clearLongTimeout(this.wait);
+    if (this.wait !== undefined) {
+      if (this.ctx.clock) this.ctx.clock.clearTimeout(this.wait);
+      else clearLongTimeout(this.wait);
+    }
     this.wait = undefined;
     this.admission?.release();
     this.admission = undefined;

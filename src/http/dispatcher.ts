@@ -3,6 +3,7 @@
  * with `fetch`, `request`, `stream`, or install it globally (opt-in). Hosts the mesh does not
  * know pass through unchanged (or fail in strict mode); mesh hosts get Envoy's router semantics.
  */
+import type { Clock } from '../internal/clock.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { Agent, Dispatcher } from 'undici';
@@ -17,6 +18,7 @@ import type { TlsTransportModel } from '../core/model/transport.js';
 import { localError, localReply, safely, toCurrentHandler, type DispatchController, type DispatchHandler } from './handler.js';
 import { applyMutation, FLAGS_HEADER, isEmptyMutation, normalizeHeaders } from './headers.js';
 import { channels } from '../telemetry/diagnostics.js';
+import { DeadlineQueue } from '../internal/deadlines.js';
 import { recordObserver, type RecordSink } from '../telemetry/record.js';
 
 /**
@@ -35,6 +37,8 @@ export interface MeshDispatcherOptions {
   agent?: Dispatcher;
   /** Randomness for retry jitter (tests pass a seeded one). */
   random?: () => number;
+  /** Clock of call deadlines, backoff and fault delays (tests inject a manual one). */
+  clock?: Clock;
   /** The caller's own address, for source-IP hashing. */
   sourceIp?: string;
   /** The mesh's call observers (asked per request; none: nothing is observed). */
@@ -109,7 +113,7 @@ export class MeshDispatcher extends Dispatcher {
     } else this.observers = options.observers;
     this.noConfig = options.noConfig ?? (() => undefined);
     this.random = options.random ?? Math.random;
-    this.ctx = { agent: this.agent, engine: this.engine, random: this.random, dispatchUpstream: (o, h, n) => this.dispatchUpstream(o, h, n) };
+    this.ctx = { agent: this.agent, engine: this.engine, random: this.random, deadlines: new DeadlineQueue(), clock: options.clock, dispatchUpstream: (o, h, n) => this.dispatchUpstream(o, h, n) };
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, rawHandler: DispatchHandler): boolean {

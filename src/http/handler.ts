@@ -89,6 +89,23 @@ export function toCurrentHandler(handler: DispatchHandler): DispatchHandler {
 }
 
 /**
+ * Whether `handler` reads the raw header list its controller carries and ignores the parsed
+ * object (the legacy handlers `undici.request`/`fetch` pass, as wrapped by toCurrentHandler):
+ * then the response headers need not be parsed at all when nothing rewrites them.
+ *
+ * @example
+ * ```ts
+ * readsRawHeaders(toCurrentHandler({ onHeaders() { return true }, onData() { return true }, onComplete() {}, onError() {} })); // true
+ * ```
+ */
+export function readsRawHeaders(handler: DispatchHandler): boolean {
+  return handler instanceof LegacyHandler;
+}
+
+/** The headers object handed to a handler that reads only the raw list (see {@link readsRawHeaders}). */
+export const RAW_ONLY: IncomingHttpHeaders = Object.freeze({}) as IncomingHttpHeaders;
+
+/**
  * Calls a caller's handler method, catching what it throws: a throwing user handler must not
  * take the mesh (or the event loop) down with it.
  *

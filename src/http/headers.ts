@@ -29,8 +29,16 @@ function str(value: unknown): string {
 function add(out: HeaderRecord, rawName: unknown, rawValue: unknown): void {
   if (rawValue === undefined || rawValue === null) return;
   const name = str(rawName).toLowerCase();
-  const values = Array.isArray(rawValue) ? rawValue.map(str) : [str(rawValue)];
   const prev = out[name];
+  if (!Array.isArray(rawValue)) {
+    // The common case, one value: no intermediate arrays.
+    const value = str(rawValue);
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
+    return;
+  }
+  const values = rawValue.map(str);
   if (prev === undefined) out[name] = values.length === 1 ? (values[0] as string) : values;
   else out[name] = [...(Array.isArray(prev) ? prev : [prev]), ...values];
 }
@@ -60,7 +68,8 @@ export function normalizeHeaders(headers: unknown): HeaderRecord {
       for (const pair of headers as Iterable<unknown[]>) add(out, pair[0], pair[1]);
       return out;
     }
-    for (const [k, v] of Object.entries(headers as Record<string, unknown>)) add(out, k, v);
+    const record = headers as Record<string, unknown>;
+    for (const k in record) if (Object.hasOwn(record, k)) add(out, k, record[k]);
   }
   return out;
 }

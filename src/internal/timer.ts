@@ -5,6 +5,8 @@
  * ones (all real traffic) stay a plain `setTimeout` with no extra allocation.
  */
 
+import type { Clock } from './clock.js';
+
 /** Node's largest timer delay. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -63,23 +65,33 @@ export class DeadlineTimer {
   private timer: LongTimer | undefined = undefined;
   private at = Infinity;
 
-  /** `owner.onDeadline()` is called when the timer fires (the owner itself, not a closure of it). */
-  constructor(private readonly owner: { onDeadline(): void }) {}
+  /**
+   * `owner.onDeadline()` is called when the timer fires (the owner itself, not a closure of it).
+   * `clock`: arm on an injected clock (a test's manual clock) instead of Node's timers.
+   */
+  constructor(private readonly owner: { onDeadline(): void }, private readonly clock?: Clock) {}
 
   /** Fire at `at` (epoch ms), or earlier if already armed earlier; Infinity cancels. */
   set(at: number): void {
     if (at === Infinity) return this.clear();
     if (this.timer !== undefined && this.at <= at) return;
-    clearLongTimeout(this.timer);
+    this.cancel();
     this.at = at;
-    this.timer = setLongTimeout(this.fire, at - Date.now());
+    const clock = this.clock;
+    this.timer = clock ? (clock.setTimeout(this.fire, at - clock.now()) as LongTimer) : setLongTimeout(this.fire, at - Date.now());
   }
 
   clear(): void {
     if (this.timer === undefined) return;
-    clearLongTimeout(this.timer);
+    this.cancel();
     this.timer = undefined;
     this.at = Infinity;
+  }
+
+  private cancel(): void {
+    if (this.clock) {
+      if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    } else clearLongTimeout(this.timer);
   }
 
   private readonly fire = (): void => {

@@ -38,6 +38,36 @@ export function checkControlPlane(address: string): string {
   return address;
 }
 
+/** Most control servers one mesh lists. */
+const MAX_CONTROL_PLANES = 16;
+
+/**
+ * The control servers a mesh dials, in priority order: `controlPlane` as a list, or a string
+ * that may be a comma list (`MESHLET_CONTROL_PLANE=a:15010,b:15010`); each checked by
+ * {@link checkControlPlane}. Throws MESHLET_ERR_CONFIG for an empty list, more than 16, or a
+ * repeated address.
+ *
+ * @example
+ * ```ts
+ * controlPlanes('cp-a:15010, cp-b:15010'); // ['cp-a:15010', 'cp-b:15010']
+ * ```
+ */
+export function controlPlanes(option: string | readonly string[]): string[] {
+  // A grpc-js target keeps its commas (`ipv4:10.0.0.1:15010,10.0.0.2:15010` is one target).
+  if (typeof option === 'string' && (GRPC_SCHEMES.test(option) || !option.includes(','))) return [checkControlPlane(option)];
+  const list = typeof option === 'string' ? option.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...option];
+  if (list.length === 0 || list.length > MAX_CONTROL_PLANES) {
+    throw meshError('MESHLET_ERR_CONFIG', `controlPlane lists ${list.length} servers; give 1 to ${MAX_CONTROL_PLANES}`, { detail: { controlPlane: list.join(',') } });
+  }
+  const seen = new Set<string>();
+  for (const a of list) {
+    checkControlPlane(a);
+    if (seen.has(a)) throw meshError('MESHLET_ERR_CONFIG', `controlPlane lists ${a} twice`, { detail: { controlPlane: list.join(',') } });
+    seen.add(a);
+  }
+  return list;
+}
+
 /** Why an ADS attempt failed, as a code and a few words. */
 export interface Unreachable {
   code: MeshErrorCode;

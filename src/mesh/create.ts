@@ -23,7 +23,7 @@ import { EventSet, type Disposable } from '../internal/events.js';
 import { buildNode, type BuildNodeOptions, type NodePort } from '../xds/node.js';
 import type { CloseOptions, Mesh, MeshEvents, MeshInbound, MeshOptions } from './types.js';
 import { channels } from '../telemetry/diagnostics.js';
-import { checkControlPlane, ControlPlaneState, type Unreachable } from './control-plane.js';
+import { controlPlanes, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
 import { startMeshMetrics, type MeshMetrics } from '../telemetry/mesh-metrics.js';
 import { tokenSource } from './token.js';
@@ -59,7 +59,8 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
   if (typeof token === 'string') identity!.decodeJoinToken(token);
   const tls = token === undefined ? undefined : await identity!.startIdentity({
     token,
-    controlPlane: checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE),
+    // The CA is asked through the first server (the secure port of the primary).
+    controlPlane: controlPlanes(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE)[0]!,
     waitMs: options.initialFetchTimeoutMs ?? 5000,
     ...(options.identityTtlSeconds !== undefined ? { ttlSeconds: options.identityTtlSeconds } : {}),
   });
@@ -118,6 +119,7 @@ class MeshClient implements Mesh {
   private readonly extraPorts = new Set<{ port: NodePort }>();
   private grpcFace: MeshGrpc | undefined;
   private readonly random: () => number;
+  private readonly clock: MeshOptions['clock'];
   /** Every outbound call's observers; the `'request'` event's joins while someone listens. */
   private readonly observers = new CallObservers();
   private readonly drainTimeoutMs: number;
@@ -141,11 +143,13 @@ class MeshClient implements Mesh {
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
     const random = options.random ?? Math.random;
     this.random = random;
+    this.clock = options.clock;
     this.engine = createEngine({
       namespace,
       ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
       random,
+      ...(options.clock ? { now: () => options.clock!.now() } : {}),
     });
     this.node = {
       id: options.nodeId ?? `${options.service ?? 'meshlet'}-${process.pid}-${randomBytes(3).toString('hex')}.${namespace}`,
@@ -157,10 +161,10 @@ class MeshClient implements Mesh {
       ...(options.locality !== undefined ? { locality: options.locality } : {}),
       ...(metrics?.port !== undefined ? { metricsPort: metrics.port } : {}),
     };
-    const controlPlane = checkControlPlane(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE);
-    this.controlPlane = new ControlPlaneState(controlPlane, (u) => this.warnUnreachable(u));
+    const servers = controlPlanes(options.controlPlane ?? process.env['MESHLET_CONTROL_PLANE'] ?? DEFAULT_CONTROL_PLANE);
+    this.controlPlane = new ControlPlaneState(servers.join(','), (u) => this.warnUnreachable(u));
     this.xds = new XdsClient({
-      server: controlPlane,
+      server: servers,
       node: buildNode(this.node),
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
       ...(tls && adsCredentials ? adsCredentials(tls) : {}),
@@ -198,6 +202,7 @@ class MeshClient implements Mesh {
       engine: this.engine,
       strict: options.strict ?? false,
       random,
+      ...(options.clock ? { clock: options.clock } : {}),
       sourceIp: this.address,
       observers: this.observers,
       noConfig: () => this.controlPlane.why(),
@@ -324,6 +329,7 @@ class MeshClient implements Mesh {
   get grpc(): MeshGrpc {
     this.grpcFace ??= meshGrpc(this, {
       random: this.random,
+      ...(this.clock ? { clock: this.clock } : {}),
       inbound: { policy: this.policy, servicePort: (local) => this.servicePortOf(local) },
       observers: this.observers,
       ...(this.tls ? { tls: this.tls, inboundMode: this.inboundMode } : {}),

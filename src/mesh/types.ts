@@ -22,8 +22,14 @@ import type { Disposable } from '../internal/events.js';
  * ```
  */
 export interface MeshOptions {
-  /** `host:port` of the control server's xDS port. Default env `MESHLET_CONTROL_PLANE`, else `127.0.0.1:15010`. */
-  controlPlane?: string;
+  /**
+   * `host:port` of the control server's xDS port, or several servers in priority order
+   * (`['a:15010', 'b:15010', 'c:15010']`, control servers sharing one etcd): the mesh moves to
+   * the next when its stream fails, keeps serving its cached config meanwhile, and returns to
+   * the first once it is back (gRFC A71). Default env `MESHLET_CONTROL_PLANE` (a comma list for
+   * several), else `127.0.0.1:15010`.
+   */
+  controlPlane?: string | readonly string[];
   /** The service this process serves as (needed for `listen()` to register an endpoint). */
   service?: string;
   /** Default `default`. */
@@ -48,6 +54,12 @@ export interface MeshOptions {
   nodeId?: string;
   /** Randomness for routing decisions and retry jitter (tests pass a seeded one). */
   random?: () => number;
+  /**
+   * Time source of the call engine (`meshlet-node/testing`'s ManualClock steps it): HTTP route and
+   * per-try timeouts, retry backoff, HTTP fault delays, outlier ejection and circuit-breaker
+   * bookkeeping read and arm timers through it. Default: the system clock.
+   */
+  clock?: import('../internal/clock.js').Clock;
   /** Aborting it while `createMesh()` waits for the first config rejects with the signal's reason and closes the mesh. */
   signal?: AbortSignal;
   /**

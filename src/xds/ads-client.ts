@@ -17,6 +17,7 @@ import type { ResourceModels } from '../core/model/index.js';
 import type { NodeObject } from './node.js';
 import { RESOURCE_CODECS } from './resources/index.js';
 import { shortTypeName, type ResourceTypeUrl } from './type-urls.js';
+import { ServerOrder } from './server-order.js';
 
 const log = trace('ads');
 
@@ -26,8 +27,12 @@ const INVALID_ARGUMENT = 3;
 const CLOSE_GRACE_MS = 500;
 
 export interface XdsClientOptions {
-  /** `host:port` of the control server's ADS endpoint. */
-  server: string;
+  /**
+   * `host:port` of the control server's ADS endpoint, or several in priority order (gRFC A71):
+   * a failed stream moves to the next at once, a round of failures backs off, and while a
+   * fallback serves, the primary is probed and taken back once it accepts connections.
+   */
+  server: string | readonly string[];
   /** The node to announce, usually from {@link buildNode}. */
   node: NodeObject;
   /** Default: insecure (plaintext, Istio's port 15010). */
@@ -71,7 +76,7 @@ type AnyModel = ResourceModels[ResourceTypeUrl];
  * ```
  */
 export class XdsClient {
-  private readonly target: AdsTarget;
+  private readonly order: ServerOrder<AdsTarget>;
   private readonly backoff: Backoff;
   private readonly events = new EventSet<XdsClientEvents>();
   private readonly states = new Map<string, TypeState<AnyModel>>();
@@ -84,14 +89,17 @@ export class XdsClient {
 
   constructor(options: XdsClientOptions) {
     this.nodeObject = options.node;
-    this.target = {
-      server: options.server,
+    const servers = typeof options.server === 'string' ? [options.server] : [...options.server];
+    if (servers.length === 0) throw meshError('MESHLET_ERR_CONFIG', 'XdsClient needs at least one server');
+    const targets = servers.map((server) => ({
+      server,
       // xDS responses of a large mesh exceed grpc's 4 MiB default.
       maxReceiveBytes: 256 * 1024 * 1024,
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.channelOptions ? { channelOptions: options.channelOptions } : {}),
-    };
+    }));
     this.backoff = new Backoff(options.backoff);
+    this.order = new ServerOrder(targets, this.backoff, (t) => t.server);
     for (const [typeUrl, codec] of Object.entries(RESOURCE_CODECS)) {
       this.states.set(typeUrl, new TypeState<AnyModel>(typeUrl, codec as (typeof RESOURCE_CODECS)[ResourceTypeUrl]));
     }
@@ -101,6 +109,11 @@ export class XdsClient {
   /** The node sent on each new stream. */
   get node(): NodeObject {
     return this.nodeObject;
+  }
+
+  /** The server the current (or next) stream dials. */
+  get server(): string {
+    return this.order.current.server;
   }
 
   /** Whether the current stream has heard from the server. */
@@ -181,6 +194,7 @@ export class XdsClient {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
+    this.order.stopProbe();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const s = this.stream;
@@ -209,11 +223,12 @@ export class XdsClient {
   private connect(): void {
     this.reconnectTimer = undefined;
     if (this.closed) return;
-    log('ADS stream to %s opening', this.target.server);
+    const target = this.order.current;
+    log('ADS stream to %s opening', target.server);
     for (const state of this.states.values()) state.resetStream();
-    const s: AdsStream = new AdsStream(this.target, {
+    const s: AdsStream = new AdsStream(target, {
       onConnected: () => {
-        log('ADS stream to %s connected', this.target.server);
+        log('ADS stream to %s connected', target.server);
         this.events.emit('connected');
       },
       onResponse: (res) => this.onResponse(s, res),
@@ -226,8 +241,10 @@ export class XdsClient {
   private onStreamEnd(s: AdsStream, error: MeshError): void {
     if (s !== this.stream || this.closed) return;
     this.stream = undefined;
-    const delay = this.backoff.next();
-    log('%s; reconnecting in %d ms', error.message, delay);
+    // Several servers: the next one at once; once every one failed since the last response, back
+    // off and start over at the primary (A71: servers are tried in priority order).
+    const delay = this.order.failed();
+    log('%s; reconnecting to %s in %d ms', error.message, this.server, delay);
     this.events.emit('disconnected', error, delay);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
@@ -236,10 +253,20 @@ export class XdsClient {
     if (s !== this.stream) return;
     // The server proved healthy: only now does the backoff start over (not on connect).
     this.backoff.reset();
+    this.order.answered(() => this.returnToPrimary(s));
     const typeUrl = res.type_url ?? '';
     const state = this.states.get(typeUrl);
-    if (!state || !state.interested) {
+    if (!state) {
       log('ignoring response for unrequested type %s', typeUrl);
+      return;
+    }
+    if (!state.interested) {
+      // Unsubscribed meanwhile. The unsubscribe may have crossed this response and been dropped
+      // by the server as stale (its nonce is older), so answer with the current, empty names:
+      // without it the server keeps the old subscription pending forever (found by
+      // test/fuzz/xds-model.test.ts, seed 7). Nothing of it is applied.
+      state.nonce = res.nonce ?? '';
+      if (state.sentNames !== undefined) this.send(s, state);
       return;
     }
     state.nonce = res.nonce ?? '';
@@ -261,6 +288,16 @@ export class XdsClient {
     for (const [name, err] of outcome.failed) for (const w of state.watchersOf(name)) this.call(() => w.onError?.(err));
     const names = [...outcome.changed.map(([n]) => n), ...outcome.removed];
     if (names.length > 0) this.events.emit('update', typeUrl, version, names);
+  }
+
+  /** The primary accepts connections again: move the stream back to it (A71), cache kept meanwhile. */
+  private returnToPrimary(s: AdsStream): void {
+    if (s !== this.stream || this.closed) return;
+    log('the primary is back; leaving %s', this.server);
+    this.order.toPrimary();
+    this.stream = undefined;
+    void s.close(CLOSE_GRACE_MS);
+    this.connect();
   }
 
   private send(s: AdsStream, state: TypeState<AnyModel>, errorDetail?: { code: number; message: string }, withNode = false): void {

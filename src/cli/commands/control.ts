@@ -4,7 +4,7 @@ import { formatDiagnostic } from '../../config/index.js';
 import { parse, portOption } from '../args.js';
 import type { Output } from '../output.js';
 
-export const controlUsage = `meshlet control [--config DIR] [--xds-port 15010] [--admin-port 15014] [--host 127.0.0.1] [--store memory|file] [--ca-dir DIR [--secure-port 15012] [--trust-domain cluster.local]] [--state-dir DIR | --no-state] [--announce-networks CIDR,…] [--admin-token T]`;
+export const controlUsage = `meshlet control [--config DIR] [--xds-port 15010] [--admin-port 15014] [--host 127.0.0.1] [--store memory|file|etcd://host:2379[,host:2379…][/prefix] [--store-key-file FILE] [--lease-ttl 15]] [--ca-dir DIR [--secure-port 15012] [--trust-domain cluster.local]] [--state-dir DIR | --no-state] [--announce-networks CIDR,…] [--admin-token T]`;
 
 /** `meshlet control`: runs the control server until SIGINT/SIGTERM. */
 export async function controlCommand(argv: string[], out: Output): Promise<number> {
@@ -21,20 +21,25 @@ export async function controlCommand(argv: string[], out: Output): Promise<numbe
     'no-state': { type: 'boolean' },
     'announce-networks': { type: 'string' },
     'admin-token': { type: 'string' },
+    'store-key-file': { type: 'string' },
+    'lease-ttl': { type: 'string' },
   });
   if ((values['secure-port'] || values['trust-domain']) && !values['ca-dir']) throw meshError('MESHLET_ERR_USAGE', '--secure-port and --trust-domain need --ca-dir');
   const store = values.store ?? (values.config ? 'file' : 'memory');
   if (values['state-dir'] && values['no-state']) throw meshError('MESHLET_ERR_USAGE', '--state-dir and --no-state exclude each other');
-  if (store.startsWith('etcd')) {
-    throw meshError('MESHLET_ERR_USAGE', '--store etcd://… is not available yet; use --store memory or --config DIR');
-  }
-  if (store !== 'memory' && store !== 'file') throw meshError('MESHLET_ERR_USAGE', `--store must be memory or file, got "${store}"`);
+  const etcd = store.startsWith('etcd://') ? store as `etcd://${string}` : undefined;
+  if (etcd && values.config) throw meshError('MESHLET_ERR_USAGE', '--store etcd://… keeps the config in etcd; load files into it with `meshlet apply -f DIR`, not --config');
+  if ((values['store-key-file'] || values['lease-ttl']) && !etcd) throw meshError('MESHLET_ERR_USAGE', '--store-key-file and --lease-ttl need --store etcd://…');
+  if (!etcd && store !== 'memory' && store !== 'file') throw meshError('MESHLET_ERR_USAGE', `--store must be memory or file, got "${store}"`);
   if (store === 'file' && !values.config) throw meshError('MESHLET_ERR_USAGE', '--store file needs --config DIR');
   const server = await createControlServer({
     xdsPort: portOption(values['xds-port'], 15010, '--xds-port'),
     adminPort: portOption(values['admin-port'], 15014, '--admin-port'),
     ...(values.host ? { host: values.host } : {}),
     ...(values.config ? { configDir: values.config } : {}),
+    ...(etcd ? { store: etcd } : {}),
+    ...(values['store-key-file'] ? { storeKeyFile: values['store-key-file'] } : {}),
+    ...(values['lease-ttl'] ? { leaseTtlSeconds: leaseTtl(values['lease-ttl']) } : {}),
     ...(values['ca-dir'] ? { caDir: values['ca-dir'], securePort: portOption(values['secure-port'], 15012, '--secure-port') } : {}),
     ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}),
     ...(values['state-dir'] ? { stateDir: values['state-dir'] } : values['no-state'] ? { stateDir: null } : {}),
@@ -43,7 +48,8 @@ export async function controlCommand(argv: string[], out: Output): Promise<numbe
   });
   const errors = server.store.errors();
   out.info(`meshlet control: xDS (ADS) on ${server.host}:${server.xdsPort}, admin on http://${server.host}:${server.adminPort}` +
-    (values.config ? `, watching ${values.config} (${server.store.list().length} resources)` : ''));
+    (values.config ? `, watching ${values.config} (${server.store.list().length} resources)` : '') +
+    (etcd ? `, config in ${etcd} (${server.store.list().length} resources)` : ''));
   if (server.ca) {
     out.info(`meshlet control: CA (${server.ca.mode}, trust domain ${server.ca.trustDomain}, root sha256 ${server.ca.rootFingerprint}) and xDS over TLS on ${server.host}:${server.securePort}`);
   }
@@ -56,4 +62,11 @@ export async function controlCommand(argv: string[], out: Output): Promise<numbe
   });
   await server.close();
   return 0;
+}
+
+/** `--lease-ttl`: whole seconds 2-3600 (how long a killed server's announcements outlive it). */
+function leaseTtl(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 2 || n > 3600) throw meshError('MESHLET_ERR_USAGE', `--lease-ttl must be whole seconds 2-3600, got "${value}"`);
+  return n;
 }

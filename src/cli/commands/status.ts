@@ -4,10 +4,11 @@ import { meshError } from '../../errors.js';
 import { adminRequest } from '../admin-client.js';
 import { adminUrl, parse } from '../args.js';
 import { table, type Output } from '../output.js';
+import { statusClientCommand } from './status-client.js';
 
-export const statusUsage = 'meshlet status [-o table|json] [--server HOST:ADMINPORT]';
+export const statusUsage = 'meshlet status [CLIENT] [-o table|json|yaml] [--server HOST:ADMINPORT]';
 
-interface TypeStatus {
+export interface TypeStatus {
   subscribed?: string[] | '*';
   sentVersion?: string;
   ackedVersion?: string;
@@ -35,10 +36,12 @@ export function syncState(t: TypeStatus | undefined): string {
  * NACKed, so scripts and CI can gate on it; 0 when everything is clean.
  */
 export async function statusCommand(argv: string[], out: Output): Promise<number> {
-  const { values } = parse(argv, { output: { type: 'string', short: 'o' }, server: { type: 'string', short: 's' } });
-  if (values.output !== undefined && values.output !== 'json' && values.output !== 'table') {
-    throw meshError('MESHLET_ERR_USAGE', `-o must be table or json, got "${values.output}"`);
+  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, server: { type: 'string', short: 's' } });
+  if (values.output !== undefined && values.output !== 'json' && values.output !== 'table' && !(values.output === 'yaml' && positionals.length > 0)) {
+    throw meshError('MESHLET_ERR_USAGE', `-o must be table or json (or yaml with a CLIENT), got "${values.output}"`);
   }
+  if (positionals.length > 1) throw meshError('MESHLET_ERR_USAGE', `one CLIENT at most\nusage: ${statusUsage}`);
+  if (positionals[0] !== undefined) return statusClientCommand(adminUrl(values.server), positionals[0], values.output, out);
   const { body } = await adminRequest<{ version?: string; clients: ClientStatus[]; configErrors: Diagnostic[] }>(adminUrl(values.server), '/status');
   const nacks = body.clients.some((c) => Object.values(c.types).some((t) => syncState(t) === 'NACK'));
   const errors = body.configErrors.some((d) => d.severity === 'error');

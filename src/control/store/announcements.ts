@@ -73,7 +73,8 @@ export class AnnouncementFile {
   }
 }
 
-function isAnnouncement(v: unknown): v is Announcement {
+/** Shape check of an announcement read back from disk or etcd (written by a meshlet server, but files and etcd can be edited). */
+export function isAnnouncement(v: unknown): v is Announcement {
   const a = v as Partial<Announcement> | null;
   return typeof a === 'object' && a !== null && typeof a.nodeId === 'string' && typeof a.service === 'string'
     && typeof a.namespace === 'string' && typeof a.address === 'string' && Array.isArray(a.ports)

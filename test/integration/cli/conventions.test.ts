@@ -28,7 +28,7 @@ test('--version prints the package version', async () => {
 });
 
 test('every command answers --help with its usage and what it does, exit 0, touching nothing', async () => {
-  for (const cmd of ['control', 'apply', 'analyze', 'get', 'status', 'demo']) {
+  for (const cmd of ['control', 'apply', 'analyze', 'get', 'status', 'demo', 'dashboard']) {
     // `control --help` would otherwise start a server; `apply --help` would need -f.
     const r = await run([cmd, '--help']);
     assert.equal(r.code, 0, `${cmd}: ${r.err}`);

@@ -66,7 +66,7 @@ describe('admin API limits', () => {
   });
 });
 
-test('an admin API beyond loopback needs a token, and then every route but /healthz requires it', async () => {
+test('an admin API beyond loopback needs a token, and then every route but /healthz and the dashboard page requires it', async () => {
   await assert.rejects(createControlServer({ xdsPort: 0, adminPort: 0, host: '0.0.0.0', adminToken: undefined }), { code: 'MESHLET_ERR_CONFIG' });
   const token = 'a-very-secret-token-123';
   const server = await createControlServer({ xdsPort: 0, adminPort: 0, host: '0.0.0.0', adminToken: token });
@@ -78,6 +78,12 @@ test('an admin API beyond loopback needs a token, and then every route but /heal
     assert.equal(anon.body.error.code, 'MESHLET_ERR_ADMIN_AUTH');
     assert.equal((await getJson(base, '/status', { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status, 401);
     assert.equal((await getJson(base, '/status', { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    // The dashboard's page is a static shell (its script asks for the token); its data is not.
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.doesNotMatch(await page.text(), new RegExp(token));
+    assert.equal((await getJson(base, '/graph')).status, 401);
+    assert.equal((await getJson(base, '/config_dump?client=x')).status, 401);
   } finally {
     await server.close();
   }

@@ -33,8 +33,10 @@ export class ControlProcess {
   }
 
   /** Spawns `node --import tsx src/cli/main.ts control ...args` and waits for its ready line. */
-  static async start(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ControlProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'control', ...args], {
+  static async start(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; bin?: boolean } = {}): Promise<ControlProcess> {
+    // `bin: true` runs bin/meshlet.js, what an operator runs (in a checkout it loads the sources through tsx).
+    const entry = options.bin ? ['bin/meshlet.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+    const child = spawn(process.execPath, [...entry, 'control', ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...options.env },

@@ -74,7 +74,9 @@ test('hedge: the slow attempt keeps running, a parallel attempt to another host 
 
 test('hedge: the first attempt still wins when it answers before the hedge (a plain retry would have cancelled it)', async () => {
   const a = await slow('a', 250);
-  const b = await slow('b', 250);
+  // The hedge's backend answers much later than the first attempt's: on a loaded machine equal
+  // delays (hedge sent at 80 ms) let the event loop decide which answer is read first.
+  const b = await slow('b', 1500);
   const log = newLog();
   engine.next = () => ({ kind: 'forward', plan: plan([endpoint(a.port), endpoint(b.port)], log, { retry: retryPlan({ numRetries: 1, perTryTimeoutMs: 80, hedgeOnPerTryTimeout: true }) }) });
   const r = await get();

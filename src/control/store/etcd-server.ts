@@ -1,0 +1,41 @@
+/**
+ * What `createControlServer({ store: 'etcd://…' })` loads (dynamically, so servers on files
+ * never import etcd3): one etcd connection shared by the config store, the announcements and
+ * the CA directory sync.
+ */
+import type { AnnouncementSource } from '../registry/announced.js';
+import { connectEtcd, parseEtcdUrl } from './etcd-client.js';
+import { EtcdStore } from './etcd.js';
+import { SharedAnnouncements } from './etcd-announcements.js';
+import { syncCaDir } from './etcd-ca.js';
+import { loadStoreKey } from './store-key.js';
+
+/** The parts of one etcd backend a control server wires in. */
+export interface EtcdBackend {
+  store: EtcdStore;
+  announcements(local: AnnouncementSource): SharedAnnouncements;
+  syncCa(dir: string, options: { storeKeyFile?: string; trustDomain?: string }): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Connects to the etcd members of `url` (no request yet: the stores' `start()` makes the first).
+ *
+ * @example
+ * ```ts
+ * const etcd = await openEtcdBackend('etcd://127.0.0.1:2379', { leaseTtlSeconds: 10 });
+ * await etcd.store.start();
+ * ```
+ */
+export async function openEtcdBackend(url: string, options: { leaseTtlSeconds?: number }): Promise<EtcdBackend> {
+  const conn = await connectEtcd(parseEtcdUrl(url));
+  return {
+    store: new EtcdStore(conn),
+    announcements: (local) => new SharedAnnouncements(conn, local, options.leaseTtlSeconds !== undefined ? { leaseTtlSeconds: options.leaseTtlSeconds } : {}),
+    async syncCa(dir, o) {
+      const key = loadStoreKey(o.storeKeyFile !== undefined ? { file: o.storeKeyFile } : {});
+      await syncCaDir(conn, dir, key, o.trustDomain !== undefined ? { trustDomain: o.trustDomain } : {});
+    },
+    close: () => conn.close(),
+  };
+}
