@@ -17,7 +17,8 @@ const K8S_METADATA = [
   'finalizers', 'ownerReferences', 'deletionTimestamp', 'deletionGracePeriodSeconds',
 ];
 
-const metadataSchema = obj({
+/** The `metadata` schema (exported for the generated configuration reference). */
+export const metadataSchema = obj({
   fields: {
     name: str({ check: dnsSubdomainProblem }),
     namespace: str({ check: dnsLabelProblem }),

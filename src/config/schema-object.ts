@@ -5,6 +5,7 @@
  */
 import { isMap, isScalar, type Node } from './yaml-lib.js';
 import { deref, errorCount, isNull, joinPath, mark, report, type Schema, type WalkContext } from './schema.js';
+import { describeSchema } from './schema-meta.js';
 
 export interface ObjectSpec {
   fields: Record<string, Schema>;
@@ -15,6 +16,16 @@ export interface ObjectSpec {
   deprecated?: Record<string, string>;
   /** Fields accepted and dropped without a word (e.g. Kubernetes-managed metadata). */
   ignored?: readonly string[];
+  /**
+   * Istio fields meshlet validates but does not apply, each with why: setting one is a
+   * MESHLET_ERR_CONFIG_UNSUPPORTED warning (the field must be in `fields`).
+   */
+  unsupported?: Record<string, string>;
+  /**
+   * Istio fields meshlet (like Istio's own webhook) refuses, each with the error message: setting
+   * one is a MESHLET_ERR_CONFIG_SCHEMA error (the field must be in `fields`).
+   */
+  rejected?: Record<string, string>;
   /**
    * Semantic checks and normalization; runs only when every field was valid, and may mutate the
    * value (e.g. migrate a deprecated field into its modern form).
@@ -32,7 +43,7 @@ export interface ObjectSpec {
  */
 export function obj(spec: ObjectSpec): Schema {
   const known = Object.keys(spec.fields);
-  return (node, ctx, path) => {
+  return describeSchema((node, ctx, path) => {
     const n = deref(node, ctx);
     if (!isMap(n)) {
       report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', `expected a map (object), got ${isScalar(n) ? `${typeof n.value} ${JSON.stringify(n.value)}` : 'a list'}`, { node: n });
@@ -62,6 +73,10 @@ export function obj(spec: ObjectSpec): Schema {
       if (vn == null || isNull(vn)) continue;
       const dep = spec.deprecated?.[key];
       if (dep) report(ctx, p, 'MESHLET_ERR_CONFIG_DEPRECATED', `field ${JSON.stringify(key)} is deprecated; use ${dep}`, { severity: 'warning', node: k ?? n });
+      const rejected = spec.rejected?.[key];
+      if (rejected) report(ctx, p, 'MESHLET_ERR_CONFIG_SCHEMA', rejected, { node: k ?? n });
+      const unsupported = spec.unsupported?.[key];
+      if (unsupported) report(ctx, p, 'MESHLET_ERR_CONFIG_UNSUPPORTED', `${key} is not applied by meshlet: ${unsupported}`, { severity: 'warning', node: k ?? n });
       seen.add(key);
       const v = schema(vn, ctx, p);
       if (v !== undefined) out[key] = v;
@@ -79,7 +94,7 @@ export function obj(spec: ObjectSpec): Schema {
     }
     if (spec.check && errorCount(ctx) === before) spec.check(out, ctx, path);
     return out;
-  };
+  }, { type: 'object', spec });
 }
 
 /** The known field closest to a misspelt one: same letters ignoring case/underscores, or edit distance ≤ 2. */

@@ -9,6 +9,7 @@ import type { MeshErrorCode } from '../errors.js';
 import { isDurationOutOfRange, parseDuration } from './duration.js';
 import type { Diagnostic, IstioResource, SourceRef } from './types.js';
 import { nodePosition } from './yaml.js';
+import { describeSchema } from './schema-meta.js';
 
 /** State shared by one walk over one resource. */
 export interface WalkContext {
@@ -127,7 +128,8 @@ function scalarOf(node: Node, ctx: WalkContext, path: string, want: string, type
 
 /** A string; `check` returns an error message for values that are not acceptable. */
 export function str(options: { nonEmpty?: boolean; upper?: boolean; check?: (value: string) => string | undefined } = {}): Schema {
-  return (node, ctx, path) => {
+  const info = { type: 'string', ...(options.nonEmpty ? { nonEmpty: true } : {}), ...(options.check ? { checked: true } : {}) } as const;
+  return describeSchema((node, ctx, path) => {
     const v = scalarOf(node, ctx, path, 'a string', 'string') as string | undefined;
     if (v === undefined) return undefined;
     if (options.nonEmpty && v === '') {
@@ -140,11 +142,11 @@ export function str(options: { nonEmpty?: boolean; upper?: boolean; check?: (val
       return undefined;
     }
     return options.upper ? v.toUpperCase() : v;
-  };
+  }, info);
 }
 
 function numeric(integer: boolean, options: { min?: number; max?: number }): Schema {
-  return (node, ctx, path) => {
+  return describeSchema((node, ctx, path) => {
     const v = scalarOf(node, ctx, path, integer ? 'an integer' : 'a number', 'number') as number | undefined;
     if (v === undefined) return undefined;
     if (integer && !Number.isInteger(v)) {
@@ -158,7 +160,7 @@ function numeric(integer: boolean, options: { min?: number; max?: number }): Sch
       return undefined;
     }
     return v;
-  };
+  }, { type: integer ? 'integer' : 'number', ...options });
 }
 
 /** An integer, optionally bounded (inclusive). */
@@ -172,19 +174,19 @@ export const percentNumber = (): Schema => numeric(false, { min: 0, max: 100 });
 
 /** A boolean. */
 export function bool(): Schema {
-  return (node, ctx, path) => scalarOf(node, ctx, path, 'a boolean', 'boolean');
+  return describeSchema((node, ctx, path) => scalarOf(node, ctx, path, 'a boolean', 'boolean'), { type: 'boolean' });
 }
 
 /** One of Istio's enum names (case-sensitive, as the Istio API is). */
 export function enumOf(values: readonly string[]): Schema {
-  return (node, ctx, path) => {
+  return describeSchema((node, ctx, path) => {
     const v = scalarOf(node, ctx, path, `one of ${values.join(', ')}`, 'string') as string | undefined;
     if (v === undefined) return undefined;
     if (values.includes(v)) return v;
     const hint = values.find((x) => x.toLowerCase() === v.toLowerCase());
     report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', `invalid value ${JSON.stringify(v)}: expected one of ${values.join(', ')}${hint ? ` (did you mean ${hint}?)` : ''}`, { node });
     return undefined;
-  };
+  }, { type: 'enum', values });
 }
 
 /**
@@ -192,7 +194,7 @@ export function enumOf(values: readonly string[]): Schema {
  * precision is accepted; `min` (in ms) rejects e.g. a zero per-try timeout.
  */
 export function duration(options: { min?: number } = {}): Schema {
-  return (node, ctx, path) => {
+  return describeSchema((node, ctx, path) => {
     const n = deref(node, ctx);
     if (!isScalar(n) || typeof n.value !== 'string') {
       report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', `expected a duration string such as "1s" or "250ms", got ${describe(n)}`, { node: n });
@@ -209,14 +211,14 @@ export function duration(options: { min?: number } = {}): Schema {
       return undefined;
     }
     return n.value;
-  };
+  }, { type: 'duration', ...options });
 }
 
 // ---------------------------------------------------------------- collections
 
 /** A list whose items all match `item`. */
 export function arrayOf(item: Schema, options: { nonEmpty?: boolean } = {}): Schema {
-  return (node, ctx, path) => {
+  return describeSchema((node, ctx, path) => {
     const n = deref(node, ctx);
     if (!isSeq(n)) {
       report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', `expected a list, got ${describe(n)}`, { node: n });
@@ -239,12 +241,12 @@ export function arrayOf(item: Schema, options: { nonEmpty?: boolean } = {}): Sch
       if (v !== undefined) out.push(v);
     });
     return out;
-  };
+  }, { type: 'list', item, ...options });
 }
 
 /** A map from string keys to values matching `value`; `key` may reject keys (returns a message). */
 export function mapOf(value: Schema, options: { key?: (key: string) => string | undefined } = {}): Schema {
-  return (node, ctx, path) => {
+  return describeSchema((node, ctx, path) => {
     const n = deref(node, ctx);
     if (!isMap(n)) {
       report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', `expected a map, got ${describe(n)}`, { node: n });
@@ -275,7 +277,7 @@ export function mapOf(value: Schema, options: { key?: (key: string) => string | 
     }
     // fromEntries defines own properties, so a `__proto__` key cannot touch the prototype.
     return Object.fromEntries(entries);
-  };
+  }, { type: 'map', value });
 }
 
 export { obj, suggest, type ObjectSpec } from './schema-object.js';

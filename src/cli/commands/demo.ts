@@ -13,7 +13,7 @@ import { optionalImport } from '../demo/optional.js';
 import { parse, portOption } from '../args.js';
 import { table, type Output } from '../output.js';
 
-export const demoUsage = 'meshlet demo [--duration SECONDS] [--xds-port 15010] [--admin-port 15014] [--config DIR] [--secure]';
+export const demoUsage = 'meshlet demo [--duration SECONDS] [--xds-port 15010] [--admin-port 15014] [--config DIR] [--secure | --tour]';
 
 /**
  * `meshlet demo`: a bookinfo-style mesh in one process. The control server watches the example
@@ -28,8 +28,13 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
     'admin-port': { type: 'string' },
     config: { type: 'string', short: 'c' },
     secure: { type: 'boolean' },
+    tour: { type: 'boolean' },
   });
   const secure = values.secure === true;
+  const tour = values.tour === true;
+  // The tour's last step is an AuthorizationPolicy of its own; --secure's policy already denies
+  // productpage → ratings, which would hide the delay and abort steps.
+  if (tour && secure) throw meshError('MESHLET_ERR_USAGE', '--tour and --secure cannot be combined');
   const duration = values.duration === undefined ? Infinity : Number(values.duration);
   if (!(duration > 0)) throw meshError('MESHLET_ERR_USAGE', `--duration must be a positive number of seconds`);
   const baseDir = values.config ?? join(packageRoot(), 'examples/bookinfo/config');
@@ -94,6 +99,13 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
       else out.info('note: @grpc/grpc-js-xds is not installed, so the stock gRPC client rows are left out (npm install @grpc/grpc-js-xds to compare)');
     }
 
+    // Ingress gateway (issue 16, src/gateway): when it lands, start it here on its own mesh
+    // (labels istio: ingressgateway), print its URL, and send productpage's page through it.
+    if (tour) {
+      const { runTour } = await import('../demo/tour.js');
+      await runTour({ server, productpage, reviews }, out);
+      if (values.duration === undefined) return 0;
+    }
     await runTraffic(out, { productpage, reviews, stock }, duration);
     return 0;
   } finally {

@@ -92,6 +92,10 @@ const loadBalancer = obj({
     warmupDurationSecs: duration(),
   },
   oneOf: [{ fields: ['simple', 'consistentHash'] }],
+  unsupported: {
+    localityLbSetting: 'locality-weighted load balancing and failover are not modelled yet (every endpoint is priority 0)',
+    warmupDurationSecs: 'slow-start warm-up is not implemented',
+  },
 });
 
 const connectionPool = obj({
@@ -104,6 +108,11 @@ const connectionPool = obj({
         maxConnectionDuration: duration({ min: 1 }),
         idleTimeout: duration(),
       },
+      unsupported: {
+        tcpKeepalive: 'socket keep-alive probes are left to the HTTP and gRPC clients\' defaults',
+        maxConnectionDuration: 'connections are not recycled by age',
+        idleTimeout: 'idle connections follow undici\'s and grpc-js\'s own timeouts',
+      },
     }),
     http: obj({
       fields: {
@@ -115,6 +124,12 @@ const connectionPool = obj({
         h2UpgradePolicy: enumOf(['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']),
         useClientProtocol: bool(),
         maxConcurrentStreams: int32(),
+      },
+      unsupported: {
+        idleTimeout: 'idle connections follow undici\'s and grpc-js\'s own timeouts',
+        h2UpgradePolicy: 'the protocol follows the port (HTTP/1.1 through undici, HTTP/2 for gRPC)',
+        useClientProtocol: 'the protocol follows the port (HTTP/1.1 through undici, HTTP/2 for gRPC)',
+        maxConcurrentStreams: 'grpc-js negotiates HTTP/2 stream limits itself',
       },
     }),
   },
@@ -162,6 +177,10 @@ const clientTls = obj({
     sni: str(),
     insecureSkipVerify: bool(),
   },
+  unsupported: {
+    credentialName: 'there are no Kubernetes secrets to read: use clientCertificate, privateKey and caCertificates files',
+    insecureSkipVerify: 'server certificates are always verified',
+  },
   check: (v, ctx, path) => {
     if (v.mode === 'MUTUAL' && !v.credentialName) {
       if (!v.clientCertificate) report(ctx, path, 'MESHLET_ERR_CONFIG_SCHEMA', 'MUTUAL TLS needs clientCertificate (or credentialName)');
@@ -179,11 +198,7 @@ const policyFields = { loadBalancer, connectionPool, outlierDetection, tls: clie
 /** Istio's TrafficPolicy.retryBudget (top-level and subset policies only, as in Istio). */
 const retryBudget = obj({
   fields: { percent: percentage, minRetryConcurrency: uint32(), budgetInterval: duration() },
-  check: (v, ctx, path) => {
-    if ('budgetInterval' in v) {
-      report(ctx, `${path}.budgetInterval`, 'MESHLET_ERR_CONFIG_SCHEMA', 'budgetInterval is not supported: the budget counts the requests in flight (Envoy\'s default)', { severity: 'warning' });
-    }
-  },
+  unsupported: { budgetInterval: 'the budget counts the requests in flight (Envoy\'s default)' },
 });
 
 const portTrafficPolicy = obj({
@@ -211,5 +226,9 @@ export const destinationRuleSpec: Schema = obj({
     workloadSelector,
   },
   required: ['host'],
+  unsupported: {
+    exportTo: 'every resource is visible to every namespace',
+    workloadSelector: 'a DestinationRule applies to every caller of its host',
+  },
   check: (v, ctx, path) => checkUnique(v.subsets, 'name', ctx, `${path}.subsets`, 'subset name'),
 });

@@ -60,6 +60,11 @@ export const serviceEntrySpec: Schema = obj({
   },
   required: ['hosts'],
   oneOf: [{ fields: ['endpoints', 'workloadSelector'] }],
+  unsupported: {
+    addresses: 'there is no traffic capture: callers dial the host name, so virtual IPs are never matched',
+    exportTo: 'every resource is visible to every namespace',
+    subjectAltNames: 'server identities come from the endpoints\' service accounts, or a DestinationRule\'s tls.subjectAltNames',
+  },
   check: (v, ctx, path) => {
     checkUnique(v.ports, 'number', ctx, `${path}.ports`, 'port number');
     checkUnique(v.ports, 'name', ctx, `${path}.ports`, 'port name');

@@ -68,6 +68,7 @@ const httpMatchRequest = obj({
     ignoreUriCase: bool(),
     statPrefix: str(),
   },
+  unsupported: { statPrefix: 'per-route stats prefixes are an Envoy stats feature; meshlet reports Istio\'s standard metrics' },
 });
 
 const httpRouteDestination = obj({ fields: { destination, weight, headers }, required: ['destination'] });
@@ -119,15 +120,16 @@ const retries = obj({
     retryOn: str({ check: retryOnProblem }),
     retryRemoteLocalities: bool(),
   },
+  unsupported: { retryRemoteLocalities: 'locality-aware retries are not modelled (every endpoint is priority 0)' },
 });
 
 const delay = obj({
   fields: { fixedDelay: duration({ min: 1 }), exponentialDelay: duration({ min: 1 }), percentage, percent: int({ min: 0, max: 100 }) },
   oneOf: [{ fields: ['fixedDelay', 'exponentialDelay'], required: true }],
   deprecated: { percent: 'percentage.value' },
+  // Istio rejects it too ("exponentialDelay not supported yet").
+  rejected: { exponentialDelay: 'exponentialDelay is not supported (Istio rejects it too); use fixedDelay' },
   check: (v, ctx, path) => {
-    // Istio rejects it too ("exponentialDelay not supported yet").
-    if ('exponentialDelay' in v) report(ctx, `${path}.exponentialDelay`, 'MESHLET_ERR_CONFIG_SCHEMA', 'exponentialDelay is not supported (Istio rejects it too); use fixedDelay');
     migratePercent(v, ctx, path, 'percent', 'percentage');
   },
 });
@@ -142,8 +144,8 @@ const abort = obj({
   },
   oneOf: [{ fields: ['httpStatus', 'grpcStatus', 'http2Error'], required: true }],
   deprecated: { percent: 'percentage.value' },
+  rejected: { http2Error: 'http2Error is not supported (Istio rejects it too); use httpStatus or grpcStatus' },
   check: (v, ctx, path) => {
-    if ('http2Error' in v) report(ctx, `${path}.http2Error`, 'MESHLET_ERR_CONFIG_SCHEMA', 'http2Error is not supported (Istio rejects it too); use httpStatus or grpcStatus');
     migratePercent(v, ctx, path, 'percent', 'percentage');
   },
 });
@@ -190,6 +192,7 @@ const httpRoute = obj({
     headers,
   },
   deprecated: { mirrorPercent: 'mirrorPercentage.value' },
+  unsupported: { corsPolicy: 'CORS is not enforced by the in-process data plane; answer preflights in the app (Express/Fastify CORS middleware)' },
   check: (v, ctx, path) => {
     const has = (k: string): boolean => k in v && !(Array.isArray(v[k]) && (v[k] as unknown[]).length === 0);
     const actions = ['route', 'redirect', 'directResponse', 'delegate'].filter(has);
@@ -245,6 +248,11 @@ export const virtualServiceSpec: Schema = obj({
     tcp: arrayOf(tcpRoute),
     tls: arrayOf(tlsRoute),
     exportTo,
+  },
+  unsupported: {
+    tcp: 'TCP routes are validated but not routed: the in-process data planes are HTTP and gRPC',
+    tls: 'TLS (SNI) routes are validated but not routed: the in-process data planes are HTTP and gRPC',
+    exportTo: 'every resource is visible to every namespace',
   },
   check: (v, ctx, path) => {
     const hosts = (v.hosts as string[] | undefined) ?? [];
