@@ -71,6 +71,7 @@ class MeshFilter implements Filter {
     const md = await metadata;
     const call = this.attempt.call;
     if (this.reject) throw this.reject;
+    call.prepareAttempt(md);
     const plan = call.plan;
     if (!this.first || !plan) return md;
     const fault = plan.fault;

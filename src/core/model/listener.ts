@@ -18,6 +18,17 @@ export interface HttpFilterModel {
   readonly config: FilterConfigModel;
 }
 
+/**
+ * What an HCM says about telemetry (Istio's Telemetry resource, resolved for the workload by the
+ * control server): `tracing.random_sampling` and the access loggers a client runs.
+ */
+export interface ListenerTelemetryModel {
+  /** Percent in [0, 100]; undefined: the HCM has no tracing section. */
+  readonly samplingPercent?: number;
+  /** Access loggers (stdout/file) with their CEL filter; empty: access logging is off. */
+  readonly accessLogs: ReadonlyArray<{ readonly filter?: string }>;
+}
+
 /** An LDS resource: an api_listener with an HttpConnectionManager. */
 export interface ListenerModel {
   readonly name: string;
@@ -34,4 +45,6 @@ export interface ListenerModel {
    * outbound engine (`httpFilters` is empty), which never routes through it.
    */
   readonly inbound?: InboundListenerModel;
+  /** The HCM's telemetry (inbound listeners: the first chain's), when it sets any. */
+  readonly telemetry?: ListenerTelemetryModel;
 }
