@@ -347,6 +347,7 @@ class MeshClient implements Mesh {
       announcePort: (port) => {
         const entry = { port };
         this.extraPorts.add(entry);
+        this.telemetry?.refresh();
         this.announce(false);
         return {
           dispose: () => {

@@ -72,9 +72,9 @@ export function runInScope<T>(state: Record<string, unknown>, fn: () => T): T {
 const kBound = Symbol('meshlet.scope.bound');
 
 /**
- * Binds the listeners later added to `emitter` (the request: body parsers such as Express's
- * body-parser and Fastify's content parsers read it through `'data'`/`'end'` events, which run
- * in the socket's async context) to the scope in `state`, so a handler they call still has it.
+ * Runs every event `emitter` emits from now on (the request: body parsers read it through
+ * `'data'`/`'end'` events, which run in the socket's async context) in the scope in `state`, so
+ * a handler they call still has it. One own `emit` per request, whoever added the listeners.
  *
  * @example
  * ```ts
@@ -86,19 +86,12 @@ export function bindEmitter(state: Record<string, unknown>, emitter: EventEmitte
   const e = emitter as EventEmitter & { [kBound]?: true };
   if (scope === undefined || e[kBound]) return;
   e[kBound] = true;
-  const wrap = (name: 'on' | 'once' | 'addListener' | 'prependListener'): void => {
-    const original = e[name];
-    e[name] = function (this: EventEmitter, event: string | symbol, listener: (...args: unknown[]) => void) {
-      const bound = (...args: unknown[]): unknown => runInScope(state, () => listener.apply(this, args));
-      // removeListener(event, listener) finds a wrapper by its `listener` (as once() wrappers).
-      (bound as { listener?: unknown }).listener = listener;
-      return original.call(this, event, bound) as EventEmitter;
-    } as EventEmitter['on'];
-  };
-  wrap('on');
-  wrap('once');
-  wrap('addListener');
-  wrap('prependListener');
+  const emit = e.emit;
+  e.emit = function (this: EventEmitter, event: string | symbol, ...args: unknown[]): boolean {
+    // Already inside (the handler's own tick): no second run.
+    if (shared.als.getStore() === scope) return emit.call(this, event, ...args);
+    return runInScope(state, () => emit.call(this, event, ...args));
+  } as EventEmitter['emit'];
 }
 
 /**

@@ -61,6 +61,8 @@ export class MeshTelemetry {
 
   /** Joins the mesh's seams. */
   attach(workload: TelemetryWorkload, nodeId: string, observers: CallObservers, policy: InboundPolicy): void {
+    // Nothing can ever switch on: not even the gated observer joins.
+    if (this.config.tracing === false && this.config.accessLog === false && this.config.requestId !== true) return;
     if (this.tracing) this.tracing.nodeId = nodeId;
     const calls = new CallTelemetry(workload, this.tracing, this.accessLog, this.config.requestId === true, this.config.random);
     this.calls = calls;

@@ -77,7 +77,7 @@ spec:
   // productpage: a bare node:http handler that reads its body through 'data'/'end' events.
   const productpage = await fixture.mesh({ service: 'productpage', labels: { app: 'productpage' } });
   ports.productpage = (await productpage.listen((req, res) => {
-    arrived.emit(req.url);
+    arrived.emit(req.url ?? "");
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
