@@ -59,9 +59,21 @@ export class Tracing {
     setOtelContextRunner((ctx, fn) => api.context.with(ctx as Context, fn));
   }
 
-  /** True while spans would be recorded: a provider was passed, or an SDK registered the global one. */
+  private cached = false;
+  private countdown = 0;
+
+  /**
+   * True while spans would be recorded: a provider was passed, or an SDK registered the global
+   * one. Reading the API's registry off `globalThis` costs ~100 ns (a symbol lookup on the
+   * global proxy), so it is read again every 256 calls: an SDK registered (or `trace.disable()`d)
+   * later is seen within that many calls.
+   */
   recording(): boolean {
-    return this.provider !== undefined || (globalThis as Record<symbol, { trace?: unknown } | undefined>)[GLOBAL_API_KEY]?.trace !== undefined;
+    if (this.provider !== undefined) return true;
+    if (--this.countdown > 0) return this.cached;
+    this.countdown = 256;
+    this.cached = (globalThis as Record<symbol, { trace?: unknown } | undefined>)[GLOBAL_API_KEY]?.trace !== undefined;
+    return this.cached;
   }
 
   /** The app's active OTel context when it holds a span (the app's own span inside a handler). */
