@@ -104,7 +104,8 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
     // An app that forwards trace headers itself is the parent it names (Envoy's outbound
     // sidecar does the same); else the app's own active span; else the inbound request's.
     const sent = extractTrace(header);
-    const parent: SpanParent | undefined = sent?.traceId !== undefined ? sent : tracing.activeParent() !== undefined ? { otel: tracing.activeParent() } : scope?.traceId !== undefined ? scope : undefined;
+    const active = sent?.traceId !== undefined ? undefined : tracing.activeParent();
+    const parent: SpanParent | undefined = sent?.traceId !== undefined ? sent : active !== undefined ? { otel: active } : scope?.traceId !== undefined ? scope : undefined;
     const sampled = parent?.otel !== undefined ? undefined : parent?.sampled ?? sent?.sampled ?? this.random() * 100 < this.sampling.client;
     if (sampled === false) {
       // Not sampled: no span, but the decision goes downstream so nobody below samples either.

@@ -3,9 +3,10 @@
  * OpenTelemetry API when tracing is not off, joins the call observers (gated: no observer at
  * all while nothing is on) and the inbound policy (before authentication; only while something
  * is on, so an idle mesh keeps the policy-free fast path), and follows the control plane's
- * Telemetry as it arrives in listeners: outbound listeners carry the mesh- and namespace-wide
- * one (client side), the workload's inbound listeners its own (server side, and client side too
- * once the workload serves a port — Istio resolves Telemetry per workload).
+ * Telemetry as it arrives in listeners: meshlet's control server resolves it per workload (as
+ * Istio does) into the workload's inbound listeners, which this applies to the server side and
+ * to the workload's own calls; an HCM telemetry on outbound (API) listeners, which another
+ * control plane may send, applies to the calls of a workload that has no inbound listener.
  */
 import type { CallObservers } from '../core/observer.js';
 import type { ListenerModel, ListenerTelemetryModel } from '../core/model/listener.js';
