@@ -10,7 +10,7 @@
 //
 // First, in this process, the code tracing adds while no SDK is registered, per call, in ns.
 //
-//   node --import tsx bench/tracing.ts [--rounds 3] [--requests 5000] [--source] [--micro-only]
+//   node --import tsx bench/tracing.ts [--rounds 3] [--requests 5000] [--source] [--micro-only] [--protocols http,grpc]
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { track, untrack } from './lib/cleanup.js';
@@ -26,13 +26,15 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     source: { type: 'boolean', default: false },
     'micro-only': { type: 'boolean', default: false },
+    /** Comma-separated: http,grpc (default both). */
+    protocols: { type: 'string', default: 'http,grpc' },
     child: { type: 'string' },
     xds: { type: 'string' },
   },
 });
 
 const KINDS = ['no tracing code', 'no tracing code (A/A)', 'tracing off (no SDK)', 'SDK 100%', 'SDK 1%'] as const;
-const VARIANTS = (['http', 'grpc'] as const).flatMap((p) => KINDS.map((k) => `${p}: ${k}`));
+const VARIANTS = (['http', 'grpc'] as const).filter((p) => args.protocols!.split(',').includes(p)).flatMap((p) => KINDS.map((k) => `${p}: ${k}`));
 interface Sample { cpuUs: number; rps: number; errors: number; spans: number }
 
 const LISTENER = 'type.googleapis.com/envoy.config.listener.v3.Listener';
