@@ -58,6 +58,9 @@ export const ROOT_TYPES = [
   // socket of auto-mTLS's fallback match.
   'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
   'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
+  // Telemetry access logging (Istio: HCM access_log with the stdout logger and a CEL filter).
+  'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
+  'envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter',
 ];
 
 /** The .proto files that define ROOT_TYPES (their imports are followed). */
@@ -78,6 +81,8 @@ const PROTO_FILES = [
   'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
   'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
   'envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/access_loggers/filters/cel/v3/cel.proto',
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
   'envoy/extensions/path/match/uri_template/v3/uri_template_match.proto',

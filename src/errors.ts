@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   MESHLET_ERR_ETCD: 'The etcd store cannot be used: the optional peer dependency etcd3 is not installed, or etcd did not answer.',
   MESHLET_ERR_STORE_KEY: 'The store encryption key (--store-key-file / MESHLET_STORE_KEY) is missing, not 32 bytes, or does not decrypt what the store holds.',
   MESHLET_ERR_CONFIG_UNSUPPORTED: 'Warning: a valid Istio field that meshlet does not apply is set; it is ignored (docs/configuration.md lists each).',
+  MESHLET_ERR_ACCESS_LOG_FILTER: 'An access log filter expression (Telemetry `accessLogging[].filter.expression` or the `accessLog.filter` option) is malformed or uses CEL meshlet does not support; see README "Access logs".',
 } as const;
 
 /** A stable meshlet error code. */

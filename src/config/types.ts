@@ -447,6 +447,35 @@ export interface RequestAuthenticationSpec {
   jwtRules?: JWTRule[];
 }
 
+// ---------------------------------------------------------------- telemetry.istio.io
+
+/** Telemetry `match.mode`: which side of a request the entry applies to. */
+export type WorkloadMode = 'CLIENT_AND_SERVER' | 'CLIENT' | 'SERVER';
+
+export interface TelemetryTracing {
+  match?: { mode?: WorkloadMode };
+  providers?: Array<{ name: string }>;
+  /** Percent of requests sampled when the caller made no decision, [0, 100]. */
+  randomSamplingPercentage?: number;
+  disableSpanReporting?: boolean;
+  customTags?: Record<string, unknown>;
+  useRequestIdForTraceSampling?: boolean;
+}
+
+export interface TelemetryAccessLogging {
+  match?: { mode?: WorkloadMode };
+  providers?: Array<{ name: string }>;
+  disabled?: boolean;
+  filter?: { expression?: string };
+}
+
+export interface TelemetrySpec {
+  selector?: WorkloadSelector;
+  tracing?: TelemetryTracing[];
+  accessLogging?: TelemetryAccessLogging[];
+  metrics?: unknown[];
+}
+
 // ---------------------------------------------------------------- unions
 
 export type VirtualService = ResourceBase<'VirtualService', VirtualServiceSpec>;
@@ -457,6 +486,7 @@ export type Gateway = ResourceBase<'Gateway', GatewaySpec>;
 export type PeerAuthentication = ResourceBase<'PeerAuthentication', PeerAuthenticationSpec>;
 export type AuthorizationPolicy = ResourceBase<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type RequestAuthentication = ResourceBase<'RequestAuthentication', RequestAuthenticationSpec>;
+export type Telemetry = ResourceBase<'Telemetry', TelemetrySpec>;
 
 /** Any resource meshlet understands, discriminated on `kind`. */
 export type IstioResource =
@@ -467,7 +497,8 @@ export type IstioResource =
   | Gateway
   | PeerAuthentication
   | AuthorizationPolicy
-  | RequestAuthentication;
+  | RequestAuthentication
+  | Telemetry;
 
 export type ResourceKind = IstioResource['kind'];
 
@@ -480,6 +511,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   'PeerAuthentication',
   'AuthorizationPolicy',
   'RequestAuthentication',
+  'Telemetry',
 ];
 
 /** A problem found in configuration. `path` is the field path inside the resource, e.g. `spec.http[0].route[1].weight`. */

@@ -44,6 +44,18 @@ export interface ObservedCall {
   readonly requestMessages?: number;
   /** gRPC: messages the caller received (absent for HTTP). */
   readonly responseMessages?: number;
+  /** A request header as the caller sent it (lower-case name; several values joined with `,`), while the adapter can read them (`onStart`). */
+  requestHeader?(name: string): string | undefined;
+  /**
+   * Sets a request header on every attempt of the call (tracing's `traceparent`, the
+   * `x-request-id`); only effective from `onStart`, before the first attempt goes out.
+   */
+  setRequestHeader?(name: string, value: string): void;
+  /**
+   * The caller's telemetry scope (telemetry/context.ts) captured when the call was created, for
+   * adapters whose `onStart` may run in another async context (gRPC: a call queued for a pick).
+   */
+  readonly callerScope?: unknown;
 }
 
 /**

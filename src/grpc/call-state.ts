@@ -5,7 +5,9 @@
  * nothing rides on the wire.
  */
 import type { AttemptOutcome, CallPlan, HeldSlot, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
+import type { Metadata } from '@grpc/grpc-js';
 import { grpcToHttpStatus } from './status.js';
+import { currentScope } from '../telemetry/context.js';
 import type { GrpcMeshRuntime } from './types.js';
 import { observeAttempt, observeAttemptEnd, observeEnd, observeStart, type ObservedCall, type ObserverList } from '../core/observer.js';
 
@@ -55,6 +57,44 @@ export class CallState implements ObservedCall {
   get endpoint(): UpstreamEndpoint | undefined { return this.servedBy ?? this.tried[this.tried.length - 1]; }
   get responseBytes(): number { return 0; }
   get durationMs(): number { return performance.now() - this.startedAt; }
+
+  /** The caller's telemetry scope, captured where the caller made the call (a pick may run later, elsewhere). */
+  readonly callerScope: unknown = currentScope();
+  /** The metadata of the attempt being prepared (observers read it in onStart). */
+  private sending: Metadata | undefined;
+  /** Headers observers set (tracing), added to every attempt. */
+  private extraHeaders: Array<[string, string]> | undefined;
+
+  requestHeader(name: string): string | undefined {
+    const values = this.sending?.get(name);
+    if (!values || values.length === 0) return undefined;
+    return values.length === 1 ? String(values[0]) : values.map(String).join(',');
+  }
+
+  setRequestHeader(name: string, value: string): void {
+    (this.extraHeaders ??= []).push([name, value]);
+    this.sending?.set(name, value);
+  }
+
+  /**
+   * An attempt's metadata is about to go out (the ConfigSelector's filter): observers start
+   * before the first (they may add headers), and what they added goes on every attempt.
+   */
+  /** Whether {@link prepareAttempt} has anything to do (observers to start, or headers they added). */
+  wantsMetadata(): boolean {
+    return this.started ? this.extraHeaders !== undefined : this.runtime.observers() !== undefined;
+  }
+
+  prepareAttempt(md: Metadata): void {
+    if (!this.started) {
+      this.sending = md;
+      this.start();
+      this.sending = undefined;
+      return;
+    }
+    const extra = this.extraHeaders;
+    if (extra) for (const [k, v] of extra) md.set(k, v);
+  }
 
   private start(): ObserverList | undefined {
     if (this.started) return this.observers;

@@ -68,23 +68,33 @@ class MeshFilter implements Filter {
     return message;
   }
 
-  /** Synchronous unless a fault delay applies: an async function here cost a promise and two microtask hops per call. */
+  /**
+   * Synchronous when nothing needs the metadata itself (no observer to start on it, no fault
+   * delay): an async function here cost a promise and microtask hops on every call.
+   */
   sendMetadata(metadata: Promise<Metadata>): Promise<Metadata> {
     if (this.reject) return Promise.reject(this.reject);
-    const plan = this.attempt.call.plan;
-    if (!this.first || !plan) return metadata;
-    const fault = plan.fault;
-    if (fault?.delayMs !== undefined && fault.delayMs > 0) return this.delayed(metadata, fault.delayMs);
+    const call = this.attempt.call;
+    const plan = this.first ? call.plan : undefined;
+    const delayMs = plan?.fault?.delayMs ?? 0;
+    if (delayMs > 0 || call.wantsMetadata()) return this.prepared(metadata, plan, delayMs);
+    if (!plan) return metadata;
     const refused = this.admit(plan);
     return refused ? Promise.reject(refused) : metadata;
   }
 
-  private async delayed(metadata: Promise<Metadata>, ms: number): Promise<Metadata> {
+  /** Observers start on the outgoing metadata (they may add headers), then the fault delay and admission. */
+  private async prepared(metadata: Promise<Metadata>, plan: CallPlan | undefined, delayMs: number): Promise<Metadata> {
     const md = await metadata;
-    this.attempt.call.flag('DI');
-    await delay(ms, this.attempt.call.runtime.clock);
-    if (this.ended) throw localStatus(Status.CANCELLED, 'call ended during fault delay');
-    const refused = this.admit(this.attempt.call.plan as CallPlan);
+    const call = this.attempt.call;
+    call.prepareAttempt(md);
+    if (!plan) return md;
+    if (delayMs > 0) {
+      call.flag('DI');
+      await delay(delayMs, call.runtime.clock);
+      if (this.ended) throw localStatus(Status.CANCELLED, 'call ended during fault delay');
+    }
+    const refused = this.admit(plan);
     if (refused) throw refused;
     return md;
   }

@@ -10,6 +10,7 @@ import { meshError } from '../errors.js';
 import type { Disposable } from '../internal/events.js';
 import type { InboundRequestView, InboundVerdict } from '../core/inbound.js';
 import { httpToGrpcCode } from '../internal/grpc-codes.js';
+import { runInScope } from '../telemetry/context.js';
 import { INBOUND_PHASE, type InboundCall, type InboundOutcome, type InboundPolicy, type InboundStage } from '../security/inbound-policy.js';
 import { grpcView } from './inbound-view.js';
 import type { AnnouncePort } from './announce.js';
@@ -135,15 +136,18 @@ export function inboundInterceptor(mesh: GrpcInboundWiring | undefined, local: I
             ctx.view = view;
             policyCall = { view, startTime: ctx.startedAt, flags: [], state: ctx.state, native: { kind: 'grpc', ctx } satisfies GrpcNative };
             run(0, (v) => {
-              if (!v) return nextMd(metadata);
+              if (!v) return runInScope(ctx.state, () => nextMd(metadata)); // stream handlers start here
               denied = v;
               intercepted.sendStatus({ code: (v.grpcStatus ?? httpToGrpcCode(v.status)) as Status, details: v.body ?? '', metadata: newMetadata() });
             });
           },
           onReceiveMessage: (message, nextMsg) => {
             received++;
-            nextMsg(message);
+            runInScope(ctx.state, () => nextMsg(message));
           },
+          // Unary and server-streaming handlers run at half-close: in the inbound scope, so their
+          // own calls continue the trace and carry the x-request-id.
+          onReceiveHalfClose: (nextHalfClose) => runInScope(ctx.state, nextHalfClose),
         }),
       sendMessage: (message, nextMsg) => {
         sent++;

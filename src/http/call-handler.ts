@@ -122,6 +122,15 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     return Number.isFinite(declared) && declared >= 0 ? declared : 0;
   }
 
+  requestHeader(name: string): string | undefined {
+    const v = this.req.headers[name];
+    return v === undefined || typeof v === 'string' ? v : v.join(',');
+  }
+
+  setRequestHeader(name: string, value: string): void {
+    this.req.headers[name] = value;
+  }
+
   onCallerPause(): void {
     this.current?.pause();
   }

@@ -12,6 +12,7 @@ import { trace } from '../internal/debug.js';
 import type { Disposable } from '../internal/events.js';
 import { InboundPolicy, INBOUND_PHASE, type InboundCall, type InboundStage } from '../security/inbound-policy.js';
 import { httpView } from './inbound-view.js';
+import { runHandlerInScope } from '../telemetry/context.js';
 
 const log = trace('mesh');
 
@@ -177,7 +178,7 @@ export class InboundPipeline {
         return refuse(verdict);
       }
       try {
-        next();
+        runHandlerInScope(call.state, req, next); // the handler's own calls inherit the trace and x-request-id
       } catch (err) {
         log('inbound handler threw: %o', err);
         if (!res.headersSent) this.deny(res, { status: 500, body: 'internal error' });

@@ -26,6 +26,8 @@ import { channels } from '../telemetry/diagnostics.js';
 import { controlPlanes, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
 import { startMeshMetrics, type MeshMetrics } from '../telemetry/mesh-metrics.js';
+import { MeshTelemetry } from '../telemetry/mesh-telemetry.js';
+import { TYPE_URL } from '../xds/type-urls.js';
 import { tokenSource } from './token.js';
 import type { MeshTls } from '../security/tls/mesh-tls.js';
 import { DEFAULT_INBOUND_MODE, InboundTls } from '../security/tls/inbound.js';
@@ -72,9 +74,18 @@ export async function createMesh(options: MeshOptions = {}): Promise<Mesh> {
     ...(options.labels !== undefined ? { labels: options.labels } : {}),
     ...(options.domainSuffix !== undefined ? { domainSuffix: options.domainSuffix } : {}),
   }, { host: options.address ?? '127.0.0.1', port: options.metricsPort, otel });
+  const telemetry = await MeshTelemetry.start({
+    tracing: options.telemetry?.tracing,
+    accessLog: options.telemetry?.accessLog,
+    requestId: options.telemetry?.requestId,
+    ...(options.random !== undefined ? { random: options.random } : {}),
+  }).catch(async (err: unknown) => {
+    await metrics?.close();
+    throw err;
+  });
   let mesh: MeshClient;
   try {
-    mesh = new MeshClient(options, tls, identity?.adsCredentials, metrics);
+    mesh = new MeshClient(options, tls, identity?.adsCredentials, metrics, telemetry);
   } catch (err) {
     // The identity already runs (and retries): stop it with the mesh that will not be.
     tls?.close();
@@ -130,7 +141,7 @@ class MeshClient implements Mesh {
   private readonly controlPlane: ControlPlaneState;
   private readonly inboundMode: (port: number) => 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 
-  constructor(options: MeshOptions, private readonly tls: MeshTls | undefined, adsCredentials?: typeof import('./identity.js').adsCredentials, private readonly metrics?: MeshMetrics) {
+  constructor(options: MeshOptions, private readonly tls: MeshTls | undefined, adsCredentials?: typeof import('./identity.js').adsCredentials, private readonly metrics?: MeshMetrics, private readonly telemetry?: MeshTelemetry) {
     // The token, not the options, says who this workload is.
     const workload = tls ? parseWorkloadSpiffeId(tls.spiffeId) : undefined;
     const granted = typeof workload === 'object' ? workload : undefined;
@@ -197,6 +208,11 @@ class MeshClient implements Mesh {
     if (metrics) {
       this.observers.add(metrics.calls); // outbound: reporter="source"
       this.policy.use(metrics.calls.stage, INBOUND_PHASE.app); // inbound (HTTP and gRPC): reporter="destination"
+    }
+    if (telemetry) {
+      // Traces, x-request-id and access logs (both adapters: the observers and the policy).
+      telemetry.attach({ service: options.service ?? 'unknown', namespace, domainSuffix: options.domainSuffix ?? 'cluster.local', address: this.address }, this.node.id, this.observers, this.policy);
+      this.xds.watch(TYPE_URL.listener, '*', { onChange: (name, l) => telemetry.listener(name, l), onRemove: (name) => telemetry.listener(name, undefined) });
     }
     this.dispatcher = new MeshDispatcher({
       engine: this.engine,
@@ -291,6 +307,7 @@ class MeshClient implements Mesh {
     if (this.closing) throw meshError('MESHLET_ERR_CLOSED', 'mesh.listen() after close()');
     const { signal } = options;
     signal?.throwIfAborted();
+    this.telemetry?.refresh();
     const acceptor = this.tls ? new InboundTls(this.tls, this.inboundMode) : undefined;
     const inbound = await InboundServer.start(target, { ...options, host: options.host ?? this.address }, this.pipeline, acceptor);
     if (signal?.aborted) {
@@ -336,6 +353,7 @@ class MeshClient implements Mesh {
       announcePort: (port) => {
         const entry = { port };
         this.extraPorts.add(entry);
+        this.telemetry?.refresh();
         this.announce(false);
         return {
           dispose: () => {

@@ -104,6 +104,31 @@ export interface MeshTelemetryOptions {
    * without `metricsPort`.
    */
   otel?: boolean | { getMeter(name: string, version?: string): unknown };
+  /**
+   * Traces: a server span per inbound request and a client span per outbound call (attempts as
+   * child spans when retried or hedged), through `@opentelemetry/api` (an optional peer
+   * dependency). Default `'auto'`: the API is loaded if installed, and spans are recorded while
+   * an SDK is registered (start `@opentelemetry/sdk-node` before `createMesh`); with none,
+   * tracing costs nothing measurable. `false`: never. `{ tracerProvider }`: record with that
+   * provider (the API must be installed). W3C `traceparent`/`tracestate` are sent; W3C and B3
+   * are accepted; a handler's own `mesh.fetch`/gRPC calls continue its request's trace without
+   * copying headers. Sampling follows the control plane's Telemetry resource
+   * (`tracing[].randomSamplingPercentage`) and the caller's sampled flag.
+   */
+  tracing?: 'auto' | boolean | { tracerProvider: { getTracer(name: string, version?: string): unknown } };
+  /**
+   * Access logs (Envoy-like JSON lines, Istio's default JSON fields), inbound and outbound.
+   * `true`: every request to stdout; `{ sink, filter }`: a sink (`'stdout'` or a function) and a
+   * CEL filter such as `response.code >= 400`; `false`: never, whatever the control plane says.
+   * Unset: the control plane's Telemetry `accessLogging` switches them on (to stdout) and filters.
+   */
+  accessLog?: import('../telemetry/access-log.js').AccessLogOption;
+  /**
+   * Generate and propagate `x-request-id` (UUID v4 when the caller sent none; a handler's calls
+   * carry the inbound request's id) even when neither tracing records nor access logs are on
+   * (then it is done anyway). Default false.
+   */
+  requestId?: boolean;
 }
 
 /**

@@ -40,3 +40,15 @@ test('examples/grpc: an 80/20 split and a header route', async () => {
   assert.ok(v1 > v2 && v2 > 0, out);
   assert.match(out, /end-user: jason → ratings-v2/);
 });
+
+test('examples/tracing: productpage → reviews → ratings (HTTP, gRPC) is one trace of five spans, no header copied', async () => {
+  const out = await run('examples/tracing/main.ts', ['--console']);
+  assert.match(out, /productpage: \{"reviewer":"Reviewer1","stars":5\}/);
+  // ConsoleSpanExporter prints each span as an object literal: its traceId, then its name.
+  const spans = [...out.matchAll(/traceId: '([0-9a-f]{32})',[\s\S]*?name: '([^']+)'/g)].map((m) => ({ traceId: m[1]!, name: m[2]! }));
+  const ratings = spans.find((x) => x.name.startsWith('ratings.'));
+  assert.ok(ratings, out);
+  // The external caller sends no context: productpage's server span is the root; then a client
+  // and a server span per hop.
+  assert.deepEqual(spans.filter((x) => x.traceId === ratings.traceId).map((x) => x.name.split('.')[0]).sort(), ['productpage', 'ratings', 'ratings', 'reviews', 'reviews'], out);
+});

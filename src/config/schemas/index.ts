@@ -8,6 +8,7 @@ import { gatewaySpec } from './gateway.js';
 import { authorizationPolicySpec, peerAuthenticationSpec, requestAuthenticationSpec } from './security.js';
 import { serviceEntrySpec, workloadEntrySpec } from './service-entry.js';
 import { virtualServiceSpec } from './virtual-service.js';
+import { telemetrySpec } from './telemetry.js';
 
 export interface KindInfo {
   group: string;
@@ -28,4 +29,5 @@ export const KINDS: Readonly<Record<ResourceKind, KindInfo>> = {
   PeerAuthentication: { ...SECURITY, spec: peerAuthenticationSpec },
   AuthorizationPolicy: { ...SECURITY, spec: authorizationPolicySpec },
   RequestAuthentication: { ...SECURITY, spec: requestAuthenticationSpec },
+  Telemetry: { group: 'telemetry.istio.io', versions: ['v1', 'v1alpha1'], spec: telemetrySpec },
 };

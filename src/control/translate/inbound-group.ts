@@ -7,6 +7,7 @@ import type { IstioResource } from '../../config/types.js';
 import type { Proxy } from '../proxy.js';
 import { inboundListener } from './inbound.js';
 import { securityLabelKeys } from './peer-authn.js';
+import { telemetryLabelKeys } from './telemetry.js';
 import type { GeneratedResource } from './types.js';
 
 /**
@@ -22,7 +23,7 @@ export function inboundGroupKey(proxy: Proxy, labelKeys: readonly string[], name
   for (const k of labelKeys) key += `|${JSON.stringify([k, proxy.labels[k] ?? null])}`;
   return `${key}|${JSON.stringify(names)}`;
 }
-inboundGroupKey.labelKeys = securityLabelKeys;
+inboundGroupKey.labelKeys = (resources: readonly IstioResource[]): string[] => [...new Set([...securityLabelKeys(resources), ...telemetryLabelKeys(resources)])].sort();
 
 /** The inbound listeners for the names a proxy asks for (names that are not inbound ones are skipped). */
 export function inboundListeners(names: readonly string[], resources: readonly IstioResource[], proxy: Proxy): GeneratedResource[] {
@@ -39,7 +40,8 @@ export function inboundListeners(names: readonly string[], resources: readonly I
 export function securityFingerprint(resources: readonly IstioResource[]): string {
   let text = '';
   for (const r of resources) {
-    if (r.kind === 'PeerAuthentication' || r.kind === 'AuthorizationPolicy' || r.kind === 'RequestAuthentication') {
+    // Telemetry too: it sets the inbound listeners' tracing and access_log.
+    if (r.kind === 'PeerAuthentication' || r.kind === 'AuthorizationPolicy' || r.kind === 'RequestAuthentication' || r.kind === 'Telemetry') {
       text += `${r.kind}\0${r.metadata.namespace}\0${r.metadata.name}\0${JSON.stringify(r.spec)}\n`;
     }
   }

@@ -16,6 +16,7 @@ import { INBOUND_LISTENER_PREFIX } from '../../xds/resources/inbound.js';
 import { rbacRules } from './authz.js';
 import { authorizationPoliciesFor, peerAuthnMode, ROOT_NAMESPACE, type ResolvedMtls, type WorkloadRef } from './peer-authn.js';
 import { anyOf } from './proto-helpers.js';
+import { telemetryHcmFields } from './telemetry.js';
 import type { GeneratedResource } from './types.js';
 
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -66,8 +67,9 @@ function httpFilters(resources: readonly IstioResource[], workload: WorkloadRef)
   return out;
 }
 
-function chain(suffix: string, filters: Array<Record<string, unknown>>, transport: 'tls' | 'raw_buffer' | '', tls: boolean): Record<string, unknown> {
+function chain(suffix: string, filters: Array<Record<string, unknown>>, transport: 'tls' | 'raw_buffer' | '', tls: boolean, telemetry: Record<string, unknown>): Record<string, unknown> {
   const hcm = {
+    ...telemetry,
     stat_prefix: `inbound-${suffix}`,
     route_config: {
       name: 'inbound',
@@ -96,9 +98,10 @@ export function inboundListener(name: string, resources: readonly IstioResource[
   if (!addr) return undefined;
   const mode: ResolvedMtls = peerAuthnMode(resources, workload, addr.port);
   const filters = httpFilters(resources, workload);
-  const chains = mode === 'STRICT' ? [chain('mtls', filters, '', true)]
-    : mode === 'DISABLE' ? [chain('plaintext', filters, '', false)]
-    : [chain('permissive-plaintext', filters, 'raw_buffer', false), chain('permissive-mtls', filters, 'tls', true)];
+  const t = telemetryHcmFields(resources, workload); // Telemetry: tracing sampling, access logs
+  const chains = mode === 'STRICT' ? [chain('mtls', filters, '', true, t)]
+    : mode === 'DISABLE' ? [chain('plaintext', filters, '', false, t)]
+    : [chain('permissive-plaintext', filters, 'raw_buffer', false, t), chain('permissive-mtls', filters, 'tls', true, t)];
   return {
     name,
     message: {

@@ -19,6 +19,17 @@ export interface HttpFilterModel {
   readonly config: FilterConfigModel;
 }
 
+/**
+ * What an HCM says about telemetry (Istio's Telemetry resource, resolved for the workload by the
+ * control server): `tracing.random_sampling` and the access loggers a client runs.
+ */
+export interface ListenerTelemetryModel {
+  /** Percent in [0, 100]; undefined: the HCM has no tracing section. */
+  readonly samplingPercent?: number;
+  /** Access loggers (stdout/file) with their CEL filter; empty: access logging is off. */
+  readonly accessLogs: ReadonlyArray<{ readonly filter?: string }>;
+}
+
 /** An LDS resource: an api_listener with an HttpConnectionManager. */
 export interface ListenerModel {
   readonly name: string;
@@ -37,4 +48,6 @@ export interface ListenerModel {
   readonly inbound?: InboundListenerModel;
   /** Listener metadata (filter_metadata), when the server sent any: a gateway listener's `meshlet.gateway` description. */
   readonly metadata?: Readonly<Record<string, JsonObject>>;
+  /** The HCM's telemetry (inbound listeners: the first chain's), when it sets any. */
+  readonly telemetry?: ListenerTelemetryModel;
 }

@@ -10,6 +10,15 @@ import { filterConfig } from './filters.js';
 import type { HcmProto, ListenerProto } from './proto-types.js';
 import { routeConfigModel } from './route.js';
 import { inboundListenerModel, type SocketListenerProto } from './inbound.js';
+import { hcmTelemetry, type HcmTelemetryProto } from './hcm-telemetry.js';
+
+/** The telemetry of an inbound listener: its first chain's HCM (the control server sets the same on every chain). */
+function inboundTelemetry(l: SocketListenerProto, errors: string[]) {
+  const any = l.filter_chains?.[0]?.filters?.[0]?.typed_config;
+  if (any?.type_url !== TYPE_URL.httpConnectionManager) return undefined;
+  const hcm = decodeAny<HcmTelemetryProto>(any, TYPE_URL.httpConnectionManager, 'filter_chains[0].filters[0].typed_config', errors);
+  return hcm ? hcmTelemetry(hcm, 'filter_chains[0].filters[0].typed_config', errors) : undefined;
+}
 
 const HCM_PATH = 'api_listener.api_listener';
 const INBOUND_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
@@ -69,7 +78,9 @@ export function validateListener(l: ListenerProto): ValidationResult<ListenerMod
   if (!l.api_listener && name.startsWith(INBOUND_PREFIX)) {
     const inbound = inboundListenerModel(l as SocketListenerProto, errors);
     if (!inbound) return fail();
-    return { ok: true, name, model: { name, httpFilters: [], inbound } };
+    const telemetry = inboundTelemetry(l as SocketListenerProto, errors);
+    if (errors.length > 0) return fail();
+    return { ok: true, name, model: { name, httpFilters: [], inbound, ...(telemetry ? { telemetry } : {}) } };
   }
   if (!l.api_listener?.api_listener) {
     errors.push(l.address || l.filter_chains ? 'api_listener: unset (socket listeners are not supported by a client)' : 'api_listener: unset');
@@ -102,8 +113,10 @@ export function validateListener(l: ListenerProto): ValidationResult<ListenerMod
     `${HCM_PATH}.common_http_protocol_options.max_stream_duration`,
     errors,
   );
+  const telemetry = hcmTelemetry(hcm as HcmTelemetryProto, HCM_PATH, errors);
   if (errors.length > 0) return fail();
   const model: ListenerModel = {
+    ...(telemetry ? { telemetry } : {}),
     name,
     ...(routeConfigName !== undefined ? { routeConfigName } : {}),
     ...(routeConfig ? { routeConfig } : {}),

@@ -1,0 +1,120 @@
+/**
+ * Traces, request ids and access logs of one mesh, as `createMesh` wires them: loads the
+ * OpenTelemetry API when tracing is not off, joins the call observers (gated: no observer at
+ * all while nothing is on) and the inbound policy (before authentication; only while something
+ * is on, so an idle mesh keeps the policy-free fast path), and follows the control plane's
+ * Telemetry as it arrives in listeners: meshlet's control server resolves it per workload (as
+ * Istio does) into the workload's inbound listeners, which this applies to the server side and
+ * to the workload's own calls; an HCM telemetry on outbound (API) listeners, which another
+ * control plane may send, applies to the calls of a workload that has no inbound listener.
+ */
+import type { CallObservers } from '../core/observer.js';
+import type { ListenerModel, ListenerTelemetryModel } from '../core/model/listener.js';
+import type { Disposable } from '../internal/events.js';
+import { trace } from '../internal/debug.js';
+import type { InboundPolicy } from '../security/inbound-policy.js';
+import { AccessLogger, type AccessLogOption } from './access-log.js';
+import { CallTelemetry, type TelemetryWorkload } from './call-telemetry.js';
+import { loadTracing, type TracerProviderLike } from './tracing.js';
+
+const log = trace('mesh');
+
+/** Before authentication (100): refused requests are traced and logged too. */
+const TELEMETRY_PHASE = 0;
+
+/** Options (from `createMesh`'s `telemetry`). */
+export interface MeshTelemetryConfig {
+  tracing?: 'auto' | boolean | { tracerProvider: TracerProviderLike } | undefined;
+  accessLog?: AccessLogOption | undefined;
+  requestId?: boolean | undefined;
+  random?: () => number;
+}
+
+/**
+ * A mesh's request telemetry.
+ *
+ * @example
+ * ```ts
+ * const t = await MeshTelemetry.start({ tracing: 'auto' });
+ * t.attach(workload, nodeId, observers, policy);
+ * xds.watch(TYPE_URL.listener, '*', { onChange: (n, l) => t.listener(n, l), onRemove: (n) => t.listener(n, undefined) });
+ * ```
+ */
+export class MeshTelemetry {
+  private calls: CallTelemetry | undefined;
+  private policy: InboundPolicy | undefined;
+  private stage: Disposable | undefined;
+  private readonly outbound = new Map<string, ListenerTelemetryModel>();
+  private readonly inbound = new Map<string, ListenerTelemetryModel>();
+
+  private constructor(private readonly config: MeshTelemetryConfig, private readonly tracing: Awaited<ReturnType<typeof loadTracing>>, private readonly accessLog: AccessLogger) {}
+
+  /** Loads what the options ask for; rejects on a bad `accessLog.filter` or a missing API with an explicit tracer provider. */
+  static async start(config: MeshTelemetryConfig): Promise<MeshTelemetry> {
+    const accessLog = new AccessLogger(config.accessLog);
+    const t = config.tracing ?? 'auto';
+    const tracing = t === false ? undefined : await loadTracing({
+      ...(typeof t === 'object' ? { provider: t.tracerProvider } : {}),
+      required: t !== 'auto',
+    });
+    return new MeshTelemetry(config, tracing, accessLog);
+  }
+
+  /** Joins the mesh's seams. */
+  attach(workload: TelemetryWorkload, nodeId: string, observers: CallObservers, policy: InboundPolicy): void {
+    // Nothing can ever switch on: not even the gated observer joins.
+    if (this.config.tracing === false && this.config.accessLog === false && this.config.requestId !== true) return;
+    if (this.tracing) this.tracing.nodeId = nodeId;
+    const calls = new CallTelemetry(workload, this.tracing, this.accessLog, this.config.requestId === true, this.config.random);
+    this.calls = calls;
+    this.policy = policy;
+    observers.add(calls, () => calls.enabled());
+    this.refresh();
+  }
+
+  /**
+   * Re-decides whether the inbound stage runs (after a Telemetry change, and on `listen`, so an
+   * SDK registered after `createMesh` is picked up by servers started later).
+   */
+  refresh(): void {
+    const calls = this.calls;
+    if (!calls || !this.policy) return;
+    if (calls.enabled()) this.stage ??= this.policy.use(calls.stage, TELEMETRY_PHASE);
+    else {
+      this.stage?.dispose();
+      this.stage = undefined;
+    }
+  }
+
+  /** An LDS update (undefined: removed). */
+  listener(name: string, l: ListenerModel | undefined): void {
+    const map = l?.inbound !== undefined || (l === undefined && this.inbound.has(name)) ? this.inbound : this.outbound;
+    const before = map.get(name);
+    if (l?.telemetry) map.set(name, l.telemetry);
+    else map.delete(name);
+    if (before !== map.get(name)) this.apply();
+  }
+
+  private apply(): void {
+    const server = first(this.inbound);
+    const client = server ?? first(this.outbound);
+    const calls = this.calls;
+    if (calls) calls.sampling = { client: client?.samplingPercent ?? 100, server: server?.samplingPercent ?? client?.samplingPercent ?? 100 };
+    const policy = server ?? client;
+    try {
+      this.accessLog.apply(policy === undefined ? undefined : { enabled: policy.accessLogs.length > 0, ...(policy.accessLogs[0]?.filter !== undefined ? { filter: policy.accessLogs[0].filter } : {}) });
+    } catch (err) {
+      // The control server validated it; a client that cannot run it logs everything rather than nothing.
+      log('access log filter from the control plane not supported here: %o', err);
+      this.accessLog.apply({ enabled: policy!.accessLogs.length > 0 });
+    }
+    this.refresh();
+  }
+}
+
+/** The first entry by name (the control server sets the same telemetry on all of them). */
+function first(map: Map<string, ListenerTelemetryModel>): ListenerTelemetryModel | undefined {
+  let name: string | undefined;
+  for (const k of map.keys()) if (name === undefined || k < name) name = k;
+  return name === undefined ? undefined : map.get(name);
+}
