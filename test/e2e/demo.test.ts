@@ -9,7 +9,7 @@ const BIN = fileURLToPath(new URL('../../bin/meshlet.js', import.meta.url));
 
 test('meshlet demo: every caller follows the VirtualServices', async () => {
   // 10 s: on a loaded machine 4 s gave ~10 calls per caller, too few to see a 20% subset.
-  const child = spawn(process.execPath, [BIN, 'demo', '--duration', '10', '--xds-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'demo', '--duration', '10', '--xds-port', '0', '--admin-port', '0', '--gateway-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
@@ -41,10 +41,17 @@ test('meshlet demo: every caller follows the VirtualServices', async () => {
     assert.ok(v1 > v3 && v3 > 0, `${caller}: 80/20 canary expected, got v1=${v1} v3=${v3}`);
   }
   assert.equal([...rows.keys()].filter((k) => /UNAVAILABLE|UH|NR/.test(k)).length, 0, last);
+  // From outside the mesh through the ingress gateway (Istio's bookinfo-gateway.yaml, unchanged):
+  // the page is productpage's, and jason's header reaches reviews through it.
+  assert.match(out, /ingress gateway: curl http:\/\/127\.0\.0\.1:\d+\/productpage/);
+  assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\//);
+  const page = [...rows.keys()].filter((k) => k.startsWith('ingress /productpage → '));
+  assert.ok(page.length > 0 && page.every((k) => k.includes('productpage-v1')), last);
+  assert.ok(n('ingress /productpage jason → productpage-v1 (reviews: reviews-v2)') > 0, last);
 });
 
 test('meshlet demo --secure: every call is mTLS under STRICT, and the ratings policy denies productpage', async () => {
-  const child = spawn(process.execPath, [BIN, 'demo', '--secure', '--duration', '4', '--xds-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'demo', '--secure', '--duration', '4', '--xds-port', '0', '--admin-port', '0', '--gateway-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
@@ -58,11 +65,13 @@ test('meshlet demo --secure: every call is mTLS under STRICT, and the ratings po
   assert.ok(has(/^meshlet HTTP\s+ratings\s+→ HTTP 403\s+\d+$/), `the policy denies productpage → ratings:\n${last}`);
   assert.ok(!has(/^meshlet HTTP\s+ratings\s+→ ratings-v1/), last);
   assert.ok(has(/^meshlet gRPC\s+reviews jason\s+→ reviews-v2\s+\d+$/), last);
+  // The gateway has its own SVID: STRICT productpage serves it.
+  assert.ok(has(/^ingress\s+\/productpage\s+→ productpage-v1 \(reviews: reviews-v\d\)\s+\d+$/), last);
   assert.equal(last.split('\n').filter((l) => /UNAVAILABLE|UH|NR|grpc-js-xds/.test(l)).length, 0, last);
 });
 
 test('meshlet demo --tour: each step changes what the calls get', async () => {
-  const child = spawn(process.execPath, [BIN, 'demo', '--tour', '--xds-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'demo', '--tour', '--xds-port', '0', '--admin-port', '0', '--gateway-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });

@@ -13,7 +13,7 @@ import { optionalImport } from '../demo/optional.js';
 import { parse, portOption } from '../args.js';
 import { table, type Output } from '../output.js';
 
-export const demoUsage = 'meshlet demo [--duration SECONDS] [--xds-port 15010] [--admin-port 15014] [--config DIR] [--secure | --tour]';
+export const demoUsage = 'meshlet demo [--duration SECONDS] [--xds-port 15010] [--admin-port 15014] [--gateway-port 8080] [--config DIR] [--secure | --tour]';
 
 /**
  * `meshlet demo`: a bookinfo-style mesh in one process. The control server watches the example
@@ -29,6 +29,7 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
     config: { type: 'string', short: 'c' },
     secure: { type: 'boolean' },
     tour: { type: 'boolean' },
+    'gateway-port': { type: 'string' },
   });
   const secure = values.secure === true;
   const tour = values.tour === true;
@@ -62,7 +63,8 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
       const identity = server.ca
         ? { controlPlane: `127.0.0.1:${server.securePort}`, token: await server.ca.createJoinToken({ namespace: 'default', serviceAccount }) }
         : { controlPlane, serviceAccount };
-      const m = await createMesh({ ...identity, service, labels: { app: service, version }, initialFetchTimeoutMs: 2000 });
+      // metricsPort: each service serves Istio's metrics, which the dashboard's graph scrapes.
+      const m = await createMesh({ ...identity, service, labels: { app: service, version }, initialFetchTimeoutMs: 2000, metricsPort: 0 });
       closers.push(() => m.close());
       return m;
     };
@@ -99,14 +101,29 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
       else out.info('note: @grpc/grpc-js-xds is not installed, so the stock gRPC client rows are left out (npm install @grpc/grpc-js-xds to compare)');
     }
 
-    // Ingress gateway (issue 16, src/gateway): when it lands, start it here on its own mesh
-    // (labels istio: ingressgateway), print its URL, and send productpage's page through it.
+    // productpage serves the page; the ingress gateway (Istio's bookinfo-gateway.yaml, in the
+    // demo config) routes /productpage to it from outside the mesh.
+    const { startProductpage } = await import('../demo/services.js');
+    await startProductpage(productpage, reviews, rpcFrom);
+    const { createGateway } = await import('../../gateway/index.js');
+    const gateway = await createGateway({
+      ...(server.ca
+        ? { controlPlane: `127.0.0.1:${server.securePort}`, token: await server.ca.createJoinToken({ namespace: 'istio-system', serviceAccount: 'istio-ingressgateway' }) }
+        : { controlPlane }),
+      ports: { 80: portOption(values['gateway-port'], 8080, '--gateway-port') },
+      host: '127.0.0.1',
+      metricsPort: 0,
+    });
+    closers.push(() => gateway.close());
+    const ingress = `http://127.0.0.1:${gateway.ports[80]}`;
+    out.info(`ingress gateway: curl ${ingress}/productpage   (curl -H 'end-user: jason' … for reviews v2)`);
+    out.info(`dashboard: http://127.0.0.1:${server.adminPort}/   metrics: GET /stats/prometheus on each mesh's metrics port (http_sd list: http://127.0.0.1:${server.adminPort}/prometheus/targets)`);
     if (tour) {
       const { runTour } = await import('../demo/tour.js');
       await runTour({ server, productpage, reviews }, out);
       if (values.duration === undefined) return 0;
     }
-    await runTraffic(out, { productpage, reviews, stock }, duration);
+    await runTraffic(out, { productpage, reviews, stock, ingress }, duration);
     return 0;
   } finally {
     for (const close of closers.reverse()) await close();
@@ -130,6 +147,25 @@ interface Clients {
   reviews: grpc.Client;
   /** The stock grpc-js-xds client, when that package is installed. */
   stock: grpc.Client | undefined;
+  /** The ingress gateway's address (`http://127.0.0.1:<port>`). */
+  ingress: string;
+}
+
+/** One unary call: who answered, or the gRPC status it failed with. */
+function rpcFrom(client: grpc.Client, md?: Record<string, string>): Promise<string> {
+  return echoCall(client, md).then((r) => r.from, (err: { code?: number }) => `gRPC ${grpc.status[err.code ?? 2] ?? err.code}`);
+}
+
+/** A page through the ingress gateway, as an outside client (plain fetch, no mesh) gets it. */
+async function throughGateway(ingress: string, headers: Record<string, string> = {}): Promise<string> {
+  try {
+    const res = await fetch(`${ingress}/productpage`, { headers });
+    const text = await res.text();
+    const reviews = /reviews: ([^<]*)/.exec(text)?.[1];
+    return res.ok ? `${res.headers.get('x-served-by') ?? '?'} (reviews: ${reviews ?? '?'})` : `HTTP ${res.status}`;
+  } catch (err) {
+    return `error ${(err as Error).message}`;
+  }
 }
 
 /** One round of the traffic mix: label → who answered (or why not). */
@@ -140,10 +176,11 @@ async function round(c: Clients): Promise<Array<[string, string]>> {
     const flags = res.headers.get('x-meshlet-response-flags');
     return body?.from ?? `HTTP ${res.status}${flags ? ` (${flags})` : ''}`;
   };
-  const rpc = (client: grpc.Client, md?: Record<string, string>) =>
-    echoCall(client, md).then((r) => r.from, (err: { code?: number }) => `gRPC ${grpc.status[err.code ?? 2] ?? err.code}`);
+  const rpc = rpcFrom;
   const stock = c.stock;
-  const [details, ratings, abort, anon, jason, stockAnon, stockJason] = await Promise.all([
+  const [page, pageJason, details, ratings, abort, anon, jason, stockAnon, stockJason] = await Promise.all([
+    throughGateway(c.ingress),
+    throughGateway(c.ingress, { 'end-user': 'jason' }),
     http('http://details:9080/details/0'),
     http('http://ratings:9080/ratings/0'),
     http('http://ratings:9080/ratings/0', { 'x-test': 'abort' }),
@@ -153,6 +190,8 @@ async function round(c: Clients): Promise<Array<[string, string]>> {
     stock ? rpc(stock, { 'end-user': 'jason' }) : undefined,
   ]);
   const rows: Array<[string, string]> = [
+    ['ingress       /productpage', page],
+    ['ingress       /productpage jason', pageJason],
     ['meshlet HTTP  details', details],
     ['meshlet HTTP  ratings', ratings],
     ['meshlet HTTP  ratings x-test', abort],

@@ -59,3 +59,39 @@ export async function startReviews(mesh: Mesh, version: string): Promise<void> {
   });
   await server.bind('127.0.0.1:0');
 }
+
+/**
+ * productpage v1: the page the ingress gateway routes `/productpage` to (Istio's
+ * bookinfo-gateway.yaml): it calls details and ratings over HTTP and reviews over gRPC through its
+ * own mesh, forwarding the caller's `end-user` header (bookinfo's jason login) to reviews.
+ */
+export async function startProductpage(mesh: Mesh, reviews: grpc.Client, call: (client: grpc.Client, md?: Record<string, string>) => Promise<string>): Promise<void> {
+  const fetchJson = async (url: string): Promise<string> => {
+    const res = await mesh.fetch(url);
+    const body = (await res.json().catch(() => undefined)) as { from?: string } | undefined;
+    return res.ok && body?.from ? body.from : `HTTP ${res.status}`;
+  };
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path !== '/productpage' && !path.startsWith('/api/v1/products')) {
+      res.writeHead(path === '/login' || path === '/logout' || path.startsWith('/static') ? 200 : 404, { 'content-type': 'text/plain' }).end(`${path}\n`);
+      return;
+    }
+    const user = req.headers['end-user'];
+    const [details, reviewsBy, ratings] = await Promise.all([
+      fetchJson('http://details:9080/details/0'),
+      call(reviews, typeof user === 'string' ? { 'end-user': user } : undefined),
+      fetchJson('http://ratings:9080/ratings/0'),
+    ]);
+    const page = { from: 'productpage-v1', details, reviews: reviewsBy, ratings };
+    if (path.startsWith('/api/v1/products')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([page]));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'x-served-by': 'productpage-v1' })
+      .end(`<!doctype html><title>Bookinfo</title><h1>The Comedy of Errors</h1><p>details: ${details}</p><p>reviews: ${reviewsBy}</p><p>ratings: ${ratings}</p>\n`);
+  };
+  await mesh.listen((req, res) => {
+    handler(req, res).catch(() => { if (!res.headersSent) res.writeHead(500).end(); else res.destroy(); });
+  }, { port: 0, servicePort: SERVICE_PORT });
+}
