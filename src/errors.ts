@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   MESHLET_ERR_XDS_PROTOCOL: 'An xDS peer broke the protocol (wrong type URL, unknown nonce).',
   MESHLET_ERR_CLOSED: 'The object was used after close().',
   MESHLET_ERR_CA_DIR: 'The CA directory is unreadable, unwritable, incomplete or holds keys and certificates that do not match.',
-  MESHLET_ERR_CA_TOKEN: 'A join token is malformed, expired, for another trust domain, or its signature does not verify.',
+  MESHLET_ERR_CA_TOKEN: 'A join token is malformed, expired, for another trust domain, used up (a bounded-use token), or its signature does not verify.',
   MESHLET_ERR_CA_CSR: 'A certificate signing request is malformed, its signature does not verify, or its key is not accepted.',
   MESHLET_ERR_CA_IDENTITY: 'A certificate request asks for an identity its token or client certificate does not grant.',
   MESHLET_ERR_CA_OVERLOADED: 'The CA has too many certificate requests queued; retry later.',

@@ -7,6 +7,7 @@ import { certPem, loadOrCreateCa, ROOT_TTL_MS, type CaMaterial } from './files.j
 import { createSigner, type Signer, type SignJob } from './sign.js';
 import { SignerPool } from './signer.js';
 import { JoinTokens, type JoinTokenRequest } from './tokens.js';
+import { TokenUses } from './token-uses.js';
 import { trace } from '../../internal/debug.js';
 import { Emitter, type Disposable } from '../../internal/events.js';
 
@@ -55,7 +56,7 @@ export class CertificateAuthority {
   private readonly changed = new Emitter<CaChange>((err) => log('CA change listener threw: %o', err));
   private reloading: Promise<CaChange> | undefined;
 
-  private constructor(first: Generation, private readonly options: CertificateAuthorityOptions) {
+  private constructor(first: Generation, private readonly options: CertificateAuthorityOptions, readonly tokenUses: TokenUses) {
     this.current = first;
   }
 
@@ -76,7 +77,13 @@ export class CertificateAuthority {
 
   /** Loads (or creates) the CA in `options.dir`. Throws MESHLET_ERR_CA_DIR when the directory is unusable. */
   static async open(options: CertificateAuthorityOptions): Promise<CertificateAuthority> {
-    return new CertificateAuthority(await loadGeneration(options), options);
+    const first = await loadGeneration(options);
+    try {
+      return new CertificateAuthority(first, options, await TokenUses.open(options.dir));
+    } catch (err) {
+      await first.pool?.close();
+      throw err;
+    }
   }
 
   /**
