@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   MESHLET_ERR_ADMIN_AUTH: 'The admin API refused a request: missing or wrong token, a cross-origin Origin, or a Host that is not the admin address.',
   MESHLET_ERR_ADMIN_LIMIT: 'The admin API refused a request over a limit: body too large (413) or too many requests at once (503).',
   MESHLET_ERR_TIMEOUT: 'A wait had a deadline and it passed (for example `server.settled()`: clients did not answer the latest config in time).',
+  MESHLET_ERR_TLS_FILES: 'The TLS files of a DestinationRule (clientCertificate, privateKey, caCertificates) cannot be read, are larger than 1 MiB, do not hold PEM, or the key does not belong to the certificate; the request is not sent.',
 } as const;
 
 /** A stable meshlet error code. */
