@@ -1,7 +1,9 @@
 // mTLS vs plaintext through the mesh, side by side in one run: client CPU per request and
 // throughput for HTTP (keep-alive connections, so the handshake is amortised as in production)
 // and gRPC, an A/A row (plaintext twice) that must agree within ±3% or the run is void, and TLS
-// handshakes per second (a new connection per request).
+// handshakes per second (a new connection per request). Two rows without the mesh (undici to a
+// node:http and a node:https server, the same certificate as the secure mesh) show the floor: the
+// per-request cost node's TLSSocket adds by itself, which no mesh code can remove.
 //
 // One server process (pinned to the server core) runs a control server with a CA and two server
 // meshes: `plain` (no identity, plaintext) and `secure` (an identity, STRICT mTLS), each serving
@@ -30,10 +32,10 @@ const { values: args } = parseArgs({
   },
 });
 
-interface ServerInfo { xdsPort: number; securePort: number; token: string }
+interface ServerInfo { xdsPort: number; securePort: number; token: string; rawHttp: number; rawHttps: number }
 interface Sample { rps: number; cpuUs: number; errors: number; handshakes?: number }
 
-const VARIANTS = ['http plaintext', 'http plaintext (A/A)', 'http mTLS', 'grpc plaintext', 'grpc mTLS', 'http mTLS new connection per request', 'http plaintext new connection per request'] as const;
+const VARIANTS = ['http plaintext', 'http plaintext (A/A)', 'http mTLS', 'grpc plaintext', 'grpc mTLS', 'http mTLS new connection per request', 'http plaintext new connection per request', 'undici http, no mesh', 'undici https, no mesh'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 /** Server process: control server with a CA, a plaintext mesh and an mTLS mesh serving HTTP and gRPC. */
@@ -53,9 +55,19 @@ async function serve(): Promise<void> {
     g.server.addService(ECHO_SERVICE, { Call: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { from: 'x', metadata: {}, body: call.request }) });
     await g.bind('127.0.0.1:0');
   }
+  // The floor: the same echo from node:http and node:https (the secure mesh's SVID, no client
+  // certificate), reached by undici without the mesh.
+  const { createServer: createHttp } = await import('node:http');
+  const { createServer: createHttps } = await import('node:https');
+  const svid = (secure as unknown as { tls: { current(): { keyPem: string; chainPem: string[] } } }).tls.current();
+  const echo = (_req: unknown, res: { end(b: Buffer): void }) => res.end(body);
+  const rawHttp = createHttp(echo).listen(0, '127.0.0.1');
+  const rawHttps = createHttps({ key: svid.keyPem, cert: svid.chainPem.join('') }, echo).listen(0, '127.0.0.1');
+  await Promise.all([rawHttp, rawHttps].map((s) => new Promise((r) => s.once('listening', r))));
+  const portOf = (s: { address(): unknown }) => (s.address() as { port: number }).port;
   // gRPC ports differ per server: announce them under fixed service ports is not possible with
   // bind(), so the client finds them from EDS by service name.
-  const info: ServerInfo = { xdsPort: control.xdsPort, securePort: control.securePort!, token: await tokenFor('bench-client') };
+  const info: ServerInfo = { xdsPort: control.xdsPort, securePort: control.securePort!, token: await tokenFor('bench-client'), rawHttp: portOf(rawHttp), rawHttps: portOf(rawHttps) };
   process.stdout.write(`${JSON.stringify(info)}\n`);
   process.on('SIGTERM', () => {
     void Promise.all([plain.close(), secure.close()]).then(() => control.close()).finally(() => {
@@ -67,6 +79,7 @@ async function serve(): Promise<void> {
 
 /** Client process: one variant, warm up, measure, print JSON. */
 async function client(variant: Variant, info: ServerInfo): Promise<void> {
+  if (variant.endsWith('no mesh')) return rawClient(variant, info);
   const { createMesh } = await import('../src/mesh/create.js');
   const { EchoClient } = await import('../src/testing/echo.js');
   const { TYPE_URL } = await import('../src/xds/type-urls.js');
@@ -99,10 +112,36 @@ async function client(variant: Variant, info: ServerInfo): Promise<void> {
       return res.statusCode === 200;
     };
   }
+  const sample = await measure(one, total, concurrency, (mesh as unknown as { tls?: { handshakes: number } }).tls);
+  await mesh.close();
+  process.stdout.write(`${JSON.stringify(sample)}\n`);
+  process.exit(0);
+}
+
+/** Client process without the mesh: undici's Agent to the plain node:http / node:https echo. */
+async function rawClient(variant: Variant, info: ServerInfo): Promise<void> {
+  const { Agent } = await import('undici');
+  const tls = variant.includes('https');
+  // The server's certificate is the mesh SVID (no DNS name): this row measures the TLS record
+  // path, not verification, which happens once per connection.
+  const agent = new Agent({ connect: { rejectUnauthorized: false } });
+  const origin = tls ? `https://127.0.0.1:${info.rawHttps}` : `http://127.0.0.1:${info.rawHttp}`;
+  const one = async (): Promise<boolean> => {
+    const res = await agent.request({ origin, path: '/', method: 'GET' });
+    for await (const _ of res.body) { /* drain */ }
+    return res.statusCode === 200;
+  };
+  const sample = await measure(one, Number(args.requests), Number(args.concurrency), undefined);
+  await agent.close();
+  process.stdout.write(`${JSON.stringify(sample)}\n`);
+  process.exit(0);
+}
+
+/** Warm up, then `total` calls of `one`, `concurrency` in flight: throughput and CPU per call. */
+async function measure(one: () => Promise<boolean>, total: number, concurrency: number, tls: { handshakes: number } | undefined): Promise<Sample> {
   const loop = async (n: number): Promise<Sample> => {
     let issued = 0;
     let errors = 0;
-    const tls = (mesh as unknown as { tls?: { handshakes: number } }).tls;
     const hs0 = tls?.handshakes ?? 0;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -114,10 +153,7 @@ async function client(variant: Variant, info: ServerInfo): Promise<void> {
     return { rps: (n * 1000) / ms, cpuUs: (cpu.user + cpu.system) / n, errors, handshakes: ((tls?.handshakes ?? 0) - hs0) * 1000 / ms };
   };
   await loop(Math.max(200, total >> 3)); // warm-up
-  const sample = await loop(total);
-  await mesh.close();
-  process.stdout.write(`${JSON.stringify(sample)}\n`);
-  process.exit(0);
+  return loop(total);
 }
 
 async function main(): Promise<void> {
@@ -145,7 +181,7 @@ async function main(): Promise<void> {
       const refRps = ref ? median(samples.get(ref)!.map((x) => x.rps)) : rps;
       const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
       const hs = v.includes('mTLS') ? ` | ${median(s.map((x) => x.handshakes ?? 0)).toFixed(0)} handshakes/s` : '';
-      console.log(`| ${v.padEnd(42)} | ${rps.toFixed(0).padStart(6)} (${range(s.map((x) => x.rps))}) | ${cpu.toFixed(1).padStart(6)} µs | ${ref ? `${((cpu / refCpu - 1) * 100).toFixed(1)}% CPU, ${((rps / refRps - 1) * 100).toFixed(1)}% rps vs ${ref}` : 'baseline'} | errors ${s.reduce((n, x) => n + x.errors, 0)}${hs}`);
+      console.log(`| ${v.padEnd(42)} | ${rps.toFixed(0).padStart(6)} (${range(s.map((x) => x.rps))}) | ${cpu.toFixed(1).padStart(6)} µs | ${ref ? `${((cpu / refCpu - 1) * 100).toFixed(1)}% CPU (${cpu >= refCpu ? '+' : ''}${(cpu - refCpu).toFixed(1)} µs), ${((rps / refRps - 1) * 100).toFixed(1)}% rps vs ${ref}` : 'baseline'} | errors ${s.reduce((n, x) => n + x.errors, 0)}${hs}`);
     };
     console.log(`\nmTLS vs plaintext mesh, ${rounds} rounds × ${args.requests} requests, ${args.concurrency} in flight (medians, min–max rps)\n`);
     console.log('| variant | req/s | client CPU/req | vs | |');
@@ -155,6 +191,8 @@ async function main(): Promise<void> {
     row('http mTLS', 'http plaintext');
     row('grpc plaintext', undefined);
     row('grpc mTLS', 'grpc plaintext');
+    row('undici http, no mesh', undefined);
+    row('undici https, no mesh', 'undici http, no mesh');
     row('http plaintext new connection per request', undefined);
     row('http mTLS new connection per request', 'http plaintext new connection per request');
     const aa = median(samples.get('http plaintext (A/A)')!.map((x) => x.cpuUs)) / median(base.map((x) => x.cpuUs)) - 1;

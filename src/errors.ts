@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   MESHLET_ERR_XDS_PROTOCOL: 'An xDS peer broke the protocol (wrong type URL, unknown nonce).',
   MESHLET_ERR_CLOSED: 'The object was used after close().',
   MESHLET_ERR_CA_DIR: 'The CA directory is unreadable, unwritable, incomplete or holds keys and certificates that do not match.',
-  MESHLET_ERR_CA_TOKEN: 'A join token is malformed, expired, for another trust domain, or its signature does not verify.',
+  MESHLET_ERR_CA_TOKEN: 'A join token is malformed, expired, for another trust domain, used up (a bounded-use token), or its signature does not verify.',
   MESHLET_ERR_CA_CSR: 'A certificate signing request is malformed, its signature does not verify, or its key is not accepted.',
   MESHLET_ERR_CA_IDENTITY: 'A certificate request asks for an identity its token or client certificate does not grant.',
   MESHLET_ERR_CA_OVERLOADED: 'The CA has too many certificate requests queued; retry later.',
@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   MESHLET_ERR_STORE_KEY: 'The store encryption key (--store-key-file / MESHLET_STORE_KEY) is missing, not 32 bytes, or does not decrypt what the store holds.',
   MESHLET_ERR_CONFIG_UNSUPPORTED: 'Warning: a valid Istio field that meshlet does not apply is set; it is ignored (docs/configuration.md lists each).',
   MESHLET_ERR_ACCESS_LOG_FILTER: 'An access log filter expression (Telemetry `accessLogging[].filter.expression` or the `accessLog.filter` option) is malformed or uses CEL meshlet does not support; see README "Access logs".',
+  MESHLET_ERR_TLS_FILES: 'The TLS files of a DestinationRule (clientCertificate, privateKey, caCertificates) cannot be read, are larger than 1 MiB, do not hold PEM, or the key does not belong to the certificate; the request is not sent.',
 } as const;
 
 /** A stable meshlet error code. */

@@ -17,6 +17,7 @@
 export { createMesh } from './mesh/create.js';
 export type { Mesh, MeshOptions, MeshEvents, MeshInbound, CloseOptions } from './mesh/types.js';
 export { CHANNEL_NAMES } from './telemetry/diagnostics.js';
+export { AUTHZ_AUDIT_CHANNEL, type AuthzAuditMessage } from './security/authz/stage.js';
 export { MeshDispatcher } from './http/dispatcher.js';
 export type { MeshDispatcherOptions } from './http/dispatcher.js';
 export { FLAGS_HEADER } from './http/headers.js';

@@ -43,6 +43,8 @@ export interface InboundRequestView {
   readonly sni?: string;
   /** The port the request arrived on as the mesh announces it (the service port). */
   readonly localPort: number;
+  /** This server's address on the connection (IPv4-mapped IPv6 as IPv4), for `destination.ip`. */
+  readonly localAddress?: string;
   /** `:authority` / Host without a trailing dot (port kept as sent). */
   readonly host: string;
   /** HTTP method; gRPC calls are `POST`. */

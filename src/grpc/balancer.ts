@@ -123,7 +123,8 @@ function connectFailed(attempt: AttemptContext, endpoint: UpstreamEndpoint): voi
 function sameTransport(a: TlsTransportModel | undefined, b: TlsTransportModel | undefined): boolean {
   if (a === b) return true;
   if (!a || !b) return false;
-  return a.sni === b.sni && a.identity === b.identity && a.trust === b.trust && a.subjectAltNames.join('\n') === b.subjectAltNames.join('\n');
+  return a.sni === b.sni && a.identity === b.identity && a.trust === b.trust && a.subjectAltNames.join('\n') === b.subjectAltNames.join('\n')
+    && a.files?.certificateChain === b.files?.certificateChain && a.files?.privateKey === b.files?.privateKey && a.files?.trustedCa === b.files?.trustedCa;
 }
 
 /** Keys grpc-js must not see in subchannel args (objects that change per resolution). */

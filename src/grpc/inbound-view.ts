@@ -10,8 +10,7 @@ import { peerSpiffeId } from '../security/tls/peer.js';
 
 type CallInfo = Pick<ServerInterceptingCallInterface, 'getPeer'> & Partial<Pick<ServerInterceptingCallInterface, 'getHost' | 'getAuthContext' | 'getConnectionInfo'>>;
 
-function peerOf(call: CallInfo): { peer: InboundPeerView; tls: boolean } {
-  const info = call.getConnectionInfo?.();
+function peerOf(call: CallInfo, info: ReturnType<NonNullable<CallInfo['getConnectionInfo']>> | undefined): { peer: InboundPeerView; tls: boolean } {
   let address = plainAddress(info?.remoteAddress);
   let port = info?.remotePort ?? 0;
   if (!address) {
@@ -38,13 +37,15 @@ function peerOf(call: CallInfo): { peer: InboundPeerView; tls: boolean } {
  * ```
  */
 export function grpcView(call: CallInfo, method: string, metadata: Metadata, servicePort: (local: number) => number): InboundRequestView {
-  const { peer, tls } = peerOf(call);
+  const info = call.getConnectionInfo?.();
+  const { peer, tls } = peerOf(call, info);
   const host = call.getHost?.() ?? '';
   const view: InboundRequestView = {
     protocol: 'grpc',
     peer,
     tls,
-    localPort: servicePort(call.getConnectionInfo?.().localPort ?? 0),
+    localPort: servicePort(info?.localPort ?? 0),
+    localAddress: plainAddress(info?.localAddress),
     host: host.endsWith('.') ? host.slice(0, -1) : host,
     method: 'POST',
     path: method,

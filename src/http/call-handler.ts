@@ -193,7 +193,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
       return this.reply(503, LOCAL_REPLY.overflow);
     }
     this.admission = admission;
-    if (this.plan.mirrors.length > 0 && this.replayable) sendMirrors(this.ctx.agent, this.ctx.engine, this.plan.mirrors, this.req);
+    if (this.plan.mirrors.length > 0 && this.replayable) sendMirrors((o, h) => this.ctx.dispatchUpstream(o, h, undefined), this.ctx.engine, this.plan.mirrors, this.req);
     this.startDeadline(this.plan.timeoutMs);
     this.next();
   }

@@ -54,6 +54,7 @@ export function httpView(req: IncomingMessage, localPort: number): InboundReques
     tls,
     ...(sni ? { sni } : {}),
     localPort,
+    localAddress: plainAddress(req.socket?.localAddress),
     host: host.endsWith('.') ? host.slice(0, -1) : host,
     method: req.method ?? 'GET',
     path: target.path,

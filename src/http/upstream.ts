@@ -113,15 +113,17 @@ export function upstreamOptions(
 /**
  * Fire-and-forget copies of a (replayable) request to each mirror cluster, Host
  * `<host>-shadow` (Envoy); responses are discarded and errors swallowed, so a mirror never
- * delays or fails the main request.
+ * delays or fails the main request. Each copy goes out through `dispatch` with its endpoint on
+ * the handler, as a main attempt does, so a mirror to an mTLS endpoint gets the same TLS
+ * connector (Envoy's shadow goes through the mirror cluster's own transport socket).
  *
  * @example
  * ```ts
- * sendMirrors(agent, engine, plan.mirrors, { opts, upstreamPath: '/x', headers: { host: 'reviews:9080' }, host: 'reviews' });
+ * sendMirrors((o, h) => ctx.dispatchUpstream(o, h, undefined), engine, plan.mirrors, { opts, upstreamPath: '/x', headers: { host: 'reviews:9080' }, host: 'reviews' });
  * ```
  */
 export function sendMirrors(
-  agent: Dispatcher,
+  dispatch: (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => void,
   engine: Engine,
   clusters: readonly string[],
   req: { readonly opts: Dispatcher.DispatchOptions; readonly upstreamPath: string; readonly headers: HeaderRecord; readonly host: string },
@@ -130,8 +132,8 @@ export function sendMirrors(
   const headers: HeaderRecord = { ...req.headers, host: shadowHost(typeof host === 'string' ? host : req.host) };
   for (const cluster of clusters) {
     try {
-      const ep = engine.pickFrom(cluster);
-      if (ep) agent.dispatch(upstreamOptions(req.opts, originOf(ep), req.upstreamPath, headers), DISCARD);
+      const endpoint = engine.pickFrom(cluster);
+      if (endpoint) dispatch(upstreamOptions(req.opts, originOf(endpoint), req.upstreamPath, headers), { ...DISCARD, endpoint } as Dispatcher.DispatchHandler);
     } catch {
       // a mirror never fails the main request
     }

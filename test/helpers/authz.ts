@@ -46,6 +46,8 @@ export interface ViewInit {
   tls?: boolean;
   sni?: string;
   port?: number;
+  /** This server's address on the connection (destination.ip). */
+  localAddress?: string;
   auth?: { principal: string; claims: Record<string, unknown> };
   protocol?: 'http' | 'grpc';
 }
@@ -57,6 +59,7 @@ class View implements InboundRequestView {
   readonly tls: boolean;
   readonly sni: string | undefined;
   readonly localPort: number;
+  readonly localAddress: string | undefined;
   readonly host: string;
   readonly method: string;
   readonly path: string;
@@ -68,6 +71,7 @@ class View implements InboundRequestView {
     this.tls = init.tls ?? init.principal !== undefined;
     this.sni = init.sni;
     this.localPort = init.port ?? 9080;
+    this.localAddress = init.localAddress;
     this.host = init.host ?? 'reviews.default.svc.cluster.local';
     this.method = init.method ?? 'GET';
     this.path = init.path ?? '/';

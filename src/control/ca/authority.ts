@@ -7,6 +7,11 @@ import { certPem, loadOrCreateCa, ROOT_TTL_MS, type CaMaterial } from './files.j
 import { createSigner, type Signer, type SignJob } from './sign.js';
 import { SignerPool } from './signer.js';
 import { JoinTokens, type JoinTokenRequest } from './tokens.js';
+import { TokenUses } from './token-uses.js';
+import { trace } from '../../internal/debug.js';
+import { Emitter, type Disposable } from '../../internal/events.js';
+
+const log = trace('ca');
 
 /** Options of {@link CertificateAuthority.open}. */
 export interface CertificateAuthorityOptions {
@@ -47,62 +52,106 @@ const CLOCK_SKEW_MS = 2 * 60_000;
  * ```
  */
 export class CertificateAuthority {
-  readonly tokens: JoinTokens;
-  /** SHA-256 fingerprint of the root that anchors the signing chain (what join tokens pin). */
-  readonly rootFingerprint: string;
-  private readonly intermediatesPem: string[];
-  private readonly rootsPem: string[];
-  private readonly signingNotAfter: number;
+  private current: Generation;
+  private readonly changed = new Emitter<CaChange>((err) => log('CA change listener threw: %o', err));
+  private reloading: Promise<CaChange> | undefined;
 
-  private constructor(
-    private readonly material: CaMaterial,
-    private readonly sign: (job: SignJob) => Promise<string>,
-    private readonly pool: SignerPool | undefined,
-    private readonly options: CertificateAuthorityOptions,
-  ) {
-    this.rootFingerprint = certificateFingerprint(material.roots[0]!);
-    this.intermediatesPem = material.intermediates.map(certPem);
-    this.rootsPem = material.roots.map(certPem);
-    this.signingNotAfter = validity(material.signingCert).notAfter;
-    this.tokens = new JoinTokens(material.tokenKey, material.trustDomain, this.rootFingerprint);
+  private constructor(first: Generation, private readonly options: CertificateAuthorityOptions, readonly tokenUses: TokenUses) {
+    this.current = first;
+  }
+
+  /** Join tokens (signed with the token key; new ones pin the current anchoring root). */
+  get tokens(): JoinTokens {
+    return this.current.tokens;
+  }
+
+  /** What the CA directory held at the last (re)load; tests read the token key from it. */
+  private get material(): CaMaterial {
+    return this.current.material;
+  }
+
+  /** SHA-256 fingerprint of the root that anchors the signing chain (what join tokens pin). */
+  get rootFingerprint(): string {
+    return this.current.rootFingerprint;
   }
 
   /** Loads (or creates) the CA in `options.dir`. Throws MESHLET_ERR_CA_DIR when the directory is unusable. */
   static async open(options: CertificateAuthorityOptions): Promise<CertificateAuthority> {
-    const material = await loadOrCreateCa(options.dir, options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {});
-    const init = {
-      signingKeyPkcs8: material.signingKey.export({ type: 'pkcs8', format: 'der' }),
-      signingCertDer: material.signingCert.raw,
+    const first = await loadGeneration(options);
+    try {
+      return new CertificateAuthority(first, options, await TokenUses.open(options.dir));
+    } catch (err) {
+      await first.pool?.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Re-reads the CA directory and signs with what it now holds — the steps of a root rotation
+   * (Istio's plug-in CA rotation, `security/pkg/pki/ca` with istiod's cacerts watch): (1) the new
+   * root appended to root-cert.pem, so every workload's next SVID comes with both roots; (2) the
+   * new key and root (or intermediate) in place, the old root still listed; (3) the old root
+   * removed. Each step reaches a workload with its next certificate (`IdentityManager.rotateNow()`
+   * makes that immediate). Jobs already handed to the old signer finish with it. The trust domain
+   * may not change (MESHLET_ERR_CA_DIR); a directory that fails to load leaves the CA as it was.
+   *
+   * @example
+   * ```ts
+   * await appendFile(join(dir, 'root-cert.pem'), newRootPem);
+   * const { rootsChanged } = await ca.reload(); // the next SVIDs carry both roots
+   * ```
+   */
+  reload(): Promise<CaChange> {
+    const run = async (): Promise<CaChange> => {
+      const next = await loadGeneration(this.options);
+      const previous = this.current;
+      if (next.material.trustDomain !== previous.material.trustDomain) {
+        await next.pool?.close();
+        throw meshError('MESHLET_ERR_CA_DIR', `the CA directory now holds trust domain "${next.material.trustDomain}"; this CA serves "${previous.material.trustDomain}"`);
+      }
+      this.current = next;
+      retire(previous);
+      const change: CaChange = {
+        rootsChanged: previous.rootsPem.join('') !== next.rootsPem.join(''),
+        signerChanged: previous.material.signingCert.fingerprint256 !== next.material.signingCert.fingerprint256,
+      };
+      log('reloaded %s: roots %s, signer %s', this.options.dir, change.rootsChanged ? 'changed' : 'same', change.signerChanged ? 'changed' : 'same');
+      this.changed.fire(change);
+      return change;
     };
-    // Built once here as well: a key the signer cannot use fails now, not on the first CSR.
-    const onLoop: Signer = await createSigner(init);
-    const threads = options.signerThreads;
-    const pool = threads === 0 ? undefined : new SignerPool({ init, ...(threads !== undefined ? { threads } : {}) });
-    return new CertificateAuthority(material, pool ? (job) => pool.sign(job) : onLoop, pool, options);
+    // One reload at a time, in order: two quick edits end in the state of the last.
+    const p = (this.reloading ?? Promise.resolve()).catch(() => undefined).then(run);
+    this.reloading = p;
+    return p;
+  }
+
+  /** Runs after every successful {@link reload} (the secure port re-issues its certificate). */
+  onChange(fn: (change: CaChange) => void): Disposable {
+    return this.changed.on(fn);
   }
 
   get trustDomain(): string {
-    return this.material.trustDomain;
+    return this.current.material.trustDomain;
   }
 
   /** `self-signed` (root in the CA directory) or `plug-in` (an Istio cacerts intermediate). */
   get mode(): CaMaterial['mode'] {
-    return this.material.mode;
+    return this.current.material.mode;
   }
 
   /** Signing worker threads (0: signing on the event loop). */
   get signerThreads(): number {
-    return this.pool?.threads ?? 0;
+    return this.current.pool?.threads ?? 0;
   }
 
   /** The trust bundle as PEM, anchoring root first. */
   roots(): string[] {
-    return [...this.rootsPem];
+    return [...this.current.rootsPem];
   }
 
   /** The signing root or intermediate certificate. */
   signingCertificate(): X509Certificate {
-    return this.material.signingCert;
+    return this.current.material.signingCert;
   }
 
   /**
@@ -113,8 +162,9 @@ export class CertificateAuthority {
     const maxTtl = this.options.maxTtlMs ?? 90 * 24 * 3600_000;
     const ttl = ttlMs === undefined || ttlMs <= 0 ? this.options.defaultTtlMs ?? 24 * 3600_000 : ttlMs;
     if (ttl > maxTtl) throw meshError('MESHLET_ERR_CA_CSR', `requested lifetime ${Math.round(ttl / 1000)} s is more than the maximum ${Math.round(maxTtl / 1000)} s`);
-    const leaf = await this.sign({ csrPem, profile: { kind: 'svid', spiffeId }, ...this.window(ttl) });
-    return { chain: [leaf, ...this.intermediatesPem], roots: this.roots() };
+    const g = this.current;
+    const leaf = await signWith(g, { csrPem, profile: { kind: 'svid', spiffeId }, ...window(g, ttl) });
+    return { chain: [leaf, ...g.intermediatesPem], roots: [...g.rootsPem] };
   }
 
   /**
@@ -126,8 +176,9 @@ export class CertificateAuthority {
   async issueServerCertificate(names: { dnsNames: string[]; ipAddresses: string[] }): Promise<{ keyPem: string; chainPem: string }> {
     const key = await generateWorkloadKey();
     const csrPem = await createCsr(key);
-    const leaf = await this.sign({ csrPem, profile: { kind: 'server', ...names }, ...this.window(ROOT_TTL_MS) });
-    return { keyPem: key.privateKeyPem, chainPem: [leaf, ...this.intermediatesPem, this.rootsPem[0]!].join('') };
+    const g = this.current;
+    const leaf = await signWith(g, { csrPem, profile: { kind: 'server', ...names }, ...window(g, ROOT_TTL_MS) });
+    return { keyPem: key.privateKeyPem, chainPem: [leaf, ...g.intermediatesPem, g.rootsPem[0]!].join('') };
   }
 
   /** Shorthand for `tokens.create`. */
@@ -137,12 +188,77 @@ export class CertificateAuthority {
 
   /** Stops the signing workers. */
   async close(): Promise<void> {
-    await this.pool?.close();
+    this.changed.clear();
+    await this.reloading?.catch(() => undefined);
+    await this.current.pool?.close();
   }
+}
 
-  private window(ttlMs: number): { notBefore: number; notAfter: number } {
-    const now = Date.now();
-    if (now >= this.signingNotAfter) throw meshError('MESHLET_ERR_CA_DIR', `the CA signing certificate expired at ${new Date(this.signingNotAfter).toISOString()}`);
-    return { notBefore: now - CLOCK_SKEW_MS, notAfter: Math.min(now + ttlMs, this.signingNotAfter) };
+/** What a {@link CertificateAuthority.reload} changed. */
+export interface CaChange {
+  /** The trust bundle (root-cert.pem) differs. */
+  rootsChanged: boolean;
+  /** The signing certificate differs (a new key or intermediate). */
+  signerChanged: boolean;
+}
+
+/** One loaded state of the CA directory and the signer built for it. */
+interface Generation {
+  material: CaMaterial;
+  sign: (job: SignJob) => Promise<string>;
+  pool: SignerPool | undefined;
+  rootFingerprint: string;
+  intermediatesPem: string[];
+  rootsPem: string[];
+  signingNotAfter: number;
+  tokens: JoinTokens;
+  /** Jobs in flight on this generation's signer, and whether a reload replaced it. */
+  active: number;
+  retired: boolean;
+}
+
+async function loadGeneration(options: CertificateAuthorityOptions): Promise<Generation> {
+  const material = await loadOrCreateCa(options.dir, options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {});
+  const init = {
+    signingKeyPkcs8: material.signingKey.export({ type: 'pkcs8', format: 'der' }),
+    signingCertDer: material.signingCert.raw,
+  };
+  // Built once here as well: a key the signer cannot use fails now, not on the first CSR.
+  const onLoop: Signer = await createSigner(init);
+  const threads = options.signerThreads;
+  const pool = threads === 0 ? undefined : new SignerPool({ init, ...(threads !== undefined ? { threads } : {}) });
+  const rootFingerprint = certificateFingerprint(material.roots[0]!);
+  return {
+    material,
+    sign: pool ? (job) => pool.sign(job) : onLoop,
+    pool,
+    rootFingerprint,
+    intermediatesPem: material.intermediates.map(certPem),
+    rootsPem: material.roots.map(certPem),
+    signingNotAfter: validity(material.signingCert).notAfter,
+    tokens: new JoinTokens(material.tokenKey, material.trustDomain, rootFingerprint),
+    active: 0,
+    retired: false,
+  };
+}
+
+async function signWith(g: Generation, job: SignJob): Promise<string> {
+  g.active++;
+  try {
+    return await g.sign(job);
+  } finally {
+    if (--g.active === 0 && g.retired) void g.pool?.close();
   }
+}
+
+/** A replaced generation's workers stop once its last job is done. */
+function retire(g: Generation): void {
+  g.retired = true;
+  if (g.active === 0) void g.pool?.close();
+}
+
+function window(g: Generation, ttlMs: number): { notBefore: number; notAfter: number } {
+  const now = Date.now();
+  if (now >= g.signingNotAfter) throw meshError('MESHLET_ERR_CA_DIR', `the CA signing certificate expired at ${new Date(g.signingNotAfter).toISOString()}`);
+  return { notBefore: now - CLOCK_SKEW_MS, notAfter: Math.min(now + ttlMs, g.signingNotAfter) };
 }

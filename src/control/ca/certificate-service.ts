@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import type { JoinTokenClaims } from '../../security/identity/join-token.js';
 import { meshError } from '../../errors.js';
 import { trace } from '../../internal/debug.js';
 import { parseWorkloadSpiffeId } from '../../security/identity/spiffe-id.js';
@@ -27,6 +28,8 @@ export interface CertificateCaller {
   via: 'client-certificate' | 'token';
   /** `jti` of the token, when a token authenticated the call. */
   jti?: string;
+  /** The verified token's claims, when a token authenticated the call. */
+  claims?: JoinTokenClaims;
 }
 
 /**
@@ -55,7 +58,15 @@ export class CertificateService {
     await this.admit();
     try {
       const caller = await this.authenticate(call);
-      const issued = await this.ca.signSvid(call.csr, caller.spiffeId, (call.validitySeconds ?? 0) * 1000);
+      // A bounded token's use is taken before signing and given back if signing fails.
+      const release = caller.claims ? await this.ca.tokenUses.reserve(caller.claims) : undefined;
+      let issued;
+      try {
+        issued = await this.ca.signSvid(call.csr, caller.spiffeId, (call.validitySeconds ?? 0) * 1000);
+      } catch (err) {
+        await release?.();
+        throw err;
+      }
       log('issued %s (%s%s)', caller.spiffeId, caller.via, caller.jti ? ` jti=${caller.jti}` : '');
       return [...issued.chain, issued.roots.join('')];
     } finally {
@@ -89,6 +100,6 @@ export class CertificateService {
     }
     if (!call.token) throw meshError('MESHLET_ERR_CA_TOKEN', 'no join token and no client certificate of this trust domain');
     const claims = await this.ca.tokens.verify(call.token);
-    return { spiffeId: claims.spiffeId, via: 'token', jti: claims.jti };
+    return { spiffeId: claims.spiffeId, via: 'token', jti: claims.jti, claims };
   }
 }

@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { isMeshError, type MeshErrorCode } from '../../errors.js';
 import { trace } from '../../internal/debug.js';
+import type { Disposable } from '../../internal/events.js';
 import {
   CREATE_CERTIFICATE_METHOD, MAX_MESSAGE_BYTES, decodeCertificateRequest, encodeCertificateResponse, type CertificateRequestMessage,
 } from '../../security/identity/ca-protocol.js';
@@ -49,12 +50,22 @@ const STATUS: Partial<Record<MeshErrorCode, grpc.status>> = {
  * ```
  */
 export class SecureServer {
-  private constructor(private readonly server: grpc.Server, readonly port: number) {}
+  private constructor(private readonly server: grpc.Server, readonly port: number, private readonly sub: Disposable) {}
 
   static async start(options: SecureServerOptions): Promise<SecureServer> {
     const { ca } = options;
-    const { keyPem, chainPem } = await ca.issueServerCertificate(serverNames(options.host, options.serverNames ?? []));
-    const provider = new StaticCertificates(Buffer.from(ca.roots().join('')), Buffer.from(chainPem), Buffer.from(keyPem));
+    const names = serverNames(options.host, options.serverNames ?? []);
+    const { keyPem, chainPem } = await ca.issueServerCertificate(names);
+    const provider = new ServerCertificates(Buffer.from(ca.roots().join('')), Buffer.from(chainPem), Buffer.from(keyPem));
+    // A CA reload (root rotation) re-issues this port's certificate from the new signer and
+    // trusts the new bundle for client certificates; grpc-js swaps the secure context, open
+    // connections keep theirs.
+    const sub = ca.onChange(() => {
+      ca.issueServerCertificate(names).then(
+        (next) => provider.update(Buffer.from(ca.roots().join('')), Buffer.from(next.chainPem), Buffer.from(next.keyPem)),
+        (err: unknown) => log('re-issuing the secure port certificate after a CA reload failed: %o', err),
+      );
+    });
     // Identity provider first: grpc-js' parameter names are the other way round, its code is not.
     const credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
     // The ADS limits (message size, streams per connection, keepalive) hold on this port too.
@@ -65,16 +76,18 @@ export class SecureServer {
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(hostPort(options.host, options.port), credentials, (err, bound) => (err ? reject(listenError('secure (TLS)', options.host, options.port, err)) : resolve(bound)));
     }).catch((err) => {
+      sub.dispose();
       server.forceShutdown();
       throw err;
     });
     disableNagle(server);
     log('secure port %s: CA%s', hostPort(options.host, port), options.ads ? ' + ADS' : '');
-    return new SecureServer(server, port);
+    return new SecureServer(server, port, sub);
   }
 
   /** Stops serving (ADS streams on this port are ended by the AdsServer's own close). */
   async close(): Promise<void> {
+    this.sub.dispose();
     this.server.forceShutdown();
   }
 }
@@ -128,18 +141,37 @@ export function serverNames(host: string, extra: readonly string[]): { dnsNames:
 }
 
 /**
- * A grpc-js certificate provider holding one identity and one CA bundle. Updates are delivered on
- * the next tick, as grpc-js' own providers do: its credentials subscribe to the provider before
- * registering the server's watcher, so a synchronous update would reach nobody.
+ * A grpc-js certificate provider holding the port's identity and CA bundle, replaced on a CA
+ * reload. Updates are delivered on the next tick, as grpc-js' own providers do: its credentials
+ * subscribe to the provider before registering the server's watcher, so a synchronous update
+ * would reach nobody.
  */
-class StaticCertificates implements grpc.experimental.CertificateProvider {
-  constructor(private readonly caCertificate: Buffer, private readonly certificate: Buffer, private readonly privateKey: Buffer) {}
+class ServerCertificates implements grpc.experimental.CertificateProvider {
+  private readonly caListeners = new Set<grpc.experimental.CaCertificateUpdateListener>();
+  private readonly idListeners = new Set<grpc.experimental.IdentityCertificateUpdateListener>();
+
+  constructor(private caCertificate: Buffer, private certificate: Buffer, private privateKey: Buffer) {}
+
+  update(caCertificate: Buffer, certificate: Buffer, privateKey: Buffer): void {
+    this.caCertificate = caCertificate;
+    this.certificate = certificate;
+    this.privateKey = privateKey;
+    for (const l of this.caListeners) l({ caCertificate });
+    for (const l of this.idListeners) l({ certificate, privateKey });
+  }
+
   addCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
-    process.nextTick(() => listener({ caCertificate: this.caCertificate }));
+    this.caListeners.add(listener);
+    process.nextTick(() => this.caListeners.has(listener) && listener({ caCertificate: this.caCertificate }));
   }
-  removeCaCertificateListener(): void {}
+  removeCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
+    this.caListeners.delete(listener);
+  }
   addIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
-    process.nextTick(() => listener({ certificate: this.certificate, privateKey: this.privateKey }));
+    this.idListeners.add(listener);
+    process.nextTick(() => this.idListeners.has(listener) && listener({ certificate: this.certificate, privateKey: this.privateKey }));
   }
-  removeIdentityCertificateListener(): void {}
+  removeIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
+    this.idListeners.delete(listener);
+  }
 }

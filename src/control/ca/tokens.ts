@@ -2,7 +2,7 @@ import { createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:cr
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { meshError } from '../../errors.js';
 import {
-  JOIN_TOKEN_AUDIENCE, JOIN_TOKEN_ISSUER, JOIN_TOKEN_TYPE, MAX_TOKEN_BYTES, joinTokenClaims,
+  JOIN_TOKEN_AUDIENCE, JOIN_TOKEN_ISSUER, JOIN_TOKEN_TYPE, MAX_TOKEN_BYTES, MAX_TOKEN_USES, joinTokenClaims,
   type JoinTokenClaims, type JoinTokenPayload,
 } from '../../security/identity/join-token.js';
 import { namespaceProblem, serviceAccountProblem, workloadSpiffeId } from '../../security/identity/spiffe-id.js';
@@ -20,6 +20,12 @@ export interface JoinTokenRequest {
   serviceAccount: string;
   /** Lifetime in ms. Default 24 h; 1 minute to 365 days. */
   ttlMs?: number;
+  /**
+   * Certificates the token may obtain (1 = SPIRE's one-time join token). Default: unbounded until
+   * it expires, like Istio's service-account tokens (replicas of one service join with one token).
+   * Renewals authenticate with the workload's certificate and do not count.
+   */
+  maxUses?: number;
 }
 
 /**
@@ -47,8 +53,12 @@ export class JoinTokens {
     if (problem) throw meshError('MESHLET_ERR_USAGE', problem);
     const ttlMs = request.ttlMs ?? TOKEN_TTL.defaultMs;
     if (!Number.isFinite(ttlMs) || ttlMs < TOKEN_TTL.minMs || ttlMs > TOKEN_TTL.maxMs) throw meshError('MESHLET_ERR_USAGE', 'token lifetime must be between 1 minute and 365 days');
+    if (request.maxUses !== undefined && !(Number.isInteger(request.maxUses) && request.maxUses >= 1 && request.maxUses <= MAX_TOKEN_USES)) {
+      throw meshError('MESHLET_ERR_USAGE', `maxUses must be an integer from 1 to ${MAX_TOKEN_USES}`);
+    }
     const iat = Math.floor(this.now() / 1000);
     const payload: JoinTokenPayload = { ns: request.namespace, sa: request.serviceAccount, td: this.trustDomain, root_sha256: this.rootFingerprint };
+    if (request.maxUses !== undefined) payload.uses = request.maxUses;
     return new SignJWT(payload)
       .setProtectedHeader({ alg: 'ES256', typ: JOIN_TOKEN_TYPE })
       .setIssuer(JOIN_TOKEN_ISSUER)

@@ -7,9 +7,11 @@
  * - DestinationRule `tls.mode: ISTIO_MUTUAL` → `transport_socket`: the mesh identity, the mesh
  *   roots, SANs = the service's workload identities (or `subjectAltNames`), SNI
  *   `outbound_.<port>_.<subset>_.<host>`.
- * - `SIMPLE` → TLS without a client certificate, the system CAs, the rule's SNI and SANs.
- * - `MUTUAL` → needs certificate files; written as Envoy would get them (clients that cannot
- *   read files NACK it rather than downgrade).
+ * - `SIMPLE` → TLS without a client certificate, the system CAs (or `caCertificates`), the
+ *   rule's SNI and SANs.
+ * - `MUTUAL` → the rule's `clientCertificate`/`privateKey` (and `caCertificates`) as DataSource
+ *   filenames, as Envoy gets them; the client reads the files (security/tls/tls-files.ts), and a
+ *   client that cannot would NACK rather than downgrade.
  * - `DISABLE` → nothing (plaintext).
  * - unset → auto mTLS: `transport_socket_matches` `tlsMode-istio` (endpoints whose metadata
  *   `envoy.transport_socket_match` says `tlsMode: istio`) and `tlsMode-disabled` (plaintext).

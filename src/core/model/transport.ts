@@ -18,6 +18,19 @@ export interface TlsTransportModel {
   readonly subjectAltNames: readonly string[];
   /** ALPN to offer (Istio adds `istio-peer-exchange`, `istio`; `h2` for HTTP/2 clusters). */
   readonly alpn: readonly string[];
+  /**
+   * Files named by a DestinationRule (`SIMPLE`/`MUTUAL`: `clientCertificate`, `privateKey`,
+   * `caCertificates`), read by the client: the certificate and key it presents instead of the
+   * mesh identity, and the CAs the server must chain to instead of the system's.
+   */
+  readonly files?: TlsFilesModel;
+}
+
+/** Paths from Envoy DataSource `filename`s. */
+export interface TlsFilesModel {
+  readonly certificateChain?: string;
+  readonly privateKey?: string;
+  readonly trustedCa?: string;
 }
 
 export type TransportModel = { readonly kind: 'plaintext' } | TlsTransportModel;

@@ -25,6 +25,17 @@ function peerBytes(address: string): ReturnType<typeof addressBytes> {
   return lastBytes;
 }
 
+let lastLocal = '';
+let lastLocalBytes: ReturnType<typeof addressBytes>;
+/** The local address bytes, cached apart from the peer's (a server has few local addresses). */
+function localBytes(address: string): ReturnType<typeof addressBytes> {
+  if (address !== lastLocal) {
+    lastLocal = address;
+    lastLocalBytes = addressBytes(address);
+  }
+  return lastLocalBytes;
+}
+
 /** Envoy's pseudo-headers over the view; `:path` keeps the query as Envoy's header does. */
 /** Envoy's HeaderUtility::matchHeaders over the view (missing header: only `present: false` matches). */
 function headerPredicate(m: HeaderMatchModel): Predicate {
@@ -124,9 +135,13 @@ export function compilePermission(p: RbacPermissionModel): Predicate {
       const test = compileUriTemplate(p.template);
       return (v) => test(v.path);
     }
-    // The destination is this server; its own address is not in the view, so only a
-    // catch-all range can hold (fails closed for ALLOW; a DENY on an address never fires).
-    case 'destinationIp': return () => p.cidr.prefixLen === 0;
+    // Envoy's destination_ip: the local address of the downstream connection (this server's
+    // address as the socket shows it, IPv4-mapped IPv6 as IPv4). An adapter that cannot say
+    // (no localAddress) matches only a catch-all range.
+    case 'destinationIp': {
+      const cidr = p.cidr;
+      return (v) => (v.localAddress ? cidrContains(cidr, localBytes(v.localAddress)) : cidr.prefixLen === 0);
+    }
     case 'destinationPort': {
       const port = p.port;
       return (v) => v.localPort === port;

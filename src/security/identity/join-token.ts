@@ -38,7 +38,12 @@ export interface JoinTokenClaims {
   /** Epoch ms. */
   expiresAt: number;
   jti: string;
+  /** How many certificates the token may obtain (`uses` claim); absent: any number until it expires. */
+  maxUses?: number;
 }
+
+/** Most uses a bounded token may name. */
+export const MAX_TOKEN_USES = 10_000;
 
 /** The JWT claims of a join token as they are on the wire. */
 export interface JoinTokenPayload extends JWTPayload {
@@ -46,6 +51,8 @@ export interface JoinTokenPayload extends JWTPayload {
   sa: string;
   td: string;
   root_sha256: string;
+  /** Bounded-use tokens only: certificates it may obtain. */
+  uses?: number;
 }
 
 /** Turns verified (or merely decoded) JWT claims into {@link JoinTokenClaims}, or says what is wrong. */
@@ -60,7 +67,10 @@ export function joinTokenClaims(payload: JWTPayload): JoinTokenClaims | string {
   const rootFingerprint = normalizeFingerprint(p.root_sha256!);
   if (!rootFingerprint) return 'claim "root_sha256" is not a SHA-256 fingerprint';
   if (typeof parseWorkloadSpiffeId(spiffeId) === 'string') return `"${spiffeId}" is not a workload SPIFFE ID`;
-  return { namespace: p.ns!, serviceAccount: p.sa!, trustDomain: p.td!, spiffeId, rootFingerprint, issuedAt: p.iat * 1000, expiresAt: p.exp * 1000, jti: p.jti! };
+  if (p.uses !== undefined && !(Number.isInteger(p.uses) && p.uses >= 1 && p.uses <= MAX_TOKEN_USES)) return `claim "uses" must be an integer from 1 to ${MAX_TOKEN_USES}`;
+  const claims: JoinTokenClaims = { namespace: p.ns!, serviceAccount: p.sa!, trustDomain: p.td!, spiffeId, rootFingerprint, issuedAt: p.iat * 1000, expiresAt: p.exp * 1000, jti: p.jti! };
+  if (p.uses !== undefined) claims.maxUses = p.uses;
+  return claims;
 }
 
 /**

@@ -4,6 +4,7 @@ import { meshError } from '../../errors.js';
 import type { TlsTransportModel } from '../../core/model/transport.js';
 import { checkPeerSpiffeId } from './peer.js';
 import type { MeshTls } from './mesh-tls.js';
+import { fileSecureContext, loadTlsFiles } from './tls-files.js';
 
 /** Default connect timeout (undici's). */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -47,6 +48,11 @@ export function meshConnector(tls: MeshTls | undefined, transportFor: (key: stri
     const key = transportKey(opts.servername, opts.hostname, Number(opts.port));
     const transport = transportFor(key);
     if (!transport) return plain(opts, callback);
+    if (transport.files) {
+      // DestinationRule SIMPLE/MUTUAL files: read (bounded, checked) once per transport model.
+      filesContext(transport).then((ctx) => dial(ctx, transport, key, opts, callback), (err: Error) => callback(err, null));
+      return;
+    }
     let secureContext: SecureContext | undefined;
     if (transport.identity || transport.trust === 'mesh') {
       secureContext = tls?.clientContext();
@@ -55,7 +61,12 @@ export function meshConnector(tls: MeshTls | undefined, transportFor: (key: stri
         return;
       }
     } else secureContext = systemContext ??= createSecureContext({ ca: [...rootCertificates] });
-    const sessionKey = `${key}|${opts.hostname}:${opts.port}`;
+    dial(secureContext, transport, key, opts, callback);
+  };
+
+  function dial(secureContext: SecureContext, transport: TlsTransportModel, key: string, opts: buildConnector.Options, callback: buildConnector.Callback): void {
+    // Sessions are per secure context's trust: a file-based transport keeps none in the mesh cache.
+    const sessionKey = transport.files ? undefined : `${key}|${opts.hostname}:${opts.port}`;
     const hostname = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname;
     let settled = false;
     const socket = tlsConnect({
@@ -64,13 +75,13 @@ export function meshConnector(tls: MeshTls | undefined, transportFor: (key: stri
       secureContext,
       ...(transport.sni ? { servername: transport.sni } : {}),
       ALPNProtocols: ['http/1.1'],
-      session: tls?.session(sessionKey),
+      session: sessionKey ? tls?.session(sessionKey) : undefined,
       rejectUnauthorized: true,
       checkServerIdentity: (host, cert) => verifyServer(transport, host, cert),
     });
     if (tls) tls.handshakes++;
     socket.setNoDelay(true);
-    socket.on('session', (session: Buffer) => tls?.keepSession(sessionKey, session));
+    if (sessionKey) socket.on('session', (session: Buffer) => tls?.keepSession(sessionKey, session));
     const timer = setTimeout(() => fail(meshError('MESHLET_ERR_TLS_PEER', `TLS handshake with ${opts.hostname}:${opts.port} timed out`)), CONNECT_TIMEOUT_MS);
     const fail = (err: Error): void => {
       if (settled) return;
@@ -87,7 +98,23 @@ export function meshConnector(tls: MeshTls | undefined, transportFor: (key: stri
       callback(null, socket);
     });
     socket.once('error', fail);
-  };
+  }
+}
+
+const fileContexts = new WeakMap<TlsTransportModel, Promise<SecureContext>>();
+
+/**
+ * The secure context of a file-based transport, read once per transport model (a config push
+ * brings a new model, so edited files are read again then). A failed read is not cached.
+ */
+function filesContext(transport: TlsTransportModel): Promise<SecureContext> {
+  let p = fileContexts.get(transport);
+  if (!p) {
+    p = loadTlsFiles(transport.files!).then(fileSecureContext);
+    p.catch(() => fileContexts.delete(transport));
+    fileContexts.set(transport, p);
+  }
+  return p;
 }
 
 /**

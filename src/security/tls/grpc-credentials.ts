@@ -4,6 +4,41 @@ import { grpcLib } from '../../grpc/lib.js';
 import type { TlsTransportModel } from '../../core/model/transport.js';
 import { verifyServer } from './connector.js';
 import type { MeshTls } from './mesh-tls.js';
+import { loadTlsFilesSync } from './tls-files.js';
+
+/**
+ * Channel credentials from a transport's files, or — when they cannot be used — credentials
+ * whose connections fail with the MESHLET_ERR_TLS_FILES error (the call fails UNAVAILABLE with
+ * its message), never plaintext.
+ */
+function fileCredentials(t: TlsTransportModel): grpc.ChannelCredentials {
+  const lib = grpcLib();
+  try {
+    const m = loadTlsFilesSync(t.files!);
+    return lib.credentials.createSsl(Buffer.from(m.ca ?? rootCertificates.join('\n')), m.key ? Buffer.from(m.key) : null, m.cert ? Buffer.from(m.cert) : null, {
+      checkServerIdentity: (host, cert) => verifyServer(t, host, cert),
+    });
+  } catch (err) {
+    const error = err as Error;
+    class Unusable extends lib.ChannelCredentials {
+      _isSecure(): boolean {
+        return true;
+      }
+      _equals(other: grpc.ChannelCredentials): boolean {
+        return other === this;
+      }
+      _createSecureConnector(): grpc.experimental.SecureConnector {
+        return {
+          connect: () => Promise.reject(error),
+          waitForReady: () => Promise.resolve(),
+          getCallCredentials: () => lib.credentials.createEmpty(),
+          destroy: () => {},
+        };
+      }
+    }
+    return new Unusable();
+  }
+}
 
 /** Subchannel option carrying the endpoint's {@link TlsTransportModel} (set by the meshlet LB policy). */
 export const TRANSPORT_OPTION = 'grpc.meshlet.transport';
@@ -41,6 +76,13 @@ export function meshChannelCredentials(tls: MeshTls | undefined): grpc.ChannelCr
   const secureFor = (t: TlsTransportModel): grpc.ChannelCredentials => {
     let creds = byTransport.get(t);
     if (creds) return creds;
+    if (t.files) {
+      // DestinationRule SIMPLE/MUTUAL files: grpc-js builds credentials synchronously, so they
+      // are read (bounded, checked) synchronously, once per transport model.
+      creds = fileCredentials(t);
+      byTransport.set(t, creds);
+      return creds;
+    }
     const ca = t.trust === 'mesh' ? tls : (system ??= new SystemRoots());
     if (!ca) return insecure;
     creds = lib.experimental.createCertificateProviderChannelCredentials(ca, t.identity ? tls! : null, {

@@ -1,5 +1,4 @@
 import type { Server as NetServer, Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { trace } from '../../internal/debug.js';
 import type { Disposable } from '../../internal/events.js';
@@ -109,13 +108,12 @@ export class InboundTls {
         socket.destroy();
       } else {
         this.counts.plaintext++;
-        // node:http replays what is buffered on the socket; an http2 session reads the native
-        // handle and would miss the peeked bytes, so it gets a stream that starts with them.
-        if (this.alpn.includes('h2')) deliver(new Replayed(socket) as unknown as Socket);
-        else {
-          deliver(socket);
-          socket.resume();
-        }
+        // The peeked bytes are back on the real socket: node:http replays what is buffered when
+        // it resumes the socket; an http2 session reads the buffer itself before it consumes the
+        // native handle (node ≥ 15.x, nodejs/node#35475), so it must not be resumed (the bytes
+        // would flow to no listener). No JS stream sits in the data path either way.
+        deliver(socket);
+        if (!this.alpn.includes('h2')) socket.resume();
       }
     });
   }
@@ -154,63 +152,5 @@ export class InboundTls {
     });
     this.tlsServer = server;
     return server;
-  }
-}
-
-/**
- * A socket whose buffered bytes (the peeked first chunk) are read first: what an http2 server
- * gets for a plaintext PERMISSIVE connection (node wraps a non-native stream itself).
- */
-class Replayed extends Duplex {
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
-  readonly localAddress: string | undefined;
-  readonly localPort: number | undefined;
-
-  constructor(private readonly socket: Socket) {
-    super({ allowHalfOpen: false });
-    this.remoteAddress = socket.remoteAddress;
-    this.remotePort = socket.remotePort;
-    this.localAddress = socket.localAddress;
-    this.localPort = socket.localPort;
-    socket.on('data', (d: Buffer) => {
-      if (!this.push(d)) socket.pause();
-    });
-    socket.once('end', () => this.push(null));
-    socket.once('close', () => this.destroy());
-    socket.on('error', (err) => this.destroy(err));
-    socket.resume();
-  }
-
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.socket.write(chunk, encoding, cb);
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    this.socket.end(() => cb());
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.socket.destroy();
-    cb(err);
-  }
-
-  setNoDelay(v?: boolean): this {
-    this.socket.setNoDelay(v);
-    return this;
-  }
-
-  setKeepAlive(enable?: boolean, delay?: number): this {
-    this.socket.setKeepAlive(enable, delay);
-    return this;
-  }
-
-  setTimeout(ms: number, cb?: () => void): this {
-    this.socket.setTimeout(ms, cb);
-    return this;
   }
 }

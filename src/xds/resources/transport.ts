@@ -7,7 +7,7 @@
  * Anything this client cannot honour (SAN regexes, CA files, other sockets) is an error, so a
  * cluster that asks for security we cannot give is NACKed rather than sent in the clear.
  */
-import type { ClusterTransportModel, TransportMatchModel, TransportModel } from '../../core/model/index.js';
+import type { TlsTransportModel, ClusterTransportModel, TransportMatchModel, TransportModel } from '../../core/model/index.js';
 import { PLAINTEXT } from '../../core/model/index.js';
 import { structToJson, type StructProto } from '../struct.js';
 import { decodeAny } from './common.js';
@@ -22,13 +22,14 @@ interface TransportSocketProto { name?: string; config_type?: string; typed_conf
 /** Cluster.TransportSocketMatch. */
 export interface TransportSocketMatchProto { name?: string; match?: StructProto; transport_socket?: TransportSocketProto }
 interface StringMatcherProto { match_pattern?: string; exact?: string }
-interface ValidationProto { ca_certificate_provider_instance?: { instance_name?: string }; trusted_ca?: unknown; match_subject_alt_names?: StringMatcherProto[] }
+interface DataSourceProto { specifier?: string; filename?: string }
+interface ValidationProto { ca_certificate_provider_instance?: { instance_name?: string }; trusted_ca?: DataSourceProto; match_subject_alt_names?: StringMatcherProto[] }
 interface UpstreamTlsContextProto {
   sni?: string;
   common_tls_context?: {
     tls_certificate_provider_instance?: { instance_name?: string };
     tls_certificate_sds_secret_configs?: Array<{ name?: string }>;
-    tls_certificates?: unknown[];
+    tls_certificates?: Array<{ certificate_chain?: DataSourceProto; private_key?: DataSourceProto }>;
     validation_context_type?: string;
     validation_context?: ValidationProto;
     validation_context_sds_secret_config?: { name?: string };
@@ -75,7 +76,14 @@ function transportOf(ts: TransportSocketProto, path: string, errors: string[]): 
   const ctx = tls.common_tls_context ?? {};
   const p = `${path}.typed_config.common_tls_context`;
   const identity = ctx.tls_certificate_provider_instance !== undefined || (ctx.tls_certificate_sds_secret_configs ?? []).some((s) => s.name === 'default');
-  if ((ctx.tls_certificates ?? []).length > 0) errors.push(`${p}.tls_certificates: inline certificates are not supported (the mesh identity is used)`);
+  const files: { certificateChain?: string; privateKey?: string; trustedCa?: string } = {};
+  const certs = ctx.tls_certificates ?? [];
+  if (certs.length > 1) errors.push(`${p}.tls_certificates: at most one certificate`);
+  if (certs.length === 1) {
+    const chain = fileOf(certs[0]!.certificate_chain, `${p}.tls_certificates[0].certificate_chain`, errors);
+    const key = fileOf(certs[0]!.private_key, `${p}.tls_certificates[0].private_key`, errors);
+    if (chain && key) Object.assign(files, { certificateChain: chain, privateKey: key });
+  }
   let validation: ValidationProto | undefined;
   let meshRoots = false;
   switch (ctx.validation_context_type) {
@@ -93,12 +101,35 @@ function transportOf(ts: TransportSocketProto, path: string, errors: string[]): 
     default:
   }
   if (validation?.ca_certificate_provider_instance) meshRoots = true;
-  if (validation?.trusted_ca !== undefined) errors.push(`${p}: validation from trusted_ca is not supported (mesh roots or the system CAs only)`);
+  if (validation?.trusted_ca !== undefined) {
+    const ca = fileOf(validation.trusted_ca, `${p}.validation_context.trusted_ca`, errors);
+    if (ca) files.trustedCa = ca;
+  }
   const sans: string[] = [];
   (validation?.match_subject_alt_names ?? []).slice(0, MAX_SANS + 1).forEach((m, i) => {
     if (m.match_pattern === 'exact' && typeof m.exact === 'string' && m.exact !== '') sans.push(m.exact);
     else errors.push(`${p}.match_subject_alt_names[${i}]: only non-empty exact matchers are supported`);
   });
   if (sans.length > MAX_SANS) errors.push(`${p}.match_subject_alt_names: more than ${MAX_SANS}`);
-  return { kind: 'tls', sni: tls.sni ?? '', identity, trust: meshRoots ? 'mesh' : 'system', subjectAltNames: sans, alpn: (ctx.alpn_protocols ?? []).slice(0, 8) };
+  const model: TlsTransportModel = { kind: 'tls', sni: tls.sni ?? '', identity, trust: meshRoots ? 'mesh' : 'system', subjectAltNames: sans, alpn: (ctx.alpn_protocols ?? []).slice(0, 8) };
+  return files.certificateChain || files.trustedCa ? { ...model, files } : model;
+}
+
+/** Longest file path accepted from a DataSource. */
+const MAX_PATH = 4096;
+
+/**
+ * A DataSource naming a file (what Istio writes for DestinationRule `clientCertificate`,
+ * `privateKey`, `caCertificates`); inline bytes and environment variables are not read.
+ */
+function fileOf(ds: DataSourceProto | undefined, path: string, errors: string[]): string | undefined {
+  if (ds?.specifier !== 'filename' || typeof ds.filename !== 'string' || ds.filename === '') {
+    errors.push(`${path}: only a filename data source is supported`);
+    return undefined;
+  }
+  if (ds.filename.length > MAX_PATH || ds.filename.includes('\0')) {
+    errors.push(`${path}.filename: not a usable path`);
+    return undefined;
+  }
+  return ds.filename;
 }

@@ -5,7 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import diagnostics_channel from 'node:diagnostics_channel';
 import { request } from 'undici';
+import { AUTHZ_AUDIT_CHANNEL, type AuthzAuditMessage } from '../../../src/security/authz/stage.js';
 import { GrpcFixture, SVC, SvcClient, handlers, failure, unary, waitFor } from '../grpc/fixture.js';
 import type { Mesh } from '../../../src/mesh/types.js';
 
@@ -33,6 +35,34 @@ spec:
   selector: { matchLabels: { app: ratings } }
   action: DENY
   rules: [{ to: [{ operation: { paths: [/meshlet.test.Svc/Slow] } }] }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: dst-deny, namespace: default }
+spec:
+  selector: { matchLabels: { app: dstip } }
+  action: DENY
+  rules:
+  - to: [{ operation: { paths: [/local/*, /meshlet.test.Svc/Slow] } }]
+    when: [{ key: destination.ip, values: [127.0.0.0/8] }]
+  - to: [{ operation: { paths: [/far/*, /meshlet.test.Svc/Unary] } }]
+    when: [{ key: destination.ip, values: [10.0.0.0/8, "fd00::/8"] }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: audit-writes, namespace: default }
+spec:
+  selector: { matchLabels: { app: audited } }
+  action: AUDIT
+  rules: [{ to: [{ operation: { methods: [POST] } }] }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-secret, namespace: default }
+spec:
+  selector: { matchLabels: { app: audited } }
+  action: DENY
+  rules: [{ to: [{ operation: { paths: [/secret] } }] }]
 `;
 
 async function until(mesh: Mesh, port: number): Promise<void> {
@@ -90,5 +120,50 @@ describe('authorization through the inbound policy', () => {
       client.close();
       await server.close();
     }
+  });
+
+  test('destination.ip is the server\'s own address on the connection, for HTTP and gRPC', async () => {
+    const { mesh, grpc: serving } = await fx.mesh({ service: 'dstip', labels: { app: 'dstip' } });
+    const handle = await mesh.listen((_req, res) => res.end('ok'), { port: 0 });
+    const server = serving.createServer({ servicePort: 9090, drainTimeoutMs: 200 });
+    server.server.addService(SVC, handlers({ name: 'dstip', behaviour: { slowMs: 1 }, calls: 0 }));
+    const port = await server.bind('127.0.0.1:0');
+    await until(mesh, handle.port);
+    await until(mesh, 9090);
+    const status = async (path: string) => (await request(`http://127.0.0.1:${handle.port}${path}`)).statusCode;
+    assert.equal(await status('/local/x'), 403, 'a DENY on 127.0.0.0/8 fires for a connection to 127.0.0.1');
+    assert.equal(await status('/far/x'), 200, 'a DENY on 10.0.0.0/8 does not');
+    const client = new SvcClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      assert.equal((await unary(client)).from, 'dstip');
+      const slow = await failure(new Promise((resolve, reject) => client.makeUnaryRequest('/meshlet.test.Svc/Slow', (v: unknown) => Buffer.from(JSON.stringify(v)), (b: Buffer) => JSON.parse(b.toString()), {}, (err: unknown, v: unknown) => (err ? reject(err) : resolve(v)))));
+      assert.equal(slow.code, grpc.status.PERMISSION_DENIED);
+    } finally {
+      client.close();
+      await server.close();
+      await handle.close();
+    }
+  });
+
+  test('AUDIT: a matching request is published on meshlet:authz:audit, allowed or then denied; others are not', async () => {
+    const { mesh } = await fx.mesh({ service: 'audited', labels: { app: 'audited' } });
+    const handle = await mesh.listen((_req, res) => res.end('ok'), { port: 0 });
+    await until(mesh, handle.port);
+    const seen: AuthzAuditMessage[] = [];
+    const onAudit = (m: unknown) => void seen.push(m as AuthzAuditMessage);
+    diagnostics_channel.subscribe(AUTHZ_AUDIT_CHANNEL, onAudit);
+    try {
+      const status = async (path: string, method: string) => (await request(`http://127.0.0.1:${handle.port}${path}`, { method, body: method === 'POST' ? 'x' : null })).statusCode;
+      assert.equal(await status('/items', 'GET'), 200);
+      assert.equal(await status('/items', 'POST'), 200);
+      assert.equal(await status('/secret', 'POST'), 403);
+    } finally {
+      diagnostics_channel.unsubscribe(AUTHZ_AUDIT_CHANNEL, onAudit);
+      await handle.close();
+    }
+    assert.deepEqual(seen.map((m) => [m.policy, m.allowed, m.method, m.path, m.protocol, m.sourceAddress]), [
+      ['ns[default]-policy[audit-writes]-rule[0]', true, 'POST', '/items', 'http', '127.0.0.1'],
+      ['ns[default]-policy[audit-writes]-rule[0]', false, 'POST', '/secret', 'http', '127.0.0.1'],
+    ]);
   });
 });

@@ -71,8 +71,12 @@ test('DestinationRule modes: ISTIO_MUTUAL for every endpoint, SIMPLE with system
   assert.equal(disabled.transport, undefined, 'DISABLE overrides auto mTLS');
 });
 
-test('security the client cannot honour is NACKed, never downgraded: a CA file', () => {
-  const files = validateCluster(decodeCluster(encode(TYPE_URL.cluster, buildCluster(plan([endpoint('10.0.0.2')], { mode: 'SIMPLE', caCertificates: '/etc/ca.pem' }), 'cluster.local'))));
-  assert.equal(files.ok, false);
-  assert.match(JSON.stringify(files), /trusted_ca is not supported/);
+test('SIMPLE with caCertificates and MUTUAL with clientCertificate/privateKey decode into the files the client reads', () => {
+  const simple = validateCluster(decodeCluster(encode(TYPE_URL.cluster, buildCluster(plan([endpoint('10.0.0.2')], { mode: 'SIMPLE', caCertificates: '/etc/ca.pem' }), 'cluster.local'))));
+  assert.equal(simple.ok, true, JSON.stringify(simple));
+  const mutual = clientModel(plan([endpoint('10.0.0.2')], { mode: 'MUTUAL', clientCertificate: '/etc/certs/client.pem', privateKey: '/etc/certs/key.pem', caCertificates: '/etc/certs/ca.pem', sni: 'db.example.com' }));
+  assert.deepEqual(selectTransport(mutual.transport, undefined), {
+    kind: 'tls', sni: 'db.example.com', identity: false, trust: 'system', subjectAltNames: [], alpn: [],
+    files: { certificateChain: '/etc/certs/client.pem', privateKey: '/etc/certs/key.pem', trustedCa: '/etc/certs/ca.pem' },
+  });
 });

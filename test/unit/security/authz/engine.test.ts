@@ -95,6 +95,24 @@ test('ipBlocks and remoteIpBlocks match the connection peer (IPv4, IPv6, mapped 
   assert.equal(deny.check(view({ address: '8.8.8.8' })).allowed, false);
 });
 
+test('destination.ip matches this server\'s address on the connection (IPv4, IPv6, mapped IPv4, not)', () => {
+  const allow = engineFor([policy('dst', { rules: [{ when: [{ key: 'destination.ip', values: ['10.8.0.0/16', '2001:db8:aa::/48'] }] }] })]);
+  assert.equal(allow.check(view({ localAddress: '10.8.3.4' })).allowed, true);
+  assert.equal(allow.check(view({ localAddress: '::ffff:10.8.3.4' })).allowed, true);
+  assert.equal(allow.check(view({ localAddress: '10.9.0.1' })).allowed, false);
+  assert.equal(allow.check(view({ localAddress: '2001:db8:aa:1::9' })).allowed, true);
+  assert.equal(allow.check(view({ localAddress: '2001:db8:ab::9' })).allowed, false);
+  assert.equal(allow.check(view()).allowed, false, 'an unknown local address matches no range but /0');
+  // A DENY on the server's own address fires (it never did while the view had no local address).
+  const deny = engineFor([policy('dst', { action: 'DENY', rules: [{ when: [{ key: 'destination.ip', values: ['127.0.0.1'] }] }] })]);
+  assert.equal(deny.check(view({ localAddress: '127.0.0.1' })).allowed, false);
+  assert.equal(deny.check(view({ localAddress: '127.0.0.2' })).allowed, true);
+  const not = engineFor([policy('dst', { action: 'DENY', rules: [{ when: [{ key: 'destination.ip', notValues: ['192.168.0.0/24'] }] }] })]);
+  assert.equal(not.check(view({ localAddress: '192.168.0.77' })).allowed, true);
+  assert.equal(not.check(view({ localAddress: '192.168.1.77' })).allowed, false);
+  assert.equal(engineFor([policy('any', { rules: [{ when: [{ key: 'destination.ip', values: ['0.0.0.0/0'] }] }] })]).check(view()).allowed, true);
+});
+
 test('requestPrincipals and request.auth.claims read the verified JWT', () => {
   const e = engineFor([policy('jwt', { rules: [{ from: [{ source: { requestPrincipals: ['https://issuer.example/*'] } }], when: [{ key: 'request.auth.claims[groups]', values: ['admins'] }, { key: 'request.auth.claims[org][team]', values: ['core'] }] }] })]);
   const auth = (claims: Record<string, unknown>) => ({ principal: `${String(claims['iss'])}/${String(claims['sub'])}`, claims });
