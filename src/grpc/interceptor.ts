@@ -17,6 +17,7 @@ import type { AttemptOutcome, CallPlan } from '../core/types.js';
 import { DeadlineTimer } from '../internal/timer.js';
 import { AttemptContext, CallState, type RoutedListener } from './call-state.js';
 import { ATTEMPT } from './registry.js';
+import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '../telemetry/peer-metadata.js';
 import { attemptOutcome } from './status.js';
 import type { GrpcMeshRuntime } from './types.js';
 
@@ -163,6 +164,11 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     const ctx = new AttemptContext(call);
     const md = this.metadata.clone();
     md.setOptions({ ...this.metadata.getOptions(), [ATTEMPT]: ctx } as ReturnType<Metadata['getOptions']>);
+    const mx = call.runtime.peerMetadata;
+    if (mx) {
+      md.set(PEER_METADATA_HEADER, mx.value);
+      md.set(PEER_METADATA_ID_HEADER, mx.id);
+    }
     let options = this.options;
     if (retry) {
       // Per-try deadlines are the state's timer (a hedged attempt outlives its own); grpc-js

@@ -31,6 +31,8 @@ export interface GrpcMeshSource {
 
 /** Optional wiring from the mesh that owns this adapter. */
 export interface MeshGrpcHooks {
+  /** Istio metadata exchange headers sent on every call (createMesh sets them when it reports metrics). */
+  peerMetadata?: import('../telemetry/peer-metadata.js').PeerMetadataHeaders;
   /** The mesh's call observers (its `'request'` event among them); calls are observed through them. */
   observers?: CallObservers;
   /** Announces a served port through the mesh's node (keeps HTTP and gRPC ports in one list). */
@@ -124,6 +126,7 @@ export function meshGrpc(mesh: GrpcMeshSource, hooks: MeshGrpcHooks = {}): MeshG
     engine: mesh.engine,
     random: hooks.random ?? Math.random,
     ...(hooks.clock ? { clock: hooks.clock } : {}),
+    ...(hooks.peerMetadata ? { peerMetadata: hooks.peerMetadata } : {}),
     observers: () => observers.current(),
   };
   reg.meshes.set(meshId, runtime);

@@ -14,4 +14,6 @@ export interface GrpcMeshRuntime {
   readonly clock?: import('../internal/clock.js').Clock;
   /** The observers of a call starting now, or undefined when nobody observes. */
   observers(): ObserverList | undefined;
+  /** Istio metadata exchange headers this workload sends on every call (when it reports metrics). */
+  readonly peerMetadata?: import('../telemetry/peer-metadata.js').PeerMetadataHeaders;
 }

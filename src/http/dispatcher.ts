@@ -19,6 +19,7 @@ import { localError, localReply, safely, toCurrentHandler, type DispatchControll
 import { applyMutation, FLAGS_HEADER, isEmptyMutation, normalizeHeaders } from './headers.js';
 import { channels } from '../telemetry/diagnostics.js';
 import { DeadlineQueue } from '../internal/deadlines.js';
+import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER, type PeerMetadataHeaders } from '../telemetry/peer-metadata.js';
 import { recordObserver, type RecordSink } from '../telemetry/record.js';
 
 /**
@@ -52,6 +53,8 @@ export interface MeshDispatcherOptions {
   noConfig?: () => string | undefined;
   /** The mesh's identity for mTLS upstreams (none: endpoints that need it fail with MESHLET_ERR_TLS_PEER). */
   tls?: MeshTls;
+  /** Istio metadata exchange headers sent on every routed request (createMesh sets them when it reports metrics). */
+  peerMetadata?: PeerMetadataHeaders;
 }
 
 interface ParsedOrigin {
@@ -94,6 +97,7 @@ export class MeshDispatcher extends Dispatcher {
   private readonly transports = new Map<string, TlsTransportModel>();
   private readonly connector: ReturnType<typeof meshConnector>;
   private readonly hasIdentity: boolean;
+  private readonly peerMetadata: PeerMetadataHeaders | undefined;
   private closed = false;
 
   constructor(options: MeshDispatcherOptions) {
@@ -101,6 +105,7 @@ export class MeshDispatcher extends Dispatcher {
     this.engine = options.engine;
     this.ownsAgent = options.agent === undefined;
     this.hasIdentity = options.tls !== undefined;
+    this.peerMetadata = options.peerMetadata;
     this.connector = meshConnector(options.tls, (key) => this.transports.get(key));
     this.agent = options.agent ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connect: this.connector });
     this.strict = options.strict ?? false;
@@ -167,6 +172,12 @@ export class MeshDispatcher extends Dispatcher {
         const { plan } = result;
         if (!isEmptyMutation(plan.requestHeaders)) applyMutation(headers, plan.requestHeaders);
         headers['host'] = plan.rewriteHost ?? o.authority;
+        const mx = this.peerMetadata;
+        if (mx) {
+          // Set, not appended: a request passed on (a gateway's) carries its downstream's.
+          headers[PEER_METADATA_HEADER] = mx.value;
+          headers[PEER_METADATA_ID_HEADER] = mx.id;
+        }
         const servername = plan.rewriteHost === undefined ? o.servername : undefined;
         const routed = { opts, method, host: o.hostname, path, upstreamPath: plan.rewritePath ?? path, headers, servername };
         new CallHandler(this.ctx, sink, routed, handler, plan).run();

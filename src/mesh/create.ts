@@ -26,6 +26,8 @@ import { channels } from '../telemetry/diagnostics.js';
 import { controlPlanes, ControlPlaneState, type Unreachable } from './control-plane.js';
 import { XdsFeed } from './xds-feed.js';
 import { startMeshMetrics, type MeshMetrics } from '../telemetry/mesh-metrics.js';
+import { encodePeerMetadata, type PeerMetadataHeaders } from '../telemetry/peer-metadata.js';
+import { workloadLabels } from '../telemetry/metrics-labels.js';
 import { MeshTelemetry } from '../telemetry/mesh-telemetry.js';
 import { TYPE_URL } from '../xds/type-urls.js';
 import { tokenSource } from './token.js';
@@ -133,6 +135,8 @@ class MeshClient implements Mesh {
   private readonly clock: MeshOptions['clock'];
   /** Every outbound call's observers; the `'request'` event's joins while someone listens. */
   private readonly observers = new CallObservers();
+  /** Istio metadata exchange headers this mesh sends (only when it reports metrics). */
+  private readonly peerMetadata: PeerMetadataHeaders | undefined;
   private readonly drainTimeoutMs: number;
   private readonly address: string;
   private requestListeners = 0;
@@ -214,8 +218,17 @@ class MeshClient implements Mesh {
       telemetry.attach({ service: options.service ?? 'unknown', namespace, domainSuffix: options.domainSuffix ?? 'cluster.local', address: this.address }, this.node.id, this.observers, this.policy);
       this.xds.watch(TYPE_URL.listener, '*', { onChange: (name, l) => telemetry.listener(name, l), onRemove: (name) => telemetry.listener(name, undefined) });
     }
+    // A workload that reports metrics tells its peers who it is (Istio's metadata exchange), so
+    // their reporter="destination" series carry source_workload & co. instead of "unknown".
+    this.peerMetadata = metrics ? encodePeerMetadata({
+      namespace,
+      workload: workloadLabels({ ...(options.service !== undefined ? { service: options.service } : {}), labels: options.labels ?? {} }).workload,
+      labels: options.labels ?? {},
+      nodeId: this.node.id,
+    }) : undefined;
     this.dispatcher = new MeshDispatcher({
       engine: this.engine,
+      ...(this.peerMetadata ? { peerMetadata: this.peerMetadata } : {}),
       strict: options.strict ?? false,
       random,
       ...(options.clock ? { clock: options.clock } : {}),
@@ -349,6 +362,7 @@ class MeshClient implements Mesh {
       ...(this.clock ? { clock: this.clock } : {}),
       inbound: { policy: this.policy, servicePort: (local) => this.servicePortOf(local) },
       observers: this.observers,
+      ...(this.peerMetadata ? { peerMetadata: this.peerMetadata } : {}),
       ...(this.tls ? { tls: this.tls, inboundMode: this.inboundMode } : {}),
       announcePort: (port) => {
         const entry = { port };

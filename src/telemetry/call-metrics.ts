@@ -10,6 +10,7 @@ import type { CallObserver, ObservedCall } from '../core/observer.js';
 import type { UpstreamEndpoint } from '../core/types.js';
 import type { InboundCall, InboundOutcome, InboundStage } from '../security/inbound-policy.js';
 import { serviceFromCluster, UNKNOWN, workloadLabels, type ServiceLabels, type WorkloadLabels } from './metrics-labels.js';
+import { decodePeerMetadata, PEER_METADATA_HEADER } from './peer-metadata.js';
 import type { IstioMetrics, MetricsEdge, RequestProtocol } from './metrics.js';
 
 /** This process as a workload (from `createMesh` options). */
@@ -104,11 +105,14 @@ export class CallMetrics implements CallObserver<undefined> {
     const mtls = view.tls && principal !== undefined;
     const protocol = view.protocol;
     const edges = this.inboundEdges[(protocol === 'grpc' ? 2 : 0) + (mtls ? 1 : 0)]!;
-    const key = principal ?? UNKNOWN;
+    // The caller's metadata exchange header, when it sent one (a meshlet mesh reporting metrics,
+    // or an Istio sidecar): its workload labels; without it the caller is known by its certificate only.
+    const mx = view.header(PEER_METADATA_HEADER);
+    const key = mx === undefined ? principal ?? UNKNOWN : `${principal ?? UNKNOWN}\n${mx}`;
     let edge = edges.get(key);
     if (edge === undefined) {
-      // Without metadata exchange the caller is known by its certificate only.
-      const peer = workloadLabels({ principal: key });
+      const facts = decodePeerMetadata(mx);
+      const peer = workloadLabels({ ...facts, principal: principal ?? UNKNOWN });
       edge = this.metrics.edge('destination', peer, this.local, this.localService, protocol, mtls ? 'mutual_tls' : 'none');
       if (edges.size < CACHE_LIMIT) edges.set(key, edge);
     }

@@ -82,10 +82,11 @@ export function buildGraph(traffic: ReadonlyMap<string, EdgeTraffic>, seconds: n
     if (c.identity && !n.identities.includes(c.identity.spiffeId)) n.identities.push(c.identity.spiffeId);
   }
   const edges: GraphEdge[] = [];
-  const reported = reportedByCallers(traffic);
-  for (const [id, raw] of traffic) {
-    const t = raw.ref.reporter === 'destination' ? unreported(raw, reported) : raw;
-    if (!t || t.requests <= 0) continue;
+  // Kiali's rule (graph/telemetry/istio/istio.go): a caller that reports names itself to the
+  // server (metadata exchange, telemetry/peer-metadata.ts), so the server's report of it is
+  // dropped by edgeOf; a server's reports of callers it cannot name are callers outside the mesh.
+  for (const [id, t] of traffic) {
+    if (t.requests <= 0) continue;
     const source = node(t.ref.source).id;
     const target = node(t.ref.dest).id;
     const buckets = [...t.buckets].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
@@ -111,38 +112,3 @@ export function buildGraph(traffic: ReadonlyMap<string, EdgeTraffic>, seconds: n
   };
 }
 
-const destKey = (t: EdgeTraffic) => `${nodeId(t.ref.dest)}>${t.ref.protocol}`;
-
-/** What callers reported per destination (node, protocol). */
-function reportedByCallers(traffic: ReadonlyMap<string, EdgeTraffic>): Map<string, EdgeTraffic> {
-  const out = new Map<string, EdgeTraffic>();
-  for (const t of traffic.values()) {
-    if (t.ref.reporter !== 'source') continue;
-    const k = destKey(t);
-    let r = out.get(k);
-    if (!r) out.set(k, (r = { ref: t.ref, requests: 0, errors: 0, codes: new Map(), buckets: new Map() }));
-    r.requests += t.requests;
-    r.errors += t.errors;
-    for (const [c, n] of t.codes) r.codes.set(c, (r.codes.get(c) ?? 0) + n);
-  }
-  return out;
-}
-
-/**
- * A destination's reports of callers it cannot name, less what callers in the mesh reported
- * to it: what is left came from outside the mesh (a meshlet server on plaintext knows no caller,
- * so without this every mesh call would show twice). Its latency stays the destination's view
- * of all those requests (a histogram cannot be subtracted).
- */
-function unreported(t: EdgeTraffic, reported: ReadonlyMap<string, EdgeTraffic>): EdgeTraffic | undefined {
-  const r = reported.get(destKey(t));
-  if (!r) return t;
-  const requests = t.requests - r.requests;
-  if (requests <= 0) return undefined;
-  const codes = new Map<string, number>();
-  for (const [c, n] of t.codes) {
-    const left = n - (r.codes.get(c) ?? 0);
-    if (left > 0) codes.set(c, left);
-  }
-  return { ref: t.ref, requests, errors: Math.min(requests, Math.max(0, t.errors - r.errors)), codes, buckets: t.buckets };
-}

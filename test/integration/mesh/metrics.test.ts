@@ -179,6 +179,41 @@ spec:
   assert.equal(value(samples, 'istio_request_messages_total', grpcSvc), grpcAll - 1, 'the denied call never read its message');
 });
 
+test('metadata exchange: a caller that reports metrics names itself, so the server\'s reporter="destination" series carry its source_* labels (HTTP and gRPC)', async () => {
+  const { resources } = parseConfig(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: catalog }
+spec:
+  hosts: [catalog.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - { number: 9091, name: grpc, protocol: GRPC }
+  workloadSelector: { labels: { app: catalog } }
+`, 'catalog.yaml');
+  await server.store.apply(resources);
+  const serving = await mesh({ service: 'catalog', labels: { app: 'catalog', version: 'v1' }, metricsPort: 0 });
+  await serving.listen((_req, res) => { res.end('ok'); }, { port: 0, servicePort: 9080 });
+  const g = serving.grpc.createServer({ servicePort: 9091, drainTimeoutMs: 200 });
+  g.server.addService(SVC, handlers({ name: 'catalog-v1', behaviour: {}, calls: 0 }));
+  await g.bind('127.0.0.1:0');
+  after(() => g.close());
+  const caller = await mesh({ service: 'storefront', labels: { app: 'storefront', version: 'v1' }, metricsPort: 0 });
+  await waitFor(async () => (await caller.fetch('http://catalog:9080/')).status === 200, 5000, 'catalog HTTP routed');
+  const c = caller.grpc.client(SvcClient, 'catalog:9091');
+  after(() => c.close());
+  await waitFor(async () => (await unary(c).catch(() => undefined))?.from === 'catalog-v1', 5000, 'catalog gRPC routed');
+  for (let i = 0; i < 3; i++) await (await caller.fetch('http://catalog:9080/items/0')).text();
+  for (let i = 0; i < 2; i++) await unary(c);
+  const samples = await scrape(serving);
+  const named = { reporter: 'destination', source_workload: 'storefront-v1', source_workload_namespace: 'default', source_app: 'storefront', source_version: 'v1', source_canonical_service: 'storefront', source_canonical_revision: 'v1' };
+  assert.ok(value(samples, 'istio_requests_total', { ...named, request_protocol: 'http', destination_workload: 'catalog-v1' }) >= 3);
+  assert.ok(value(samples, 'istio_requests_total', { ...named, request_protocol: 'grpc', destination_workload: 'catalog-v1' }) >= 2);
+  assert.equal(value(samples, 'istio_requests_total', { reporter: 'destination', source_workload: 'unknown', destination_workload: 'catalog-v1' }), 0, 'no call from storefront counted as an unknown caller');
+  // Identity still comes from certificates only: plaintext callers stay source_principal="unknown".
+  assert.equal(value(samples, 'istio_requests_total', { ...named, source_principal: 'unknown' }), value(samples, 'istio_requests_total', named));
+});
+
 test('admin /prometheus/targets: every mesh with a metrics port (pure clients too), gone after close()', async () => {
   const pure = await mesh({ metricsPort: 0, namespace: 'shop', labels: { app: 'cart', version: 'v7' } });
   const target = `127.0.0.1:${pure.metricsPort}`;
