@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import protobuf from 'protobufjs';
 
 // protobufjs' own google.protobuf.Struct: an independent encoder/decoder to check the bytes against.
-const Struct = protobuf.Root.fromJSON(protobuf.common['google/protobuf/struct.proto']!).lookupType('google.protobuf.Struct');
+const Struct = protobuf.Root.fromJSON(protobuf.common.get('google/protobuf/struct.proto')!).lookupType('google.protobuf.Struct');
 type Value = { stringValue?: string; structValue?: { fields: Record<string, Value> } };
 const plain = (fields: Record<string, Value>): unknown => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.structValue ? plain(v.structValue.fields) : v.stringValue]));
 const struct = (o: Record<string, unknown>): { fields: Record<string, Value> } => ({ fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? { stringValue: v } : { structValue: struct(v as Record<string, unknown>) }])) });
