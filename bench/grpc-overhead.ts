@@ -15,7 +15,7 @@ import { parseConfig } from '../src/config/index.js';
 import { createControlServer } from '../src/control/index.js';
 import { EchoClient, echoCall } from '../src/testing/echo.js';
 import { track, untrack } from './lib/cleanup.js';
-import { interleaved, median, runFreshChild } from './lib/fresh-process.js';
+import { callgrindTable, interleaved, median, runFreshChild } from './lib/fresh-process.js';
 import { ECHO_HOST, echoServiceEntry } from './lib/grpc-echo-config.js';
 import { meshLib } from './lib/mesh-lib.js';
 import { pinned, SERVER_CPU } from './lib/pin.js';
@@ -76,24 +76,6 @@ function runChild(id: VariantId, port: number, xdsPort: number, calls = args.cal
   return runFreshChild<Sample>(new URL(import.meta.url), id, ['--port', String(port), '--xds', String(xdsPort), '--calls', calls, '--warmup', args.warmup!, '--deadline', args.callgrind ? '600000' : args.deadline!, ...(args.source ? ['--source'] : [])]);
 }
 
-async function callgrindTable(port: number, xdsPort: number): Promise<void> {
-  process.env.BENCH_CALLGRIND = '1';
-  const n = Number(args.calls);
-  const per = new Map<VariantId, number>();
-  for (const id of VARIANTS) {
-    const a = await runChild(id, port, xdsPort, String(n));
-    const b = await runChild(id, port, xdsPort, String(3 * n));
-    per.set(id, (b.instructions! - a.instructions!) / (2 * n));
-  }
-  const base = per.get('raw grpc-js')!;
-  console.log(`instructions per unary call (callgrind; ${n} vs ${3 * n} calls after ${args.warmup} warm-up, 16 in flight), node ${process.version}`);
-  console.log('| variant | instructions per call | added | ratio |');
-  console.log('| --- | --- | --- | --- |');
-  for (const id of VARIANTS) {
-    const x = per.get(id)!;
-    console.log(`| ${id} | ${Math.round(x).toLocaleString('en')} | ${Math.round(x - base).toLocaleString('en')} | ${(x / base).toFixed(3)}× |`);
-  }
-}
 
 async function main(): Promise<void> {
   const [cmd, cmdArgs] = pinned(SERVER_CPU, process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./grpc-server.ts', import.meta.url))]);
@@ -104,7 +86,7 @@ async function main(): Promise<void> {
   const control = await createControlServer({ xdsPort: 0, adminPort: null, debounceMs: 5 });
   try {
     await control.store.apply(parseConfig(echoServiceEntry(port), 'bench.yaml').resources);
-    if (args.callgrind) return await callgrindTable(port, control.xdsPort);
+    if (args.callgrind) return await callgrindTable(VARIANTS, 'raw grpc-js', Number(args.calls), 'instructions per unary call, 16 in flight', (id, units) => runChild(id, port, control.xdsPort, String(units)));
     const rounds = Number(args.rounds);
     const samples = await interleaved(VARIANTS, rounds, (id) => runChild(id, port, control.xdsPort));
     const base = median(samples.get('raw grpc-js')!.map((s) => s.cpuUs));

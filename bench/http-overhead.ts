@@ -19,7 +19,7 @@ import { FEATURES_HOST, meshBenchConfig, PLAIN_HOST } from './cases/http-mesh-co
 import { track, untrack } from './lib/cleanup.js';
 import { startControlProcess } from './lib/control-process.js';
 import { DIST_ENTRY, meshLib } from './lib/mesh-lib.js';
-import { interleaved, median, runFreshChild } from './lib/fresh-process.js';
+import { callgrindTable, interleaved, median, runFreshChild } from './lib/fresh-process.js';
 import { pinPid, SERVER_CPU } from './lib/pin.js';
 import { RpcChild } from './lib/rpc-child.js';
 
@@ -102,24 +102,6 @@ function runChild(id: VariantId, port: number, xdsPort: number, requests = args.
     '--requests', requests, '--warmup', args.warmup!, '--concurrency', args.concurrency!, '--payload', args.payload!, ...(args.source ? ['--source'] : [])]);
 }
 
-async function callgrindTable(port: number, xdsPort: number): Promise<void> {
-  process.env.BENCH_CALLGRIND = '1';
-  const n = Number(args.requests);
-  const per = new Map<VariantId, number>();
-  for (const id of VARIANTS) {
-    const a = await runChild(id, port, xdsPort, String(n));
-    const b = await runChild(id, port, xdsPort, String(3 * n));
-    per.set(id, (b.instructions! - a.instructions!) / (2 * n));
-  }
-  const base = per.get('raw')!;
-  console.log(`instructions per request (callgrind; ${n} vs ${3 * n} requests after ${args.warmup} warm-up, payload ${args.payload}, c=${args.concurrency}), node ${process.version}`);
-  console.log('| variant | instructions per request | added | ratio |');
-  console.log('| --- | --- | --- | --- |');
-  for (const id of VARIANTS) {
-    const x = per.get(id)!;
-    console.log(`| ${id} | ${Math.round(x).toLocaleString('en')} | ${Math.round(x - base).toLocaleString('en')} | ${(x / base).toFixed(3)}× |`);
-  }
-}
 
 async function main(): Promise<void> {
   if (!args.source) {
@@ -132,7 +114,7 @@ async function main(): Promise<void> {
   pinPid(control.pid, SERVER_CPU);
   try {
     await control.admin('/apply', { method: 'POST', body: meshBenchConfig(port) });
-    if (args.callgrind) return await callgrindTable(port, control.xdsPort);
+    if (args.callgrind) return await callgrindTable(VARIANTS, 'raw', Number(args.requests), `instructions per request, payload ${args.payload}, c=${args.concurrency}`, (id, units) => runChild(id, port, control.xdsPort, String(units)));
     const rounds = Number(args.rounds);
     const samples = await interleaved(VARIANTS, rounds, (id) => runChild(id, port, control.xdsPort));
     const base = median(samples.get('raw')!.map((s) => s.cpuUs));

@@ -29,7 +29,8 @@ export function runJsonChild<T>(label: string, nodeArgs: string[]): Promise<T> {
   const cg = process.env.BENCH_CALLGRIND === '1' ? join(mkdtempSync(join(tmpdir(), 'meshlet-cg-')), 'out') : undefined;
   const argv = [...flags, ...nodeArgs];
   const [cmd, cmdArgs] = cg
-    ? pinned(CLIENT_CPU, 'valgrind', ['--tool=callgrind', `--callgrind-out-file=${cg}`, '--dump-instr=no', process.execPath, ...argv])
+    // --single-threaded: V8 compiles on the main thread, so when the JIT finishes cannot change the count.
+    ? pinned(CLIENT_CPU, 'valgrind', ['--tool=callgrind', `--callgrind-out-file=${cg}`, '--dump-instr=no', process.execPath, '--single-threaded', ...argv])
     : pinned(CLIENT_CPU, process.execPath, argv);
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -68,4 +69,27 @@ function callgrindTotal(file: string): number {
   const m = /^(?:totals|summary): (\d+)/m.exec(text);
   if (!m) throw new Error(`no totals in callgrind output ${file}`);
   return Number(m[1]);
+}
+
+/**
+ * Instructions per unit (request, call) for each variant under callgrind: every variant runs at
+ * `n` and 3`n` units after the same warm-up, and the difference is divided by 2`n`, so start-up
+ * and warm-up cancel out. Prints a markdown table against `base`.
+ */
+export async function callgrindTable<V extends string>(variants: readonly V[], base: V, n: number, title: string, run: (variant: V, units: number) => Promise<{ instructions?: number }>): Promise<void> {
+  process.env.BENCH_CALLGRIND = '1';
+  const per = new Map<V, number>();
+  for (const v of variants) {
+    const a = await run(v, n);
+    const b = await run(v, 3 * n);
+    per.set(v, (b.instructions! - a.instructions!) / (2 * n));
+  }
+  const b0 = per.get(base)!;
+  console.log(`${title} (callgrind, V8 --single-threaded; ${n} vs ${3 * n} after the same warm-up), node ${process.version}`);
+  console.log('| variant | instructions | added | ratio |');
+  console.log('| --- | --- | --- | --- |');
+  for (const v of variants) {
+    const x = per.get(v)!;
+    console.log(`| ${v} | ${Math.round(x).toLocaleString('en')} | ${Math.round(x - b0).toLocaleString('en')} | ${(x / b0).toFixed(3)}× |`);
+  }
 }
