@@ -97,7 +97,7 @@ async function setup(variant: Variant) {
   const control = await createControlServer({ xdsPort: 0, adminPort: null, stateDir: null });
   await control.store.apply(parseConfig(meshBenchConfig(9), 'bench.yaml').resources);
   const mesh = await createMesh({
-    controlPlane: `127.0.0.1:${control.xdsPort}`, service: 'bench-client', strict: true,
+    controlPlane: `127.0.0.1:${control.xdsPort}`, service: 'bench-client', strict: true, initialFetchTimeoutMs: 300_000,
     ...(variant === 'pass-through, metrics on' ? { metricsPort: 0 } : {}),
   });
   const agent = new MemoryAgent();
