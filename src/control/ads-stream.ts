@@ -121,6 +121,8 @@ interface TypeState {
   /** The first request had no names: legacy wildcard, which later empty lists keep. */
   legacyWildcard: boolean;
   names: Set<string>;
+  /** resource_names of the request that set `names`, as sent (an ACK repeats it). */
+  requested?: readonly string[];
   /** `names` sorted, computed on the first push after a subscription change. */
   sorted?: string[];
   /** The inbound listener names among `names`, sorted (computed with `sorted`). */
@@ -213,7 +215,8 @@ export class AdsStream {
     const wildcard = req.resourceNames.includes('*') || (req.resourceNames.length === 0 && state.legacyWildcard);
     // Most requests are ACKs naming what the stream already subscribes to: keeping the state
     // keeps the subscription's content key, so an ACK costs no key rebuild (1,000 per push).
-    if (first || wildcard !== state.wildcard || !sameNames(state.names, req.resourceNames)) {
+    if (first || wildcard !== state.wildcard || !sameList(state.requested, req.resourceNames)) {
+      state.requested = req.resourceNames;
       state.wildcard = wildcard;
       state.names = new Set(req.resourceNames.filter((n) => n !== '*'));
       state.sorted = undefined;
@@ -401,16 +404,15 @@ function inboundNames(state: TypeState): string[] | undefined {
   return state.inbound.length > 0 ? state.inbound : undefined;
 }
 
-/** Whether a request's names are the subscription's already ('*' aside), without allocating. */
-function sameNames(current: ReadonlySet<string>, requested: readonly string[]): boolean {
-  let n = 0;
-  for (const name of requested) {
-    if (name === '*') continue;
-    if (!current.has(name)) return false;
-    n++;
-  }
-  // Duplicates in the request make n larger than the set's size; treat that as a change.
-  return n === current.size;
+/**
+ * Whether a request lists exactly the names of the one before it, in the same order: what an ACK
+ * does (clients resend their subscription as is). Any other list counts as a change, even one
+ * naming the same set, which only costs the key rebuild this check saves.
+ */
+function sameList(previous: readonly string[] | undefined, requested: readonly string[]): boolean {
+  if (previous === undefined || previous.length !== requested.length) return false;
+  for (let i = 0; i < requested.length; i++) if (previous[i] !== requested[i]) return false;
+  return true;
 }
 
 let isoCache = { ms: -1, iso: '' };
