@@ -149,6 +149,8 @@ export class AdsServer {
     const { registry, withdrawGraceMs, announcePolicy, warmUp } = this.options;
     const guard = new RequestGuard(this.limits);
     let ended = false;
+    const pushes = this.pushes;
+    const firePush = (e: PushEvent) => pushes.fire(e);
     const stream = new AdsStream(
       call.getPeer(),
       {
@@ -160,7 +162,10 @@ export class AdsServer {
         ...(warmUp ? { holding: () => warmUp.holding(), onReconnect: () => warmUp.onReconnect() } : {}),
         deregister: (nodeId, owner) => void registry.deregister(nodeId, { owner }),
         ...peerIdentityOf(call, this.trustDomain),
-        onPush: (e) => this.pushes.fire(e),
+        // A getter, not a closure test per push: listeners may subscribe after the stream opened.
+        get onPush() {
+          return pushes.size > 0 ? firePush : undefined;
+        },
         onNack: (e) => this.nacks.fire(e),
       },
       (bytes) => {

@@ -111,7 +111,8 @@ export interface StreamContext {
    * not the node's SERVICE_ACCOUNT claim, is what the announced endpoint carries.
    */
   peerIdentity?: { spiffeId: string; namespace: string; serviceAccount: string };
-  onPush(e: PushEvent): void;
+  /** Absent when nobody listens: a push to N streams then builds no N event objects. */
+  onPush?(e: PushEvent): void;
   onNack(e: NackEvent): void;
 }
 
@@ -120,6 +121,8 @@ interface TypeState {
   /** The first request had no names: legacy wildcard, which later empty lists keep. */
   legacyWildcard: boolean;
   names: Set<string>;
+  /** resource_names of the request that set `names`, as sent (an ACK repeats it). */
+  requested?: readonly string[];
   /** `names` sorted, computed on the first push after a subscription change. */
   sorted?: string[];
   /** The inbound listener names among `names`, sorted (computed with `sorted`). */
@@ -189,7 +192,7 @@ export class AdsStream {
     let state = this.types.get(req.typeUrl);
     const first = state === undefined;
     if (state && state.lastNonce !== undefined && req.responseNonce !== state.lastNonce) {
-      log('%s %s: stale nonce %s (latest %s) ignored', this.label(), shortTypeName(req.typeUrl), req.responseNonce, state.lastNonce);
+      if (log.enabled) log('%s %s: stale nonce %s (latest %s) ignored', this.label(), shortTypeName(req.typeUrl), req.responseNonce, state.lastNonce);
       return;
     }
     // A new stream whose first request carries a version: the client held config from a
@@ -209,12 +212,17 @@ export class AdsStream {
       }
       state.ackedVersion = req.versionInfo || state.ackedVersion;
     }
-    const names = req.resourceNames.filter((n) => n !== '*');
-    state.wildcard = req.resourceNames.includes('*') || (req.resourceNames.length === 0 && state.legacyWildcard);
-    state.names = new Set(names);
-    state.sorted = undefined;
-    state.inbound = undefined;
-    state.keyVersion = undefined;
+    const wildcard = req.resourceNames.includes('*') || (req.resourceNames.length === 0 && state.legacyWildcard);
+    // Most requests are ACKs naming what the stream already subscribes to: keeping the state
+    // keeps the subscription's content key, so an ACK costs no key rebuild (1,000 per push).
+    if (first || wildcard !== state.wildcard || !sameList(state.requested, req.resourceNames)) {
+      state.requested = req.resourceNames;
+      state.wildcard = wildcard;
+      state.names = new Set(req.resourceNames.filter((n) => n !== '*'));
+      state.sorted = undefined;
+      state.inbound = undefined;
+      state.keyVersion = undefined;
+    }
     this.maybeSend(req.typeUrl, state, first);
   }
 
@@ -365,10 +373,10 @@ export class AdsStream {
     state.sentVersion = version;
     state.lastNonce = nonce;
     state.pending = true;
-    state.sent = { resources: all, names: state.wildcard ? '*' : (state.sorted ?? [...state.names].sort()), version, at: new Date().toISOString() };
-    log('%s %s: send version %s nonce %s (%d resources)', this.label(), shortTypeName(typeUrl), version, nonce, count);
+    state.sent = { resources: all, names: state.wildcard ? '*' : (state.sorted ??= [...state.names].sort()), version, at: isoNow() };
+    if (log.enabled) log('%s %s: send version %s nonce %s (%d resources)', this.label(), shortTypeName(typeUrl), version, nonce, count);
     this.send(buf);
-    this.ctx.onPush({ client: this.nodeId, typeUrl, version, nonce, resources: count });
+    this.ctx.onPush?.({ client: this.nodeId, typeUrl, version, nonce, resources: count });
   }
 
   /** Encoded resources a stream gets for a type: all of them, or its subscribed names that exist. */
@@ -394,4 +402,27 @@ function inboundNames(state: TypeState): string[] | undefined {
   if (state.names.size === 0) return undefined;
   state.inbound ??= [...state.names].filter((n) => n.startsWith(INBOUND_PREFIX)).sort();
   return state.inbound.length > 0 ? state.inbound : undefined;
+}
+
+/**
+ * Whether a request lists exactly the names of the one before it, in the same order: what an ACK
+ * does (clients resend their subscription as is). Any other list counts as a change, even one
+ * naming the same set, which only costs the key rebuild this check saves.
+ */
+function sameList(previous: readonly string[] | undefined, requested: readonly string[]): boolean {
+  if (previous === undefined || previous.length !== requested.length) return false;
+  for (let i = 0; i < requested.length; i++) if (previous[i] !== requested[i]) return false;
+  return true;
+}
+
+let isoCache = { ms: -1, iso: '' };
+
+/**
+ * `new Date().toISOString()` for the send time of every response: a push writes ~1,000 of
+ * them within the same few milliseconds, so one string per millisecond serves them all.
+ */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoCache.ms) isoCache = { ms, iso: new Date(ms).toISOString() };
+  return isoCache.iso;
 }

@@ -66,6 +66,26 @@ describe('AdsStream (SotW protocol)', () => {
     assert.equal(h.sent.length, 2);
   });
 
+  test('an ACK that swaps, repeats or widens names is a subscription change', () => {
+    const h = harness(snap({ a: 1, b: 2, c: 3 }));
+    h.req(['a', 'b']);
+    // Same count, one name swapped: must not pass for the same subscription.
+    h.req(['a', 'c'], h.sent.at(-1)!.nonce, { versionInfo: h.sent.at(-1)!.version });
+    assert.deepEqual(h.sent.at(-1)!.names, ['a', 'c']);
+    assert.equal(h.sent.length, 2);
+    // A repeated name with one dropped: the set is {a}, not {a, c}.
+    h.req(['a', 'a'], h.sent.at(-1)!.nonce, { versionInfo: h.sent.at(-1)!.version });
+    assert.deepEqual(h.sent.at(-1)!.names, ['a']);
+    assert.equal(h.sent.length, 3);
+    // Same names plus '*': wildcard now.
+    h.req(['a', '*'], h.sent.at(-1)!.nonce, { versionInfo: h.sent.at(-1)!.version });
+    assert.deepEqual(h.sent.at(-1)!.names, ['a', 'b', 'c']);
+    assert.equal(h.stream.status().types['LDS']!.subscribed, '*');
+    // The same names again (a plain ACK): nothing is resent.
+    h.req(['a', '*'], h.sent.at(-1)!.nonce, { versionInfo: h.sent.at(-1)!.version });
+    assert.equal(h.sent.length, 4);
+  });
+
   test('stale nonce is ignored, subscription changes included', () => {
     const h = harness(snap({ a: 1, b: 2 }));
     h.req(['a']);
