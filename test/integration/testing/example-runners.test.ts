@@ -30,7 +30,8 @@ test('node:test', async () => {
 });
 
 test('vitest', async () => {
-  const r = await run(bin('vitest'), ['run', '--config', 'examples/testing/vitest.config.ts']);
+  // CI=true makes vitest colour its summary even into a pipe; the assertion reads plain text.
+  const r = await run(bin('vitest'), ['run', '--config', 'examples/testing/vitest.config.ts'], { NO_COLOR: '1', FORCE_COLOR: '0' });
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /Tests\s+3 passed \(3\)/);
 });
