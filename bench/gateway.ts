@@ -8,7 +8,7 @@
 //
 //   node --import tsx bench/gateway.ts [--rounds 3] [--seconds 4] [--rate 500] [--connections 16]
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,8 +193,16 @@ spec:
     // meshlet gateway, its own process on the server CPU.
     const gwPlain = await freePort();
     const gwTls = await freePort();
-    const bin = fileURLToPath(new URL('../bin/meshlet.js', import.meta.url));
-    const [gc, ga] = pinned(SERVER_CPU, process.execPath, [bin, 'gateway', '--control-plane', `127.0.0.1:${control.xdsPort}`, '--host', '127.0.0.1', '--port', `80=${gwPlain}`, '--port', `443=${gwTls}`]);
+    // The gateway as users run it: the built CLI (dist/), unless BENCH_SOURCE=1 or there is no
+    // build (bin/meshlet.js then runs the sources through tsx, whose keep-names helper wraps
+    // every closure the hot path creates).
+    const distCli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+    const useDist = !process.env['BENCH_SOURCE'] && existsSync(distCli);
+    const bin = useDist ? fileURLToPath(new URL('./lib/run-dist-cli.mjs', import.meta.url)) : fileURLToPath(new URL('../bin/meshlet.js', import.meta.url));
+    log(`gateway from ${useDist ? 'dist/ (the build)' : 'the sources (tsx)'}`);
+    // BENCH_GATEWAY_FLAGS: node flags for the gateway process only (e.g. --cpu-prof --cpu-prof-dir=DIR).
+    const gwFlags = (process.env['BENCH_GATEWAY_FLAGS'] ?? '').split(' ').filter(Boolean);
+    const [gc, ga] = pinned(SERVER_CPU, process.execPath, [...gwFlags, bin, 'gateway', '--control-plane', `127.0.0.1:${control.xdsPort}`, '--host', '127.0.0.1', '--port', `80=${gwPlain}`, '--port', `443=${gwTls}`]);
     const gateway = spawn(gc, ga, { stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(gateway); track(gateway.pid);
     await waitPort(gwPlain, 'meshlet gateway', gateway);
