@@ -82,7 +82,7 @@ export class TokenUses {
     if (max === undefined) return async () => {};
     this.prune();
     let entry = this.entries.get(claims.jti);
-    if (entry && entry.used >= max) throw meshError('MESHLET_ERR_CA_TOKEN', `join token rejected: already used ${entry.used} of ${max} time${max === 1 ? '' : 's'}`);
+    if (entry && entry.used >= max) throw meshError('MESHLET_ERR_CA_TOKEN_USED', `join token rejected: already used ${entry.used} of ${max} time${max === 1 ? '' : 's'}`);
     if (!entry) {
       if (this.entries.size >= MAX_ENTRIES) throw meshError('MESHLET_ERR_CA_OVERLOADED', `${MAX_ENTRIES} bounded join tokens are in use; try again when some expire`);
       entry = { used: 0, expiresAt: claims.expiresAt };
