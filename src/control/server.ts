@@ -241,12 +241,18 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     configErrors,
     configViews: () => ads.configViews(),
     ...(scraper ? { graph: () => scraper.graph() } : {}),
+    // The CA opens after the admin port binds; until then (and without one) the routes answer 404.
+    ...(options.caDir !== undefined ? { tokens: { revoke: (what) => requireCa().revokeToken(what), revoked: () => requireCa().revocations.list() } } : {}),
     ...(guard ? { guard } : {}),
     ...(options.adminLimits ? { limits: options.adminLimits } : {}),
   });
   const configError = new Emitter<Diagnostic>((err) => log('config-error listener threw: %o', err));
   let closed = false;
   let ca: CertificateAuthority | undefined;
+  const requireCa = (): CertificateAuthority => {
+    if (!ca) throw meshError('MESHLET_ERR_CLOSED', 'the CA is not open (starting or closed)');
+    return ca;
+  };
   let secure: SecureServer | undefined;
   const close = async () => {
     if (closed) return;

@@ -8,7 +8,8 @@ import { createSigner, type Signer, type SignJob } from './sign.js';
 import { SignerPool } from './signer.js';
 import { JoinTokens, type JoinTokenRequest } from './tokens.js';
 import { TokenUses } from './token-uses.js';
-import { TokenRevocations } from './revocations.js';
+import { TokenRevocations, type Revocation } from './revocations.js';
+import { decodeJoinToken } from '../../security/identity/join-token.js';
 import { trace } from '../../internal/debug.js';
 import { Emitter, type Disposable } from '../../internal/events.js';
 
@@ -193,6 +194,30 @@ export class CertificateAuthority {
     const g = this.current;
     const leaf = await signWith(g, { csrPem, profile: { kind: 'server', ...names }, ...window(g, ROOT_TTL_MS) });
     return { keyPem: key.privateKeyPem, chainPem: [leaf, ...g.intermediatesPem, g.rootsPem[0]!].join('') };
+  }
+
+  /**
+   * Revokes a join token given as the token itself or its `jti` (see revocations.ts for what
+   * that stops). A token must be this CA's (signature, issuer, trust domain: else
+   * MESHLET_ERR_CA_TOKEN); one that already expired needs no revocation and is reported as such.
+   * For a bare jti, the expiry comes from the bounded-use ledger when the CA counted its uses,
+   * else the longest a token can live is assumed.
+   *
+   * @example
+   * ```ts
+   * const { revocation, added } = await ca.revokeToken({ token });
+   * ```
+   */
+  async revokeToken(what: { token?: string; jti?: string }): Promise<{ revocation?: Revocation; added: boolean; expired?: true }> {
+    if ((what.token === undefined) === (what.jti === undefined)) throw meshError('MESHLET_ERR_USAGE', 'revoke a token by its text or its jti (one of the two)');
+    if (what.jti !== undefined) {
+      const tokenExpiresAt = this.tokenUses.expiresAt(what.jti);
+      return this.revocations.revoke({ jti: what.jti, ...(tokenExpiresAt !== undefined ? { tokenExpiresAt } : {}) });
+    }
+    // An expired token is refused anyway; verifying it would only say "expired".
+    if (decodeJoinToken(what.token!).expiresAt + 120_000 < Date.now()) return { added: false, expired: true };
+    const claims = await this.tokens.verify(what.token!);
+    return this.revocations.revoke({ jti: claims.jti, tokenExpiresAt: claims.expiresAt, spiffeId: claims.spiffeId });
   }
 
   /** Shorthand for `tokens.create`. */

@@ -68,6 +68,11 @@ export class TokenUses {
     return new TokenUses(file, entries, now);
   }
 
+  /** When the bounded token `jti` expires, if its uses are counted here. */
+  expiresAt(jti: string): number | undefined {
+    return this.entries.get(jti)?.expiresAt;
+  }
+
   /** Tokens tracked now. */
   get size(): number {
     return this.entries.size;
