@@ -92,6 +92,8 @@ export interface EtcdConnection {
   /** Writes every entry only when none of `guardKey` exists yet; resolves whether it did. */
   createIfAbsent(guardKey: string, entries: Array<{ key: string; value: Buffer }>): Promise<boolean>;
   lease(ttlSeconds: number): EtcdLease;
+  /** A lease nobody renews: keys put under it go when `ttlSeconds` have passed. Resolves its id. */
+  grantLease(ttlSeconds: number): Promise<string>;
   /** Watches `prefix` from `fromRevision` (inclusive). */
   watch(prefix: string, fromRevision: number, handlers: EtcdWatchHandlers): Promise<{ cancel(): Promise<void> }>;
   close(): void;
@@ -203,6 +205,14 @@ export async function connectEtcd(target: EtcdTarget, options: { dialTimeoutMs?:
         for (const fn of lost) fn();
       });
       return { id: () => raw.grant(), onLost: (fn) => void lost.push(fn), revoke: () => raw.revoke().catch(() => {}), release: () => raw.release() };
+    },
+    async grantLease(ttlSeconds) {
+      const raw = client.lease(ttlSeconds, { autoKeepAlive: false });
+      try {
+        return await raw.grant();
+      } finally {
+        raw.release();
+      }
     },
     async watch(prefix, fromRevision, handlers) {
       const w = await client.watch().prefix(prefix).startRevision(String(fromRevision)).create();
