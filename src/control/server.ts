@@ -324,6 +324,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
           log('CA reloaded from etcd: roots %s, signer %s', change.rootsChanged ? 'changed' : 'same', change.signerChanged ? 'changed' : 'same');
         });
         revocationShare = await etcd.shareRevocations(ca.revocations);
+        etcd.shareTokenUses(ca.tokenUses);
       }
       secure = await SecureServer.start({ ca, ads, host, port: options.securePort ?? 15012, ...(options.secureServerNames ? { serverNames: options.secureServerNames } : {}) });
     }

@@ -10,6 +10,8 @@ import { SharedAnnouncements } from './etcd-announcements.js';
 import { CaDirSync, syncCaDir } from './etcd-ca.js';
 import { SharedRevocations } from './etcd-revocations.js';
 import type { TokenRevocations } from '../ca/revocations.js';
+import type { TokenUses } from '../ca/token-uses.js';
+import { SharedTokenUses } from './etcd-token-uses.js';
 import { loadStoreKey } from './store-key.js';
 
 /** The parts of one etcd backend a control server wires in. */
@@ -18,6 +20,8 @@ export interface EtcdBackend {
   announcements(local: AnnouncementSource): SharedAnnouncements;
   /** Brings `dir` to etcd's CA (or uploads it to an empty etcd); resolves what then keeps the two in step. */
   syncCa(dir: string, options: { storeKeyFile?: string; trustDomain?: string }): Promise<CaDirSync>;
+  /** Counts the uses of bounded join tokens in etcd (one count for every server). */
+  shareTokenUses(uses: TokenUses): void;
   /** Shares the CA's token revocations through etcd (read, watched, new ones written there). */
   shareRevocations(revocations: TokenRevocations): Promise<SharedRevocations>;
   close(): void;
@@ -42,6 +46,7 @@ export async function openEtcdBackend(url: string, options: { leaseTtlSeconds?: 
       await syncCaDir(conn, dir, key, o.trustDomain !== undefined ? { trustDomain: o.trustDomain } : {});
       return new CaDirSync(conn, dir, key);
     },
+    shareTokenUses: (uses) => uses.setShare(new SharedTokenUses(conn)),
     async shareRevocations(revocations) {
       const shared = new SharedRevocations(conn, revocations);
       await shared.start();

@@ -1,7 +1,7 @@
 // The CA across two control servers on one real etcd: a token revoked through A's admin API is
 // refused by B (a first join through B's secure port, and the renewal of a mesh that joined
-// through B) as soon as B's watch has it, with no restart; a bounded token's revocation is kept
-// in etcd under a lease; and a trust rotation made on A (root appended, A reloaded) is published
+// through B) as soon as B's watch has it, with no restart, the revocation kept in etcd under a
+// lease; a bounded token's uses are one count for both servers (compare-and-swap in etcd); and a trust rotation made on A (root appended, A reloaded) is published
 // to etcd, written into B's CA directory by B's watch, and reaches the next certificate of a mesh
 // that is B's client.
 import { after, before, describe, test } from 'node:test';
@@ -97,6 +97,19 @@ describe('the CA on etcd, two control servers', () => {
     await b.close();
     b = await createControlServer({ store: `${etcd.url}/ca1`, xdsPort: 0, adminPort: 0, caDir: join(dir, 'ca-b'), securePort: 0, storeKeyFile: join(dir, 'store.key'), warmupMs: 0, signerThreads: 1 });
     assert.ok(await b.ca!.revocations.check(jti));
+  });
+
+  test('a bounded token\'s uses are counted once for every server', async () => {
+    const once = await a.ca!.createJoinToken({ namespace: 'default', serviceAccount: 'reviews', maxUses: 1 });
+    await joinThrough(a, once);
+    await assert.rejects(joinThrough(b, once), (e: { code?: string }) => e.code === 'MESHLET_ERR_CA_TOKEN_USED', 'B knows A took the one use');
+    // Six requests racing through both servers for two uses: exactly two certificates.
+    const twice = await a.ca!.createJoinToken({ namespace: 'default', serviceAccount: 'reviews', maxUses: 2 });
+    const results = await Promise.allSettled([a, b, a, b, a, b].map((s) => bundleFrom(s, twice)));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 2);
+    for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as { code?: string }).code, 'MESHLET_ERR_CA_TOKEN_USED');
+    // Nothing went to the CA directories' ledgers.
+    for (const name of ['ca-a', 'ca-b']) await assert.rejects(readFile(join(dir, name, 'token-uses.json')), { code: 'ENOENT' });
   });
 
   test('a trust rotation made on A reaches the clients of B', async () => {
