@@ -72,6 +72,7 @@ export class TokenRevocations {
   private readonly shared = new Map<string, Revocation>();
   private seen: { mtimeMs: number; size: number; ino: number } | undefined;
   private share: RevocationShare | undefined;
+  private looking: Promise<void> | undefined;
 
   private constructor(private readonly dir: string, private readonly maxSvidTtlMs: number, private readonly now: () => number) {}
 
@@ -110,7 +111,11 @@ export class TokenRevocations {
 
   /** The revocation of `jti`, if any. Re-reads the file first when it changed on disk (a CLI revoke). */
   async check(jti: string): Promise<Revocation | undefined> {
-    await this.refresh(false).catch((err: unknown) => log('cannot re-read %s (%s); keeping the list as it was', this.file, (err as Error).message));
+    // Checks arriving together (a burst of CSRs) share one look at the file.
+    this.looking ??= this.refresh(false)
+      .catch((err: unknown) => log('cannot re-read %s (%s); keeping the list as it was', this.file, (err as Error).message))
+      .finally(() => { this.looking = undefined; });
+    await this.looking;
     const entry = this.shared.get(jti) ?? this.local.get(jti);
     return entry && entry.expiresAt >= this.now() - TOLERANCE_MS ? entry : undefined;
   }
