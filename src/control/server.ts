@@ -255,7 +255,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     configErrors,
     configViews: () => ads.configViews(),
     ...(scraper ? { graph: () => scraper.graph() } : {}),
-    // The CA opens after the admin port binds; until then (and without one) the routes answer 404.
+    // The CA opens after the admin port binds; until then they answer MESHLET_ERR_CLOSED (without --ca-dir: 404).
     ...(options.caDir !== undefined ? { tokens: { revoke: (what) => requireCa().revokeToken(what), revoked: () => requireCa().revocations.list() } } : {}),
     ...(guard ? { guard } : {}),
     ...(options.adminLimits ? { limits: options.adminLimits } : {}),
