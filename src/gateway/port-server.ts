@@ -12,6 +12,7 @@
  * Transfer-Encoding that does not end in chunked (RFC 9112 §6.3), and 431 to oversized headers.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContext, TLSSocket } from 'node:tls';
@@ -19,6 +20,7 @@ import type { Dispatcher } from 'undici';
 import { trace } from '../internal/debug.js';
 import { routeForName, type GatewayPort, type GatewayRoute } from './config.js';
 import { forward, localReply, sniOf } from './forward.js';
+import { H2Side, sniffPreface } from './h2.js';
 import { handshakeProblem, loadPortTls, portRange, type RouteTls } from './tls.js';
 
 const log = trace('gateway');
@@ -32,6 +34,8 @@ export interface GatewayLimits {
   keepAliveTimeoutMs?: number;
   maxConnections?: number;
   maxRequestsPerSocket?: number;
+  /** HTTP/2: streams a client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams?: number;
 }
 
 export const DEFAULT_LIMITS: Required<GatewayLimits> = {
@@ -42,6 +46,7 @@ export const DEFAULT_LIMITS: Required<GatewayLimits> = {
   keepAliveTimeoutMs: 5_000,
   maxConnections: 10_000,
   maxRequestsPerSocket: 0,
+  maxConcurrentStreams: 100,
 };
 
 interface Live {
@@ -56,13 +61,19 @@ export class PortServer {
   private readonly server: Server;
   readonly secure: boolean;
   private readonly sockets = new Set<Socket>();
+  /** HTTP/2 connections of this port (h2c by preface, or ALPN h2). */
+  private readonly h2: H2Side;
 
   private constructor(config: GatewayPort, tls: Map<GatewayRoute, RouteTls>, private readonly dispatcher: Dispatcher, limits: Required<GatewayLimits>) {
     this.live = { config, tls, sni: new Map() };
     this.secure = config.protocol === 'HTTPS';
-    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const handler = (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse): void => {
+      // node:http2's compatibility objects have the shape forward() reads and writes.
+      const req = request as IncomingMessage;
+      const res = response as ServerResponse;
       // Node drops headers past maxHeadersCount silently; Envoy refuses the request (431).
-      if (req.rawHeaders.length > 2 * limits.maxHeadersCount) {
+      const h2 = req.httpVersionMajor === 2;
+      if ((h2 ? headerCount(req.rawHeaders) : req.rawHeaders.length / 2) > limits.maxHeadersCount || (h2 && tooLarge(req.rawHeaders, limits.maxHeaderBytes))) {
         res.shouldKeepAlive = false;
         return localReply(res, 431, 'Request Header Fields Too Large');
       }
@@ -92,23 +103,39 @@ export class PortServer {
         ...common,
         ...first?.options,
         ...range,
+        ALPNProtocols: ['h2', 'http/1.1'],
         requestCert: request,
         rejectUnauthorized: false, // checked per route after the handshake (SIMPLE routes share the port)
         SNICallback: (name, cb) => cb(null, this.contextFor(name)),
       }, handler);
+      const h1 = this.takeConnections('secureConnection');
       this.server.on('secureConnection', (socket: TLSSocket) => {
         const t = this.tlsFor(socket.servername || undefined);
         const why = t ? handshakeProblem(socket, t) : 'no server certificate for this name';
         if (why) {
           log('closing TLS connection from %s: %s', socket.remoteAddress, why);
           socket.destroy();
+          return;
         }
+        if (socket.alpnProtocol === 'h2') this.h2.accept(socket);
+        else h1(socket);
       });
       this.server.on('tlsClientError', (err, socket) => {
         log('TLS handshake failed: %s', err.message);
         socket.destroy();
       });
-    } else this.server = createHttpServer(common, handler);
+    } else {
+      this.server = createHttpServer(common, handler);
+      const h1 = this.takeConnections('connection');
+      this.server.on('connection', (socket: Socket) => sniffPreface(socket, limits.headersTimeoutMs, (isH2) => {
+        if (isH2) return this.h2.accept(socket);
+        // The sniffed bytes are back on the (paused) socket: node:http replays them once the
+        // socket flows again. (An http2 session reads the buffer itself: never resumed for it.)
+        h1(socket);
+        socket.resume();
+      }));
+    }
+    this.h2 = new H2Side(limits, handler);
     this.server.maxHeadersCount = limits.maxHeadersCount + 1;
     this.server.maxConnections = limits.maxConnections;
     this.server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
@@ -116,6 +143,17 @@ export class PortServer {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
+  }
+
+  /**
+   * Takes over node:http's own connection listener for `event` (it is what parses HTTP/1.1), so
+   * a connection can go to the HTTP/2 side instead; returns it, bound to the server.
+   */
+  private takeConnections(event: 'connection' | 'secureConnection'): (socket: Socket) => void {
+    const [own] = this.server.listeners(event) as Array<(this: Server, socket: Socket) => void>;
+    if (!own) throw new Error(`node:http registered no ${event} listener`);
+    this.server.off(event, own);
+    return (socket) => own.call(this.server, socket);
   }
 
   /**
@@ -189,15 +227,34 @@ export class PortServer {
   /** Stops accepting, lets requests in flight finish for up to `drainMs`, then closes every connection. */
   async close(drainMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const h2 = this.h2.close(drainMs);
     this.server.closeIdleConnections();
     // Busy keep-alive connections close after their current response.
     for (const s of this.sockets) {
       const res = (s as Socket & { _httpMessage?: ServerResponse })._httpMessage;
       if (res && !res.headersSent) res.setHeader('connection', 'close');
     }
-    const timer = setTimeout(() => this.server.closeAllConnections(), drainMs);
+    const timer = setTimeout(() => {
+      this.server.closeAllConnections();
+      // Connections node:http does not track (HTTP/2 ones, and those still being sniffed).
+      for (const s of this.sockets) s.destroy();
+    }, drainMs);
     timer.unref();
-    await closed;
+    await Promise.all([closed, h2]);
     clearTimeout(timer);
   }
+}
+
+/** Headers of an HTTP/2 request, its pseudo-headers not counted (they are the request line). */
+function headerCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).charCodeAt(0) !== 58) n++;
+  return n;
+}
+
+/** Whether a header list (HTTP/2: names and values as received) is larger than `max` bytes. */
+function tooLarge(raw: readonly string[], max: number): boolean {
+  let n = 0;
+  for (const s of raw) if ((n += s.length) > max) return true;
+  return false;
 }
