@@ -14,6 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import type { GatewayRoute } from './config.js';
 import { hostCovered } from './config.js';
+import { clientCertHeader } from './tls.js';
 import { trace } from '../internal/debug.js';
 
 const log = trace('gateway');
@@ -180,6 +181,12 @@ export function forward(dispatcher: Dispatcher, target: ForwardTarget, req: Inco
   const peer = req.socket.remoteAddress ?? '';
   const clientAddress = peer.startsWith('::ffff:') ? peer.slice(7) : peer;
   const headers = edgeHeaders(req.headers, clientAddress, target.scheme);
+  if (target.scheme === 'https') {
+    // The connection's own socket (node:http2's compatibility socket is a proxy per stream).
+    const socket = ((req as unknown as { stream?: { session?: { socket?: TLSSocket } } }).stream?.session?.socket ?? req.socket) as TLSSocket;
+    const xfcc = clientCertHeader(socket);
+    if (xfcc !== undefined) headers['x-forwarded-client-cert'] = xfcc;
+  }
   const h2 = (req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream;
   const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : h2 !== undefined ? h2.endAfterHeaders === false : req.headers['transfer-encoding'] !== undefined;
   const opts = {

@@ -22,6 +22,7 @@ import { routeForName, type GatewayPort, type GatewayRoute } from './config.js';
 import { forward, localReply, sniOf } from './forward.js';
 import { H2Side, sniffPreface } from './h2.js';
 import { handshakeProblem, loadPortTls, portRange, type RouteTls } from './tls.js';
+import type { MeshTls } from '../security/tls/mesh-tls.js';
 
 const log = trace('gateway');
 
@@ -64,7 +65,7 @@ export class PortServer {
   /** HTTP/2 connections of this port (h2c by preface, or ALPN h2). */
   private readonly h2: H2Side;
 
-  private constructor(config: GatewayPort, tls: Map<GatewayRoute, RouteTls>, private readonly dispatcher: Dispatcher, limits: Required<GatewayLimits>) {
+  private constructor(config: GatewayPort, tls: Map<GatewayRoute, RouteTls>, private readonly dispatcher: Dispatcher, limits: Required<GatewayLimits>, private readonly meshTls?: MeshTls) {
     this.live = { config, tls, sni: new Map() };
     this.secure = config.protocol === 'HTTPS';
     const handler = (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse): void => {
@@ -98,15 +99,21 @@ export class PortServer {
     if (this.secure) {
       const range = portRange([...tls.values()]);
       const first = this.defaultTls();
-      const request = [...tls.values()].some((t) => t.requestClientCert);
+      const self = this;
       this.server = createHttpsServer({
         ...common,
         ...first?.options,
         ...range,
         ALPNProtocols: ['h2', 'http/1.1'],
-        requestCert: request,
+        // A connection without SNI gets the default route's; one with SNI its route's (below).
+        requestCert: first?.requestClientCert ?? false,
         rejectUnauthorized: false, // checked per route after the handshake (SIMPLE routes share the port)
-        SNICallback: (name, cb) => cb(null, this.contextFor(name)),
+        // node calls this as a method of the TLSSocket being handshaken: it is `this` here.
+        SNICallback(this: unknown, name: string, cb: (err: Error | null, ctx?: SecureContext) => void) {
+          const t = self.tlsFor(name);
+          if (t) requestCertificate(this, t.requestClientCert);
+          cb(null, t?.context);
+        },
       }, handler);
       const h1 = this.takeConnections('secureConnection');
       this.server.on('secureConnection', (socket: TLSSocket) => {
@@ -160,10 +167,10 @@ export class PortServer {
    * Binds a port's server (`port` 0: a free one); rejects when the port cannot be bound or an
    * HTTPS port has no usable certificate.
    */
-  static async start(config: GatewayPort, dispatcher: Dispatcher, opts: { host: string; port: number; credentials?: string | undefined; limits: Required<GatewayLimits> }, problems: string[]): Promise<PortServer> {
-    const tls = config.protocol === 'HTTPS' ? await loadPortTls(config.routes, opts.credentials, problems) : new Map<GatewayRoute, RouteTls>();
+  static async start(config: GatewayPort, dispatcher: Dispatcher, opts: { host: string; port: number; credentials?: string | undefined; limits: Required<GatewayLimits>; meshTls?: MeshTls | undefined }, problems: string[]): Promise<PortServer> {
+    const tls = config.protocol === 'HTTPS' ? await loadPortTls(config.routes, opts.credentials, problems, opts.meshTls) : new Map<GatewayRoute, RouteTls>();
     if (config.protocol === 'HTTPS' && tls.size === 0) throw new Error(`port ${config.port}: no HTTPS server has a usable certificate`);
-    const s = new PortServer(config, tls, dispatcher, opts.limits);
+    const s = new PortServer(config, tls, dispatcher, opts.limits, opts.meshTls);
     await new Promise<void>((resolve, reject) => {
       s.server.once('error', reject);
       s.server.listen(opts.port, config.bind ?? opts.host, () => {
@@ -185,14 +192,18 @@ export class PortServer {
 
   /** New routes (and certificates) for the same port and protocol; keeps the old TLS when none loads. */
   async update(config: GatewayPort, credentials: string | undefined, problems: string[]): Promise<void> {
-    const tls = config.protocol === 'HTTPS' ? await loadPortTls(config.routes, credentials, problems) : new Map<GatewayRoute, RouteTls>();
+    const tls = config.protocol === 'HTTPS' ? await loadPortTls(config.routes, credentials, problems, this.meshTls) : new Map<GatewayRoute, RouteTls>();
     if (config.protocol === 'HTTPS' && tls.size === 0) {
       problems.push(`port ${config.port}: no HTTPS server has a usable certificate; keeping the previous ones`);
       return;
     }
     this.live = { config, tls, sni: new Map() };
     const first = this.defaultTls();
-    if (this.secure && first) (this.server as unknown as { setSecureContext(o: object): void }).setSecureContext({ ...first.options, ...portRange([...tls.values()]) });
+    if (this.secure && first) {
+      (this.server as unknown as { setSecureContext(o: object): void }).setSecureContext({ ...first.options, ...portRange([...tls.values()]) });
+      // node:tls reads requestCert per new connection: a route that became MUTUAL (or stopped being) takes effect now.
+      (this.server as unknown as { requestCert: boolean }).requestCert = first.requestClientCert;
+    }
   }
 
   private routeOf(req: IncomingMessage): GatewayRoute | undefined {
@@ -242,6 +253,20 @@ export class PortServer {
     timer.unref();
     await Promise.all([closed, h2]);
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Sets whether the server asks this connection for a client certificate. Called from the SNI
+ * callback, before the server's first flight (OpenSSL lets the verify mode change until the
+ * CertificateRequest is sent); node keeps the verify mode on the TLSSocket's native handle.
+ */
+function requestCertificate(socket: unknown, request: boolean): void {
+  const handle = (socket as { _handle?: { setVerifyMode?: (request: boolean, reject: boolean) => void } } | undefined)?._handle;
+  try {
+    handle?.setVerifyMode?.(request, false);
+  } catch (err) {
+    log('could not set the client certificate request: %o', err);
   }
 }
 
