@@ -1,7 +1,11 @@
 /**
  * One bound server port of the gateway: node:http (plain text) or node:https (terminated TLS,
  * the context chosen by SNI), hardened as a public edge, and updated in place when its routes
- * change (the socket stays bound; new connections see the new certificates and routes).
+ * change (the socket stays bound; new connections see the new certificates and routes). Each
+ * connection is handed on by protocol (h2.ts): node:http's own connection listener is taken
+ * over (`takeConnections`) and a connection goes to it (HTTP/1.1) or to the port's HTTP/2 side,
+ * by the preface on a plain port and by ALPN on a TLS one; another kind of connection handling
+ * can sit beside these two the same way.
  *
  * Limits follow Envoy's edge defaults where Node has the knob: 60 KiB of request headers
  * (`max_request_headers_kb`), 100 headers (`max_headers_count`); a client must finish its
