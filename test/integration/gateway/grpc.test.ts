@@ -3,10 +3,11 @@
 // with the gateway's own identity (and plaintext h2c from a gateway without one). Unary,
 // server/client/bidi streaming, a status with details and trailing metadata, a deadline that
 // reaches the backend as grpc-timeout and cancels it there; HTTP/1.1 still served on both ports;
-// HTTP/2 limits; GOAWAY on close while a stream in flight finishes.
+// HTTP/2 limits and slow starts; GOAWAY on close while a stream in flight finishes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
+import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { request, Agent } from 'undici';
 import { createControlServer, type ControlServer } from '../../../src/control/index.js';
@@ -305,7 +306,21 @@ describe('HTTP/2 at the edge', () => {
     }
   });
 
-  test('close() sends GOAWAY: the stream in flight finishes, no new stream is accepted', async () => {
+  test('slow starts: a half-sent preface is closed after the headers timeout; an HTTP/2 session that goes quiet gets GOAWAY', async () => {
+    const gw = await gateway(false, { headersTimeoutMs: 300, keepAliveTimeoutMs: 300 });
+    const raw = connect(gw.ports[80]!, '127.0.0.1');
+    raw.on('error', () => {});
+    const closed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
+    raw.write('PRI * HTTP/2'); // neither the whole preface nor anything else
+    await closed;
+    const session = http2.connect(`http://127.0.0.1:${gw.ports[80]}`);
+    session.on('error', () => {});
+    const goaway = await new Promise<number>((resolve) => session.once('goaway', (code) => resolve(code)));
+    assert.equal(goaway, http2.constants.NGHTTP2_NO_ERROR);
+    session.destroy();
+  });
+
+  test('close() sends GOAWAY (NO_ERROR), and the stream in flight still finishes with its trailers', async () => {
     const gw = await gateway(false);
     const c = plainClient(gw);
     await waitFor(async () => unary(c).catch(() => undefined), 10_000, 'routed');
