@@ -273,6 +273,12 @@ spec:
       const n = [...results].find(([v]) => v.name === 'nginx' && v.proto === proto)?.[1];
       if (m && n) lines.push(`\n${proto}: meshlet/nginx throughput per core ${(median(m.map((x) => x.perCore)) / median(n.map((x) => x.perCore))).toFixed(2)}× (goal with TLS ≥ 0.5×), raw throughput ${(median(m.map((x) => x.rps)) / median(n.map((x) => x.rps))).toFixed(2)}×`);
     }
+    const a = [...results].find(([v]) => v.name === 'meshlet gateway' && v.proto === 'plain')?.[1];
+    const aa = [...results].find(([v]) => v.name === 'meshlet gateway (A/A)')?.[1];
+    if (a && aa) {
+      const spread = median(aa.map((x) => x.perCore)) / median(a.map((x) => x.perCore));
+      lines.push(`\nA/A (meshlet plain twice): ${spread.toFixed(3)}× per core${Math.abs(spread - 1) > 0.03 ? ' — outside ±3%: this run is void' : ''}`);
+    }
     process.stdout.write(lines.join('\n') + '\n');
     await control.close();
   } finally {
