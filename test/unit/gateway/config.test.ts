@@ -76,3 +76,14 @@ test('credentialName resolves inside the credentials directory only', () => {
   assert.throws(() => tlsFiles({ mode: 'SIMPLE', credentialName: '../etc' }, '/secrets'), /not a valid secret name/);
   assert.throws(() => tlsFiles({ mode: 'SIMPLE', credentialName: 'shop' }, undefined), /needs a credentials directory/);
 });
+
+test('ISTIO_MUTUAL needs no certificate files; subjectAltNames must be a list of names', () => {
+  const { ports, problems } = gatewayPorts([
+    listener('0.0.0.0_443/https.443.m.gw.default', { port: 443, protocol: 'HTTPS', route: 'https.443.m.gw.default', hosts: ['*'], redirectHosts: [], tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: ['spiffe://cluster.local/ns/default/sa/web'] } }),
+    listener('0.0.0.0_8443/https.8443.n.gw.default', { port: 8443, protocol: 'HTTPS', route: 'https.8443.n.gw.default', hosts: ['*'], redirectHosts: [], tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: 'spiffe://x' } }),
+  ]);
+  assert.deepEqual(ports.map((p) => p.port), [443]);
+  assert.deepEqual(ports[0]!.routes[0]!.tls, { mode: 'ISTIO_MUTUAL', subjectAltNames: ['spiffe://cluster.local/ns/default/sa/web'] });
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0]!, /subjectAltNames: not a list/);
+});
