@@ -6,7 +6,7 @@
  * through the same engine and dispatcher a mesh client uses.
  */
 import { randomBytes } from 'node:crypto';
-import { createMesh } from '../mesh/create.js';
+import { createMesh, meshTlsOf } from '../mesh/create.js';
 import type { Mesh } from '../mesh/types.js';
 import type { ListenerModel } from '../core/model/index.js';
 import { trace } from '../internal/debug.js';
@@ -96,6 +96,8 @@ class GatewayProcess implements Gateway {
   private readonly listeners = new Map<string, ListenerModel>();
   private readonly servers = new Map<number, PortServer>();
   private readonly watch: Disposable;
+  /** ISTIO_MUTUAL servers serve the gateway's SVID: a rotation reloads the ports' TLS. */
+  private readonly rotation: Disposable | undefined;
   private readonly limits: Required<GatewayLimits>;
   private current: Promise<void> = Promise.resolve();
   private dirty = false;
@@ -104,6 +106,9 @@ class GatewayProcess implements Gateway {
 
   constructor(readonly mesh: Mesh, private readonly options: GatewayOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.rotation = meshTlsOf(mesh)?.onChange(() => {
+      if ([...this.listeners.values()].some((l) => JSON.stringify(l.metadata?.[GATEWAY_METADATA] ?? {}).includes('ISTIO_MUTUAL'))) this.schedule();
+    });
     this.watch = mesh.xds.watch(TYPE_URL.listener, '*', {
       onChange: (name, l) => {
         if (!l.metadata?.[GATEWAY_METADATA] && !this.listeners.has(name)) return;
@@ -162,7 +167,7 @@ class GatewayProcess implements Gateway {
       }
       const local = this.options.ports?.[p.port] ?? p.port;
       try {
-        const s = await PortServer.start(p, this.mesh.dispatcher, { host: this.options.host ?? '0.0.0.0', port: local, credentials: this.options.credentials, limits: this.limits }, problems);
+        const s = await PortServer.start(p, this.mesh.dispatcher, { host: this.options.host ?? '0.0.0.0', port: local, credentials: this.options.credentials, limits: this.limits, meshTls: meshTlsOf(this.mesh) }, problems);
         if (this.closing) await s.close(0);
         else this.servers.set(p.port, s);
       } catch (err) {
@@ -176,6 +181,7 @@ class GatewayProcess implements Gateway {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.watch.dispose();
+      this.rotation?.dispose();
       await this.current;
       const drain = this.options.drainTimeoutMs ?? 5000;
       await Promise.all([...this.servers.values()].map((s) => s.close(drain)));

@@ -110,6 +110,19 @@ interface Served {
   port: NodePort;
 }
 
+/**
+ * The TLS side of a mesh's identity (its SVID, trust bundle, rotation), for the gateway, which
+ * terminates ISTIO_MUTUAL with it. Internal: not part of the public surface.
+ *
+ * @example
+ * ```ts
+ * meshTlsOf(gateway.mesh)?.current()?.spiffeId;
+ * ```
+ */
+export function meshTlsOf(mesh: Mesh): MeshTls | undefined {
+  return mesh instanceof MeshClient ? mesh.meshTls : undefined;
+}
+
 class MeshClient implements Mesh {
   readonly dispatcher: MeshDispatcher;
   readonly engine: ReturnType<typeof createEngine>;
@@ -391,6 +404,11 @@ class MeshClient implements Mesh {
 
   get identity(): string | undefined {
     return this.tls?.spiffeId || undefined;
+  }
+
+  /** Internal (see {@link meshTlsOf}). */
+  get meshTls(): MeshTls | undefined {
+    return this.tls;
   }
 
   installGlobalDispatcher(): Disposable {
