@@ -48,6 +48,13 @@ export interface MeshOptions {
   drainTimeoutMs?: number;
   /** Reconnect backoff of the xDS stream. */
   xdsBackoff?: BackoffOptions;
+  /**
+   * Incremental xDS (`DeltaAggregatedResources`): after the first config, a change sends only the
+   * resources that changed, and a reconnect only what the client does not already hold. Default
+   * true, as Istio's `ISTIO_DELTA_XDS` for its proxies (env `MESHLET_XDS_DELTA=false` turns it
+   * off); a control plane that answers UNIMPLEMENTED is spoken to in state of the world instead.
+   */
+  xdsDelta?: boolean;
   /** Cluster DNS suffix. Default `cluster.local`. */
   domainSuffix?: string;
   /** xDS node id; default `<service>-<pid>-<random>.<namespace>`. */
