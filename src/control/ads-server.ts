@@ -70,6 +70,8 @@ export class AdsServer {
   private nonce = 0;
   /** Resolved limits (defaults filled in). */
   readonly limits: AdsLimits;
+  /** Responses and their bytes written on every stream since start (both protocols). */
+  readonly traffic = { responses: 0, bytes: 0 };
 
   /**
    * Trust domain of the mesh CA (set when the control server has one): a stream whose verified
@@ -196,7 +198,10 @@ export class AdsServer {
         onNack: (e) => this.nacks.fire(e),
       },
       (bytes) => {
-        if (!ended) call.write(bytes);
+        if (ended) return;
+        this.traffic.responses++;
+        this.traffic.bytes += bytes.length;
+        call.write(bytes);
       },
     );
     const entry = { stream, call: call as Call<unknown> };
