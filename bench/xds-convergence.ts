@@ -35,6 +35,8 @@ export interface ConvergenceResult {
   /** Of the first protocol's server (one per protocol is started). */
   perClientRssKiB: number;
   perClientHeapKiB: number;
+  /** Per server, in `protocols` order. */
+  memory: Array<{ protocol: Protocol; rssKiB: number; heapKiB: number }>;
 }
 
 export type Protocol = 'default' | 'sotw' | 'delta';
@@ -82,13 +84,18 @@ export async function runConvergence(opts: { clients: number; changes: number; w
       for (let i = 0; i < services; i++) await apply(side, otherService(i));
     }
     await new Promise((r) => setTimeout(r, 200));
-    const idle = await sides[0]!.control.admin<{ memory: NodeJS.MemoryUsage }>('/debug/process?gc=1');
+    const idle: NodeJS.MemoryUsage[] = [];
+    for (const side of sides) idle.push((await side.control.admin<{ memory: NodeJS.MemoryUsage }>('/debug/process?gc=1')).memory);
     for (const side of sides) {
       side.pool = await ClientPool.start(`127.0.0.1:${side.control.xdsPort}`, N, workers, { ...(side.protocol === 'default' ? {} : { delta: side.protocol === 'delta' }), endpoints });
       await side.pool.measure({ kind: 'synced', v1Weight: 90, weight: 1 }, async () => {}, 60_000);
     }
     await new Promise((r) => setTimeout(r, 500));
-    const loaded = await sides[0]!.control.admin<{ memory: NodeJS.MemoryUsage; clients: number }>('/debug/process?gc=1');
+    const memory: ConvergenceResult['memory'] = [];
+    for (const [i, side] of sides.entries()) {
+      const loaded = (await side.control.admin<{ memory: NodeJS.MemoryUsage }>('/debug/process?gc=1')).memory;
+      memory.push({ protocol: side.protocol, rssKiB: (loaded.rss - idle[i]!.rss) / N / 1024, heapKiB: (loaded.heapUsed - idle[i]!.heapUsed) / N / 1024 });
+    }
 
     const all: Array<{ kind: string; change: (i: number) => string; expect: (i: number) => Expectation }> = [
       { kind: 'route weight', change: (i) => virtualService(10 + (i % 80)), expect: (i) => ({ kind: 'route', v1Weight: 10 + (i % 80) }) },
@@ -131,9 +138,9 @@ export async function runConvergence(opts: { clients: number; changes: number; w
       }
     }
     return {
-      clients: N, workers, changes: CHANGES, services, rows,
-      perClientRssKiB: (loaded.memory.rss - idle.memory.rss) / N / 1024,
-      perClientHeapKiB: (loaded.memory.heapUsed - idle.memory.heapUsed) / N / 1024,
+      clients: N, workers, changes: CHANGES, services, rows, memory,
+      perClientRssKiB: memory[0]!.rssKiB,
+      perClientHeapKiB: memory[0]!.heapKiB,
     };
   } finally {
     for (const side of sides) await side.pool?.stop();
@@ -147,7 +154,7 @@ export function formatConvergence(r: ConvergenceResult): string {
     '| change | protocol | first client p50 ms | p50 ms | p99 ms | max ms | lost | server CPU ms/change | server KiB sent/change | responses/change | client CPU µs/update |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.rows.map((x) => `| ${x.kind} | ${x.protocol} | ${fmt(x.firstP50)} | ${fmt(x.p50)} | ${fmt(x.p99)} | ${fmt(x.max)} | ${x.lost} | ${fmt(x.serverCpuMs, 2)} | ${fmt(x.bytesPerChange / 1024, 1)} | ${fmt(x.responsesPerChange, 0)} | ${fmt(x.clientCpuUs, 0)} |`),
-    `server memory per connected client (${r.rows[0]?.protocol ?? ''}): RSS ${fmt(r.perClientRssKiB)} KiB, heap ${fmt(r.perClientHeapKiB)} KiB`,
+    `server memory per connected client: ${r.memory.map((m) => `${m.protocol} RSS ${fmt(m.rssKiB)} KiB, heap ${fmt(m.heapKiB)} KiB`).join('; ')}`,
   ];
   return lines.join('\n');
 }
