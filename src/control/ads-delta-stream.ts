@@ -135,7 +135,7 @@ export class DeltaAdsStream extends AdsPeer<DeltaTypeState> {
     let head: Buffer | undefined;
     if (pureWildcard && state.exact && state.syncedVersion !== undefined) {
       // Every wildcard stream synced at the same version gets the same change: computed and encoded once.
-      const memo = snapshot.cachedHead(typeUrl, `\0Δ${state.syncedVersion}>${version}`, () => {
+      const memo = snapshot.cachedHead(typeUrl, `\0delta:${state.syncedVersion}>${version}`, () => {
         const c = diff(all, state);
         return { head: encodeHead(version, typeUrl, c), count: c.changed.length, change: c };
       });
@@ -159,7 +159,7 @@ export class DeltaAdsStream extends AdsPeer<DeltaTypeState> {
     }
     state.syncedVersion = version;
     state.exact = pureWildcard;
-    head ??= snapshot.cachedHead(typeUrl, `\0Δ${changeKey(change)}`, () => ({ head: encodeHead(version, typeUrl, change), count: change.changed.length })).head;
+    head ??= snapshot.cachedHead(typeUrl, `\0delta:${changeKey(change)}`, () => ({ head: encodeHead(version, typeUrl, change), count: change.changed.length })).head;
     const nonce = this.ctx.nextNonce();
     this.sent(typeUrl, state, finishDeltaResponse(head, nonce, this.ctx.controlPlaneId), nonce, version, change.changed.length,
       { resources: all, names: state.wildcard ? '*' : [...state.names].sort(), version, at: isoNow() });

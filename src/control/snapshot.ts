@@ -278,7 +278,7 @@ export class Snapshot {
   /**
    * The cache under {@link responseHead}, for any response shape: `build()` runs once per
    * (type, key) in this snapshot, up to the same cap. The incremental stream keys its heads with
-   * a `Δ` prefix (the changed and removed names), so the two protocols never share an entry.
+   * a `\0delta:` prefix (the changed and removed names), so the two protocols never share an entry.
    */
   cachedHead<T extends { head: Buffer; count: number }>(typeUrl: string, key: string, build: () => T): T {
     let byKey = this.heads.get(typeUrl);
