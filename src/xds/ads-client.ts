@@ -1,7 +1,7 @@
 /**
- * The ADS client (xDS v3 over one gRPC bidi stream: incremental `DeltaAggregatedResources` by
- * default, state of the world `StreamAggregatedResources` with servers that answer delta with
- * UNIMPLEMENTED, or when asked for). It subscribes to what
+ * The ADS client (xDS v3 over one gRPC bidi stream: state of the world
+ * `StreamAggregatedResources`, or incremental `DeltaAggregatedResources` when asked for, falling
+ * back to SotW with servers that answer delta with UNIMPLEMENTED). It subscribes to what
  * its watchers ask for, ACKs/NACKs each response, keeps the last good resources, and reconnects
  * with jittered backoff while serving from that cache. Stream failures become events, never
  * thrown errors.
@@ -46,9 +46,10 @@ export interface XdsClientOptions {
   channelOptions?: grpc.ChannelOptions;
   /**
    * Incremental xDS (`DeltaAggregatedResources`): a change to one resource sends that resource
-   * only, and a reconnecting client is not sent what it already holds. Default true (Istio's
-   * default for its proxies, `ISTIO_DELTA_XDS`); a server that answers UNIMPLEMENTED (a
-   * SotW-only control plane) is spoken to in SotW from then on. `false`: SotW only.
+   * only, and a reconnecting client is not sent what it already holds. A server that answers
+   * UNIMPLEMENTED (a SotW-only control plane) is spoken to in SotW from then on. Default false
+   * for now (Istio defaults to delta, `ISTIO_DELTA_XDS`; see README "Our xDS client" for what
+   * holds meshlet back).
    */
   delta?: boolean;
 }
@@ -103,7 +104,7 @@ export class XdsClient {
 
   constructor(options: XdsClientOptions) {
     this.nodeObject = options.node;
-    this.delta = options.delta ?? true;
+    this.delta = options.delta ?? false;
     const servers = typeof options.server === 'string' ? [options.server] : [...options.server];
     if (servers.length === 0) throw meshError('MESHLET_ERR_CONFIG', 'XdsClient needs at least one server');
     const targets = servers.map((server) => ({
@@ -361,8 +362,8 @@ export class XdsClient {
   /** Tells watchers and 'update' listeners what a response changed. */
   private notify(state: TypeState<AnyModel>, version: string, outcome: ReturnType<TypeState<AnyModel>['apply']>): void {
     const typeUrl = state.typeUrl;
-    log('%s version=%s nonce=%s changed=%d removed=%d failed=%d', shortTypeName(typeUrl), version, state.nonce,
-      outcome.changed.length, outcome.removed.length, outcome.failed.length);
+    log('%s version=%s nonce=%s changed=%d removed=%d failed=%d%s', shortTypeName(typeUrl), version, state.nonce,
+      outcome.changed.length, outcome.removed.length, outcome.failed.length, outcome.removed.length > 0 ? ` (removed ${outcome.removed.join(', ')})` : '');
     // Watchers run after the ACK/NACK so that the subscriptions they add go out afterwards.
     for (const [name, model] of outcome.changed) for (const w of state.watchersOf(name)) this.call(() => w.onChange(name, model));
     for (const name of outcome.removed) for (const w of state.watchersOf(name)) this.call(() => w.onRemove?.(name));

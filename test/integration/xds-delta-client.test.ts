@@ -36,8 +36,8 @@ async function controlServer(...resources: ServiceEntry[]): Promise<ControlServe
 }
 
 /** A client that follows its listeners and clusters by name, as the mesh does (xds-feed.ts). */
-function meshLikeClient(server: string | string[], id: string, delta?: boolean): XdsClient {
-  const c = new XdsClient({ server, node: buildNode({ id }), backoff: { initialMs: 20, maxMs: 200 }, ...(delta !== undefined ? { delta } : {}) });
+function meshLikeClient(server: string | string[], id: string, delta = true): XdsClient {
+  const c = new XdsClient({ server, node: buildNode({ id }), backoff: { initialMs: 20, maxMs: 200 }, delta });
   cleanup.push(() => c.close());
   const routes = new Map<string, Disposable>();
   const assignments = new Map<string, Disposable>();
@@ -73,7 +73,7 @@ async function converged(server: ControlServer, clients: XdsClient[]): Promise<v
   }, 20_000, 'clients converged');
 }
 
-test('against the meshlet server the client speaks delta; an endpoint change sends it one ClusterLoadAssignment', async () => {
+test('with delta on, against the meshlet server the client speaks delta; an endpoint change sends it one ClusterLoadAssignment', async () => {
   const server = await controlServer(serviceEntry('reviews'), serviceEntry('details'), serviceEntry('ratings'));
   const c = meshLikeClient(`127.0.0.1:${server.xdsPort}`, 'delta-1');
   await converged(server, [c]);
@@ -120,7 +120,7 @@ test('SotW and delta clients on one server hold the same config through adds, up
 test('a server without delta xDS (UNIMPLEMENTED) is spoken to in SotW at once, without a disconnect', async () => {
   const fake = await FakeAds.start();
   cleanup.push(() => fake.shutdown());
-  const c = new XdsClient({ server: fake.address, node: buildNode({ id: 'fallback-1' }) });
+  const c = new XdsClient({ server: fake.address, node: buildNode({ id: 'fallback-1' }), delta: true });
   cleanup.push(() => c.close());
   const disconnects: string[] = [];
   c.on('disconnected', (err) => disconnects.push(err.message));
@@ -152,4 +152,14 @@ test('a reconnecting delta client lists what it holds (initial_resource_versions
   assert.ok(mine.length >= 2, `the second server answered each type: ${JSON.stringify(mine)}`);
   assert.deepEqual(mine.map((p) => p.resources).filter((n) => n > 0), [], 'no resource sent again');
   assert.deepEqual(changes, [], 'watchers saw no change');
+});
+
+test('without the option the client speaks SotW (delta is opt-in)', async () => {
+  const server = await controlServer(serviceEntry('reviews'));
+  const c = new XdsClient({ server: `127.0.0.1:${server.xdsPort}`, node: buildNode({ id: 'default-1' }) });
+  cleanup.push(() => c.close());
+  await new Promise<void>((resolve) => c.watch(TYPE_URL.cluster, '*', { onChange: () => resolve() }));
+  assert.equal(c.protocol, 'sotw');
+  await waitFor(async () => (server.clients().some((s) => s.id === 'default-1') ? true : undefined), 10_000, 'the stream');
+  assert.equal(server.clients().find((s) => s.id === 'default-1')!.delta, undefined);
 });
