@@ -25,6 +25,8 @@ export interface AdminContext {
   store: ConfigStore;
   snapshot(): Snapshot;
   clients(): ClientStatus[];
+  /** Responses and bytes the ADS server wrote since start, both protocols (benchmarks read it). */
+  xdsTraffic?(): { responses: number; bytes: number };
   services(): ServiceModel[];
   /** Store errors plus analysis of the merged config. */
   configErrors(): Diagnostic[];
@@ -194,7 +196,7 @@ export class AdminServer {
     if (method === 'GET' && path === '/debug/process') {
       // Lets benchmarks read the server's memory and CPU time without sharing its process.
       if (url.searchParams.get('gc') === '1') (globalThis as { gc?: () => void }).gc?.();
-      return this.json(res, 200, { pid: process.pid, memory: process.memoryUsage(), cpu: process.cpuUsage(), uptimeSeconds: process.uptime(), clients: this.ctx.clients().length });
+      return this.json(res, 200, { pid: process.pid, memory: process.memoryUsage(), cpu: process.cpuUsage(), uptimeSeconds: process.uptime(), clients: this.ctx.clients().length, ...(this.ctx.xdsTraffic ? { xds: this.ctx.xdsTraffic() } : {}) });
     }
     throw new HttpError(404, 'MESHLET_ERR_ADMIN_REQUEST', `no admin route ${method} ${path}`);
   }

@@ -251,6 +251,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     store,
     snapshot: () => builder.snapshot,
     clients: () => ads.clients(),
+    xdsTraffic: () => ({ ...ads.traffic }),
     services: () => builder.services,
     configErrors,
     configViews: () => ads.configViews(),
