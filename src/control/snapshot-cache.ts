@@ -96,7 +96,10 @@ export class ProxySnapshots {
     const cached = base.groups.get(key);
     if (cached) return cached;
     const upsert = [...inboundListeners(names, this.resources, proxy), ...(base.telemetry ? this.clientListeners(base, shared, proxy) : [])];
-    if (upsert.length === 0) return shared;
+    if (upsert.length === 0) {
+      if (base.groups.size < MAX_GROUPS) base.groups.set(key, shared); // nothing of its own (no Telemetry applies)
+      return shared;
+    }
     const snapshot = Snapshot.patch(shared, new Map([[TYPE_URL.listener, { upsert, remove: [] }]]));
     if (base.groups.size < MAX_GROUPS) base.groups.set(key, snapshot);
     return snapshot;
