@@ -90,7 +90,7 @@ test('custom tags: literal, environment (default when unset), header (default wh
       { tag: 'tenant', kind: 'header', name: 'x-tenant', defaultValue: '' },
     ],
   }, { REGION: 'eu' });
-  for (const headers of [{ 'x-user': 'alice' }, {}]) {
+  for (const headers of [{ 'x-user': 'alice' }, {}] as Array<Record<string, string>>) {
     const inbound = inboundCall(headers);
     t.stage.onRequest!(inbound as never);
     t.stage.onEnd!(inbound as never, { status: 200, requestBytes: 0, responseBytes: 0, durationMs: 1 } as never);
