@@ -4,9 +4,11 @@
  * all while nothing is on) and the inbound policy (before authentication; only while something
  * is on, so an idle mesh keeps the policy-free fast path), and follows the control plane's
  * Telemetry as it arrives in listeners: meshlet's control server resolves it per workload (as
- * Istio does) into the workload's inbound listeners, which this applies to the server side and
- * to the workload's own calls; an HCM telemetry on outbound (API) listeners, which another
- * control plane may send, applies to the calls of a workload that has no inbound listener.
+ * Istio does) and splits it by side — SERVER settings in the workload's inbound listeners,
+ * CLIENT settings in the outbound (API) listeners it is sent — which this applies to the
+ * server side (spans, logs of inbound requests) and to the workload's own calls; an outbound
+ * side that says nothing (another control plane) falls back to the inbound listener's. The
+ * metrics overrides travel along and set the metrics registry's policy.
  */
 import type { CallObservers } from '../core/observer.js';
 import type { ListenerModel, ListenerTelemetryModel } from '../core/model/listener.js';
