@@ -14,14 +14,14 @@
 //
 // First, in this process, the code tracing adds while no SDK is registered, per call, in ns.
 //
-//   node --import tsx bench/tracing.ts [--rounds 3] [--requests 5000] [--source] [--micro-only] [--protocols http,grpc] [--before <dir>] [--kinds a,b]
+//   node --import tsx bench/tracing.ts [--rounds 3] [--requests 5000] [--source] [--micro-only] [--protocols http,grpc] [--before <dir>] [--kinds a,b] [--callgrind --warmup 300]
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { track, untrack } from './lib/cleanup.js';
 import { startControlProcess } from './lib/control-process.js';
-import { interleaved, median, runFreshChild } from './lib/fresh-process.js';
+import { callgrindTable, interleaved, median, runFreshChild } from './lib/fresh-process.js';
 import { pinPid, SERVER_CPU } from './lib/pin.js';
 import { meshLib } from './lib/mesh-lib.js';
 
@@ -38,6 +38,10 @@ const { values: args } = parseArgs({
     before: { type: 'string' },
     /** Comma-separated subset of the variant kinds (default: all). */
     kinds: { type: 'string' },
+    /** Warm-up requests per launch (the same for every launch, so callgrind's n and 3n runs cancel it). */
+    warmup: { type: 'string', default: '3000' },
+    /** Instructions per request under valgrind's callgrind instead of CPU time (repeatable on a loaded machine). */
+    callgrind: { type: 'boolean', default: false },
     child: { type: 'string' },
     xds: { type: 'string' },
   },
@@ -131,7 +135,7 @@ async function child(id: string): Promise<void> {
   }
   const requests = Number(args.requests);
   const concurrency = Number(args.concurrency);
-  await loop(one, Math.min(3000, requests), concurrency); // warm-up
+  await loop(one, Number(args.warmup), concurrency); // warm-up
   spans = 0;
   const sample = await loop(one, requests, concurrency);
   await close();
@@ -252,7 +256,7 @@ async function microUnsampled(n: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await micro();
+  if (!args.callgrind) await micro();
   if (args['micro-only']) return;
   const control = await startControlProcess();
   track(control.pid);
@@ -260,7 +264,12 @@ async function main(): Promise<void> {
   try {
     await control.admin('/apply', { method: 'POST', body: TELEMETRY });
     const rounds = Number(args.rounds);
-    const extra = ['--xds', String(control.xdsPort), '--requests', args.requests!, '--concurrency', args.concurrency!, ...(args.source ? ['--source'] : []), ...(args.before ? ['--before', args.before] : [])];
+    const extra = ['--xds', String(control.xdsPort), '--concurrency', args.concurrency!, '--warmup', args.warmup!, ...(args.source ? ['--source'] : []), ...(args.before ? ['--before', args.before] : [])];
+    if (args.callgrind) {
+      await callgrindTable(VARIANTS, VARIANTS[0]!, Number(args.requests), `client + server in one process, c=${args.concurrency}, ${args.warmup} warm-up requests`, (id, units) => runFreshChild<Sample & { instructions?: number }>(new URL(import.meta.url), id, [...extra, '--requests', String(units)]));
+      return;
+    }
+    extra.push('--requests', args.requests!);
     const samples = await interleaved(VARIANTS, rounds, (id) => runFreshChild<Sample>(new URL(import.meta.url), id, extra));
     console.log(`client + server in one process, c=${args.concurrency}, ${args.requests} requests per launch × ${rounds} launches per variant, ${args.source ? 'src via tsx' : 'dist bundle (if built)'}, node ${process.version}`);
     console.log('| variant | CPU µs/req (client+server): median [min–max] | vs no tracing code | spans/req | rps (median) | errors |');
