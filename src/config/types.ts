@@ -452,13 +452,21 @@ export interface RequestAuthenticationSpec {
 /** Telemetry `match.mode`: which side of a request the entry applies to. */
 export type WorkloadMode = 'CLIENT_AND_SERVER' | 'CLIENT' | 'SERVER';
 
+/** Telemetry `tracing[].customTags.<tag>`: exactly one of the three. */
+export interface TelemetryCustomTag {
+  literal?: { value?: string };
+  environment?: { name?: string; defaultValue?: string };
+  header?: { name?: string; defaultValue?: string };
+}
+
 export interface TelemetryTracing {
   match?: { mode?: WorkloadMode };
   providers?: Array<{ name: string }>;
   /** Percent of requests sampled when the caller made no decision, [0, 100]. */
   randomSamplingPercentage?: number;
+  /** No spans are reported; sampling decisions and context propagation are unchanged. */
   disableSpanReporting?: boolean;
-  customTags?: Record<string, unknown>;
+  customTags?: Record<string, TelemetryCustomTag>;
   useRequestIdForTraceSampling?: boolean;
 }
 
@@ -473,7 +481,18 @@ export interface TelemetrySpec {
   selector?: WorkloadSelector;
   tracing?: TelemetryTracing[];
   accessLogging?: TelemetryAccessLogging[];
-  metrics?: unknown[];
+  metrics?: TelemetryMetrics[];
+}
+
+/** Telemetry `metrics[]` (Istio's standard metrics: which are reported, and their tags). */
+export interface TelemetryMetrics {
+  providers?: Array<{ name: string }>;
+  reportingInterval?: string;
+  overrides?: Array<{
+    match?: { metric?: string; customMetric?: string; mode?: WorkloadMode };
+    disabled?: boolean;
+    tagOverrides?: Record<string, { operation?: 'UPSERT' | 'REMOVE'; value?: string }>;
+  }>;
 }
 
 // ---------------------------------------------------------------- unions

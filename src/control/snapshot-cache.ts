@@ -17,6 +17,9 @@ import { serviceRouteConfigurations } from './translate/rds.js';
 import { sourceDependent } from './translate/routes.js';
 import { inboundGroupKey, inboundListeners, securityFingerprint } from './translate/inbound-group.js';
 import { gatewayFingerprint, gatewayGroupKey, gatewayResources } from './translate/gateway.js';
+import { generateListeners } from './translate/lds.js';
+import { resolveTelemetry, sideHcmFields, sideListenerMetadata } from './translate/telemetry.js';
+import type { GeneratedResource } from './translate/types.js';
 
 /** Past this many groups per base snapshot, further ones are built per stream (not cached). */
 const MAX_GROUPS = 1024;
@@ -30,6 +33,10 @@ interface Base {
   groups: Map<string, Snapshot>;
   /** Label keys security selectors read; computed on the first inbound request after a build. */
   securityKeys?: string[];
+  /** Whether any Telemetry exists (then a proxy's outbound listeners carry its client side). */
+  telemetry?: boolean;
+  /** Outbound listeners with a client-side Telemetry, per resolved telemetry (replicas and groups share them). */
+  clientListeners?: Map<string, GeneratedResource[]>;
 }
 
 export class ProxySnapshots {
@@ -77,18 +84,46 @@ export class ProxySnapshots {
     if (proxy?.kind === 'gateway') return this.gatewayFor(proxy);
     const shared = this.routesFor(proxy);
     const base = this.base;
-    if (!shared || !base || !proxy || !inbound || inbound.length === 0) return shared;
+    if (!shared || !base || !proxy) return shared;
+    base.telemetry ??= this.resources.some((r) => r.kind === 'Telemetry');
+    const names = inbound ?? [];
+    if (names.length === 0 && !base.telemetry) return shared;
     // Inbound listeners (Istio grpcgen buildInboundListeners) depend on the proxy's namespace,
-    // the labels security selectors name and the names asked for: replicas share a group.
+    // the labels security selectors name and the names asked for: replicas share a group. So
+    // does the Telemetry that applies to it (its selectors' label keys are among those).
     base.securityKeys ??= inboundGroupKey.labelKeys(this.resources);
-    const key = `${shared.version}|${inboundGroupKey(proxy, base.securityKeys, inbound)}`;
+    const key = `${shared.version}|${inboundGroupKey(proxy, base.securityKeys, names)}`;
     const cached = base.groups.get(key);
     if (cached) return cached;
-    const upsert = inboundListeners(inbound, this.resources, proxy);
-    if (upsert.length === 0) return shared;
+    const upsert = [...inboundListeners(names, this.resources, proxy), ...(base.telemetry ? this.clientListeners(base, shared, proxy) : [])];
+    if (upsert.length === 0) {
+      if (base.groups.size < MAX_GROUPS) base.groups.set(key, shared); // nothing of its own (no Telemetry applies)
+      return shared;
+    }
     const snapshot = Snapshot.patch(shared, new Map([[TYPE_URL.listener, { upsert, remove: [] }]]));
     if (base.groups.size < MAX_GROUPS) base.groups.set(key, snapshot);
     return snapshot;
+  }
+
+  /**
+   * The proxy's outbound (API) listeners carrying the CLIENT side of its Telemetry, as a
+   * sidecar's outbound HCMs do (Istio configureTracingFromTelemetry: ClientSpec on outbound
+   * listeners); none when no Telemetry applies to it (the shared listeners say nothing).
+   */
+  private clientListeners(base: Base, shared: Snapshot, proxy: Proxy): GeneratedResource[] {
+    const resolved = resolveTelemetry(this.resources, { namespace: proxy.namespace, labels: proxy.labels });
+    if (resolved === undefined) return [];
+    const telemetry = { hcm: sideHcmFields(resolved, 'client'), metadata: sideListenerMetadata(resolved, 'client') };
+    const key = JSON.stringify(telemetry);
+    const cache = (base.clientListeners ??= new Map());
+    let list = cache.get(key);
+    if (list === undefined) {
+      base.dependent ??= this.dependentServices();
+      const served = shared.resources(TYPE_URL.listener);
+      list = generateListeners(base.dependent.ctx, telemetry).filter((l) => served.has(l.name));
+      if (cache.size < MAX_GROUPS) cache.set(key, list);
+    }
+    return list;
   }
 
   /** The snapshot for the proxy's routes (shared, or its sourceLabels/sourceNamespace group). */

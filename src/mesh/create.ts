@@ -230,6 +230,7 @@ class MeshClient implements Mesh {
     if (telemetry) {
       // Traces, x-request-id and access logs (both adapters: the observers and the policy).
       telemetry.attach({ service: options.service ?? 'unknown', namespace, domainSuffix: options.domainSuffix ?? 'cluster.local', address: this.address }, this.node.id, this.observers, this.policy);
+      if (metrics) telemetry.metrics(metrics.registry); // Telemetry `metrics[].overrides`
       this.xds.watch(TYPE_URL.listener, '*', { onChange: (name, l) => telemetry.listener(name, l), onRemove: (name) => telemetry.listener(name, undefined) });
     }
     // A workload that reports metrics tells its peers who it is (Istio's metadata exchange), so

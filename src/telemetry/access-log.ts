@@ -95,9 +95,13 @@ export interface AccessLogPolicy {
  * ```
  */
 export class AccessLogger {
-  /** True when lines may be written (checked before an entry is built). */
+  /** True when lines may be written in either direction (checked before an entry is built). */
   on = false;
-  private filter: AccessLogFilter | undefined;
+  /** Per direction: inbound (the server side, Telemetry mode SERVER) and outbound (CLIENT). */
+  inbound = false;
+  outbound = false;
+  private inboundFilter: AccessLogFilter | undefined;
+  private outboundFilter: AccessLogFilter | undefined;
   private readonly sink: (entry: AccessLogEntry, line: string) => void;
   private readonly localFilter: AccessLogFilter | undefined;
 
@@ -111,29 +115,34 @@ export class AccessLogger {
   }
 
   /**
-   * Applies the control plane's policy (undefined: none for this workload). Istio's Telemetry
-   * overrides mesh defaults: it switches logging on or off and its filter replaces the local
-   * one; `accessLog: false` stays off. A filter this client cannot compile logs everything (and
-   * is reported by the caller) rather than nothing.
+   * Applies the control plane's policy for the server side (inbound requests) and the client
+   * side (outbound calls; default: the server's), undefined: none for that side. Istio's
+   * Telemetry overrides mesh defaults: it switches logging on or off and its filter replaces
+   * the local one; `accessLog: false` stays off. Throws MESHLET_ERR_ACCESS_LOG_FILTER for a
+   * filter this client cannot compile (the caller then logs everything rather than nothing).
    */
-  apply(policy: AccessLogPolicy | undefined): void {
-    const option = this.option;
-    if (option === false) {
-      this.on = false;
-      return;
-    }
-    if (policy === undefined) {
-      this.on = option !== undefined;
-      this.filter = this.localFilter;
-      return;
-    }
-    this.on = policy.enabled;
-    this.filter = policy.filter !== undefined ? compileAccessLogFilter(policy.filter) : this.localFilter;
+  apply(server: AccessLogPolicy | undefined, client: AccessLogPolicy | undefined = server): void {
+    const [inbound, inboundFilter] = this.side(server);
+    const [outbound, outboundFilter] = this.side(client);
+    this.inbound = inbound;
+    this.outbound = outbound;
+    this.inboundFilter = inboundFilter;
+    this.outboundFilter = outboundFilter;
+    this.on = inbound || outbound;
   }
 
-  /** Writes the entry if the filter lets it through; a sink that throws is ignored. */
+  private side(policy: AccessLogPolicy | undefined): [boolean, AccessLogFilter | undefined] {
+    if (this.option === false) return [false, undefined];
+    if (policy === undefined) return [this.option !== undefined, this.localFilter];
+    return [policy.enabled, policy.filter !== undefined ? compileAccessLogFilter(policy.filter) : this.localFilter];
+  }
+
+  /** Writes the entry if its direction logs and the filter lets it through; a sink that throws is ignored. */
   write(entry: AccessLogEntry): void {
-    if (this.filter !== undefined && !this.filter(entry)) return;
+    const inbound = entry.direction === 'inbound';
+    if (!(inbound ? this.inbound : this.outbound)) return;
+    const filter = inbound ? this.inboundFilter : this.outboundFilter;
+    if (filter !== undefined && !filter(entry)) return;
     try {
       this.sink(entry, formatAccessLog(entry));
     } catch {

@@ -21,7 +21,8 @@ import type { InboundCall, InboundOutcome, InboundStage } from '../security/inbo
 import type { AccessLogEntry, AccessLogger } from './access-log.js';
 import { currentScope, SCOPE_KEY, type CallScope } from './context.js';
 import { flagsLabel } from './call-metrics.js';
-import { extractTrace, formatTraceparent, randomId, type IncomingTrace } from './propagation.js';
+import { extractTrace, formatTraceparent, randomId, unsampledTraceparent, type IncomingTrace } from './propagation.js';
+import type { CustomTagModel } from '../core/model/listener.js';
 import type { SpanParent, StartedSpan, Tracing } from './tracing.js';
 
 /** Who this process is (names the inbound spans and clusters). */
@@ -39,8 +40,51 @@ export interface Sampling {
   server: number;
 }
 
+/** One side's span settings from the Telemetry resource (`disableSpanReporting`, `customTags`). */
+export interface SpanSettings {
+  /** False: decide and propagate as usual, but record no span (Telemetry `disableSpanReporting`). */
+  report: boolean;
+  /** Envoy's custom tags: literals and environment values resolved once, headers per span. */
+  customTags: readonly CustomTagModel[];
+}
+
+/** The custom tags of one side, split: fixed attributes (literal, environment) and header lookups. */
+interface CompiledTags {
+  fixed: Attributes;
+  headers: ReadonlyArray<{ tag: string; name: string; defaultValue: string }>;
+}
+
+const NO_TAGS: CompiledTags = { fixed: {}, headers: [] };
+
+function compileTags(tags: readonly CustomTagModel[], env: NodeJS.ProcessEnv): CompiledTags {
+  if (tags.length === 0) return NO_TAGS;
+  const fixed: Attributes = {};
+  const headers: Array<{ tag: string; name: string; defaultValue: string }> = [];
+  for (const t of tags) {
+    if (t.kind === 'literal') fixed[t.tag] = t.value;
+    else if (t.kind === 'header') headers.push({ tag: t.tag, name: t.name, defaultValue: t.defaultValue });
+    else {
+      // Envoy reads the environment once, when the config loads; no value and no default: no tag.
+      const v = env[t.name] ?? t.defaultValue;
+      if (v !== '') fixed[t.tag] = v;
+    }
+  }
+  return { fixed, headers };
+}
+
+/** Adds the custom tags to a span's attributes (a header tag: its value, else its default, else none). */
+function addTags<T>(attrs: Attributes, tags: CompiledTags, header: (this: T, name: string) => string | undefined, self: T): Attributes {
+  if (tags === NO_TAGS) return attrs;
+  Object.assign(attrs, tags.fixed);
+  for (const h of tags.headers) {
+    const v = header.call(self, h.name) ?? h.defaultValue;
+    if (v !== '') attrs[h.tag] = v.length > 1024 ? v.slice(0, 1024) : v;
+  }
+  return attrs;
+}
+
 interface Outbound {
-  requestId: string;
+  requestId: string | undefined;
   traceId: string | undefined;
   startWall: number;
   span: StartedSpan | undefined;
@@ -74,6 +118,18 @@ const wall = (): number => performance.timeOrigin + performance.now();
 export class CallTelemetry implements CallObserver<Outbound | undefined> {
   /** Current sampling (the control plane's Telemetry, else 100%: an SDK's own sampler still applies). */
   sampling: Sampling = { client: 100, server: 100 };
+  private clientSpans = { report: true, tags: NO_TAGS };
+  private serverSpans = { report: true, tags: NO_TAGS };
+
+  /**
+   * Applies one side's span settings (Telemetry `disableSpanReporting`, `customTags`);
+   * undefined: the defaults (spans reported, no custom tags).
+   */
+  spans(side: 'client' | 'server', settings: SpanSettings | undefined, env: NodeJS.ProcessEnv = process.env): void {
+    const compiled = { report: settings?.report ?? true, tags: compileTags(settings?.customTags ?? [], env) };
+    if (side === 'client') this.clientSpans = compiled;
+    else this.serverSpans = compiled;
+  }
 
   constructor(
     private readonly local: TelemetryWorkload,
@@ -92,30 +148,49 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
 
   onStart(call: ObservedCall): Outbound | undefined {
     const scope = (call.callerScope as CallScope | undefined) ?? currentScope();
-    const header = (name: string): string | undefined => call.requestHeader?.(name);
-    let requestId = header('x-request-id');
-    if (requestId === undefined) {
-      requestId = scope?.requestId ?? randomUUID();
+    const rh = call.requestHeader;
+    const logs = this.accessLog?.outbound === true;
+    // x-request-id: the app's own, else the inbound request's, else a new one when something
+    // reads it (an access log line, a recorded span, `requestId: true`); an unsampled call that
+    // logs nothing needs none (the first hop that does generates it, as Envoy would).
+    let requestId = rh?.call(call, 'x-request-id');
+    if (requestId === undefined && scope?.requestId !== undefined) {
+      requestId = scope.requestId;
       call.setRequestHeader?.('x-request-id', requestId);
     }
-    const state: Outbound = { requestId, traceId: undefined, startWall: wall(), span: undefined };
     const tracing = this.tracing;
-    if (tracing === undefined || !tracing.recording()) return state;
+    if (tracing === undefined || !tracing.recording()) {
+      if (requestId === undefined && (logs || this.alwaysRequestId)) {
+        requestId = randomUUID();
+        call.setRequestHeader?.('x-request-id', requestId);
+      }
+      return logs ? { requestId, traceId: undefined, startWall: wall(), span: undefined } : undefined;
+    }
     // An app that forwards trace headers itself is the parent it names (Envoy's outbound
     // sidecar does the same); else the app's own active span; else the inbound request's.
-    const sent = extractTrace(header);
+    const sent = rh !== undefined && (rh.call(call, 'traceparent') ?? rh.call(call, 'b3') ?? rh.call(call, 'x-b3-traceid') ?? rh.call(call, 'x-b3-sampled') ?? rh.call(call, 'x-b3-flags')) !== undefined ? extractTrace(rh, call) : undefined;
     const active = sent?.traceId !== undefined ? undefined : tracing.activeParent();
     const parent: SpanParent | undefined = sent?.traceId !== undefined ? sent : active !== undefined ? { otel: active } : scope?.traceId !== undefined ? scope : undefined;
     const sampled = parent?.otel !== undefined ? undefined : parent?.sampled ?? sent?.sampled ?? this.random() * 100 < this.sampling.client;
-    if (sampled === false) {
-      // Not sampled: no span, but the decision goes downstream so nobody below samples either.
+    const spans = this.clientSpans;
+    if (sampled === false || (sampled === true && !spans.report)) {
+      // No span: the decision (and the trace id) still goes downstream, so nobody below
+      // decides otherwise. Nothing else is allocated unless an access log line is written.
       const traceId = parent?.traceId ?? randomId(16);
-      state.traceId = traceId;
-      call.setRequestHeader?.('traceparent', formatTraceparent(traceId, randomId(8), false));
+      call.setRequestHeader?.('traceparent', sampled ? formatTraceparent(traceId, randomId(8), true) : unsampledTraceparent(traceId));
       if (parent?.traceState !== undefined) call.setRequestHeader?.('tracestate', parent.traceState);
-      return state;
+      if (requestId === undefined && (logs || this.alwaysRequestId)) {
+        requestId = randomUUID();
+        call.setRequestHeader?.('x-request-id', requestId);
+      }
+      return logs ? { requestId, traceId, startWall: wall(), span: undefined } : undefined;
     }
-    const span = tracing.start(operationName(call), 'client', parent, {
+    if (requestId === undefined) {
+      requestId = randomUUID();
+      call.setRequestHeader?.('x-request-id', requestId);
+    }
+    const state: Outbound = { requestId, traceId: undefined, startWall: wall(), span: undefined };
+    const span = tracing.start(operationName(call), 'client', parent, addTags({
       component: 'proxy',
       node_id: tracing.nodeId,
       'guid:x-request-id': requestId,
@@ -124,7 +199,7 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
       'http.protocol': call.protocol === 'grpc' ? 'HTTP/2' : 'HTTP/1.1',
       upstream_cluster: call.clusterName || 'PassthroughCluster',
       'upstream_cluster.name': call.clusterName || 'PassthroughCluster',
-    }, state.startWall);
+    }, spans.tags, rh ?? noHeader, call), state.startWall);
     state.span = span;
     state.traceId = span.context.traceId;
     call.setRequestHeader?.('traceparent', formatTraceparent(span.context.traceId, span.context.spanId, (span.context.traceFlags & 1) === 1));
@@ -175,7 +250,7 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
       this.tracing!.finish(state.span, attrs, call.status === 0 || call.status >= 500);
     }
     const log = this.accessLog;
-    if (log?.on !== true) return;
+    if (log?.outbound !== true) return;
     log.write({
       direction: 'outbound',
       start_time: new Date(state.startWall).toISOString(),
@@ -189,7 +264,7 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
       bytes_sent: call.responseBytes,
       duration: Math.round(call.durationMs),
       authority: call.authority,
-      request_id: state.requestId,
+      request_id: state.requestId ?? null,
       trace_id: state.traceId ?? null,
       upstream_host: call.endpoint?.key ?? null,
       upstream_cluster: call.clusterName || 'PassthroughCluster',
@@ -223,19 +298,21 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
   private inboundStart(call: InboundCall): void {
     if (!this.enabled()) return;
     const view = call.view;
+    const logs = this.accessLog?.inbound === true;
     const received = view.header('x-request-id');
-    const requestId = received !== undefined && received !== '' && received.length <= MAX_REQUEST_ID ? received : randomUUID();
-    if (requestId !== received) setRequestId(call, requestId);
-    const startWall = performance.timeOrigin + call.startTime;
+    let requestId = received !== undefined && received !== '' && received.length <= MAX_REQUEST_ID ? received : undefined;
     const tracing = this.tracing;
-    let scope: CallScope = { requestId };
+    let scope: CallScope | undefined;
     let span: StartedSpan | undefined;
     if (tracing !== undefined && tracing.recording()) {
-      const parent: IncomingTrace | undefined = extractTrace((name) => view.header(name));
+      const parent: IncomingTrace | undefined = extractTrace(view.header, view);
       const sampled = parent?.sampled ?? this.random() * 100 < this.sampling.server;
-      if (sampled) {
+      const spans = this.serverSpans;
+      if (sampled && spans.report) {
+        requestId ??= this.newRequestId(call);
         const host = `${this.local.service}.${this.local.namespace}.svc.${this.local.domainSuffix}`;
-        span = tracing.start(`${host}:${view.localPort}/*`, 'server', parent, {
+        const ua = view.header('user-agent');
+        const attrs: Attributes = {
           component: 'proxy',
           node_id: tracing.nodeId,
           'guid:x-request-id': requestId,
@@ -247,18 +324,33 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
           'upstream_cluster.name': `inbound|${view.localPort}||`,
           'istio.canonical_service': this.local.service,
           'istio.namespace': this.local.namespace,
-          ...(view.header('user-agent') !== undefined ? { user_agent: view.header('user-agent')! } : {}),
-          ...(view.peer.principal !== undefined ? { 'peer.principal': view.peer.principal } : {}),
-        }, startWall);
+        };
+        if (ua !== undefined) attrs['user_agent'] = ua;
+        if (view.peer.principal !== undefined) attrs['peer.principal'] = view.peer.principal;
+        span = tracing.start(`${host}:${view.localPort}/*`, 'server', parent, addTags(attrs, spans.tags, view.header, view), performance.timeOrigin + call.startTime);
         const c = span.context;
-        scope = { requestId, traceId: c.traceId, spanId: c.spanId, sampled: (c.traceFlags & 1) === 1, otel: span.otel, ...(tracing.traceState(c) !== undefined ? { traceState: tracing.traceState(c)! } : {}) };
+        const ts = tracing.traceState(c);
+        scope = { requestId, traceId: c.traceId, spanId: c.spanId, sampled: (c.traceFlags & 1) === 1, otel: span.otel, ...(ts !== undefined ? { traceState: ts } : {}) };
       } else {
-        // Not sampled: the handler's calls carry the decision (and the trace id) downstream.
-        scope = { requestId, traceId: parent?.traceId ?? randomId(16), spanId: randomId(8), sampled: false, ...(parent?.traceState !== undefined ? { traceState: parent.traceState } : {}) };
+        // No span (unsampled, or span reporting disabled): the handler's calls still carry the
+        // decision and the trace id downstream; nothing else is made for the request.
+        if (requestId === undefined && (logs || this.alwaysRequestId)) requestId = this.newRequestId(call);
+        const traceId = parent?.traceId ?? randomId(16);
+        scope = parent?.traceState !== undefined ? { requestId, traceId, sampled, traceState: parent.traceState } : { requestId, traceId, sampled };
       }
+    } else {
+      if (requestId === undefined) requestId = this.newRequestId(call); // on for access logs or `requestId: true`
+      scope = { requestId };
     }
     call.state[SCOPE_KEY] = scope;
-    call.state[kInbound] = { scope, span, startWall } satisfies Inbound;
+    if (span !== undefined || logs) call.state[kInbound] = { scope, span, startWall: performance.timeOrigin + call.startTime } satisfies Inbound;
+  }
+
+  /** A generated x-request-id, shown to the app as Envoy adds it to the request it forwards. */
+  private newRequestId(call: InboundCall): string {
+    const id = randomUUID();
+    setRequestId(call, id);
+    return id;
   }
 
   private inboundEnd(call: InboundCall, outcome: InboundOutcome): void {
@@ -272,7 +364,7 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
       this.tracing!.finish(inbound.span, attrs, outcome.status === 0 || outcome.status >= 500);
     }
     const log = this.accessLog;
-    if (log?.on !== true) return;
+    if (log?.inbound !== true) return;
     const entry: AccessLogEntry = {
       direction: 'inbound',
       start_time: new Date(inbound.startWall).toISOString(),
@@ -286,7 +378,7 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
       bytes_sent: outcome.responseBytes,
       duration: Math.round(outcome.durationMs),
       authority: view.host,
-      request_id: inbound.scope.requestId,
+      request_id: inbound.scope.requestId ?? null,
       trace_id: inbound.scope.traceId ?? null,
       upstream_host: `${this.local.address}:${view.localPort}`,
       upstream_cluster: `inbound|${view.localPort}||`,
@@ -299,6 +391,8 @@ export class CallTelemetry implements CallObserver<Outbound | undefined> {
     log.write(entry);
   }
 }
+
+const noHeader = (): undefined => undefined;
 
 /** Istio's operation name: `<service FQDN>:<port>/*` from the cluster, else the authority. */
 function operationName(call: ObservedCall): string {

@@ -10,8 +10,11 @@ import type { EventEmitter } from 'node:events';
 
 /** What a handler's outbound calls inherit from the inbound request. */
 export interface CallScope {
-  /** The inbound request's `x-request-id` (received or generated). */
-  readonly requestId: string;
+  /**
+   * The inbound request's `x-request-id` (received, or generated when something reads it: an
+   * access log, a recorded span, `requestId: true`).
+   */
+  readonly requestId?: string | undefined;
   /** The server span's ids (present while tracing: sampled or not, so the decision propagates). */
   readonly traceId?: string;
   readonly spanId?: string;

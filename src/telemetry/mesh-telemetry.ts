@@ -4,9 +4,11 @@
  * all while nothing is on) and the inbound policy (before authentication; only while something
  * is on, so an idle mesh keeps the policy-free fast path), and follows the control plane's
  * Telemetry as it arrives in listeners: meshlet's control server resolves it per workload (as
- * Istio does) into the workload's inbound listeners, which this applies to the server side and
- * to the workload's own calls; an HCM telemetry on outbound (API) listeners, which another
- * control plane may send, applies to the calls of a workload that has no inbound listener.
+ * Istio does) and splits it by side — SERVER settings in the workload's inbound listeners,
+ * CLIENT settings in the outbound (API) listeners it is sent — which this applies to the
+ * server side (spans, logs of inbound requests) and to the workload's own calls; an outbound
+ * side that says nothing (another control plane) falls back to the inbound listener's. The
+ * metrics overrides travel along and set the metrics registry's policy.
  */
 import type { CallObservers } from '../core/observer.js';
 import type { ListenerModel, ListenerTelemetryModel } from '../core/model/listener.js';
@@ -16,6 +18,7 @@ import type { InboundPolicy } from '../security/inbound-policy.js';
 import { AccessLogger, type AccessLogOption } from './access-log.js';
 import { CallTelemetry, type TelemetryWorkload } from './call-telemetry.js';
 import { loadTracing, type TracerProviderLike } from './tracing.js';
+import { compileMetricsPolicy, defaultMetricsPolicy, type MetricsPolicy, type MetricsSpec } from './metrics-policy.js';
 
 const log = trace('mesh');
 
@@ -46,6 +49,7 @@ export class MeshTelemetry {
   private stage: Disposable | undefined;
   private readonly outbound = new Map<string, ListenerTelemetryModel>();
   private readonly inbound = new Map<string, ListenerTelemetryModel>();
+  private metricsTarget: { policy: MetricsPolicy } | undefined;
 
   private constructor(private readonly config: MeshTelemetryConfig, private readonly tracing: Awaited<ReturnType<typeof loadTracing>>, private readonly accessLog: AccessLogger) {}
 
@@ -58,6 +62,12 @@ export class MeshTelemetry {
       required: t !== 'auto',
     });
     return new MeshTelemetry(config, tracing, accessLog);
+  }
+
+  /** The metrics registry whose policy follows the Telemetry resource's `metrics` (both reporters). */
+  metrics(registry: { policy: MetricsPolicy }): void {
+    this.metricsTarget = registry;
+    this.apply();
   }
 
   /** Joins the mesh's seams. */
@@ -95,18 +105,41 @@ export class MeshTelemetry {
     if (before !== map.get(name)) this.apply();
   }
 
+  /**
+   * Applies the current listeners' telemetry. The server side (inbound requests) follows the
+   * inbound listeners; the client side (outbound calls) follows the outbound listeners, where
+   * meshlet's control server puts a workload's CLIENT settings (as Istio does on a sidecar's
+   * outbound HCMs); a workload whose outbound listeners say nothing (another control plane)
+   * applies its inbound listener's to its calls too, as before.
+   */
   private apply(): void {
     const server = first(this.inbound);
-    const client = server ?? first(this.outbound);
+    const client = first(this.outbound) ?? server;
     const calls = this.calls;
-    if (calls) calls.sampling = { client: client?.samplingPercent ?? 100, server: server?.samplingPercent ?? client?.samplingPercent ?? 100 };
-    const policy = server ?? client;
+    if (calls) {
+      calls.sampling = { client: client?.samplingPercent ?? 100, server: server?.samplingPercent ?? client?.samplingPercent ?? 100 };
+      calls.spans('client', client && { report: client.disableSpanReporting !== true, customTags: client.customTags ?? [] });
+      calls.spans('server', server && { report: server.disableSpanReporting !== true, customTags: server.customTags ?? [] });
+    }
+    const policy = (t: ListenerTelemetryModel | undefined) => (t === undefined ? undefined : { enabled: t.accessLogs.length > 0, ...(t.accessLogs[0]?.filter !== undefined ? { filter: t.accessLogs[0].filter } : {}) });
     try {
-      this.accessLog.apply(policy === undefined ? undefined : { enabled: policy.accessLogs.length > 0, ...(policy.accessLogs[0]?.filter !== undefined ? { filter: policy.accessLogs[0].filter } : {}) });
+      this.accessLog.apply(policy(server ?? client), policy(client));
     } catch (err) {
       // The control server validated it; a client that cannot run it logs everything rather than nothing.
       log('access log filter from the control plane not supported here: %o', err);
-      this.accessLog.apply({ enabled: policy!.accessLogs.length > 0 });
+      const on = (t: ListenerTelemetryModel | undefined) => (t === undefined ? undefined : { enabled: t.accessLogs.length > 0 });
+      this.accessLog.apply(on(server ?? client), on(client));
+    }
+    const target = this.metricsTarget;
+    if (target) {
+      // Both listeners carry the same merged list (each override keeps its mode): either will do.
+      const specs = (client?.metrics ?? server?.metrics) as MetricsSpec[] | undefined;
+      if (specs === undefined) target.policy = defaultMetricsPolicy();
+      else {
+        const { policy: compiled, problems } = compileMetricsPolicy(specs);
+        for (const p of problems) log('Telemetry metrics: %s', p);
+        target.policy = compiled;
+      }
     }
     this.refresh();
   }

@@ -73,6 +73,10 @@ export function compileMetricsPolicy(specs: readonly MetricsSpec[], path = 'spec
     (spec.overrides ?? []).forEach((o, j) => {
       if (o.match?.customMetric !== undefined) return; // custom metrics are not standard ones
       const kinds = o.match?.metric === undefined || o.match.metric === 'ALL_METRICS' ? METRIC_KINDS : [o.match.metric];
+      if (!kinds.every((k) => (METRIC_KINDS as readonly string[]).includes(k))) {
+        problems.push(`${path}[${i}].overrides[${j}].match.metric: ${JSON.stringify(o.match?.metric)} is not one of Istio's standard metrics; override skipped`);
+        return;
+      }
       const mode = o.match?.mode ?? 'CLIENT_AND_SERVER';
       const reporters: Reporter[] = mode === 'CLIENT' ? ['source'] : mode === 'SERVER' ? ['destination'] : ['source', 'destination'];
       for (const kind of kinds) {

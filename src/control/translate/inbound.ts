@@ -16,7 +16,7 @@ import { INBOUND_LISTENER_PREFIX } from '../../xds/resources/inbound.js';
 import { rbacRules } from './authz.js';
 import { authorizationPoliciesFor, peerAuthnMode, ROOT_NAMESPACE, type ResolvedMtls, type WorkloadRef } from './peer-authn.js';
 import { anyOf } from './proto-helpers.js';
-import { telemetryHcmFields } from './telemetry.js';
+import { resolveTelemetry, sideHcmFields, sideListenerMetadata } from './telemetry.js';
 import type { GeneratedResource } from './types.js';
 
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -98,7 +98,8 @@ export function inboundListener(name: string, resources: readonly IstioResource[
   if (!addr) return undefined;
   const mode: ResolvedMtls = peerAuthnMode(resources, workload, addr.port);
   const filters = httpFilters(resources, workload);
-  const t = telemetryHcmFields(resources, workload); // Telemetry: tracing sampling, access logs
+  const telemetry = resolveTelemetry(resources, workload); // Telemetry's SERVER side: tracing, access logs, metrics
+  const t = telemetry === undefined ? {} : sideHcmFields(telemetry, 'server');
   const chains = mode === 'STRICT' ? [chain('mtls', filters, '', true, t)]
     : mode === 'DISABLE' ? [chain('plaintext', filters, '', false, t)]
     : [chain('permissive-plaintext', filters, 'raw_buffer', false, t), chain('permissive-mtls', filters, 'tls', true, t)];
@@ -108,6 +109,7 @@ export function inboundListener(name: string, resources: readonly IstioResource[
       name,
       address: { socket_address: { address: addr.host, port_value: addr.port } },
       filter_chains: chains,
+      ...(telemetry !== undefined ? { metadata: sideListenerMetadata(telemetry, 'server') } : {}),
     },
   };
 }

@@ -36,14 +36,18 @@ function httpFilters(): Array<{ name: string; typed_config: AnyObject }> {
   return filters;
 }
 
-/** One API listener whose HCM takes route configuration `routeName` from ADS. */
-export function apiListener(name: string, routeName: string): Record<string, unknown> {
+/**
+ * One API listener whose HCM takes route configuration `routeName` from ADS; `telemetry`: the
+ * client side of a workload's Telemetry (HCM fields and listener metadata, translate/telemetry.ts).
+ */
+export function apiListener(name: string, routeName: string, telemetry?: { hcm: Record<string, unknown>; metadata: Record<string, unknown> }): Record<string, unknown> {
   const hcm = {
+    ...telemetry?.hcm,
     stat_prefix: routeName,
     rds: { route_config_name: routeName, config_source: { ads: {}, resource_api_version: 'V3' } },
     http_filters: httpFilters(),
   };
-  return { name, api_listener: { api_listener: anyOf(HCM, hcm) } };
+  return { name, api_listener: { api_listener: anyOf(HCM, hcm) }, ...(telemetry ? { metadata: telemetry.metadata } : {}) };
 }
 
 /** A listener a service asks for, and the route configuration it would point at. */
@@ -70,11 +74,14 @@ export function serviceListeners(ctx: TranslateContext, s: ServiceModel): { cano
   return { canonical, aliases };
 }
 
-/** Generates listeners for every service port, canonical names first so they win any clash. */
-export function generateListeners(ctx: TranslateContext): GeneratedResource[] {
+/**
+ * Generates listeners for every service port, canonical names first so they win any clash;
+ * `telemetry` goes into each (a workload's client-side Telemetry, see snapshot-cache.ts).
+ */
+export function generateListeners(ctx: TranslateContext, telemetry?: { hcm: Record<string, unknown>; metadata: Record<string, unknown> }): GeneratedResource[] {
   const out = new Map<string, GeneratedResource>();
   const add = ({ name, route }: ListenerClaim): void => {
-    if (!out.has(name)) out.set(name, { name, message: apiListener(name, route) });
+    if (!out.has(name)) out.set(name, { name, message: apiListener(name, route, telemetry) });
   };
   const claims = ctx.services.map((s) => serviceListeners(ctx, s));
   for (const c of claims) c.canonical.forEach(add);

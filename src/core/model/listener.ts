@@ -28,7 +28,20 @@ export interface ListenerTelemetryModel {
   readonly samplingPercent?: number;
   /** Access loggers (stdout/file) with their CEL filter; empty: access logging is off. */
   readonly accessLogs: ReadonlyArray<{ readonly filter?: string }>;
+  /** HCM `tracing.custom_tags` (Telemetry `customTags`), sorted by tag. */
+  readonly customTags?: readonly CustomTagModel[];
+  /** From the listener's `meshlet.telemetry` metadata: which side of the workload's calls this is for. */
+  readonly side?: 'client' | 'server';
+  /** Telemetry `disableSpanReporting`: decide and propagate, but record no span. */
+  readonly disableSpanReporting?: boolean;
+  /** Telemetry `metrics[]` as merged for the workload (overrides in order, with their modes). */
+  readonly metrics?: readonly JsonObject[];
 }
+
+/** Envoy's tracing CustomTag: a fixed value, an environment variable or a request header (each with a default). */
+export type CustomTagModel =
+  | { readonly tag: string; readonly kind: 'literal'; readonly value: string }
+  | { readonly tag: string; readonly kind: 'environment' | 'header'; readonly name: string; readonly defaultValue: string };
 
 /** An LDS resource: an api_listener with an HttpConnectionManager. */
 export interface ListenerModel {

@@ -5,13 +5,25 @@
  * `filter.expression`). Unknown access loggers are skipped (a client runs the stdout/file ones:
  * it writes to its own sink); a bad filter or percentage is a validation error (NACK).
  */
-import type { ListenerTelemetryModel } from '../../core/model/listener.js';
+import type { CustomTagModel, ListenerTelemetryModel } from '../../core/model/listener.js';
+import type { JsonObject } from '../../internal/json.js';
 import { decodeAny } from './common.js';
 import type { AnyProto } from './proto-types.js';
 
 /** The HCM fields read here. */
 export interface HcmTelemetryProto {
-  tracing?: { random_sampling?: { value?: number }; client_sampling?: { value?: number }; overall_sampling?: { value?: number } };
+  tracing?: {
+    random_sampling?: { value?: number };
+    client_sampling?: { value?: number };
+    overall_sampling?: { value?: number };
+    custom_tags?: Array<{
+      tag?: string;
+      type?: string;
+      literal?: { value?: string };
+      environment?: { name?: string; default_value?: string };
+      request_header?: { name?: string; default_value?: string };
+    }>;
+  };
   access_log?: Array<{
     name?: string;
     config_type?: string;
@@ -35,13 +47,25 @@ const LOGGERS = new Set([
  * hcmTelemetry(hcm, 'api_listener.api_listener', errors); // { samplingPercent: 10, accessLogs: [{ filter: 'response.code >= 400' }] }
  * ```
  */
-export function hcmTelemetry(hcm: HcmTelemetryProto, path: string, errors: string[]): ListenerTelemetryModel | undefined {
+export function hcmTelemetry(hcm: HcmTelemetryProto, path: string, errors: string[], meta?: JsonObject): ListenerTelemetryModel | undefined {
   let samplingPercent: number | undefined;
+  const customTags: CustomTagModel[] = [];
   if (hcm.tracing) {
     const v = hcm.tracing.random_sampling?.value ?? 100; // Envoy: unset random_sampling is 100%
     if (!(v >= 0 && v <= 100)) errors.push(`${path}.tracing.random_sampling.value: ${v} is not in [0, 100]`);
     else samplingPercent = v;
+    for (const [i, t] of (hcm.tracing.custom_tags ?? []).slice(0, MAX_CUSTOM_TAGS).entries()) {
+      const tag = t.tag ?? '';
+      const p = `${path}.tracing.custom_tags[${i}]`;
+      if (tag === '' || tag.length > 256) errors.push(`${p}.tag: empty or longer than 256`);
+      else if (t.literal) customTags.push({ tag, kind: 'literal', value: bounded(t.literal.value) });
+      else if (t.environment) customTags.push({ tag, kind: 'environment', name: t.environment.name ?? '', defaultValue: bounded(t.environment.default_value) });
+      else if (t.request_header) customTags.push({ tag, kind: 'header', name: (t.request_header.name ?? '').toLowerCase(), defaultValue: bounded(t.request_header.default_value) });
+      // metadata and formatter tags have nothing to read in a client: skipped, as unknown loggers are
+    }
   }
+  const side = meta?.['side'] === 'client' || meta?.['side'] === 'server' ? meta['side'] : undefined;
+  const metrics = Array.isArray(meta?.['metrics']) ? (meta['metrics'] as unknown[]).filter((m): m is JsonObject => typeof m === 'object' && m !== null && !Array.isArray(m)).slice(0, 64) : undefined;
   const logs: Array<{ filter?: string }> = [];
   for (const [i, a] of (hcm.access_log ?? []).slice(0, 16).entries()) {
     const p = `${path}.access_log[${i}]`;
@@ -59,6 +83,17 @@ export function hcmTelemetry(hcm: HcmTelemetryProto, path: string, errors: strin
   }
   // Istio's Telemetry always comes with a tracing section here (see control/translate/telemetry.ts),
   // so an HCM with neither says nothing (no Telemetry applies), which is not "logs disabled".
-  if (samplingPercent === undefined && (hcm.access_log ?? []).length === 0) return undefined;
-  return { ...(samplingPercent !== undefined ? { samplingPercent } : {}), accessLogs: logs };
+  // The `meshlet.telemetry` metadata says a Telemetry applies even when the HCM sets nothing.
+  if (samplingPercent === undefined && (hcm.access_log ?? []).length === 0 && side === undefined) return undefined;
+  return {
+    ...(samplingPercent !== undefined ? { samplingPercent } : {}),
+    accessLogs: logs,
+    ...(customTags.length > 0 ? { customTags } : {}),
+    ...(side !== undefined ? { side } : {}),
+    ...(meta?.['disableSpanReporting'] === true ? { disableSpanReporting: true } : {}),
+    ...(metrics !== undefined && metrics.length > 0 ? { metrics } : {}),
+  };
 }
+
+const MAX_CUSTOM_TAGS = 64;
+const bounded = (v: string | undefined): string => (v ?? '').slice(0, 1024);

@@ -17,7 +17,12 @@ function inboundTelemetry(l: SocketListenerProto, errors: string[]) {
   const any = l.filter_chains?.[0]?.filters?.[0]?.typed_config;
   if (any?.type_url !== TYPE_URL.httpConnectionManager) return undefined;
   const hcm = decodeAny<HcmTelemetryProto>(any, TYPE_URL.httpConnectionManager, 'filter_chains[0].filters[0].typed_config', errors);
-  return hcm ? hcmTelemetry(hcm, 'filter_chains[0].filters[0].typed_config', errors) : undefined;
+  return hcm ? hcmTelemetry(hcm, 'filter_chains[0].filters[0].typed_config', errors, telemetryMeta(l as ListenerProto)) : undefined;
+}
+
+/** The listener's `meshlet.telemetry` metadata (what the HCM cannot say, see control/translate/telemetry.ts). */
+function telemetryMeta(l: ListenerProto) {
+  return l.metadata?.filter_metadata?.['meshlet.telemetry'] ? metadataJson(l.metadata)['meshlet.telemetry'] : undefined;
 }
 
 const HCM_PATH = 'api_listener.api_listener';
@@ -113,7 +118,7 @@ export function validateListener(l: ListenerProto): ValidationResult<ListenerMod
     `${HCM_PATH}.common_http_protocol_options.max_stream_duration`,
     errors,
   );
-  const telemetry = hcmTelemetry(hcm as HcmTelemetryProto, HCM_PATH, errors);
+  const telemetry = hcmTelemetry(hcm as HcmTelemetryProto, HCM_PATH, errors, telemetryMeta(l));
   if (errors.length > 0) return fail();
   const model: ListenerModel = {
     ...(telemetry ? { telemetry } : {}),

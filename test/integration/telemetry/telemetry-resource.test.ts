@@ -130,13 +130,17 @@ test('accessLogging: filter.expression applies to HTTP and gRPC servers; the out
   assert.match(r.start_time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.match(String(r.trace_id), /^[0-9a-f]{32}$/);
   assert.deepEqual(lines.ratings.map((l) => [l.direction, l.path, l.protocol, l.response_code, l.grpc_status]), [['inbound', '/meshlet.test.Svc/Unary', 'HTTP/2', 200, 5]]);
-  // The caller has no inbound listener (no Telemetry for it): its local option logs every call.
+  // The caller serves nothing, yet the mesh-wide Telemetry (mode CLIENT_AND_SERVER) covers its
+  // calls too: its outbound listeners carry the client side, filter included.
   const out = lines.caller.find((l) => l.path === '/missing')!;
   assert.equal(out.direction, 'outbound');
   assert.equal(out.upstream_cluster, 'outbound|9080||reviews.default.svc.cluster.local');
   assert.equal(out.request_id, r.request_id, 'one x-request-id on both sides');
   assert.equal(out.trace_id, r.trace_id, 'one trace on both sides');
-  assert.equal(lines.caller.filter((l) => l.protocol === 'HTTP/2').length, 2, 'both gRPC calls logged outbound');
+  assert.deepEqual(lines.caller.map((l) => [l.direction, l.path, l.response_code, l.grpc_status]), [
+    ['outbound', '/missing', 404, null],
+    ['outbound', '/meshlet.test.Svc/Unary', 200, 5],
+  ], 'the caller logs by the same filter: the 404 and the failed gRPC call');
 });
 
 test('accessLogging disabled: true switches a workload’s log off', async () => {
