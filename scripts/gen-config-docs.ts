@@ -77,6 +77,7 @@ function rows(schema: Schema, prefix: string, seen: Map<Schema, string>, inherit
     if (spec.rejected?.[name]) status = `**rejected**: ${spec.rejected[name]}`;
     else if (spec.unsupported?.[name]) status = `**not applied** (warning): ${spec.unsupported[name]}`;
     else if (spec.deprecated?.[name]) status = `deprecated (still applied): use ${spec.deprecated[name]}`;
+    if (spec.notes?.[name]) notes.push(spec.notes[name]);
     if (spec.required?.includes(name)) notes.push('required');
     for (const g of spec.oneOf ?? []) {
       if (g.fields.includes(name)) notes.push(`${g.required ? 'exactly' : 'at most'} one of ${g.fields.map((f) => `\`${f}\``).join(', ')}`);

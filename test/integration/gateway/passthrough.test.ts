@@ -150,7 +150,7 @@ function tlsExchange(servername: string, payload: Buffer = Buffer.alloc(0)): Pro
     let got = 0;
     let subject = '';
     s.once('secureConnect', () => {
-      subject = s.getPeerCertificate().subject?.CN ?? '';
+      subject = String(s.getPeerCertificate().subject?.CN ?? '');
       if (payload.length > 0) s.write(payload);
     });
     s.on('data', (d: Buffer) => {
