@@ -39,6 +39,11 @@ before(async () => {
   const p1 = await listen(tls.createServer({ ...v1, allowHalfOpen: true }, (s) => echo('v1', s)));
   const p2 = await listen(tls.createServer({ ...v2, allowHalfOpen: true }, (s) => echo('v2', s)));
   const pt = await listen(createNetServer({ allowHalfOpen: true }, (s) => echo('tcp', s)));
+  const live = await listen(createNetServer({ allowHalfOpen: true }, (s) => echo('live', s)));
+  // A port nothing listens on: connects to it are refused.
+  const closed = createNetServer();
+  const dead = await new Promise<number>((resolve) => closed.listen(0, '127.0.0.1', () => resolve((closed.address() as { port: number }).port)));
+  await new Promise((resolve) => closed.close(resolve));
   fx = await MeshFixture.start('');
   await fx.apply(`
 apiVersion: networking.istio.io/v1
@@ -74,6 +79,26 @@ spec:
   - { address: 127.0.0.1, ports: { tcp: ${pt} }, labels: { app: tcp-backend, version: v1 } }
 ---
 apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: flaky }
+spec:
+  hosts: [flaky.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 9001, name: tcp, protocol: TCP }]
+  endpoints:
+  - { address: 127.0.0.1, ports: { tcp: ${live} }, labels: { app: flaky } }
+  - { address: 127.0.0.1, ports: { tcp: ${dead} }, labels: { app: flaky } }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: flaky }
+spec:
+  host: flaky.default.svc.cluster.local
+  trafficPolicy:
+    outlierDetection: { consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 300s, maxEjectionPercent: 100 }
+---
+apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: passthrough }
 spec:
@@ -83,6 +108,8 @@ spec:
     hosts: ['*.example.com']
     tls: { mode: PASSTHROUGH }
   - port: { number: 9000, name: tcp, protocol: TCP }
+    hosts: ['*']
+  - port: { number: 9001, name: tcp-flaky, protocol: TCP }
     hosts: ['*']
 ---
 apiVersion: networking.istio.io/v1
@@ -126,12 +153,14 @@ spec:
   tcp:
   - match: [{ port: 9000 }]
     route: [{ destination: { host: tcp-backend.default.svc.cluster.local, port: { number: 9000 } } }]
+  - match: [{ port: 9001 }]
+    route: [{ destination: { host: flaky.default.svc.cluster.local, port: { number: 9001 } } }]
 `);
   gw = await createGateway({
-    controlPlane: `127.0.0.1:${fx.server.xdsPort}`, host: '127.0.0.1', ports: { 443: 0, 9000: 0 }, metricsPort: 0, initialFetchTimeoutMs: 3000,
+    controlPlane: `127.0.0.1:${fx.server.xdsPort}`, host: '127.0.0.1', ports: { 443: 0, 9000: 0, 9001: 0 }, metricsPort: 0, initialFetchTimeoutMs: 3000,
     tcpLimits: { clientHelloTimeoutMs: 300 },
   });
-  await waitFor(() => gw.ports[443] && gw.ports[9000], 5000, 'ports bound');
+  await waitFor(() => gw.ports[443] && gw.ports[9000] && gw.ports[9001], 5000, 'ports bound');
   await waitFor(async () => (await tlsExchange('nginx.example.com')).name === 'v1', 5000, 'passthrough route warm');
 });
 
@@ -232,9 +261,9 @@ test('large transfers both ways arrive intact (8 MiB echoed through TLS passthro
 });
 
 /** One plain TCP exchange: send `payload`, half-close, read until the backend closes. */
-function tcpExchange(payload: Buffer): Promise<Buffer> {
+function tcpExchange(payload: Buffer, port = gw.ports[9000]!): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const s = netConnect({ port: gw.ports[9000]!, host: '127.0.0.1', allowHalfOpen: true });
+    const s = netConnect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];
     s.on('connect', () => s.end(payload));
     s.on('data', (d: Buffer) => chunks.push(d));
@@ -291,4 +320,20 @@ test('TLS passthrough connections are counted too, opened = closed once they end
   }, 5000, 'the TLS connection counted');
   assert.ok(sample(text, 'istio_tcp_received_bytes_total', svc) > 5000);
   assert.ok(sample(text, 'istio_tcp_sent_bytes_total', svc) > 5000);
+});
+
+test('an endpoint that refuses connections is UF once, then ejected by outlier detection; every later connection reaches the live one', async () => {
+  const answers: string[] = [];
+  for (let i = 0; i < 10; i++) answers.push((await tcpExchange(Buffer.from('ping'), gw.ports[9001]!)).toString());
+  const ok = `live\npingbye\n`;
+  assert.equal(answers.filter((a) => a === '').length, 1, JSON.stringify(answers));
+  assert.equal(answers.filter((a) => a === ok).length, 9, JSON.stringify(answers));
+  const svc = 'flaky.default.svc.cluster.local';
+  const text = await waitFor(async () => {
+    const t = await metrics();
+    return sample(t, 'istio_tcp_connections_closed_total', svc) === 10 ? t : undefined;
+  }, 5000, 'ten flaky connections counted');
+  const uf = text.split('\n').filter((l) => l.startsWith('istio_tcp_connections_opened_total{') && l.includes(svc) && l.includes('response_flags="UF"'));
+  assert.equal(uf.length, 1, uf.join('\n'));
+  assert.ok(uf[0]!.endsWith(' 1'), uf[0]);
 });
