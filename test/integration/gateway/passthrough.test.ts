@@ -337,3 +337,46 @@ test('an endpoint that refuses connections is UF once, then ejected by outlier d
   assert.equal(uf.length, 1, uf.join('\n'));
   assert.ok(uf[0]!.endsWith(' 1'), uf[0]);
 });
+
+test('config changes reach the bound ports: a new tls route serves new connections; a removed server closes its port', async () => {
+  await assert.rejects(tlsExchange('late.example.com'));
+  await fx.apply(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: late }
+spec:
+  hosts: [late.example.com]
+  gateways: [passthrough]
+  tls:
+  - match: [{ sniHosts: [late.example.com] }]
+    route: [{ destination: { host: tls-backend.default.svc.cluster.local, subset: v1 } }]
+`);
+  // The backend's certificate does not name late.example.com: the route is proven by its name line before verification matters.
+  await waitFor(async () => {
+    const name = await new Promise<string>((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port: gw.ports[443]!, servername: 'late.example.com', rejectUnauthorized: false });
+      s.once('data', (d: Buffer) => { s.destroy(); resolve(d.toString().split('\n')[0]!); });
+      s.on('error', () => resolve(''));
+      s.on('close', () => resolve(''));
+    });
+    return name === 'v1';
+  }, 5000, 'the late route');
+  const flakyPort = gw.ports[9001]!;
+  await fx.apply(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: passthrough }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 443, name: tls, protocol: TLS }
+    hosts: ['*.example.com']
+    tls: { mode: PASSTHROUGH }
+  - port: { number: 9000, name: tcp, protocol: TCP }
+    hosts: ['*']
+`);
+  await waitFor(() => gw.ports[9001] === undefined, 5000, 'port 9001 closed');
+  const refused = await rawAttempt(flakyPort);
+  assert.equal(refused.error, 'ECONNREFUSED');
+  assert.equal((await tcpExchange(Buffer.from('still'))).toString(), 'tcp\nstillbye\n');
+});
