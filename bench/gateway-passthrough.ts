@@ -221,10 +221,15 @@ async function callgrindOnce(backendPort: number, ca: string, work: (port: numbe
     });
     p.once('exit', (code) => reject(new Error(`gateway under callgrind exited ${code}`)));
   });
-  await firstAnswer(port, ca);
-  for (let i = 0; i < 20; i++) await exchange(port, ca, 1);
-  await exchange(port, ca, 2 ** 20);
-  await work(port);
+  try {
+    await firstAnswer(port, ca);
+    for (let i = 0; i < 20; i++) await exchange(port, ca, 1);
+    await exchange(port, ca, 2 ** 20);
+    await work(port);
+  } catch (err) {
+    p.kill('SIGKILL'); // an uncaught error would leave it running
+    throw err;
+  }
   await new Promise((r) => setTimeout(r, 500));
   const exited = new Promise((resolve) => p.once('exit', resolve));
   p.kill('SIGINT');
