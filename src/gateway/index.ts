@@ -14,7 +14,8 @@ import { TYPE_URL } from '../xds/type-urls.js';
 import type { Disposable } from '../internal/events.js';
 import { gatewayPorts, GATEWAY_METADATA, type GatewayPort } from './config.js';
 import { DEFAULT_LIMITS, PortServer, type GatewayLimits } from './port-server.js';
-import { gatewayTcpMetrics, TcpGatewayPorts, type TcpGatewayLimits } from './passthrough.js';
+import type { TcpGatewayLimits } from './passthrough.js';
+import { gatewayTcpMetrics, TcpGatewayPorts } from './tcp-ports.js';
 
 export type { GatewayLimits } from './port-server.js';
 export type { TcpGatewayLimits } from './passthrough.js';

@@ -21,16 +21,13 @@
  * Envoy).
  */
 import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { ListenerModel } from '../core/model/index.js';
 import type { Engine } from '../core/types.js';
 import type { TcpConnection } from '../core/tcp-plan.js';
 import { trace } from '../internal/debug.js';
-import { METRICS_REGISTRY, TCP_REPORTING_MS, TcpMetrics, type TcpSeriesHandle } from '../telemetry/tcp-metrics.js';
-import type { IstioMetrics } from '../telemetry/metrics.js';
-import { workloadLabels } from '../telemetry/metrics-labels.js';
-import type { Mesh } from '../mesh/types.js';
+import { TCP_REPORTING_MS, type TcpMetrics, type TcpSeriesHandle } from '../telemetry/tcp-metrics.js';
 import { MAX_CLIENT_HELLO, parseClientHello } from './sni.js';
-import { pickCluster, TcpChainRouter, type CompiledTcpChain } from './tcp-routes.js';
+import type { TcpPort } from './tcp-ports.js';
+import { pickCluster, type CompiledTcpChain, type TcpChainRouter } from './tcp-routes.js';
 
 const log = trace('gateway');
 
@@ -53,22 +50,8 @@ export const DEFAULT_TCP_LIMITS: Required<TcpGatewayLimits> = {
 /** Envoy tcp_proxy's idle_timeout when the config sets none. */
 const DEFAULT_IDLE_MS = 60 * 60 * 1000;
 
-/** One TCP proxy listener to serve. */
-export interface TcpPort {
-  /** LDS name (`0.0.0.0_443`). */
-  name: string;
-  router: TcpChainRouter;
-}
-
-/** The TCP proxy listeners among a gateway's listeners, with the problems of those it cannot serve. */
-export function tcpPorts(listeners: Iterable<ListenerModel>): TcpPort[] {
-  const out: TcpPort[] = [];
-  for (const l of listeners) if (l.tcp) out.push({ name: l.name, router: new TcpChainRouter(l.tcp) });
-  return out.sort((a, b) => a.router.listener.port - b.router.listener.port || (a.name < b.name ? -1 : 1));
-}
-
 /** What a port needs from the gateway. */
-interface PortEnv {
+export interface PortEnv {
   engine: Engine;
   metrics: TcpMetrics | undefined;
   limits: Required<TcpGatewayLimits>;
@@ -305,92 +288,4 @@ export class TcpPortServer {
     clearTimeout(timer);
     if (this.reporter) clearInterval(this.reporter);
   }
-}
-
-/** Options of {@link TcpGatewayPorts}. */
-export interface TcpGatewayPortsOptions {
-  engine: Engine;
-  metrics: TcpMetrics | undefined;
-  /** Default interface (a listener's own non-wildcard address wins). */
-  host: string;
-  /** Server port → local port. */
-  ports?: Record<number, number> | undefined;
-  limits?: TcpGatewayLimits | undefined;
-  random?: () => number;
-}
-
-/**
- * The TCP proxy ports of a gateway, reconciled with its listeners.
- *
- * @example
- * ```ts
- * const tcp = new TcpGatewayPorts({ engine: mesh.engine, metrics, host: '0.0.0.0' });
- * await tcp.reconcile(listeners.values(), problems, new Set([80]));
- * tcp.ports; // { 443: 8443 }
- * ```
- */
-export class TcpGatewayPorts {
-  private readonly servers = new Map<string, { port: number; server: TcpPortServer }>();
-  private readonly env: PortEnv;
-
-  constructor(private readonly options: TcpGatewayPortsOptions) {
-    const limits = { ...DEFAULT_TCP_LIMITS, ...options.limits };
-    limits.maxClientHelloBytes = Math.min(MAX_CLIENT_HELLO, Math.max(512, limits.maxClientHelloBytes));
-    this.env = { engine: options.engine, metrics: options.metrics, limits, random: options.random ?? Math.random };
-  }
-
-  /** Server port → bound port. */
-  get ports(): Record<number, number> {
-    const out: Record<number, number> = {};
-    for (const { port, server } of this.servers.values()) out[port] = server.port;
-    return out;
-  }
-
-  /** Binds, updates and closes ports to match `listeners`; `taken`: ports the HTTP side serves. */
-  async reconcile(listeners: Iterable<ListenerModel>, problems: string[], taken: ReadonlySet<number>, drainMs: number): Promise<void> {
-    const wanted = new Map<string, TcpPort>();
-    for (const p of tcpPorts(listeners)) {
-      const port = p.router.listener.port;
-      if (taken.has(port)) problems.push(`listener ${p.name}: port ${port} is already served as HTTP/HTTPS`);
-      else wanted.set(p.name, p);
-    }
-    for (const [name, s] of [...this.servers]) {
-      if (wanted.has(name)) continue;
-      this.servers.delete(name);
-      await s.server.close(drainMs);
-    }
-    for (const [name, p] of wanted) {
-      const existing = this.servers.get(name);
-      if (existing) {
-        existing.server.update(p);
-        continue;
-      }
-      const serverPort = p.router.listener.port;
-      const local = this.options.ports?.[serverPort] ?? serverPort;
-      const address = p.router.listener.address;
-      const host = address === '0.0.0.0' || address === '::' ? this.options.host : address;
-      try {
-        this.servers.set(name, { port: serverPort, server: await TcpPortServer.start(p, this.env, host, local) });
-      } catch (err) {
-        problems.push(`listener ${name} (local ${host}:${local}): ${(err as Error).message}`);
-      }
-    }
-  }
-
-  async close(drainMs: number): Promise<void> {
-    const all = [...this.servers.values()];
-    this.servers.clear();
-    await Promise.all(all.map((s) => s.server.close(drainMs)));
-  }
-}
-
-/**
- * The gateway's TCP metrics, in its mesh's registry (undefined when the mesh records none), with
- * the gateway as the source workload, as its HTTP metrics name it.
- */
-export function gatewayTcpMetrics(mesh: Mesh, options: { service?: string; namespace?: string; labels?: Record<string, string> }): TcpMetrics | undefined {
-  const registry = (mesh as Mesh & { [METRICS_REGISTRY]?: IstioMetrics })[METRICS_REGISTRY];
-  if (!registry) return undefined;
-  const ns = /\/ns\/([^/]+)\//.exec(mesh.identity ?? '')?.[1] ?? options.namespace ?? 'istio-system';
-  return new TcpMetrics(registry, workloadLabels({ service: options.service ?? 'istio-ingressgateway', namespace: ns, labels: options.labels ?? { istio: 'ingressgateway' } }));
 }
