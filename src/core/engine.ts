@@ -43,6 +43,8 @@ export interface ClusterStats {
 export interface EngineController extends Engine {
   /** Compiles a new immutable snapshot from the xDS caches; in-flight plans keep the old one. */
   update(resources: EngineResources): void;
+  /** Admits one proxied TCP connection to a cluster and picks its endpoint (core/tcp-plan.ts). */
+  connect(cluster: string, sourceIp?: string): TcpConnectResult;
   stats(): { clusters: Record<string, ClusterStats> };
 }
 
