@@ -1,5 +1,7 @@
 // Ingress gateway bench: `meshlet gateway` vs nginx (Debian's package) as an ingress in front
-// of the same node:http backend, plain HTTP and TLS, measured side by side in one run, variants
+// of the same node:http backend, plain HTTP and TLS, and HTTP/2 from the client (h2c with prior
+// knowledge, and h2 over TLS by ALPN; the backend hop stays HTTP/1.1 for both proxies), measured
+// side by side in one run, variants
 // interleaved per round. Per variant and round: a closed loop (c connections, as fast as the proxy
 // goes) gives throughput and the proxy's CPU per request (from /proc: requests per CPU-second
 // is "throughput per core"); an open loop at a fixed rate gives p50/p99 latency measured from
@@ -8,7 +10,7 @@
 //
 //   node --import tsx bench/gateway.ts [--rounds 3] [--seconds 4] [--rate 500] [--connections 16]
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,12 +26,15 @@ import { median, percentile } from './lib/stats.js';
 const SELF = fileURLToPath(import.meta.url);
 const HOST = 'shop.example.com';
 
-interface LoadJob { url: string; tls?: { ca: string }; mode: 'closed' | 'rate'; connections: number; seconds: number; rate: number }
+interface LoadJob { url: string; tls?: { ca: string }; h2?: boolean; mode: 'closed' | 'rate'; connections: number; seconds: number; rate: number }
 interface LoadResult { requests: number; errors: number; rps: number; p50Us: number; p99Us: number; firstError?: string }
 
 // ---------------------------------------------------------------- load-generator child
 async function runLoad(job: LoadJob): Promise<LoadResult> {
-  const pool = new Pool(job.url, { connections: job.connections, pipelining: 1, ...(job.tls ? { connect: { ca: job.tls.ca, servername: HOST } } : {}) });
+  // HTTP/2: undici multiplexes the closed loop's requests as streams (h2c by prior knowledge in
+  // plain text; a Pool reads useH2c only from `connect`).
+  const connect = { ...(job.tls ? { ca: job.tls.ca, servername: HOST } : {}), ...(job.h2 && !job.tls ? { useH2c: true } : {}) };
+  const pool = new Pool(job.url, { connections: job.connections, pipelining: 1, ...(job.h2 ? { allowH2: true } : {}), connect } as Pool.Options);
   const lat: number[] = [];
   let requests = 0;
   let errors = 0;
@@ -103,7 +108,7 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-function nginxConfig(dir: string, plain: number, tlsPort: number, upstream: number): string {
+function nginxConfig(dir: string, plain: number, tlsPort: number, upstream: number, h2c: number, h2: number): string {
   return `worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
@@ -118,6 +123,8 @@ http {
   server {
     listen 127.0.0.1:${plain};
     listen 127.0.0.1:${tlsPort} ssl;
+    listen 127.0.0.1:${h2c} http2;
+    listen 127.0.0.1:${h2} ssl http2;
     server_name ${HOST};
     ssl_certificate ${dir}/tls.crt; ssl_certificate_key ${dir}/tls.key; ssl_protocols TLSv1.2 TLSv1.3;
     location / {
@@ -193,21 +200,29 @@ spec:
     // meshlet gateway, its own process on the server CPU.
     const gwPlain = await freePort();
     const gwTls = await freePort();
-    const bin = fileURLToPath(new URL('../bin/meshlet.js', import.meta.url));
-    const [gc, ga] = pinned(SERVER_CPU, process.execPath, [bin, 'gateway', '--control-plane', `127.0.0.1:${control.xdsPort}`, '--host', '127.0.0.1', '--port', `80=${gwPlain}`, '--port', `443=${gwTls}`]);
+    // The gateway as users run it: the built CLI (dist/), unless BENCH_SOURCE=1 or there is no
+    // build (bin/meshlet.js then runs the sources through tsx, whose keep-names helper wraps
+    // every closure the hot path creates).
+    const distCli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+    const useDist = !process.env['BENCH_SOURCE'] && existsSync(distCli);
+    const bin = useDist ? fileURLToPath(new URL('./lib/run-dist-cli.mjs', import.meta.url)) : fileURLToPath(new URL('../bin/meshlet.js', import.meta.url));
+    log(`gateway from ${useDist ? 'dist/ (the build)' : 'the sources (tsx)'}`);
+    // BENCH_GATEWAY_FLAGS: node flags for the gateway process only (e.g. --cpu-prof --cpu-prof-dir=DIR).
+    const gwFlags = (process.env['BENCH_GATEWAY_FLAGS'] ?? '').split(' ').filter(Boolean);
+    const [gc, ga] = pinned(SERVER_CPU, process.execPath, [...gwFlags, bin, 'gateway', '--control-plane', `127.0.0.1:${control.xdsPort}`, '--host', '127.0.0.1', '--port', `80=${gwPlain}`, '--port', `443=${gwTls}`]);
     const gateway = spawn(gc, ga, { stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(gateway); track(gateway.pid);
     await waitPort(gwPlain, 'meshlet gateway', gateway);
     await waitPort(gwTls, 'meshlet gateway (TLS)', gateway);
     // nginx, one worker, on the server CPU.
-    let nginxPorts: { plain: number; tls: number } | undefined;
+    let nginxPorts: { plain: number; tls: number; h2c: number; h2: number } | undefined;
     let nginxChild: ChildProcess | undefined;
     if (nginx.ok) {
       mkdirSync(join(dir, 'tmp'));
       chmodSync(dir, 0o755); chmodSync(join(dir, 'tmp'), 0o777);
       writeFileSync(join(dir, 'tls.crt'), leaf.cert); writeFileSync(join(dir, 'tls.key'), leaf.key);
-      nginxPorts = { plain: await freePort(), tls: await freePort() };
-      writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, nginxPorts.plain, nginxPorts.tls, backendPort));
+      nginxPorts = { plain: await freePort(), tls: await freePort(), h2c: await freePort(), h2: await freePort() };
+      writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, nginxPorts.plain, nginxPorts.tls, backendPort, nginxPorts.h2c, nginxPorts.h2));
       const [nc, na] = pinned(SERVER_CPU, nginx.bin, ['-p', dir, '-c', join(dir, 'nginx.conf')]);
       nginxChild = spawn(nc, na, { stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(nginxChild); track(nginxChild.pid);
@@ -216,25 +231,35 @@ spec:
     const loader = fork(SELF, ['--child'], { execArgv: ['--import', 'tsx'] });
     children.push(loader);
     pinPid(loader.pid!, CLIENT_CPU);
-    type Variant = { name: string; proto: 'plain' | 'tls'; port: number; pids: () => number[] };
+    type Proto = 'plain' | 'tls' | 'h2c' | 'h2';
+    type Variant = { name: string; proto: Proto; port: number; pids: () => number[] };
+    // The meshlet gateway serves HTTP/1.1 and HTTP/2 on the same ports (codec AUTO); nginx needs a port per protocol.
     const variants: Variant[] = [
       { name: 'meshlet gateway', proto: 'plain', port: gwPlain, pids: () => [gateway.pid!] },
       { name: 'meshlet gateway', proto: 'tls', port: gwTls, pids: () => [gateway.pid!] },
+      { name: 'meshlet gateway', proto: 'h2c', port: gwPlain, pids: () => [gateway.pid!] },
+      { name: 'meshlet gateway', proto: 'h2', port: gwTls, pids: () => [gateway.pid!] },
+      // A/A: the first variant again, measured as its own variant (the spread two identical variants show).
+      { name: 'meshlet gateway (A/A)', proto: 'plain', port: gwPlain, pids: () => [gateway.pid!] },
     ];
     if (nginxPorts && nginxChild) {
       const master = nginxChild.pid!;
-      variants.push({ name: 'nginx', proto: 'plain', port: nginxPorts.plain, pids: () => [master, ...childPids(master)] });
-      variants.push({ name: 'nginx', proto: 'tls', port: nginxPorts.tls, pids: () => [master, ...childPids(master)] });
+      for (const proto of ['plain', 'tls', 'h2c', 'h2'] as const) variants.push({ name: 'nginx', proto, port: nginxPorts[proto], pids: () => [master, ...childPids(master)] });
     }
+    const jobOf = (v: Variant) => ({
+      url: `${v.proto === 'tls' || v.proto === 'h2' ? 'https' : 'http'}://127.0.0.1:${v.port}`,
+      ...(v.proto === 'tls' || v.proto === 'h2' ? { tls: { ca: pki.caPem } } : {}),
+      ...(v.proto === 'h2c' || v.proto === 'h2' ? { h2: true } : {}),
+    });
     const results = new Map<Variant, Array<{ rps: number; perCore: number; p50: number; p99: number; errors: number }>>();
     // Warm-up (JIT, connection pools, TLS session state): one short closed loop per variant, discarded.
     for (const v of variants) {
-      await load(loader, { url: `${v.proto === 'tls' ? 'https' : 'http'}://127.0.0.1:${v.port}`, ...(v.proto === 'tls' ? { tls: { ca: pki.caPem } } : {}), connections, seconds: Math.min(2, seconds), rate, mode: 'closed' });
+      await load(loader, { ...jobOf(v), connections, seconds: Math.min(2, seconds), rate, mode: 'closed' });
     }
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? variants : [...variants].reverse();
       for (const v of order) {
-        const base = { url: `${v.proto === 'tls' ? 'https' : 'http'}://127.0.0.1:${v.port}`, ...(v.proto === 'tls' ? { tls: { ca: pki.caPem } } : {}), connections, seconds, rate };
+        const base = { ...jobOf(v), connections, seconds, rate };
         const cpu0 = sumOver(v.pids(), cpuMicros);
         const closed = await load(loader, { ...base, mode: 'closed' });
         const cpu = (sumOver(v.pids(), cpuMicros) - cpu0) / 1e6;
@@ -251,10 +276,16 @@ spec:
     for (const [v, xs] of results) {
       lines.push(`| ${v.name} | ${v.proto} | ${fmtRange(xs.map((x) => x.rps))} | ${fmtRange(xs.map((x) => x.perCore))} | ${fmtRange(xs.map((x) => x.p50 / 1000), 2)} | ${fmtRange(xs.map((x) => x.p99 / 1000), 2)} | ${xs.reduce((s, x) => s + x.errors, 0)} |`);
     }
-    for (const proto of ['plain', 'tls'] as const) {
+    for (const proto of ['plain', 'tls', 'h2c', 'h2'] as const) {
       const m = [...results].find(([v]) => v.name === 'meshlet gateway' && v.proto === proto)?.[1];
       const n = [...results].find(([v]) => v.name === 'nginx' && v.proto === proto)?.[1];
       if (m && n) lines.push(`\n${proto}: meshlet/nginx throughput per core ${(median(m.map((x) => x.perCore)) / median(n.map((x) => x.perCore))).toFixed(2)}× (goal with TLS ≥ 0.5×), raw throughput ${(median(m.map((x) => x.rps)) / median(n.map((x) => x.rps))).toFixed(2)}×`);
+    }
+    const a = [...results].find(([v]) => v.name === 'meshlet gateway' && v.proto === 'plain')?.[1];
+    const aa = [...results].find(([v]) => v.name === 'meshlet gateway (A/A)')?.[1];
+    if (a && aa) {
+      const spread = median(aa.map((x) => x.perCore)) / median(a.map((x) => x.perCore));
+      lines.push(`\nA/A (meshlet plain twice): ${spread.toFixed(3)}× per core${Math.abs(spread - 1) > 0.03 ? ' — outside ±3%: this run is void' : ''}`);
     }
     process.stdout.write(lines.join('\n') + '\n');
     await control.close();

@@ -24,6 +24,10 @@ const require = createRequire(import.meta.url);
 export const ROOT_TYPES = [
   'envoy.service.discovery.v3.DiscoveryRequest',
   'envoy.service.discovery.v3.DiscoveryResponse',
+  // Incremental ADS (DeltaAggregatedResources): the wire codec is hand-written (xds/wire/delta.ts);
+  // the descriptor lets tests and tools check it against protobufjs.
+  'envoy.service.discovery.v3.DeltaDiscoveryRequest',
+  'envoy.service.discovery.v3.DeltaDiscoveryResponse',
   'envoy.service.discovery.v3.Resource',
   'envoy.config.core.v3.Node',
   'envoy.config.listener.v3.Listener',

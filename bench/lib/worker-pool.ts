@@ -12,13 +12,13 @@ export class ClientPool {
   private constructor(private readonly workers: ChildProcess[]) {}
 
   /** `server` may be a list (priority order, for failover), or a function giving each worker its own list. */
-  static async start(server: string | string[] | ((worker: number) => string | string[]), clients: number, workers: number): Promise<ClientPool> {
+  static async start(server: string | string[] | ((worker: number) => string | string[]), clients: number, workers: number, client: { delta?: boolean; endpoints?: string[] } = {}): Promise<ClientPool> {
     // BENCH_WORKER_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") profiles the client workers.
     const flags = process.env.BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [];
     const procs = Array.from({ length: workers }, () => fork(WORKER, [], { execArgv: [...flags, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const pool = new ClientPool(procs);
     const per = Math.ceil(clients / workers);
-    await Promise.all(procs.map((w, i) => pool.call(w, { cmd: 'start', server: typeof server === 'function' ? server(i) : server, first: i * per, count: Math.max(0, Math.min(per, clients - i * per)) })));
+    await Promise.all(procs.map((w, i) => pool.call(w, { cmd: 'start', ...client, server: typeof server === 'function' ? server(i) : server, first: i * per, count: Math.max(0, Math.min(per, clients - i * per)) })));
     return pool;
   }
 

@@ -49,22 +49,27 @@ function arrival(c: XdsClient, e: Expectation, timeoutMs: number): Promise<numbe
   });
 }
 
-function startClients(server: string | string[], first: number, count: number): XdsClient[] {
+/**
+ * `delta`: the xDS protocol (undefined: the client's default). `endpoints`: ClusterLoadAssignments
+ * watched besides V1 (a mesh client watches one per cluster it calls).
+ */
+function startClients(server: string | string[], first: number, count: number, delta: boolean | undefined, endpoints: readonly string[]): XdsClient[] {
   return Array.from({ length: count }, (_, i) => {
-    const c = new XdsClient({ server, node: buildNode({ id: `bench-${first + i}`, cluster: 'bench' }) });
+    const c = new XdsClient({ server, node: buildNode({ id: `bench-${first + i}`, cluster: 'bench' }), ...(delta !== undefined ? { delta } : {}) });
     c.watch(TYPE_URL.listener, ROUTE, { onChange() {} });
     c.watch(TYPE_URL.route, ROUTE, { onChange() {} });
     c.watch(TYPE_URL.cluster, '*', { onChange() {} });
     c.watch(TYPE_URL.endpoint, V1, { onChange() {} });
+    for (const name of endpoints) c.watch(TYPE_URL.endpoint, name, { onChange() {} });
     return c;
   });
 }
 
 if (process.send) {
   let clients: XdsClient[] = [];
-  process.on('message', async (msg: { cmd: string; server?: string | string[]; first?: number; count?: number; expect?: Expectation; id?: number; timeoutMs?: number }) => {
+  process.on('message', async (msg: { cmd: string; server?: string | string[]; first?: number; count?: number; expect?: Expectation; id?: number; timeoutMs?: number; delta?: boolean; endpoints?: string[] }) => {
     if (msg.cmd === 'start') {
-      clients = startClients(msg.server!, msg.first!, msg.count!);
+      clients = startClients(msg.server!, msg.first!, msg.count!, msg.delta, msg.endpoints ?? []);
       process.send!({ id: msg.id, ok: true });
     } else if (msg.cmd === 'expect') {
       // Armed before the parent applies the change; answers once every client has it.

@@ -9,6 +9,7 @@ import { AdminGuard, AdminRefusal, applyLabel, DEFAULT_ADMIN_LIMITS, type AdminL
 import type { ClientStatus, TypeConfigView } from './ads-stream.js';
 import { configDump, matchClients } from './admin/config-dump.js';
 import { DASHBOARD } from './admin/dashboard-page.js';
+import { MAX_REVOKE_BODY, parseRevokeBody, type AdminTokens } from './admin/tokens.js';
 import { hostPort, listenError, probePort } from './listen.js';
 import { prometheusTargets } from './prometheus-sd.js';
 import type { ServiceModel } from './model.js';
@@ -24,6 +25,8 @@ export interface AdminContext {
   store: ConfigStore;
   snapshot(): Snapshot;
   clients(): ClientStatus[];
+  /** Responses and bytes the ADS server wrote since start, both protocols (benchmarks read it). */
+  xdsTraffic?(): { responses: number; bytes: number };
   services(): ServiceModel[];
   /** Store errors plus analysis of the merged config. */
   configErrors(): Diagnostic[];
@@ -33,6 +36,8 @@ export interface AdminContext {
   limits?: Partial<AdminLimits>;
   /** The live service graph (`GET /graph`); absent: 404. */
   graph?(): unknown;
+  /** Join token revocation (`POST /tokens/revoke`, `GET /tokens/revoked`); absent (no CA): 404. */
+  tokens?: AdminTokens;
   /** Per client: status and what was sent / ACKed per type (`GET /config_dump`); absent: 404. */
   configViews?(): Array<{ status: ClientStatus; types: TypeConfigView[] }>;
 }
@@ -63,6 +68,8 @@ class HttpError extends Error {
  * | `GET /` | the dashboard (HTML; strict CSP) |
  * | `GET /graph` | the service graph: nodes, edges with rps, error rate, p50/p99 (see control/graph) |
  * | `GET /config_dump?client=<node id or service>[&resources=0]` | CSDS-like `{ config: ClientConfigDump[] }`; 404 when no client matches |
+ * | `POST /tokens/revoke` (`{"token": T}` or `{"jti": J}`) | `{ revocation, added }` (`{ expired: true }` for a token past its expiry); 400 bad body or a token of another CA; 404 without a CA |
+ * | `GET /tokens/revoked` | the revocations in force |
  *
  * Failures answer `{ error: { code, message } }`.
  *
@@ -170,6 +177,14 @@ export class AdminServer {
       return this.json(res, 200, { deleted: `${kind}/${ns}/${name}` });
     }
     if (method === 'POST' && path === '/apply') return this.apply(req, res);
+    if (path === '/tokens/revoke' || path === '/tokens/revoked') {
+      if (!this.ctx.tokens) throw new HttpError(404, 'MESHLET_ERR_ADMIN_REQUEST', 'this control server has no CA (start it with --ca-dir)');
+      if (method === 'GET' && path === '/tokens/revoked') return this.json(res, 200, this.ctx.tokens.revoked());
+      if (method === 'POST' && path === '/tokens/revoke') {
+        const what = parseRevokeBody(await readBody(req, Math.min(this.limits.maxBodyBytes, MAX_REVOKE_BODY)));
+        return this.json(res, 200, await this.ctx.tokens.revoke(what));
+      }
+    }
     if (method === 'GET' && path === '/debug/xds') {
       const type = q('type') ?? 'LDS';
       const typeUrl = SHORT_TYPES[type.toUpperCase()] ?? type;
@@ -181,7 +196,7 @@ export class AdminServer {
     if (method === 'GET' && path === '/debug/process') {
       // Lets benchmarks read the server's memory and CPU time without sharing its process.
       if (url.searchParams.get('gc') === '1') (globalThis as { gc?: () => void }).gc?.();
-      return this.json(res, 200, { pid: process.pid, memory: process.memoryUsage(), cpu: process.cpuUsage(), uptimeSeconds: process.uptime(), clients: this.ctx.clients().length });
+      return this.json(res, 200, { pid: process.pid, memory: process.memoryUsage(), cpu: process.cpuUsage(), uptimeSeconds: process.uptime(), clients: this.ctx.clients().length, ...(this.ctx.xdsTraffic ? { xds: this.ctx.xdsTraffic() } : {}) });
     }
     throw new HttpError(404, 'MESHLET_ERR_ADMIN_REQUEST', `no admin route ${method} ${path}`);
   }
@@ -217,6 +232,7 @@ export class AdminServer {
     if (err instanceof HttpError) return this.json(res, err.status, { error: { code: err.code, message: err.message } });
     if (err instanceof AdminRefusal) return this.json(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
     if (isMeshError(err, 'MESHLET_ERR_STORE')) return this.json(res, 409, { error: { code: err.code, message: err.message } });
+    if (isMeshError(err, 'MESHLET_ERR_USAGE') || isMeshError(err, 'MESHLET_ERR_CA_TOKEN')) return this.json(res, 400, { error: { code: err.code, message: err.message } });
     log('admin request failed: %o', err);
     const code = isMeshError(err) ? err.code : 'MESHLET_ERR_ADMIN_REQUEST';
     this.json(res, 500, { error: { code, message: (err as Error)?.message ?? String(err) } });

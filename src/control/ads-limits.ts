@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { meshError, type MeshErrorCode } from '../errors.js';
 import type { DiscoveryRequest } from '../xds/wire/discovery-request.js';
+import type { DeltaRequest } from '../xds/wire/delta.js';
 
 /** Limits the ADS server puts on each connection, stream and request. */
 export interface AdsLimits {
@@ -8,7 +9,7 @@ export interface AdsLimits {
   maxMessageBytes: number;
   /** Concurrent HTTP/2 streams per connection (the RFC 9113 §6.5.2 floor; a client needs one ADS stream). Default 100. */
   maxStreamsPerConnection: number;
-  /** resource_names in one request. Default 10 000. */
+  /** resource_names in one request; on an incremental stream also the names subscribed per type. Default 10 000. */
   maxResourceNames: number;
   /** Node `metadata`, measured as JSON, bytes. Default 64 KiB. */
   maxNodeMetadataBytes: number;
@@ -61,6 +62,15 @@ export class RequestGuard {
   }
 
   check(req: DiscoveryRequest): void {
+    this.admit(req.resourceNames.length, req.node, 'resource_names');
+  }
+
+  /** The same bounds for an incremental request: its subscribe, unsubscribe and initial version lists count as names. */
+  checkDelta(req: DeltaRequest): void {
+    this.admit(Math.max(req.subscribe.length, req.unsubscribe.length, req.initialVersions.size), req.node, 'resource_names_subscribe/unsubscribe/initial_resource_versions');
+  }
+
+  private admit(names: number, node: Record<string, unknown> | undefined, field: string): void {
     const t = this.now();
     this.tokens = Math.min(this.limits.requestBurst, this.tokens + ((t - this.last) / 1000) * this.limits.requestsPerSecond);
     this.last = t;
@@ -68,10 +78,10 @@ export class RequestGuard {
       throw new StreamRefusal(grpc.status.RESOURCE_EXHAUSTED, 'MESHLET_ERR_XDS_LIMIT', `more than ${this.limits.requestsPerSecond} requests/s (burst ${this.limits.requestBurst}) on one stream`);
     }
     this.tokens -= 1;
-    if (req.resourceNames.length > this.limits.maxResourceNames) {
-      throw new StreamRefusal(grpc.status.RESOURCE_EXHAUSTED, 'MESHLET_ERR_XDS_LIMIT', `resource_names: ${req.resourceNames.length} names, the limit is ${this.limits.maxResourceNames} per request`);
+    if (names > this.limits.maxResourceNames) {
+      throw new StreamRefusal(grpc.status.RESOURCE_EXHAUSTED, 'MESHLET_ERR_XDS_LIMIT', `${field}: ${names} names, the limit is ${this.limits.maxResourceNames} per request`);
     }
-    const metadata = req.node?.['metadata'];
+    const metadata = node?.['metadata'];
     if (metadata !== undefined && metadata !== null) {
       const size = jsonSize(metadata, this.limits.maxNodeMetadataBytes);
       if (size > this.limits.maxNodeMetadataBytes) {

@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { trace } from '../internal/debug.js';
 import { RequestGuard, resolveAdsLimits, StreamRefusal, type AdsLimits } from './ads-limits.js';
-import { AdsStream, type ClientStatus, type NackEvent, type PushEvent, type TypeConfigView } from './ads-stream.js';
+import { AdsStream, type ClientStatus, type NackEvent, type PushEvent, type StreamContext, type TypeConfigView } from './ads-stream.js';
+import { DeltaAdsStream } from './ads-delta-stream.js';
 import type { AnnouncePolicy } from './announce-policy.js';
 import type { WarmUp } from './warmup.js';
 import { Emitter } from '../internal/events.js';
@@ -10,14 +11,18 @@ import type { Registry } from './registry/announcements.js';
 import type { Proxy } from './proxy.js';
 import type { Snapshot } from './snapshot.js';
 import { decodeDiscoveryRequest, type DiscoveryRequest } from '../xds/wire/discovery-request.js';
-import { ADS_METHOD } from '../xds/wire/index.js';
+import { ADS_METHOD, DELTA_ADS_METHOD } from '../xds/wire/index.js';
+import { decodeDeltaRequest, type DeltaRequest } from '../xds/wire/delta.js';
 import { parseWorkloadSpiffeId } from '../security/identity/spiffe-id.js';
 import { peerSpiffeId } from '../security/tls/peer.js';
 
 const log = trace('ads');
 
-/** gRPC method path of SotW ADS. */
-export { ADS_METHOD };
+/** gRPC method paths of SotW and incremental ADS. */
+export { ADS_METHOD, DELTA_ADS_METHOD };
+
+type Call<Req> = grpc.ServerDuplexStream<Req, Buffer>;
+type AnyStream = AdsStream | DeltaAdsStream;
 
 /** Options of {@link AdsServer}. */
 export interface AdsServerOptions {
@@ -44,9 +49,11 @@ export interface AdsServerOptions {
 const KEEPALIVE = { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 };
 
 /**
- * The ADS endpoint: a grpc-js server with one bidi method whose codecs are protobufjs for
- * requests and identity for responses (responses are pre-built Buffers, see wire.ts). Delta xDS
- * is not served; grpc-js answers UNIMPLEMENTED for it and clients fall back to SotW.
+ * The ADS endpoint: a grpc-js server with both ADS methods, state of the world
+ * (`StreamAggregatedResources`, ads-stream.ts) and incremental (`DeltaAggregatedResources`,
+ * ads-delta-stream.ts). Requests are decoded by the hand-written codecs, responses are
+ * pre-built Buffers (see xds/wire). Both kinds of stream share the limits, the registry, the
+ * warm-up, pushes and the status views.
  *
  * @example
  * ```ts
@@ -59,10 +66,12 @@ export class AdsServer {
   readonly pushes = new Emitter<PushEvent>((err) => log('push listener threw: %o', err));
   readonly nacks = new Emitter<NackEvent>((err) => log('nack listener threw: %o', err));
   private readonly server: grpc.Server;
-  private readonly streams = new Set<{ stream: AdsStream; call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer> }>();
+  private readonly streams = new Set<{ stream: AnyStream; call: Call<unknown> }>();
   private nonce = 0;
   /** Resolved limits (defaults filled in). */
   readonly limits: AdsLimits;
+  /** Responses and their bytes written on every stream since start (both protocols). */
+  readonly traffic = { responses: 0, bytes: 0 };
 
   /**
    * Trust domain of the mesh CA (set when the control server has one): a stream whose verified
@@ -102,9 +111,31 @@ export class AdsServer {
         responseSerialize: (value: Buffer) => value,
         responseDeserialize: (bytes: Buffer) => bytes,
       },
+      DeltaAggregatedResources: {
+        path: DELTA_ADS_METHOD,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: (value: unknown) => value as Buffer,
+        requestDeserialize: (bytes: Buffer) => decodeDeltaRequest(bytes),
+        responseSerialize: (value: Buffer) => value,
+        responseDeserialize: (bytes: Buffer) => bytes,
+      },
     };
     server.addService(definition, {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>) => this.handle(call),
+      StreamAggregatedResources: (call: Call<DiscoveryRequest>) => {
+        const guard = new RequestGuard(this.limits);
+        this.handle(call, (ctx, send) => new AdsStream(call.getPeer(), ctx, send), (stream, req) => {
+          guard.check(req);
+          (stream as AdsStream).onRequest(req);
+        });
+      },
+      DeltaAggregatedResources: (call: Call<DeltaRequest>) => {
+        const guard = new RequestGuard(this.limits);
+        this.handle(call, (ctx, send) => new DeltaAdsStream(call.getPeer(), ctx, send), (stream, req) => {
+          guard.checkDelta(req);
+          (stream as DeltaAdsStream).onRequest(req, this.limits.maxResourceNames);
+        });
+      },
     });
   }
 
@@ -145,14 +176,12 @@ export class AdsServer {
     this.server.forceShutdown();
   }
 
-  private handle(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>): void {
+  private handle<Req>(call: Call<Req>, open: (ctx: StreamContext, send: (bytes: Buffer) => void) => AnyStream, onRequest: (stream: AnyStream, req: Req) => void): void {
     const { registry, withdrawGraceMs, announcePolicy, warmUp } = this.options;
-    const guard = new RequestGuard(this.limits);
     let ended = false;
     const pushes = this.pushes;
     const firePush = (e: PushEvent) => pushes.fire(e);
-    const stream = new AdsStream(
-      call.getPeer(),
+    const stream = open(
       {
         snapshot: this.options.snapshot,
         nextNonce: () => String(++this.nonce),
@@ -169,12 +198,15 @@ export class AdsServer {
         onNack: (e) => this.nacks.fire(e),
       },
       (bytes) => {
-        if (!ended) call.write(bytes);
+        if (ended) return;
+        this.traffic.responses++;
+        this.traffic.bytes += bytes.length;
+        call.write(bytes);
       },
     );
-    const entry = { stream, call };
+    const entry = { stream, call: call as Call<unknown> };
     this.streams.add(entry);
-    log('stream opened from %s', stream.peer);
+    log('%s stream opened from %s', stream.protocol, stream.peer);
     const finish = (why: string) => {
       if (ended) return;
       ended = true;
@@ -186,11 +218,10 @@ export class AdsServer {
         registry.withdraw(stream.announced.nodeId, { owner: stream, ...(withdrawGraceMs !== undefined ? { graceMs: withdrawGraceMs } : {}) });
       }
     };
-    call.on('data', (req: DiscoveryRequest) => {
+    call.on('data', (req: Req) => {
       if (ended) return;
       try {
-        guard.check(req);
-        stream.onRequest(req);
+        onRequest(stream, req);
       } catch (err) {
         if (err instanceof StreamRefusal) {
           log('stream %s refused: %s', stream.nodeId || stream.peer, err.message);
@@ -218,7 +249,7 @@ export class AdsServer {
  * certificate only when the TLS handshake verified it against the trust bundle. A certificate of
  * another trust domain, or one that is not a workload SVID, gives no identity.
  */
-function peerIdentityOf(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>, trustDomain: string | undefined): { peerIdentity?: { spiffeId: string; namespace: string; serviceAccount: string } } {
+function peerIdentityOf(call: Call<unknown>, trustDomain: string | undefined): { peerIdentity?: { spiffeId: string; namespace: string; serviceAccount: string } } {
   const raw = (call as { getAuthContext?: () => { sslPeerCertificate?: { raw?: Buffer } } }).getAuthContext?.().sslPeerCertificate?.raw;
   if (!raw || trustDomain === undefined) return {};
   const id = peerSpiffeId(raw);

@@ -132,6 +132,11 @@ export class SnapshotBuilder {
     return this.built.on(fn);
   }
 
+  /** A worker analysis of the latest build has not answered yet: `diagnostics` may still change (`onBuild` fires when it does). */
+  get analysisPending(): boolean {
+    return this.analysis.pending;
+  }
+
   /** Called after every build, changed or not, and when a worker analysis finished (diagnostics may have changed). */
   readonly onBuild = new Emitter<void>((err) => log('build listener threw: %o', err));
 

@@ -11,7 +11,7 @@ import { GraphScraper, type GraphScrapeOptions } from './graph/scraper.js';
 import { AnnouncePolicy } from './announce-policy.js';
 import { AnnouncementFile } from './store/announcements.js';
 import { DEFAULT_WARMUP_MS, WarmUp } from './warmup.js';
-import type { CertificateAuthority } from './ca/authority.js';
+import type { CaChange, CertificateAuthority } from './ca/authority.js';
 import type { SecureServer } from './ca/secure-server.js';
 import type { ClientStatus, NackEvent, PushEvent } from './ads-stream.js';
 import { SnapshotBuilder } from './builder.js';
@@ -157,6 +157,20 @@ export interface ControlServer {
   /** Rebuilds the snapshot now instead of after the debounce. */
   rebuild(): void;
   /**
+   * Re-reads the CA directory (what `meshlet control` does on SIGHUP): the signer and trust
+   * bundle (`CertificateAuthority.reload`, the steps of a root rotation) and the token revocation
+   * list. With the etcd store, the files that changed are then published to etcd, and every other
+   * server's watch writes them into its own directory and reloads. A directory that does not load
+   * leaves the CA (and etcd) as they were and rejects (MESHLET_ERR_CA_DIR). No CA: MESHLET_ERR_CLOSED.
+   *
+   * @example
+   * ```ts
+   * await appendFile(join(caDir, 'root-cert.pem'), newRootPem);
+   * const { rootsChanged, published } = await server.reloadCa();
+   * ```
+   */
+  reloadCa(): Promise<CaChange & { revocations: number; published: number }>;
+  /**
    * Resolves once no rebuild is pending and every connected client has answered (ACK or NACK)
    * the latest response of every type it subscribes to — what a test waits for after a change
    * instead of sleeping. Rejects with MESHLET_ERR_TIMEOUT after `timeoutMs` (default 5000).
@@ -237,24 +251,33 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     store,
     snapshot: () => builder.snapshot,
     clients: () => ads.clients(),
+    xdsTraffic: () => ({ ...ads.traffic }),
     services: () => builder.services,
     configErrors,
     configViews: () => ads.configViews(),
     ...(scraper ? { graph: () => scraper.graph() } : {}),
+    // The CA opens after the admin port binds; until then they answer MESHLET_ERR_CLOSED (without --ca-dir: 404).
+    ...(options.caDir !== undefined ? { tokens: { revoke: (what) => requireCa().revokeToken(what), revoked: () => requireCa().revocations.list() } } : {}),
     ...(guard ? { guard } : {}),
     ...(options.adminLimits ? { limits: options.adminLimits } : {}),
   });
   const configError = new Emitter<Diagnostic>((err) => log('config-error listener threw: %o', err));
   let closed = false;
   let ca: CertificateAuthority | undefined;
+  const requireCa = (): CertificateAuthority => {
+    if (!ca) throw meshError('MESHLET_ERR_CLOSED', 'the CA is not open (starting or closed)');
+    return ca;
+  };
   let secure: SecureServer | undefined;
+  let caSync: import('./store/etcd-ca.js').CaDirSync | undefined;
+  let revocationShare: { close(): Promise<void> } | undefined;
   const close = async () => {
     if (closed) return;
     closed = true;
     builder.close();
     warmUp.close();
     scraper?.close();
-    await Promise.all([ads.close(), admin?.close(), secure?.close()]);
+    await Promise.all([ads.close(), admin?.close(), secure?.close(), caSync?.close(), revocationShare?.close()]);
     await ca?.close();
     registry.close();
     await stateFile?.flush();
@@ -285,7 +308,7 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     if (admin) adminPort = await admin.listen(host, options.adminPort ?? 15014);
     if (options.caDir !== undefined) {
       // On etcd every server signs with the CA sealed there (store/etcd-ca.ts).
-      if (etcd) await etcd.syncCa(options.caDir, options);
+      caSync = etcd ? await etcd.syncCa(options.caDir, options) : undefined;
       // Loaded only with a CA: a server without one never imports the CA modules or jose.
       const [{ CertificateAuthority }, { SecureServer }] = await Promise.all([import('./ca/authority.js'), import('./ca/secure-server.js')]);
       ca = await CertificateAuthority.open({
@@ -294,6 +317,16 @@ export async function createControlServer(options: ControlServerOptions = {}): P
         ...(options.signerThreads !== undefined ? { signerThreads: options.signerThreads } : {}),
       });
       ads.trustDomain = ca.trustDomain;
+      if (etcd) {
+        // A CA change another server published reaches this one's directory, then its signer.
+        const opened = ca;
+        await caSync!.follow(async () => {
+          const change = await opened.reload();
+          log('CA reloaded from etcd: roots %s, signer %s', change.rootsChanged ? 'changed' : 'same', change.signerChanged ? 'changed' : 'same');
+        });
+        revocationShare = await etcd.shareRevocations(ca.revocations);
+        etcd.shareTokenUses(ca.tokenUses);
+      }
       secure = await SecureServer.start({ ca, ads, host, port: options.securePort ?? 15012, ...(options.secureServerNames ? { serverNames: options.secureServerNames } : {}) });
     }
   } catch (err) {
@@ -327,6 +360,15 @@ export async function createControlServer(options: ControlServerOptions = {}): P
     services: () => builder.services,
     configErrors,
     rebuild: () => builder.rebuild(),
+    async reloadCa() {
+      const opened = requireCa();
+      // The revocation list first: a list that does not read stops the reload before the signer changes.
+      const revocations = await opened.revocations.reload();
+      const change = await opened.reload();
+      // The directory loaded: now it is what every server on etcd signs with.
+      const published = caSync ? await caSync.publish() : 0;
+      return { ...change, revocations, published };
+    },
     settled: (timeoutMs = 5000) => settled(() => builder.idle && ads.clients().every(answered), timeoutMs),
     on(event, fn) {
       if (event === 'push') return ads.pushes.on(fn as (e: PushEvent) => void);

@@ -269,14 +269,25 @@ export class Snapshot {
    * the cap heads are encoded per stream as before.
    */
   responseHead(typeUrl: string, key: string, resources: () => Uint8Array[]): { head: Buffer; count: number } {
+    return this.cachedHead(typeUrl, key, () => {
+      const bytes = resources();
+      return { head: encodeResponseHead(this.typeVersion(typeUrl), bytes, typeUrl), count: bytes.length };
+    });
+  }
+
+  /**
+   * The cache under {@link responseHead}, for any response shape: `build()` runs once per
+   * (type, key) in this snapshot, up to the same cap. The incremental stream keys its heads with
+   * a `\0delta:` prefix (the changed and removed names), so the two protocols never share an entry.
+   */
+  cachedHead<T extends { head: Buffer; count: number }>(typeUrl: string, key: string, build: () => T): T {
     let byKey = this.heads.get(typeUrl);
     let hit = byKey?.get(key);
-    if (hit) return hit;
-    const bytes = resources();
-    hit = { head: encodeResponseHead(this.typeVersion(typeUrl), bytes, typeUrl), count: bytes.length };
+    if (hit) return hit as T;
+    const built = build();
     if (!byKey) this.heads.set(typeUrl, (byKey = new Map()));
-    if (byKey.size < MAX_HEADS_PER_TYPE) byKey.set(key, hit);
-    return hit;
+    if (byKey.size < MAX_HEADS_PER_TYPE) byKey.set(key, built);
+    return built;
   }
 
   /** Resources of one type, sorted by name. Unknown types are empty. */

@@ -65,6 +65,10 @@ export class RoutedPlan implements CallPlan {
     return this.cluster.model?.maxRequestsPerConnection;
   }
 
+  get http2(): boolean {
+    return this.cluster.model?.http2 === true;
+  }
+
   admit(): { ok: true; release(): void } | { ok: false; flag: 'UO' } {
     return this.cluster.state.counters.admit();
   }

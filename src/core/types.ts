@@ -127,6 +127,8 @@ export interface CallPlan {
   readonly setCookie?: string;
   /** The cluster's max_requests_per_connection (Istio `maxRequestsPerConnection`); undefined: unlimited. */
   readonly maxRequestsPerConnection?: number | undefined;
+  /** The cluster speaks HTTP/2 upstream (GRPC / HTTP2 ports: Envoy's http2_protocol_options). */
+  readonly http2?: boolean;
   /** Admission through the cluster's circuit breaker (max requests / pending). */
   admit(): ({ ok: true } & HeldSlot) | { ok: false; flag: 'UO' };
   /** A retry may start: max_retries breaker and, when the cluster has one, the retry budget. Returns a release for the retry slot. */

@@ -14,7 +14,8 @@ export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
 /** TLS of one HTTPS server. */
 export interface ServerTls {
-  mode: 'SIMPLE' | 'MUTUAL' | 'OPTIONAL_MUTUAL';
+  /** ISTIO_MUTUAL: the gateway's own SVID, a client certificate of the mesh trust bundle required. */
+  mode: 'SIMPLE' | 'MUTUAL' | 'OPTIONAL_MUTUAL' | 'ISTIO_MUTUAL';
   serverCertificate?: string;
   privateKey?: string;
   caCertificates?: string;
@@ -22,6 +23,8 @@ export interface ServerTls {
   minProtocolVersion?: TlsVersion;
   maxProtocolVersion?: TlsVersion;
   cipherSuites?: string[];
+  /** SANs one of which a client certificate must carry (`spiffe://…` against its URI SAN, else DNS). */
+  subjectAltNames?: string[];
 }
 
 /** One route configuration served on a port (one Envoy filter chain). */
@@ -70,8 +73,8 @@ function tlsOf(v: unknown, path: string, problems: string[]): ServerTls | undefi
   }
   const t = v as Record<string, unknown>;
   const mode = t['mode'];
-  if (mode !== 'SIMPLE' && mode !== 'MUTUAL' && mode !== 'OPTIONAL_MUTUAL') {
-    problems.push(`${path}.mode: ${JSON.stringify(mode)} is not served (SIMPLE, MUTUAL or OPTIONAL_MUTUAL)`);
+  if (mode !== 'SIMPLE' && mode !== 'MUTUAL' && mode !== 'OPTIONAL_MUTUAL' && mode !== 'ISTIO_MUTUAL') {
+    problems.push(`${path}.mode: ${JSON.stringify(mode)} is not served (SIMPLE, MUTUAL, OPTIONAL_MUTUAL or ISTIO_MUTUAL)`);
     return undefined;
   }
   const out: ServerTls = { mode };
@@ -86,7 +89,13 @@ function tlsOf(v: unknown, path: string, problems: string[]): ServerTls | undefi
     else out[k] = s as TlsVersion;
   }
   if (t['cipherSuites'] !== undefined) out.cipherSuites = strings(t['cipherSuites'], `${path}.cipherSuites`, problems).map((c) => c.toUpperCase());
-  if (!out.credentialName && (!out.serverCertificate || !out.privateKey)) problems.push(`${path}: neither credentialName nor serverCertificate and privateKey`);
+  if (t['subjectAltNames'] !== undefined) {
+    const sans = t['subjectAltNames'];
+    if (!Array.isArray(sans) || sans.length > MAX_HOSTS || sans.some((n) => typeof n !== 'string' || n.length === 0 || n.length > MAX_STRING)) problems.push(`${path}.subjectAltNames: not a list of up to ${MAX_HOSTS} names`);
+    else out.subjectAltNames = sans as string[];
+  }
+  // ISTIO_MUTUAL serves the gateway's own SVID: no certificate files.
+  if (mode !== 'ISTIO_MUTUAL' && !out.credentialName && (!out.serverCertificate || !out.privateKey)) problems.push(`${path}: neither credentialName nor serverCertificate and privateKey`);
   return out;
 }
 

@@ -6,7 +6,7 @@
  * through the same engine and dispatcher a mesh client uses.
  */
 import { randomBytes } from 'node:crypto';
-import { createMesh } from '../mesh/create.js';
+import { createMesh, meshTlsOf } from '../mesh/create.js';
 import type { Mesh } from '../mesh/types.js';
 import type { ListenerModel } from '../core/model/index.js';
 import { trace } from '../internal/debug.js';
@@ -103,6 +103,8 @@ class GatewayProcess implements Gateway {
   /** TLS PASSTHROUGH and TCP servers (passthrough.ts). */
   private readonly tcp: TcpGatewayPorts;
   private readonly watch: Disposable;
+  /** ISTIO_MUTUAL servers serve the gateway's SVID: a rotation reloads the ports' TLS. */
+  private readonly rotation: Disposable | undefined;
   private readonly limits: Required<GatewayLimits>;
   private current: Promise<void> = Promise.resolve();
   private dirty = false;
@@ -112,6 +114,9 @@ class GatewayProcess implements Gateway {
   constructor(readonly mesh: Mesh, private readonly options: GatewayOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.tcp = new TcpGatewayPorts({ engine: mesh.engine, metrics: gatewayTcpMetrics(mesh, options), host: options.host ?? '0.0.0.0', ports: options.ports, limits: options.tcpLimits });
+    this.rotation = meshTlsOf(mesh)?.onChange(() => {
+      if ([...this.listeners.values()].some((l) => JSON.stringify(l.metadata?.[GATEWAY_METADATA] ?? {}).includes('ISTIO_MUTUAL'))) this.schedule();
+    });
     this.watch = mesh.xds.watch(TYPE_URL.listener, '*', {
       onChange: (name, l) => {
         if (!l.metadata?.[GATEWAY_METADATA] && !l.tcp && !this.listeners.has(name)) return;
@@ -170,7 +175,7 @@ class GatewayProcess implements Gateway {
       }
       const local = this.options.ports?.[p.port] ?? p.port;
       try {
-        const s = await PortServer.start(p, this.mesh.dispatcher, { host: this.options.host ?? '0.0.0.0', port: local, credentials: this.options.credentials, limits: this.limits }, problems);
+        const s = await PortServer.start(p, this.mesh.dispatcher, { host: this.options.host ?? '0.0.0.0', port: local, credentials: this.options.credentials, limits: this.limits, meshTls: meshTlsOf(this.mesh) }, problems);
         if (this.closing) await s.close(0);
         else this.servers.set(p.port, s);
       } catch (err) {
@@ -185,6 +190,7 @@ class GatewayProcess implements Gateway {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.watch.dispose();
+      this.rotation?.dispose();
       await this.current;
       const drain = this.options.drainTimeoutMs ?? 5000;
       await Promise.all([...this.servers.values()].map((s) => s.close(drain)).concat(this.tcp.close(drain)));

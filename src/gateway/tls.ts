@@ -7,11 +7,20 @@
  *
  * OpenSSL fixes the protocol version range before the SNI callback switches contexts, so the
  * server context carries the loosest range of the port and each connection is checked against
- * its own route's `minProtocolVersion`/`maxProtocolVersion` once the handshake is done.
+ * its own route's `minProtocolVersion`/`maxProtocolVersion` once the handshake is done. Whether a
+ * client certificate is asked for is set per connection in the SNI callback, from the route the
+ * name picks (Envoy: one filter chain per SNI set, each with its own
+ * `require_client_certificate`), so a SIMPLE server beside a MUTUAL one on the same port does not
+ * prompt its clients for a certificate. `ISTIO_MUTUAL` serves the gateway's own SVID and takes
+ * clients of the mesh trust bundle with a SPIFFE ID.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext, type SecureVersion, type TLSSocket } from 'node:tls';
+import { checkSubjectAltNames } from '../security/tls/connector.js';
+import type { MeshTls } from '../security/tls/mesh-tls.js';
+import { sanEntries, uriSans, verifiedPeerId } from '../security/tls/peer.js';
 import type { GatewayRoute, ServerTls, TlsVersion } from './config.js';
 
 const VERSION: Record<TlsVersion, SecureVersion | undefined> = {
@@ -37,8 +46,12 @@ export interface RouteTls {
   max: SecureVersion;
   /** MUTUAL: a verified client certificate is required. */
   requireClientCert: boolean;
-  /** MUTUAL or OPTIONAL_MUTUAL: a client certificate is asked for. */
+  /** MUTUAL, OPTIONAL_MUTUAL or ISTIO_MUTUAL: a client certificate is asked for. */
   requestClientCert: boolean;
+  /** ISTIO_MUTUAL: the client must also be a mesh workload (a certificate with a SPIFFE ID). */
+  requireSpiffeId: boolean;
+  /** The server's `subjectAltNames`: a verified client certificate must carry one of them. */
+  clientSans: readonly string[];
 }
 
 async function readPem(path: string): Promise<Buffer> {
@@ -81,7 +94,8 @@ async function readCa(ca: string | string[] | undefined): Promise<Buffer | undef
  * const t = await loadRouteTls({ mode: 'SIMPLE', serverCertificate: 'cert.pem', privateKey: 'key.pem' }, undefined);
  * ```
  */
-export async function loadRouteTls(tls: ServerTls, credentials: string | undefined): Promise<RouteTls> {
+export async function loadRouteTls(tls: ServerTls, credentials: string | undefined, mesh?: MeshTls): Promise<RouteTls> {
+  if (tls.mode === 'ISTIO_MUTUAL') return istioMutual(tls, mesh);
   const files = tlsFiles(tls, credentials);
   const [cert, key, ca] = await Promise.all([readPem(files.cert), readPem(files.key), readCa(files.ca)]);
   const mutual = tls.mode !== 'SIMPLE';
@@ -96,7 +110,25 @@ export async function loadRouteTls(tls: ServerTls, credentials: string | undefin
     maxVersion: max,
     ...(tls.cipherSuites?.length ? { ciphers: tls.cipherSuites.join(':') } : {}),
   };
-  return { context: createSecureContext(options), options, min, max, requireClientCert: tls.mode === 'MUTUAL', requestClientCert: mutual };
+  return { context: createSecureContext(options), options, min, max, requireClientCert: tls.mode === 'MUTUAL', requestClientCert: mutual, requireSpiffeId: false, clientSans: tls.subjectAltNames ?? [] };
+}
+
+/**
+ * ISTIO_MUTUAL (Istio `BuildListenerTLSContext`: the proxy's own SDS certificate and the mesh
+ * root as validation context, `require_client_certificate`, the server's `subjectAltNames` as
+ * SAN matchers; version and cipher settings are the mesh defaults, not the server's).
+ */
+function istioMutual(tls: ServerTls, mesh: MeshTls | undefined): RouteTls {
+  const svid = mesh?.current();
+  if (!svid) throw new Error(`ISTIO_MUTUAL needs the gateway's own mesh identity (start the gateway with a join token)${mesh ? '; none has arrived yet' : ''}`);
+  const options = {
+    cert: Buffer.from(svid.chainPem.join('')),
+    key: Buffer.from(svid.keyPem),
+    ca: Buffer.from(svid.trustBundlePem.join('')),
+    minVersion: DEFAULT_MIN,
+    maxVersion: DEFAULT_MAX,
+  };
+  return { context: createSecureContext(options), options, min: DEFAULT_MIN, max: DEFAULT_MAX, requireClientCert: true, requestClientCert: true, requireSpiffeId: true, clientSans: tls.subjectAltNames ?? [] };
 }
 
 /** The loosest version range over a port's routes (what the server context must allow). */
@@ -117,19 +149,64 @@ export function handshakeProblem(socket: TLSSocket, t: RouteTls): string | undef
   const v = PROTOCOL_RANK[socket.getProtocol() ?? ''] ?? -1;
   if (v < ORDER.indexOf(t.min) || v > ORDER.indexOf(t.max)) return `protocol ${socket.getProtocol()} outside ${t.min}–${t.max}`;
   if (t.requireClientCert && !socket.authorized) return `client certificate required (${socket.authorizationError ?? 'none presented'})`;
+  if (t.requireSpiffeId && verifiedPeerId(socket) === undefined) return 'the client certificate carries no SPIFFE ID (ISTIO_MUTUAL takes mesh workloads only)';
+  if (t.clientSans.length > 0 && socket.authorized) {
+    const bad = checkSubjectAltNames(socket.getPeerCertificate(), t.clientSans);
+    if (bad) return `client certificate: ${bad.message}`;
+  }
   return undefined;
 }
 
 /** Routes with their loaded TLS; a route whose files fail is left out (its error in `problems`). */
-export async function loadPortTls(routes: readonly GatewayRoute[], credentials: string | undefined, problems: string[]): Promise<Map<GatewayRoute, RouteTls>> {
+export async function loadPortTls(routes: readonly GatewayRoute[], credentials: string | undefined, problems: string[], mesh?: MeshTls): Promise<Map<GatewayRoute, RouteTls>> {
   const out = new Map<GatewayRoute, RouteTls>();
   await Promise.all(routes.map(async (r) => {
     if (!r.tls) return;
     try {
-      out.set(r, await loadRouteTls(r.tls, credentials));
+      out.set(r, await loadRouteTls(r.tls, credentials, mesh));
     } catch (err) {
       problems.push(`${r.route}: ${(err as Error).message}`);
     }
   }));
   return out;
+}
+
+const xfccs = new WeakMap<object, string | null>();
+
+/**
+ * The `x-forwarded-client-cert` value for a connection whose client certificate the handshake
+ * verified, as Istio's gateway has Envoy set it (`forward_client_cert_details: SANITIZE_SET`,
+ * `set_current_client_cert_details` subject, cert, DNS, URI): `By=<the gateway certificate's URI
+ * SAN>;Hash=<SHA-256 of the client certificate>;Cert="<URL-encoded PEM>";Subject="…";URI=…;DNS=…`.
+ * Undefined without a verified client certificate. Computed once per connection.
+ *
+ * @example
+ * ```ts
+ * clientCertHeader(tlsSocket); // 'By=spiffe://cluster.local/ns/istio-system/sa/gw;Hash=…;URI=spiffe://cluster.local/ns/default/sa/web'
+ * ```
+ */
+export function clientCertHeader(socket: TLSSocket): string | undefined {
+  if (!socket.authorized || typeof socket.getPeerX509Certificate !== 'function') return undefined;
+  let v = xfccs.get(socket);
+  if (v === undefined) {
+    v = null;
+    const peer = socket.getPeerX509Certificate();
+    if (peer) {
+      const parts: string[] = [];
+      const local = socket.getX509Certificate?.();
+      const by = local ? uriSans(local)[0] : undefined;
+      if (by) parts.push(`By=${by}`);
+      parts.push(`Hash=${createHash('sha256').update(peer.raw).digest('hex')}`);
+      parts.push(`Cert="${encodeURIComponent(peer.toString())}"`);
+      // RFC 2253 order (most specific last in the certificate, first here), as Envoy prints it.
+      parts.push(`Subject="${(peer.subject ?? '').split('\n').filter((l) => l.length > 0).reverse().join(',').replace(/["\\]/g, (c) => `\\${c}`)}"`);
+      for (const e of sanEntries(peer.subjectAltName ?? '')) {
+        if (e.type === 'URI') parts.push(`URI=${e.value}`);
+        else if (e.type === 'DNS') parts.push(`DNS=${e.value}`);
+      }
+      v = parts.join(';');
+    }
+    xfccs.set(socket, v);
+  }
+  return v ?? undefined;
 }

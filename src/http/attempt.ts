@@ -148,8 +148,10 @@ export class Attempt extends RetryAttempt implements DispatchHandler {
     return !this.paused;
   }
 
-  onComplete(rawTrailers: Buffer[] | string[] | null): void {
-    if (!this.abandoned) this.owner.onAttemptEnd(this, (rawTrailers ?? NO_RAW) as Buffer[]);
+  onComplete(rawTrailers: Buffer[] | string[] | Record<string, string | string[] | undefined> | null): void {
+    if (this.abandoned) return;
+    // HTTP/1.1 hands a raw list; undici's HTTP/2 client hands node:http2's trailers object.
+    this.owner.onAttemptEnd(this, rawTrailers === null ? NO_RAW : Array.isArray(rawTrailers) ? rawTrailers as Buffer[] : rawList(rawTrailers));
   }
 
   onError(err: Error): void {
@@ -158,6 +160,17 @@ export class Attempt extends RetryAttempt implements DispatchHandler {
 }
 
 const NO_RAW: Buffer[] = [];
+
+/** A header object as undici's raw `[name, value, …]` list (an array value gives one entry per element). */
+function rawList(headers: Record<string, string | string[] | undefined>): Buffer[] {
+  const out: Buffer[] = [];
+  for (const name of Object.keys(headers)) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) out.push(Buffer.from(name), Buffer.from(String(one)));
+  }
+  return out.length === 0 ? NO_RAW : out;
+}
 
 /** A handler that ignores everything: mirrored requests' responses. */
 export const DISCARD: DispatchHandler = {

@@ -28,8 +28,8 @@ import { observeAttempt, observeAttemptEnd, observeEnd, observeStart, type Obser
 /** What every call of one dispatcher shares (one object per dispatcher). */
 export interface CallContext {
   readonly agent: Dispatcher;
-  /** Sends an attempt upstream, honouring the cluster's `maxRequestsPerConnection` (undefined: unlimited). */
-  dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, maxRequestsPerConnection: number | undefined): void;
+  /** Sends an attempt upstream, honouring the cluster's `maxRequestsPerConnection` (undefined: unlimited) and its HTTP/2 protocol. */
+  dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, maxRequestsPerConnection: number | undefined, http2?: boolean): void;
   readonly engine: Engine;
   readonly random: () => number;
   /** Every call's deadline timers (one Node timer per duration, not per call). */
@@ -215,7 +215,7 @@ export class CallHandler extends RetryState<Attempt> implements AttemptOwner, Co
     this.armTimer();
     const { opts, upstreamPath, headers } = this.req;
     try {
-      this.ctx.dispatchUpstream(upstreamOptions(opts, originOf(endpoint), upstreamPath, headers, this.req.servername), attempt, this.plan.maxRequestsPerConnection);
+      this.ctx.dispatchUpstream(upstreamOptions(opts, originOf(endpoint), upstreamPath, headers, this.req.servername), attempt, this.plan.maxRequestsPerConnection, this.plan.http2);
     } catch (err) {
       attempt.onError(err as Error);
     }

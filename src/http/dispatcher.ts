@@ -93,6 +93,9 @@ export class MeshDispatcher extends Dispatcher {
   private readonly ctx: CallContext;
   /** Pools of clusters with `maxRequestsPerConnection` (one per distinct limit; only if owned). */
   private readonly limitedPools = new Map<number, Dispatcher>();
+  /** The pool of HTTP/2 clusters (h2c, or ALPN h2 over TLS); made on first use, only if owned. */
+  private h2Agent: Dispatcher | undefined;
+  private readonly tls: MeshTls | undefined;
   /** TLS transports by SNI (or address), for the connector: each cluster's settings, kept fresh by dispatchUpstream. */
   private readonly transports = new Map<string, TlsTransportModel>();
   private readonly connector: ReturnType<typeof meshConnector>;
@@ -106,6 +109,7 @@ export class MeshDispatcher extends Dispatcher {
     this.ownsAgent = options.agent === undefined;
     this.hasIdentity = options.tls !== undefined;
     this.peerMetadata = options.peerMetadata;
+    this.tls = options.tls;
     this.connector = meshConnector(options.tls, (key) => this.transports.get(key));
     this.agent = options.agent ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connect: this.connector });
     this.strict = options.strict ?? false;
@@ -118,7 +122,7 @@ export class MeshDispatcher extends Dispatcher {
     } else this.observers = options.observers;
     this.noConfig = options.noConfig ?? (() => undefined);
     this.random = options.random ?? Math.random;
-    this.ctx = { agent: this.agent, engine: this.engine, random: this.random, deadlines: new DeadlineQueue(), clock: options.clock, dispatchUpstream: (o, h, n) => this.dispatchUpstream(o, h, n) };
+    this.ctx = { agent: this.agent, engine: this.engine, random: this.random, deadlines: new DeadlineQueue(), clock: options.clock, dispatchUpstream: (o, h, n, h2) => this.dispatchUpstream(o, h, n, h2) };
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, rawHandler: DispatchHandler): boolean {
@@ -147,8 +151,12 @@ export class MeshDispatcher extends Dispatcher {
     const headers = normalizeHeaders(opts.headers);
     const info: RequestInfo = { method, path, host: o.hostname, port: o.port, headers };
     if (this.sourceIp !== undefined) info.sourceIp = this.sourceIp;
-    const via = (opts as { meshListener?: string }).meshListener; // set by the gateway (src/gateway/forward.ts)
+    // Set by the gateway (src/gateway/forward.ts): the listener it received the request on, and
+    // the downstream client's address (Envoy hashes `useSourceIp` on the connection's source).
+    const via = (opts as { meshListener?: string }).meshListener;
     if (via !== undefined) info.listener = via;
+    const source = (opts as { meshSourceIp?: string }).meshSourceIp;
+    if (source !== undefined) info.sourceIp = source;
     const result = this.engine.route(info);
     switch (result.kind) {
       case 'passthrough':
@@ -206,16 +214,20 @@ export class MeshDispatcher extends Dispatcher {
    * Sends upstream under a cluster's max_requests_per_connection (Envoy closes a connection
    * after that many requests): 1 marks the request `reset` (undici closes its socket after it,
    * a new connection per request); N > 1 goes through an Agent whose clients reconnect after N
-   * (undici's maxRequestsPerClient lets N + 1 through, hence N − 1). A user-supplied agent is
-   * used as it is.
+   * (undici's maxRequestsPerClient lets N + 1 through, hence N − 1). An HTTP/2 cluster's
+   * requests go through an HTTP/2 pool (streams on shared connections; the per-connection limit
+   * is not applied to them). A user-supplied agent is used as it is.
    */
-  private dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: DispatchHandler, limit: number | undefined): void {
+  private dispatchUpstream(opts: Dispatcher.DispatchOptions, handler: DispatchHandler, limit: number | undefined, http2?: boolean): void {
     const endpoint = (handler as { endpoint?: UpstreamEndpoint }).endpoint;
     const t = endpoint?.transport;
     // A mesh without an identity is a workload without a sidecar: it talks plaintext to mesh
     // mTLS endpoints (PERMISSIVE ones serve it, STRICT ones refuse it); TLS it can do (SIMPLE) it does.
     if (t?.kind === 'tls' && (this.hasIdentity || !t.identity)) this.secure(opts as Dispatcher.DispatchOptions & { servername?: string }, endpoint!, t);
-    if (limit === undefined || !this.ownsAgent || this.closed) {
+    if (http2 === true && this.ownsAgent && !this.closed) {
+      this.h2Agent ??= new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, allowH2: true, connect: meshConnector(this.tls, (key) => this.transports.get(key), { http2: true }) });
+      this.h2Agent.dispatch(opts, handler);
+    } else if (limit === undefined || !this.ownsAgent || this.closed) {
       this.agent.dispatch(opts, handler);
     } else if (limit === 1) {
       this.agent.dispatch({ ...opts, reset: true }, handler);
@@ -262,11 +274,15 @@ export class MeshDispatcher extends Dispatcher {
     return parsed;
   }
 
+  private extraPools(): Dispatcher[] {
+    return this.h2Agent ? [...this.limitedPools.values(), this.h2Agent] : [...this.limitedPools.values()];
+  }
+
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
     this.closed = true;
-    const p = this.ownsAgent ? Promise.all([this.agent.close(), ...[...this.limitedPools.values()].map((a) => a.close())]).then(() => {}) : Promise.resolve();
+    const p = this.ownsAgent ? Promise.all([this.agent.close(), ...this.extraPools().map((a) => a.close())]).then(() => {}) : Promise.resolve();
     if (!callback) return p;
     p.then(callback, callback);
   }
@@ -279,7 +295,7 @@ export class MeshDispatcher extends Dispatcher {
     this.closed = true;
     const err = typeof errOrCallback === 'function' ? null : errOrCallback ?? null;
     const cb = typeof errOrCallback === 'function' ? errOrCallback : callback;
-    const p = this.ownsAgent ? Promise.all([this.agent.destroy(err), ...[...this.limitedPools.values()].map((a) => a.destroy(err))]).then(() => {}) : Promise.resolve();
+    const p = this.ownsAgent ? Promise.all([this.agent.destroy(err), ...this.extraPools().map((a) => a.destroy(err))]).then(() => {}) : Promise.resolve();
     if (!cb) return p;
     p.then(cb, cb);
   }

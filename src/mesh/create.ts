@@ -111,6 +111,19 @@ interface Served {
   port: NodePort;
 }
 
+/**
+ * The TLS side of a mesh's identity (its SVID, trust bundle, rotation), for the gateway, which
+ * terminates ISTIO_MUTUAL with it. Internal: not part of the public surface.
+ *
+ * @example
+ * ```ts
+ * meshTlsOf(gateway.mesh)?.current()?.spiffeId;
+ * ```
+ */
+export function meshTlsOf(mesh: Mesh): MeshTls | undefined {
+  return mesh instanceof MeshClient ? mesh.meshTls : undefined;
+}
+
 class MeshClient implements Mesh {
   readonly dispatcher: MeshDispatcher;
   readonly engine: ReturnType<typeof createEngine>;
@@ -183,6 +196,7 @@ class MeshClient implements Mesh {
       server: servers,
       node: buildNode(this.node),
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
+      delta: options.xdsDelta ?? /^(1|true|yes|on)$/i.test(process.env['MESHLET_XDS_DELTA'] ?? ''),
       ...(tls && adsCredentials ? adsCredentials(tls) : {}),
     });
     this.feed = new XdsFeed(this.xds, this.engine);
@@ -397,6 +411,11 @@ class MeshClient implements Mesh {
 
   get identity(): string | undefined {
     return this.tls?.spiffeId || undefined;
+  }
+
+  /** Internal (see {@link meshTlsOf}). */
+  get meshTls(): MeshTls | undefined {
+    return this.tls;
   }
 
   installGlobalDispatcher(): Disposable {

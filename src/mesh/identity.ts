@@ -5,7 +5,8 @@
  * a workload without a sidecar.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { meshError } from '../errors.js';
+import { meshError, type MeshErrorCode } from '../errors.js';
+import type { Disposable } from '../internal/events.js';
 import { grpcLib } from '../grpc/lib.js';
 import { IdentityManager } from '../security/identity/manager.js';
 import { MeshTls } from '../security/tls/mesh-tls.js';
@@ -42,10 +43,32 @@ export async function startIdentity(options: IdentityOptions): Promise<MeshTls> 
   const manager = new IdentityManager({ token: options.token, controlPlane: options.controlPlane, ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}) });
   const tls = new MeshTls(manager);
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([manager.start(), new Promise<void>((resolve) => { timer = setTimeout(resolve, options.waitMs); })]);
-  clearTimeout(timer);
+  // The CA refusing a literal token on the first join (used up, revoked, expired, another CA's)
+  // is final: no retry can change that answer, so createMesh fails with the CA's coded error
+  // instead of starting a mesh that waits for an identity it will never get. A token read from a
+  // function (MESHLET_TOKEN_FILE) may be replaced, so that one keeps retrying.
+  let refused: Disposable | undefined;
+  const final = new Promise<never>((_, reject) => {
+    if (typeof options.token !== 'string') return;
+    refused = manager.on('error', ({ error }) => {
+      if (manager.current() === undefined && FINAL_REFUSALS.has(error.code)) reject(error);
+    });
+  });
+  try {
+    await Promise.race([manager.start(), final, new Promise<void>((resolve) => { timer = setTimeout(resolve, options.waitMs); })]);
+  } catch (err) {
+    tls.close();
+    manager.close();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    refused?.dispose();
+  }
   return tls;
 }
+
+/** CA answers to a first join that a retry with the same token cannot change. */
+const FINAL_REFUSALS = new Set<MeshErrorCode>(['MESHLET_ERR_CA_TOKEN', 'MESHLET_ERR_CA_TOKEN_USED', 'MESHLET_ERR_CA_TOKEN_REVOKED']);
 
 /**
  * ADS over the secure port: the SVID as client certificate (the control server reads the

@@ -48,6 +48,14 @@ export interface MeshOptions {
   drainTimeoutMs?: number;
   /** Reconnect backoff of the xDS stream. */
   xdsBackoff?: BackoffOptions;
+  /**
+   * Incremental xDS (`DeltaAggregatedResources`): after the first config, a change sends only the
+   * resources that changed, and a reconnect only what the client does not already hold; a control
+   * plane that answers UNIMPLEMENTED is spoken to in state of the world instead. Default false
+   * (env `MESHLET_XDS_DELTA=true` turns it on): see README "Our xDS client" for why it is not yet
+   * the default as in Istio (`ISTIO_DELTA_XDS`).
+   */
+  xdsDelta?: boolean;
   /** Cluster DNS suffix. Default `cluster.local`. */
   domainSuffix?: string;
   /** xDS node id; default `<service>-<pid>-<random>.<namespace>`. */

@@ -64,16 +64,22 @@ export function children(buf: Uint8Array, parent: Tlv, max = 256): Tlv[] {
 /** Dotted OID text of an OBJECT IDENTIFIER value. */
 export function readOid(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== 0x06 || t.end === t.body) throw new RangeError('DER: expected an OBJECT IDENTIFIER');
-  const parts: number[] = [];
+  if (t.end - t.body > 64) throw new RangeError('DER: OID longer than 64 bytes');
+  const parts: Array<number | bigint> = [];
   let value = 0;
+  // Arcs past 2^53 (a 2.25.<UUID> OID, X.667) are read as bigint; the usual ones stay numbers.
+  let big: bigint | undefined;
   for (let p = t.body; p < t.end; p++) {
     const b = buf[p]!;
-    value = value * 128 + (b & 0x7f);
-    if (value > Number.MAX_SAFE_INTEGER / 128) throw new RangeError('DER: OID arc too large');
+    if (big !== undefined) big = big * 128n + BigInt(b & 0x7f);
+    else if (value > Number.MAX_SAFE_INTEGER / 128) big = BigInt(value) * 128n + BigInt(b & 0x7f);
+    else value = value * 128 + (b & 0x7f);
     if (!(b & 0x80)) {
-      if (parts.length === 0) parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
-      else parts.push(value);
+      const arc = big ?? value;
+      if (parts.length === 0) parts.push(arc < 80 ? Math.floor(Number(arc) / 40) : 2, arc < 80 ? Number(arc) % 40 : typeof arc === 'bigint' ? arc - 80n : arc - 80);
+      else parts.push(arc);
       value = 0;
+      big = undefined;
     }
   }
   if (buf[t.end - 1]! & 0x80) throw new RangeError('DER: truncated OID');
@@ -121,14 +127,15 @@ export const BOOLEAN_TRUE = Buffer.from([0x01, 0x01, 0xff]);
 
 /** OBJECT IDENTIFIER DER from dotted text ('2.5.29.17'). */
 export function oid(dotted: string): Buffer {
-  const arcs = dotted.split('.').map(Number);
-  if (arcs.length < 2 || arcs.some((a) => !Number.isSafeInteger(a) || a < 0) || arcs[0]! > 2 || (arcs[0]! < 2 && arcs[1]! > 39)) {
-    throw new RangeError(`DER: bad OID ${dotted}`);
-  }
+  const texts = dotted.split('.');
+  if (texts.length < 2 || texts.some((a) => !/^(0|[1-9][0-9]{0,38})$/.test(a))) throw new RangeError(`DER: bad OID ${dotted}`);
+  // bigint arithmetic: a 2.25.<UUID> arc (X.667) is a 128-bit number.
+  const arcs = texts.map(BigInt);
+  if (arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n)) throw new RangeError(`DER: bad OID ${dotted}`);
   const bytes: number[] = [];
-  for (const arc of [arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)]) {
-    const base128: number[] = [arc % 128];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) base128.unshift(0x80 | v % 128);
+  for (const arc of [arcs[0]! * 40n + arcs[1]!, ...arcs.slice(2)]) {
+    const base128: number[] = [Number(arc % 128n)];
+    for (let v = arc / 128n; v > 0n; v /= 128n) base128.unshift(0x80 | Number(v % 128n));
     bytes.push(...base128);
   }
   return tlv(0x06, Buffer.from(bytes));

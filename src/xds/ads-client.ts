@@ -1,5 +1,7 @@
 /**
- * The ADS client (state of the world, xDS v3 over one gRPC bidi stream). It subscribes to what
+ * The ADS client (xDS v3 over one gRPC bidi stream: state of the world
+ * `StreamAggregatedResources`, or incremental `DeltaAggregatedResources` when asked for, falling
+ * back to SotW with servers that answer delta with UNIMPLEMENTED). It subscribes to what
  * its watchers ask for, ACKs/NACKs each response, keeps the last good resources, and reconnects
  * with jittered backoff while serving from that cache. Stream failures become events, never
  * thrown errors.
@@ -11,7 +13,9 @@ import { Backoff, type BackoffOptions } from './backoff.js';
 import type { DiscoveryRequestObject } from './wire/discovery-request.js';
 import type { DiscoveryResponseObject } from './wire/discovery-response.js';
 import { TypeState, WILDCARD, type ResourceWatcher } from './ads-state.js';
-import { AdsStream, type AdsTarget } from './ads-stream.js';
+import { AdsStream, type AdsProtocol, type AdsTarget } from './ads-stream.js';
+import type { DeltaRequestObject, DeltaResponseObject } from './wire/delta.js';
+import { GRPC_STATUS } from '../internal/grpc-codes.js';
 import { EventSet, type Disposable } from '../internal/events.js';
 import type { ResourceModels } from '../core/model/index.js';
 import type { NodeObject } from './node.js';
@@ -40,6 +44,14 @@ export interface XdsClientOptions {
   backoff?: BackoffOptions;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * Incremental xDS (`DeltaAggregatedResources`): a change to one resource sends that resource
+   * only, and a reconnecting client is not sent what it already holds. A server that answers
+   * UNIMPLEMENTED (a SotW-only control plane) is spoken to in SotW from then on. Default false
+   * for now (Istio defaults to delta, `ISTIO_DELTA_XDS`; see README "Our xDS client" for what
+   * holds meshlet back).
+   */
+  delta?: boolean;
 }
 
 /** Events of {@link XdsClient}; subscribe with `client.on(name, fn)`. */
@@ -86,9 +98,13 @@ export class XdsClient {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
+  private readonly delta: boolean;
+  /** Servers that answered the delta method with UNIMPLEMENTED: SotW for them from then on. */
+  private readonly sotwOnly = new Set<string>();
 
   constructor(options: XdsClientOptions) {
     this.nodeObject = options.node;
+    this.delta = options.delta ?? false;
     const servers = typeof options.server === 'string' ? [options.server] : [...options.server];
     if (servers.length === 0) throw meshError('MESHLET_ERR_CONFIG', 'XdsClient needs at least one server');
     const targets = servers.map((server) => ({
@@ -114,6 +130,11 @@ export class XdsClient {
   /** The server the current (or next) stream dials. */
   get server(): string {
     return this.order.current.server;
+  }
+
+  /** The protocol of the current (or next) stream. */
+  get protocol(): AdsProtocol {
+    return this.stream?.protocol ?? this.protocolFor(this.order.current.server);
   }
 
   /** Whether the current stream has heard from the server. */
@@ -187,6 +208,15 @@ export class XdsClient {
     this.nodeObject = { ...this.nodeObject, ...partial };
     const s = this.stream;
     if (!s || !s.nodeSent) return;
+    if (s.protocol === 'delta') {
+      // The node is per stream: one request (no subscription change) carries it.
+      for (const state of this.states.values()) {
+        if (state.deltaNames === undefined) continue;
+        s.write({ type_url: state.typeUrl, node: this.nodeObject });
+        break;
+      }
+      return;
+    }
     for (const state of this.states.values()) if (state.sentNames !== undefined) this.send(s, state, undefined, true);
   }
 
@@ -224,7 +254,8 @@ export class XdsClient {
     this.reconnectTimer = undefined;
     if (this.closed) return;
     const target = this.order.current;
-    log('ADS stream to %s opening', target.server);
+    const protocol = this.protocolFor(target.server);
+    log('ADS stream (%s) to %s opening', protocol, target.server);
     for (const state of this.states.values()) state.resetStream();
     const s: AdsStream = new AdsStream(target, {
       onConnected: () => {
@@ -233,14 +264,30 @@ export class XdsClient {
       },
       onResponse: (res) => this.onResponse(s, res),
       onEnd: (error) => this.onStreamEnd(s, error),
-    });
+    }, protocol);
     this.stream = s;
-    for (const state of this.states.values()) if (state.interested) this.send(s, state);
+    for (const state of this.states.values()) {
+      if (!state.interested) continue;
+      if (protocol === 'delta') this.subscribeDelta(s, state);
+      else this.send(s, state);
+    }
+  }
+
+  private protocolFor(server: string): AdsProtocol {
+    return this.delta && !this.sotwOnly.has(server) ? 'delta' : 'sotw';
   }
 
   private onStreamEnd(s: AdsStream, error: MeshError): void {
     if (s !== this.stream || this.closed) return;
     this.stream = undefined;
+    if (s.protocol === 'delta' && !s.received && s.status?.code === GRPC_STATUS.UNIMPLEMENTED) {
+      // A control plane without incremental xDS (istiod with it off, grpc-go's example servers…):
+      // the same server again at once, in SotW, and from then on.
+      log('%s does not serve delta xDS (%s); falling back to SotW', this.server, s.status.details);
+      this.sotwOnly.add(this.server);
+      this.reconnectTimer = setTimeout(() => this.connect(), 0);
+      return;
+    }
     // Several servers: the next one at once; once every one failed since the last response, back
     // off and start over at the primary (A71: servers are tried in priority order).
     const delay = this.order.failed();
@@ -249,11 +296,13 @@ export class XdsClient {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
-  private onResponse(s: AdsStream, res: DiscoveryResponseObject): void {
+  private onResponse(s: AdsStream, response: DiscoveryResponseObject | DeltaResponseObject): void {
     if (s !== this.stream) return;
     // The server proved healthy: only now does the backoff start over (not on connect).
     this.backoff.reset();
     this.order.answered(() => this.returnToPrimary(s));
+    if (s.protocol === 'delta') return this.onDeltaResponse(s, response as DeltaResponseObject);
+    const res = response as DiscoveryResponseObject;
     const typeUrl = res.type_url ?? '';
     const state = this.states.get(typeUrl);
     if (!state) {
@@ -280,8 +329,41 @@ export class XdsClient {
       this.send(s, state);
       this.events.emit('ack', typeUrl, version, state.nonce);
     }
-    log('%s version=%s nonce=%s changed=%d removed=%d failed=%d', shortTypeName(typeUrl), version, state.nonce,
-      outcome.changed.length, outcome.removed.length, outcome.failed.length);
+    this.notify(state, version, outcome);
+  }
+
+  private onDeltaResponse(s: AdsStream, res: DeltaResponseObject): void {
+    const typeUrl = res.type_url ?? '';
+    const state = this.states.get(typeUrl);
+    if (!state) {
+      log('ignoring delta response for unrequested type %s', typeUrl);
+      return;
+    }
+    state.nonce = res.nonce ?? '';
+    if (!state.interested) {
+      // Unsubscribed meanwhile (the unsubscribe crossed this response): ACK so the server does
+      // not wait for an answer; nothing of it is applied.
+      s.write({ type_url: typeUrl, response_nonce: state.nonce });
+      return;
+    }
+    const version = res.system_version_info ?? '';
+    const outcome = state.applyDelta(res);
+    if (outcome.errorDetail) {
+      s.write({ type_url: typeUrl, response_nonce: state.nonce, error_detail: { code: INVALID_ARGUMENT, message: outcome.errorDetail } });
+      this.events.emit('nack', typeUrl, state.nonce, outcome.errorDetail);
+    } else {
+      state.versionInfo = version;
+      s.write({ type_url: typeUrl, response_nonce: state.nonce });
+      this.events.emit('ack', typeUrl, version, state.nonce);
+    }
+    this.notify(state, version, outcome);
+  }
+
+  /** Tells watchers and 'update' listeners what a response changed. */
+  private notify(state: TypeState<AnyModel>, version: string, outcome: ReturnType<TypeState<AnyModel>['apply']>): void {
+    const typeUrl = state.typeUrl;
+    log('%s version=%s nonce=%s changed=%d removed=%d failed=%d%s', shortTypeName(typeUrl), version, state.nonce,
+      outcome.changed.length, outcome.removed.length, outcome.failed.length, outcome.removed.length > 0 ? ` (removed ${outcome.removed.join(', ')})` : '');
     // Watchers run after the ACK/NACK so that the subscriptions they add go out afterwards.
     for (const [name, model] of outcome.changed) for (const w of state.watchersOf(name)) this.call(() => w.onChange(name, model));
     for (const name of outcome.removed) for (const w of state.watchersOf(name)) this.call(() => w.onRemove?.(name));
@@ -315,6 +397,35 @@ export class XdsClient {
     if (s.write(req)) state.sentNames = names;
   }
 
+  /**
+   * An incremental subscription's first request on a stream: what it watches (`*` explicit for a
+   * wildcard watch) and, so that the server sends nothing it already holds, the versions of its
+   * cached resources. Only that first request of a type carries the node's versions (xDS spec).
+   */
+  private subscribeDelta(s: AdsStream, state: TypeState<AnyModel>): void {
+    const names = state.deltaSubscription();
+    const req: DeltaRequestObject = { type_url: state.typeUrl, resource_names_subscribe: [...names].sort() };
+    const initial = state.initialVersions();
+    if (Object.keys(initial).length > 0) req.initial_resource_versions = initial;
+    if (!s.nodeSent) req.node = this.nodeObject;
+    if (s.write(req)) state.deltaNames = names;
+  }
+
+  /** Sends what changed in an incremental subscription since the last request (no nonce: not an ACK). */
+  private resubscribeDelta(s: AdsStream, state: TypeState<AnyModel>): void {
+    if (state.deltaNames === undefined) {
+      if (state.interested) this.subscribeDelta(s, state);
+      return;
+    }
+    const want = state.deltaSubscription();
+    const subscribe = [...want].filter((n) => !state.deltaNames!.has(n)).sort();
+    const unsubscribe = [...state.deltaNames].filter((n) => !want.has(n)).sort();
+    if (subscribe.length === 0 && unsubscribe.length === 0) return;
+    const req: DeltaRequestObject = { type_url: state.typeUrl, resource_names_subscribe: subscribe, resource_names_unsubscribe: unsubscribe };
+    if (!s.nodeSent) req.node = this.nodeObject;
+    if (s.write(req)) state.deltaNames = want;
+  }
+
   private markDirty(state: TypeState<AnyModel>): void {
     if (this.dirty.size === 0) queueMicrotask(() => this.flush());
     this.dirty.add(state);
@@ -326,6 +437,10 @@ export class XdsClient {
     this.dirty.clear();
     const s = this.stream;
     if (!s || this.closed) return; // connect() subscribes everything on the next stream
+    if (s.protocol === 'delta') {
+      for (const state of states) this.resubscribeDelta(s, state);
+      return;
+    }
     for (const state of states) {
       const names = state.resourceNames();
       const sent = state.sentNames;

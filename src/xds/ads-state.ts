@@ -9,6 +9,8 @@ import type { ValidationResult } from '../core/model/index.js';
 import type { ResourceCodec } from './resources/index.js';
 import { unwrapResource } from './wire/any.js';
 import type { DiscoveryResponseObject } from './wire/discovery-response.js';
+import type { DeltaResponseObject } from './wire/delta.js';
+import type { AnyProto } from './resources/proto-types.js';
 import { shortTypeName } from './type-urls.js';
 
 const log = trace('xds');
@@ -26,6 +28,8 @@ interface CacheEntry<M> {
   model: M;
   bytes: Uint8Array;
   version: string;
+  /** The resource's own version (incremental xDS): sent back in initial_resource_versions on reconnect. */
+  resourceVersion?: string;
 }
 
 /** What applying one response did; the client notifies watchers and ACKs/NACKs from it. */
@@ -63,6 +67,8 @@ export class TypeState<M> {
   nonce = '';
   /** Resource names in the last request sent on the current stream; undefined: none sent. */
   sentNames: string[] | undefined;
+  /** Incremental stream: the names (and `*`) subscribed on the current stream so far; undefined: nothing sent. */
+  deltaNames: Set<string> | undefined;
   /** Named LDS/CDS resources the server said do not exist (reported once). */
   private readonly absent = new Set<string>();
 
@@ -95,6 +101,19 @@ export class TypeState<M> {
   resetStream(): void {
     this.nonce = '';
     this.sentNames = undefined;
+    this.deltaNames = undefined;
+  }
+
+  /** What an incremental subscription names: `*` for a wildcard watch (always explicit), then the names. */
+  deltaSubscription(): Set<string> {
+    return new Set(this.watchers.keys());
+  }
+
+  /** initial_resource_versions for a new incremental stream: the subscribed cached resources that carry their own version. */
+  initialVersions(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, e] of this.cache) if (e.resourceVersion !== undefined && this.isSubscribed(name)) out[name] = e.resourceVersion;
+    return out;
   }
 
   /** Drops cached entries nobody watches any more. */
@@ -122,7 +141,64 @@ export class TypeState<M> {
     acc.out.failed.push([name, this.error(name, code, errors)]);
   }
 
-  /** Decodes, validates and applies a response to the cache. Never throws. */
+  /** Decodes and validates one resource into `valid` or the failures. */
+  private check(acc: Failures<M>, valid: Map<string, { model: M; bytes: Uint8Array; resourceVersion?: string }>, raw: AnyProto | undefined, key: string, wrapper?: { name: string; version: string }): void {
+    const { invalidNames } = acc;
+    let result: ValidationResult<M>;
+    let bytes: Uint8Array;
+    try {
+      if (raw === undefined) {
+        this.fail(acc, wrapper?.name || undefined, key, 'MESHLET_ERR_XDS_DECODE', ['the Resource carries no resource']);
+        return;
+      }
+      const any = unwrapResource(raw);
+      if (any.type_url !== this.typeUrl) {
+        this.fail(acc, undefined, key, 'MESHLET_ERR_XDS_DECODE', [`type_url ${String(any.type_url)} does not match the response type ${this.typeUrl}`]);
+        return;
+      }
+      bytes = any.value ?? new Uint8Array();
+      result = this.unchanged(bytes) ?? this.codec.validate(this.codec.decode(bytes));
+    } catch (err) {
+      this.fail(acc, wrapper?.name || undefined, key, 'MESHLET_ERR_XDS_DECODE', [`cannot decode: ${(err as Error).message}`]);
+      return;
+    }
+    if (!result.ok) {
+      this.fail(acc, result.name ?? (wrapper?.name || undefined), result.name ?? key, 'MESHLET_ERR_XDS_INVALID', result.errors);
+    } else if (wrapper && wrapper.name !== '' && wrapper.name !== result.name) {
+      this.fail(acc, wrapper.name, wrapper.name, 'MESHLET_ERR_XDS_INVALID', [`the Resource is named "${wrapper.name}" but holds "${result.name}"`]);
+    } else if (valid.has(result.name) || invalidNames.has(result.name)) {
+      valid.delete(result.name);
+      this.fail(acc, result.name, result.name, 'MESHLET_ERR_XDS_INVALID', ['listed more than once in one response']);
+    } else {
+      valid.set(result.name, wrapper ? { model: result.model, bytes, resourceVersion: wrapper.version } : { model: result.model, bytes });
+    }
+  }
+
+  /** Puts valid resources the client subscribes to into the cache; collects the changed ones. */
+  private store(valid: Map<string, { model: M; bytes: Uint8Array; resourceVersion?: string }>, version: string, out: ApplyOutcome<M>): void {
+    for (const [name, { model, bytes, resourceVersion }] of valid) {
+      // Servers send every subscribed resource in each response; unwatched ones are ignored.
+      if (!this.isSubscribed(name)) continue;
+      this.absent.delete(name);
+      const prev = this.cache.get(name);
+      this.cache.set(name, resourceVersion !== undefined ? { model, bytes, version, resourceVersion } : { model, bytes, version });
+      if (!prev || !sameBytes(prev.bytes, bytes)) out.changed.push([name, model]);
+    }
+  }
+
+  /**
+   * A resource is gone (LDS/CDS): dropped from the cache and reported once to its watchers. The
+   * one removal path: SotW infers it from what a response leaves out, incremental xDS names it in
+   * removed_resources.
+   */
+  private remove(name: string, out: ApplyOutcome<M>): void {
+    if (this.absent.has(name) && !this.cache.has(name)) return;
+    this.cache.delete(name);
+    this.absent.add(name);
+    out.removed.push(name);
+  }
+
+  /** Decodes, validates and applies a state-of-the-world response to the cache. Never throws. */
   apply(res: DiscoveryResponseObject): ApplyOutcome<M> {
     const version = res.version_info ?? '';
     const valid = new Map<string, { model: M; bytes: Uint8Array }>();
@@ -132,54 +208,55 @@ export class TypeState<M> {
     // No closures here: apply runs for every response, and tsx's keepNames turns each closure
     // creation into a defineProperty call on top of the allocation.
     const acc: Failures<M> = { invalidNames, messages, out, unnamed: false };
-    for (const [i, raw] of (res.resources ?? []).entries()) {
-      const key = `resources[${i}]`;
-      let result: ValidationResult<M>;
-      let bytes: Uint8Array;
-      try {
-        const any = unwrapResource(raw);
-        if (any.type_url !== this.typeUrl) {
-          this.fail(acc, undefined, key, 'MESHLET_ERR_XDS_DECODE', [`type_url ${String(any.type_url)} does not match the response type ${this.typeUrl}`]);
-          continue;
-        }
-        bytes = any.value ?? new Uint8Array();
-        result = this.unchanged(bytes) ?? this.codec.validate(this.codec.decode(bytes));
-      } catch (err) {
-        this.fail(acc, undefined, key, 'MESHLET_ERR_XDS_DECODE', [`cannot decode: ${(err as Error).message}`]);
-        continue;
-      }
-      if (!result.ok) {
-        this.fail(acc, result.name, result.name ?? key, 'MESHLET_ERR_XDS_INVALID', result.errors);
-      } else if (valid.has(result.name) || invalidNames.has(result.name)) {
-        valid.delete(result.name);
-        this.fail(acc, result.name, result.name, 'MESHLET_ERR_XDS_INVALID', ['listed more than once in one response']);
-      } else {
-        valid.set(result.name, { model: result.model, bytes });
-      }
-    }
-    for (const [name, { model, bytes }] of valid) {
-      // Servers send every subscribed resource in each response; unwatched ones are ignored.
-      if (!this.isSubscribed(name)) continue;
-      this.absent.delete(name);
-      const prev = this.cache.get(name);
-      this.cache.set(name, { model, bytes, version });
-      if (!prev || !sameBytes(prev.bytes, bytes)) out.changed.push([name, model]);
-    }
+    const resources = res.resources ?? [];
+    for (let i = 0; i < resources.length; i++) this.check(acc, valid, resources[i], `resources[${i}]`);
+    this.store(valid, version, out);
     for (const name of invalidNames) this.absent.delete(name);
     // State of the world (LDS, CDS): what the response does not mention is gone — unless some
     // resource in it could not even be named, in which case any name might be that one.
     if (this.codec.allRequiredInSotW && !acc.unnamed) {
       for (const name of [...this.cache.keys()]) {
         if (valid.has(name) || invalidNames.has(name)) continue;
-        this.cache.delete(name);
-        this.absent.add(name);
-        out.removed.push(name);
+        this.remove(name, out);
       }
       for (const name of this.watchers.keys()) {
         if (name === WILDCARD || valid.has(name) || invalidNames.has(name) || this.absent.has(name)) continue;
-        this.absent.add(name);
-        out.removed.push(name);
+        this.remove(name, out);
       }
+    }
+    out.errorDetail = messages.join('; ');
+    if (messages.length > 0) log('%s NACK nonce=%s: %s', shortTypeName(this.typeUrl), res.nonce ?? '', out.errorDetail);
+    return out;
+  }
+
+  /**
+   * Applies an incremental response: its resources as {@link apply} does (the same validation,
+   * gRFC A46 partial acceptance, unchanged-bytes shortcut), and removed_resources through the
+   * same removal as SotW. SotW only ever removes LDS/CDS resources (RDS/EDS responses need not
+   * name everything), so a removed RDS/EDS name keeps its last value until unsubscribed, as it
+   * would under SotW: both protocols leave a client holding the same config. Never throws.
+   */
+  applyDelta(res: DeltaResponseObject): ApplyOutcome<M> {
+    const version = res.system_version_info ?? '';
+    const valid = new Map<string, { model: M; bytes: Uint8Array; resourceVersion?: string }>();
+    const invalidNames = new Set<string>();
+    const out: ApplyOutcome<M> = { changed: [], removed: [], failed: [], errorDetail: '' };
+    const messages: string[] = [];
+    const acc: Failures<M> = { invalidNames, messages, out, unnamed: false };
+    const resources = res.resources ?? [];
+    for (let i = 0; i < resources.length; i++) {
+      const r = resources[i]!;
+      this.check(acc, valid, r.resource, r.name ? `resources[${i}] (${r.name})` : `resources[${i}]`, { name: r.name, version: r.version });
+    }
+    this.store(valid, version, out);
+    for (const name of invalidNames) this.absent.delete(name);
+    if (this.codec.allRequiredInSotW) {
+      for (const name of res.removed_resources ?? []) {
+        if (valid.has(name) || invalidNames.has(name)) continue;
+        if (this.cache.has(name) || (this.watchers.has(name) && !this.absent.has(name))) this.remove(name, out);
+      }
+    } else if ((res.removed_resources?.length ?? 0) > 0) {
+      log('%s: server removed %s; the last value stays until unsubscribed (as under SotW)', shortTypeName(this.typeUrl), res.removed_resources!.join(', '));
     }
     out.errorDetail = messages.join('; ');
     if (messages.length > 0) log('%s NACK nonce=%s: %s', shortTypeName(this.typeUrl), res.nonce ?? '', out.errorDetail);

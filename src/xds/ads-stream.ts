@@ -10,13 +10,18 @@ import { meshError, type MeshError } from '../errors.js';
 import { encodeDiscoveryRequest, type DiscoveryRequestObject } from './wire/discovery-request.js';
 import { decodeDiscoveryResponse, type DiscoveryResponseObject } from './wire/discovery-response.js';
 import { ADS_METHOD } from './wire/index.js';
+import { DELTA_ADS_METHOD, decodeDeltaResponse, encodeDeltaRequest, type DeltaRequestObject, type DeltaResponseObject } from './wire/delta.js';
+
+/** Which ADS method a stream speaks: state of the world, or incremental (delta). */
+export type AdsProtocol = 'sotw' | 'delta';
 
 const log = trace('ads');
 
 export interface AdsStreamHandlers {
   /** The server answered (response headers or a first response). Called at most once. */
   onConnected(): void;
-  onResponse(res: DiscoveryResponseObject): void;
+  /** A decoded response: a DiscoveryResponse on a SotW stream, a DeltaDiscoveryResponse on a delta one. */
+  onResponse(res: DiscoveryResponseObject | DeltaResponseObject): void;
   /** The stream is over (not called after {@link AdsStream.close}). */
   onEnd(error: MeshError): void;
 }
@@ -39,15 +44,17 @@ export class AdsStream {
   /** A response arrived on this stream. */
   received = false;
   connected = false;
+  /** How the call ended (set with onEnd), e.g. UNIMPLEMENTED from a server without delta xDS. */
+  status: CallStatus | undefined;
   private readonly call: AdsCall;
   private ended = false;
   private closing = false;
   private endError: MeshError | undefined;
   private onClosed: (() => void) | undefined;
 
-  constructor(private readonly target: AdsTarget, private readonly handlers: AdsStreamHandlers) {
+  constructor(private readonly target: AdsTarget, private readonly handlers: AdsStreamHandlers, readonly protocol: AdsProtocol = 'sotw') {
     // A fresh connection per attempt: the client's backoff alone decides retry timing.
-    this.call = openAdsCall(target, ADS_METHOD, {
+    this.call = openAdsCall(target, protocol === 'delta' ? DELTA_ADS_METHOD : ADS_METHOD, {
       onMetadata: () => this.markConnected(),
       onMessage: (buf) => this.onData(buf),
       onStatus: (status) => this.onStatus(status),
@@ -55,10 +62,10 @@ export class AdsStream {
   }
 
   /** Sends a request; false when the call is already over (its end is reported separately). */
-  write(req: DiscoveryRequestObject): boolean {
+  write(req: DiscoveryRequestObject | DeltaRequestObject): boolean {
     if (this.ended || this.closing) return false;
     try {
-      this.call.write(encodeDiscoveryRequest(req));
+      this.call.write(this.protocol === 'delta' ? encodeDeltaRequest(req as DeltaRequestObject) : encodeDiscoveryRequest(req as DiscoveryRequestObject));
       if (req.node) this.nodeSent = true;
       return true;
     } catch (err) {
@@ -94,12 +101,12 @@ export class AdsStream {
 
   private onData(buf: Buffer): void {
     if (this.closing || this.ended) return;
-    let res: DiscoveryResponseObject;
+    let res: DiscoveryResponseObject | DeltaResponseObject;
     try {
-      res = decodeDiscoveryResponse(buf);
+      res = this.protocol === 'delta' ? decodeDeltaResponse(buf) : decodeDiscoveryResponse(buf);
     } catch (err) {
       // No nonce to NACK with: drop the stream and let the client start over.
-      this.endError = meshError('MESHLET_ERR_XDS_DECODE', `undecodable DiscoveryResponse from ${this.target.server}: ${(err as Error).message}`, { cause: err });
+      this.endError = meshError('MESHLET_ERR_XDS_DECODE', `undecodable ${this.protocol === 'delta' ? 'DeltaDiscoveryResponse' : 'DiscoveryResponse'} from ${this.target.server}: ${(err as Error).message}`, { cause: err });
       this.call.cancel();
       return;
     }
@@ -111,6 +118,7 @@ export class AdsStream {
   private onStatus(status: CallStatus): void {
     if (this.ended) return;
     this.ended = true;
+    this.status = status;
     this.call.close();
     log('ADS stream ended: %s %s', grpcStatusName(status.code), status.details);
     this.onClosed?.();

@@ -2,7 +2,10 @@
 // add/update/remove actions pushed over xDS, the receiver's state checked against an XdsVerifier
 // model after each batch): seeded random sequences of ServiceEntry / DestinationRule /
 // VirtualService upserts and removals go through the real control server (translate, encode,
-// ADS SotW) to real clients. After every settle each client must hold (a) exactly what an
+// ADS) to real clients, once over SotW and once over incremental xDS (delta: only changed
+// resources and removed_resources go over the wire, so the client's cache is built from
+// deltas; the main client also drops its stream now and then and resumes with
+// initial_resource_versions). After every settle each client must hold (a) exactly what an
 // independent model of the operations says: listener, route, cluster and endpoint names, route
 // weights and endpoint addresses, and (b) byte for byte the server's current snapshot. Fresh
 // clients join now and then (a first state of the world after many updates).
@@ -149,8 +152,8 @@ async function settle(server: ControlServer, where: string): Promise<void> {
   }
 }
 
-function client(server: ControlServer, id: string): XdsClient {
-  const c = new XdsClient({ server: `127.0.0.1:${server.xdsPort}`, node: buildNode({ id }), backoff: { initialMs: 20, maxMs: 200 } });
+function client(server: ControlServer, id: string, delta: boolean): XdsClient {
+  const c = new XdsClient({ server: `127.0.0.1:${server.xdsPort}`, node: buildNode({ id }), backoff: { initialMs: 20, maxMs: 200 }, delta });
   const routes = new Map<string, Disposable>();
   const assignments = new Map<string, Disposable>();
   const follow = (subs: Map<string, Disposable>, want: Set<string>, typeUrl: typeof TYPE_URL.route | typeof TYPE_URL.endpoint) => {
@@ -164,13 +167,23 @@ function client(server: ControlServer, id: string): XdsClient {
   return c;
 }
 
-test(`xDS model fuzz: ${STEPS} random operations (seed ${SEED}), 0 divergences`, { timeout: 600_000 }, async (t) => {
+/**
+ * Ends the client's current stream from its side (white-box: the transport's cancel), as a
+ * network failure would: the client reconnects after its backoff, from its cache.
+ */
+function dropStream(c: XdsClient): void {
+  (c as unknown as { stream?: { call: { cancel(): void } } }).stream?.call.cancel();
+}
+
+for (const mode of ['sotw', 'delta'] as const) test(`xDS model fuzz (${mode}): ${STEPS} random operations (seed ${SEED}), 0 divergences`, { timeout: 600_000 }, async (t) => {
+  const delta = mode === 'delta';
   const rng = new Rng(SEED);
   const server = await createControlServer({ xdsPort: 0, adminPort: null, stateDir: null, warmupMs: 0, debounceMs: 1 });
   const m: Model = { se: new Map(), dr: new Map(), vs: new Map() };
-  const main = client(server, 'fuzz-main');
+  const main = client(server, 'fuzz-main', delta);
   let settles = 0;
   let joins = 0;
+  let reconnects = 0;
   try {
     for (let step = 0; step < STEPS;) {
       // A batch of 1-4 operations between two settles (the server coalesces them).
@@ -218,10 +231,19 @@ test(`xDS model fuzz: ${STEPS} random operations (seed ${SEED}), 0 divergences`,
           log.push(`del VS ${h}`);
         }
       }
-      await converged(server, main, m, `step ${step} (seed ${SEED}; last batch: ${log.join('; ')})`);
+      await converged(server, main, m, `${mode} step ${step} (seed ${SEED}; last batch: ${log.join('; ')})`);
       settles++;
+      if (delta && settles % 50 === 25) {
+        // Resume from the cache on a new stream: the server sends only what initial_resource_versions lacks.
+        const protocol = main.protocol;
+        assert.equal(protocol, 'delta');
+        const back = new Promise<void>((resolve) => { const sub = main.on('connected', () => { sub.dispose(); resolve(); }); });
+        dropStream(main);
+        await back;
+        reconnects++;
+      }
       if (settles % 100 === 0) {
-        const fresh = client(server, `fuzz-join-${joins++}`);
+        const fresh = client(server, `fuzz-join-${joins++}`, delta);
         try {
           // Joined once it answered its first listeners and clusters; then everything it followed.
           await new Promise<void>((resolve) => {
@@ -231,13 +253,14 @@ test(`xDS model fuzz: ${STEPS} random operations (seed ${SEED}), 0 divergences`,
               if (acked.has(TYPE_URL.listener) && acked.has(TYPE_URL.cluster)) { sub.dispose(); resolve(); }
             });
           });
-          await converged(server, fresh, m, `fresh client at step ${step} (seed ${SEED})`);
+          await converged(server, fresh, m, `${mode} fresh client at step ${step} (seed ${SEED})`);
         } finally {
           await fresh.close();
         }
       }
     }
-    t.diagnostic(`${STEPS} operations in ${settles} settles, ${joins} fresh clients, 0 divergences`);
+    assert.equal(main.protocol, mode);
+    t.diagnostic(`${mode}: ${STEPS} operations in ${settles} settles, ${joins} fresh clients, ${reconnects} reconnects from cache, 0 divergences`);
   } finally {
     await main.close();
     await server.close();

@@ -55,11 +55,27 @@ export async function controlCommand(argv: string[], out: Output): Promise<numbe
   }
   for (const d of errors) out.error(formatDiagnostic(d));
   server.on('config-error', (d) => out.error(formatDiagnostic(d)));
+  // SIGHUP re-reads the CA directory (Istio's istiod watches its cacerts for the same steps of a
+  // root rotation); with the etcd store the change then reaches every server.
+  const onHup = (): void => {
+    if (!server.ca) {
+      out.info('meshlet control: SIGHUP: no CA to reload (start with --ca-dir)');
+      return;
+    }
+    server.reloadCa().then(
+      (c) => out.info(`meshlet control: SIGHUP: CA reloaded: roots ${c.rootsChanged ? 'changed' : 'unchanged'}, signer ${c.signerChanged ? 'changed' : 'unchanged'}` +
+        ` (root sha256 ${server.ca!.rootFingerprint}), ${c.revocations} token revocation(s) in the directory` +
+        (etcd ? `, ${c.published} file(s) published to etcd` : '')),
+      (err: unknown) => out.error(`meshlet control: SIGHUP: CA not reloaded, still signing as before: ${(err as { code?: string }).code ? `${(err as { code: string }).code}: ` : ''}${(err as Error).message}`),
+    );
+  };
+  process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.off('SIGHUP', onHup);
   await server.close();
   return 0;
 }

@@ -8,6 +8,8 @@ import { createSigner, type Signer, type SignJob } from './sign.js';
 import { SignerPool } from './signer.js';
 import { JoinTokens, type JoinTokenRequest } from './tokens.js';
 import { TokenUses } from './token-uses.js';
+import { TokenRevocations, type Revocation } from './revocations.js';
+import { decodeJoinToken } from '../../security/identity/join-token.js';
 import { trace } from '../../internal/debug.js';
 import { Emitter, type Disposable } from '../../internal/events.js';
 
@@ -38,6 +40,8 @@ export interface IssuedCertificate {
 // Istio security/pkg/pki/util/generate_cert.go ClockSkewGracePeriod: certificates are valid from
 // two minutes before issuance.
 const CLOCK_SKEW_MS = 2 * 60_000;
+// Istio MAX_WORKLOAD_CERT_TTL.
+const DEFAULT_MAX_TTL_MS = 90 * 24 * 3600_000;
 
 /**
  * The mesh's certificate authority: a self-signed root or an Istio plug-in intermediate read from
@@ -56,7 +60,14 @@ export class CertificateAuthority {
   private readonly changed = new Emitter<CaChange>((err) => log('CA change listener threw: %o', err));
   private reloading: Promise<CaChange> | undefined;
 
-  private constructor(first: Generation, private readonly options: CertificateAuthorityOptions, readonly tokenUses: TokenUses) {
+  private constructor(
+    first: Generation,
+    private readonly options: CertificateAuthorityOptions,
+    /** Uses of bounded join tokens (`maxUses`). */
+    readonly tokenUses: TokenUses,
+    /** Revoked join tokens: refused as credentials, and so are the SVIDs issued on their authority. */
+    readonly revocations: TokenRevocations,
+  ) {
     this.current = first;
   }
 
@@ -79,7 +90,8 @@ export class CertificateAuthority {
   static async open(options: CertificateAuthorityOptions): Promise<CertificateAuthority> {
     const first = await loadGeneration(options);
     try {
-      return new CertificateAuthority(first, options, await TokenUses.open(options.dir));
+      const maxSvidTtlMs = options.maxTtlMs ?? DEFAULT_MAX_TTL_MS;
+      return new CertificateAuthority(first, options, await TokenUses.open(options.dir), await TokenRevocations.open(options.dir, { maxSvidTtlMs }));
     } catch (err) {
       await first.pool?.close();
       throw err;
@@ -157,13 +169,16 @@ export class CertificateAuthority {
   /**
    * Signs a CSR as an X.509-SVID for `spiffeId` (already authorized by the caller). `ttlMs` ≤ 0
    * or absent means the default; more than the maximum is MESHLET_ERR_CA_CSR (Istio refuses too).
+   * `tokenId`: the jti of the join token the SVID is issued on the authority of, carried in the
+   * certificate (token-id.ts) so its renewals can be refused once that token is revoked.
    */
-  async signSvid(csrPem: string, spiffeId: string, ttlMs?: number): Promise<IssuedCertificate> {
-    const maxTtl = this.options.maxTtlMs ?? 90 * 24 * 3600_000;
+  async signSvid(csrPem: string, spiffeId: string, ttlMs?: number, tokenId?: string): Promise<IssuedCertificate> {
+    const maxTtl = this.options.maxTtlMs ?? DEFAULT_MAX_TTL_MS;
     const ttl = ttlMs === undefined || ttlMs <= 0 ? this.options.defaultTtlMs ?? 24 * 3600_000 : ttlMs;
     if (ttl > maxTtl) throw meshError('MESHLET_ERR_CA_CSR', `requested lifetime ${Math.round(ttl / 1000)} s is more than the maximum ${Math.round(maxTtl / 1000)} s`);
     const g = this.current;
-    const leaf = await signWith(g, { csrPem, profile: { kind: 'svid', spiffeId }, ...window(g, ttl) });
+    const profile = { kind: 'svid' as const, spiffeId, ...(tokenId !== undefined ? { tokenId } : {}) };
+    const leaf = await signWith(g, { csrPem, profile, ...window(g, ttl) });
     return { chain: [leaf, ...g.intermediatesPem], roots: [...g.rootsPem] };
   }
 
@@ -179,6 +194,30 @@ export class CertificateAuthority {
     const g = this.current;
     const leaf = await signWith(g, { csrPem, profile: { kind: 'server', ...names }, ...window(g, ROOT_TTL_MS) });
     return { keyPem: key.privateKeyPem, chainPem: [leaf, ...g.intermediatesPem, g.rootsPem[0]!].join('') };
+  }
+
+  /**
+   * Revokes a join token given as the token itself or its `jti` (see revocations.ts for what
+   * that stops). A token must be this CA's (signature, issuer, trust domain: else
+   * MESHLET_ERR_CA_TOKEN); one that already expired needs no revocation and is reported as such.
+   * For a bare jti, the expiry comes from the bounded-use ledger when the CA counted its uses,
+   * else the longest a token can live is assumed.
+   *
+   * @example
+   * ```ts
+   * const { revocation, added } = await ca.revokeToken({ token });
+   * ```
+   */
+  async revokeToken(what: { token?: string; jti?: string }): Promise<{ revocation?: Revocation; added: boolean; expired?: true }> {
+    if ((what.token === undefined) === (what.jti === undefined)) throw meshError('MESHLET_ERR_USAGE', 'revoke a token by its text or its jti (one of the two)');
+    if (what.jti !== undefined) {
+      const tokenExpiresAt = this.tokenUses.expiresAt(what.jti);
+      return this.revocations.revoke({ jti: what.jti, ...(tokenExpiresAt !== undefined ? { tokenExpiresAt } : {}) });
+    }
+    // An expired token is refused anyway; verifying it would only say "expired".
+    if (decodeJoinToken(what.token!).expiresAt + 120_000 < Date.now()) return { added: false, expired: true };
+    const claims = await this.tokens.verify(what.token!);
+    return this.revocations.revoke({ jti: claims.jti, tokenExpiresAt: claims.expiresAt, spiffeId: claims.spiffeId });
   }
 
   /** Shorthand for `tokens.create`. */

@@ -5,6 +5,7 @@ import { trace } from '../../internal/debug.js';
 import { parseWorkloadSpiffeId } from '../../security/identity/spiffe-id.js';
 import { peerSpiffeId } from '../../security/tls/peer.js';
 import type { CertificateAuthority } from './authority.js';
+import { readTokenId } from './token-id.js';
 
 const log = trace('ca');
 const MAX_ACTIVE = 32;
@@ -26,7 +27,10 @@ export interface CertificateCall {
 export interface CertificateCaller {
   spiffeId: string;
   via: 'client-certificate' | 'token';
-  /** `jti` of the token, when a token authenticated the call. */
+  /**
+   * `jti` of the token that authenticated the call, or that the client certificate was issued on
+   * the authority of (the SVID carries it: token-id.ts); carried into the new SVID.
+   */
   jti?: string;
   /** The verified token's claims, when a token authenticated the call. */
   claims?: JoinTokenClaims;
@@ -38,7 +42,9 @@ export interface CertificateCaller {
  * with the client-certificate authenticator first, then the JWT one): a verified client SVID of
  * this trust domain renews its own identity; otherwise a join token grants the identity it
  * names. The identity always comes from the credential, never from the CSR, and a CSR asking
- * for anything else is refused (MESHLET_ERR_CA_IDENTITY).
+ * for anything else is refused (MESHLET_ERR_CA_IDENTITY). A revoked token (revocations.ts) is
+ * refused, and so is a client certificate issued on its authority: renewals chain to the token
+ * through the jti every SVID carries (MESHLET_ERR_CA_TOKEN_REVOKED).
  *
  * @example
  * ```ts
@@ -58,11 +64,19 @@ export class CertificateService {
     await this.admit();
     try {
       const caller = await this.authenticate(call);
+      // A revoked token joins nothing, and what was issued on its authority is not renewed.
+      const revoked = caller.jti !== undefined ? await this.ca.revocations.check(caller.jti) : undefined;
+      if (revoked) {
+        log('refused %s (%s jti=%s): token revoked', caller.spiffeId, caller.via, caller.jti);
+        throw meshError('MESHLET_ERR_CA_TOKEN_REVOKED', caller.via === 'token'
+          ? `join token rejected: revoked at ${new Date(revoked.revokedAt).toISOString()}`
+          : `not renewed: the join token this certificate was issued on the authority of was revoked at ${new Date(revoked.revokedAt).toISOString()}; join again with a new token`);
+      }
       // A bounded token's use is taken before signing and given back if signing fails.
       const release = caller.claims ? await this.ca.tokenUses.reserve(caller.claims) : undefined;
       let issued;
       try {
-        issued = await this.ca.signSvid(call.csr, caller.spiffeId, (call.validitySeconds ?? 0) * 1000);
+        issued = await this.ca.signSvid(call.csr, caller.spiffeId, (call.validitySeconds ?? 0) * 1000, caller.jti);
       } catch (err) {
         await release?.();
         throw err;
@@ -95,7 +109,11 @@ export class CertificateService {
       const id = peerSpiffeId(new X509Certificate(call.peerCertificate));
       if ('spiffeId' in id) {
         const workload = parseWorkloadSpiffeId(id.spiffeId);
-        if (typeof workload !== 'string' && workload.trustDomain === this.ca.trustDomain) return { spiffeId: id.spiffeId, via: 'client-certificate' };
+        if (typeof workload !== 'string' && workload.trustDomain === this.ca.trustDomain) {
+          // The token the certificate was issued on the authority of travels into the renewal.
+          const jti = readTokenId(Buffer.from(call.peerCertificate));
+          return { spiffeId: id.spiffeId, via: 'client-certificate', ...(jti !== undefined ? { jti } : {}) };
+        }
       }
     }
     if (!call.token) throw meshError('MESHLET_ERR_CA_TOKEN', 'no join token and no client certificate of this trust domain');

@@ -30,6 +30,8 @@ export interface SecureServerOptions {
 
 const STATUS: Partial<Record<MeshErrorCode, grpc.status>> = {
   MESHLET_ERR_CA_TOKEN: grpc.status.UNAUTHENTICATED,
+  MESHLET_ERR_CA_TOKEN_USED: grpc.status.UNAUTHENTICATED,
+  MESHLET_ERR_CA_TOKEN_REVOKED: grpc.status.UNAUTHENTICATED,
   MESHLET_ERR_CA_IDENTITY: grpc.status.PERMISSION_DENIED,
   MESHLET_ERR_CA_CSR: grpc.status.INVALID_ARGUMENT,
   MESHLET_ERR_CA_OVERLOADED: grpc.status.RESOURCE_EXHAUSTED,

@@ -7,6 +7,7 @@ import {
   KeyUsage, keyUsageExtension, OID, readCertificate, readSubjectKeyIdentifier, SIGNATURE_ALGORITHM, signed, subjectAltNameExtension,
 } from '../../security/x509.js';
 import { csrDer, parseCsr } from './csr.js';
+import { tokenIdExtension } from './token-id.js';
 
 /**
  * Builds one certificate from a CSR: the pure step the signer pool runs in worker threads (and
@@ -34,6 +35,8 @@ export interface SignerInit {
 export interface SvidProfile {
   kind: 'svid';
   spiffeId: string;
+  /** The `jti` of the join token the SVID is issued on the authority of (see token-id.ts). */
+  tokenId?: string;
 }
 
 /** The control server's own TLS certificate: DNS and IP SANs, serverAuth. */
@@ -105,6 +108,7 @@ export async function createSigner(init: SignerInit): Promise<Signer> {
         // RFC 5280 §4.2.1.6: with an empty subject the SAN extension is critical.
         subjectAltNameExtension(names, true),
         fixed.aki,
+        ...(job.profile.kind === 'svid' && job.profile.tokenId !== undefined ? [tokenIdExtension(job.profile.tokenId)] : []),
       )),
     );
     return toPem('CERTIFICATE', signed(tbs, algorithmDer, hash, key));

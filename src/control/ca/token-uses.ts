@@ -34,8 +34,22 @@ interface Entry {
  * try { await sign(); } catch (err) { await release(); throw err; }
  * ```
  */
+/** Where uses are counted instead of the CA directory, shared by every control server (the etcd store). */
+export interface TokenUsesShare {
+  /** Takes one use of `jti` (at most `max`): 'taken', or 'used' when none is left. */
+  take(jti: string, max: number, expiresAt: number): Promise<'taken' | 'used'>;
+  /** Gives one use back (signing failed). Best effort. */
+  giveBack(jti: string): Promise<void>;
+}
+
 export class TokenUses {
   private writing: Promise<void> = Promise.resolve();
+  private share: TokenUsesShare | undefined;
+
+  /** Counts uses in `share` (every server's count) instead of the CA directory from now on; `undefined` goes back. */
+  setShare(share: TokenUsesShare | undefined): void {
+    this.share = share;
+  }
 
   private constructor(private readonly file: string, private readonly entries: Map<string, Entry>, private readonly now: () => number) {}
 
@@ -68,6 +82,11 @@ export class TokenUses {
     return new TokenUses(file, entries, now);
   }
 
+  /** When the bounded token `jti` expires, if its uses are counted here. */
+  expiresAt(jti: string): number | undefined {
+    return this.entries.get(jti)?.expiresAt;
+  }
+
   /** Tokens tracked now. */
   get size(): number {
     return this.entries.size;
@@ -80,9 +99,19 @@ export class TokenUses {
   async reserve(claims: Pick<JoinTokenClaims, 'jti' | 'expiresAt' | 'maxUses'>): Promise<() => Promise<void>> {
     const max = claims.maxUses;
     if (max === undefined) return async () => {};
+    const share = this.share;
+    if (share) {
+      if ((await share.take(claims.jti, max, claims.expiresAt)) === 'used') throw meshError('MESHLET_ERR_CA_TOKEN_USED', `join token rejected: already used ${max} of ${max} time${max === 1 ? '' : 's'}`);
+      let given = false;
+      return async () => {
+        if (given) return;
+        given = true;
+        await share.giveBack(claims.jti).catch(() => undefined);
+      };
+    }
     this.prune();
     let entry = this.entries.get(claims.jti);
-    if (entry && entry.used >= max) throw meshError('MESHLET_ERR_CA_TOKEN', `join token rejected: already used ${entry.used} of ${max} time${max === 1 ? '' : 's'}`);
+    if (entry && entry.used >= max) throw meshError('MESHLET_ERR_CA_TOKEN_USED', `join token rejected: already used ${entry.used} of ${max} time${max === 1 ? '' : 's'}`);
     if (!entry) {
       if (this.entries.size >= MAX_ENTRIES) throw meshError('MESHLET_ERR_CA_OVERLOADED', `${MAX_ENTRIES} bounded join tokens are in use; try again when some expire`);
       entry = { used: 0, expiresAt: claims.expiresAt };

@@ -92,6 +92,13 @@ export interface EtcdConnection {
   /** Writes every entry only when none of `guardKey` exists yet; resolves whether it did. */
   createIfAbsent(guardKey: string, entries: Array<{ key: string; value: Buffer }>): Promise<boolean>;
   lease(ttlSeconds: number): EtcdLease;
+  /**
+   * Puts `key` only if its mod revision is still `expectedModRevision` (0: only if it does not
+   * exist); resolves whether it did (etcd's compare-and-swap, one transaction).
+   */
+  compareAndPut(key: string, expectedModRevision: number, value: Buffer, lease?: string): Promise<boolean>;
+  /** A lease nobody renews: keys put under it go when `ttlSeconds` have passed. Resolves its id. */
+  grantLease(ttlSeconds: number): Promise<string>;
   /** Watches `prefix` from `fromRevision` (inclusive). */
   watch(prefix: string, fromRevision: number, handlers: EtcdWatchHandlers): Promise<{ cancel(): Promise<void> }>;
   close(): void;
@@ -203,6 +210,26 @@ export async function connectEtcd(target: EtcdTarget, options: { dialTimeoutMs?:
         for (const fn of lost) fn();
       });
       return { id: () => raw.grant(), onLost: (fn) => void lost.push(fn), revoke: () => raw.revoke().catch(() => {}), release: () => raw.release() };
+    },
+    async compareAndPut(key, expectedModRevision, value, lease) {
+      check(key, value);
+      const compare = expectedModRevision === 0
+        ? { key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 }
+        : { key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: expectedModRevision };
+      const res = await client.kv.txn({
+        compare: [compare],
+        success: [{ request_put: { key: Buffer.from(key), value, ...(lease && lease !== '0' ? { lease } : {}) } }],
+        failure: [],
+      });
+      return res.succeeded;
+    },
+    async grantLease(ttlSeconds) {
+      const raw = client.lease(ttlSeconds, { autoKeepAlive: false });
+      try {
+        return await raw.grant();
+      } finally {
+        raw.release();
+      }
     },
     async watch(prefix, fromRevision, handlers) {
       const w = await client.watch().prefix(prefix).startRevision(String(fromRevision)).create();

@@ -7,14 +7,23 @@ import type { AnnouncementSource } from '../registry/announced.js';
 import { connectEtcd, parseEtcdUrl } from './etcd-client.js';
 import { EtcdStore } from './etcd.js';
 import { SharedAnnouncements } from './etcd-announcements.js';
-import { syncCaDir } from './etcd-ca.js';
+import { CaDirSync, syncCaDir } from './etcd-ca.js';
+import { SharedRevocations } from './etcd-revocations.js';
+import type { TokenRevocations } from '../ca/revocations.js';
+import type { TokenUses } from '../ca/token-uses.js';
+import { SharedTokenUses } from './etcd-token-uses.js';
 import { loadStoreKey } from './store-key.js';
 
 /** The parts of one etcd backend a control server wires in. */
 export interface EtcdBackend {
   store: EtcdStore;
   announcements(local: AnnouncementSource): SharedAnnouncements;
-  syncCa(dir: string, options: { storeKeyFile?: string; trustDomain?: string }): Promise<void>;
+  /** Brings `dir` to etcd's CA (or uploads it to an empty etcd); resolves what then keeps the two in step. */
+  syncCa(dir: string, options: { storeKeyFile?: string; trustDomain?: string }): Promise<CaDirSync>;
+  /** Counts the uses of bounded join tokens in etcd (one count for every server). */
+  shareTokenUses(uses: TokenUses): void;
+  /** Shares the CA's token revocations through etcd (read, watched, new ones written there). */
+  shareRevocations(revocations: TokenRevocations): Promise<SharedRevocations>;
   close(): void;
 }
 
@@ -35,6 +44,13 @@ export async function openEtcdBackend(url: string, options: { leaseTtlSeconds?: 
     async syncCa(dir, o) {
       const key = loadStoreKey(o.storeKeyFile !== undefined ? { file: o.storeKeyFile } : {});
       await syncCaDir(conn, dir, key, o.trustDomain !== undefined ? { trustDomain: o.trustDomain } : {});
+      return new CaDirSync(conn, dir, key);
+    },
+    shareTokenUses: (uses) => uses.setShare(new SharedTokenUses(conn)),
+    async shareRevocations(revocations) {
+      const shared = new SharedRevocations(conn, revocations);
+      await shared.start();
+      return shared;
     },
     close: () => conn.close(),
   };

@@ -108,14 +108,16 @@ export function circuitBreakers(pool: ConnectionPoolSettings | undefined, budget
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 /**
- * `typed_extension_protocol_options` for what Istio keeps there (`applyConnectionPool`):
- * max requests per connection (1 = a new connection per request). Undefined when unset.
+ * `typed_extension_protocol_options` for what Istio keeps there (`applyConnectionPool`,
+ * `setH2Options`): max requests per connection (1 = a new connection per request), and HTTP/2
+ * upstream for GRPC / HTTP2 ports. Undefined when neither applies.
  */
 export function protocolOptions(pool: ConnectionPoolSettings | undefined, http2: boolean): Record<string, unknown> | undefined {
   const perConnection = pool?.http?.maxRequestsPerConnection;
-  if (perConnection === undefined || perConnection <= 0) return undefined;
+  const limited = perConnection !== undefined && perConnection > 0;
+  if (!limited && !http2) return undefined;
   const options = {
-    common_http_protocol_options: { max_requests_per_connection: wrap(perConnection) },
+    ...(limited ? { common_http_protocol_options: { max_requests_per_connection: wrap(perConnection) } } : {}),
     explicit_http_config: http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
   };
   return { [HTTP_PROTOCOL_OPTIONS]: anyOf(HTTP_PROTOCOL_OPTIONS, options) };

@@ -63,6 +63,8 @@ export interface ClusterModel {
   readonly healthyPanicThreshold: number;
   /** HttpProtocolOptions.common_http_protocol_options.max_requests_per_connection; unset: unlimited. */
   readonly maxRequestsPerConnection?: number;
+  /** HttpProtocolOptions.explicit_http_config.http2_protocol_options: HTTP requests go upstream over HTTP/2 (h2c, or ALPN h2 over TLS). */
+  readonly http2?: true;
   /** Default 5000 (Envoy). */
   readonly connectTimeoutMs: number;
   readonly metadata: Readonly<Record<string, JsonObject>>;

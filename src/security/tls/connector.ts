@@ -41,8 +41,11 @@ export function checkSubjectAltNames(cert: PeerCertificate, names: readonly stri
  * const agent = new Agent({ connect: meshConnector(meshTls, (name) => transports.get(name)) });
  * ```
  */
-export function meshConnector(tls: MeshTls | undefined, transportFor: (key: string) => TlsTransportModel | undefined): buildConnector.connector {
-  const plain = buildConnector({ timeout: CONNECT_TIMEOUT_MS });
+export function meshConnector(tls: MeshTls | undefined, transportFor: (key: string) => TlsTransportModel | undefined, options: { http2?: boolean } = {}): buildConnector.connector {
+  // HTTP/2 clusters: h2c with prior knowledge in plain text, ALPN h2 (HTTP/1.1 as fallback) over TLS.
+  const http2 = options.http2 === true;
+  const plain = buildConnector({ timeout: CONNECT_TIMEOUT_MS, ...(http2 ? { useH2c: true, allowH2: true } : {}) } as buildConnector.BuildOptions);
+  const alpn = http2 ? ['h2', 'http/1.1'] : ['http/1.1'];
   return (opts, callback) => {
     if (opts.protocol !== 'https:') return plain(opts, callback);
     const key = transportKey(opts.servername, opts.hostname, Number(opts.port));
@@ -74,7 +77,7 @@ export function meshConnector(tls: MeshTls | undefined, transportFor: (key: stri
       port: Number(opts.port),
       secureContext,
       ...(transport.sni ? { servername: transport.sni } : {}),
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: alpn,
       session: sessionKey ? tls?.session(sessionKey) : undefined,
       rejectUnauthorized: true,
       checkServerIdentity: (host, cert) => verifyServer(transport, host, cert),

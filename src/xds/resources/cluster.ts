@@ -52,13 +52,16 @@ function panicThreshold(c: ClusterProto, errors: string[]): number {
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
-function maxRequestsPerConnection(c: ClusterProto, errors: string[]): number | undefined {
+/** HttpProtocolOptions: max requests per connection, and whether the upstream speaks HTTP/2 (explicit_http_config). */
+function httpProtocolOptions(c: ClusterProto, errors: string[]): { perConnection?: number; http2: boolean } {
   const any = c.typed_extension_protocol_options?.[HTTP_PROTOCOL_OPTIONS];
-  if (!any) return undefined;
+  if (!any) return { http2: false };
   const path = `typed_extension_protocol_options["${HTTP_PROTOCOL_OPTIONS}"]`;
-  const msg = decodeAny<{ common_http_protocol_options?: { max_requests_per_connection?: UInt32Proto } }>(any, `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`, path, errors);
+  const msg = decodeAny<{ common_http_protocol_options?: { max_requests_per_connection?: UInt32Proto }; explicit_http_config?: { http2_protocol_options?: unknown } }>(any, `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`, path, errors);
   const n = msg?.common_http_protocol_options?.max_requests_per_connection;
-  return n === undefined || n === null ? undefined : wrapped(n, 0) || undefined;
+  const perConnection = n === undefined || n === null ? undefined : wrapped(n, 0) || undefined;
+  const http2 = msg?.explicit_http_config?.http2_protocol_options !== undefined && msg.explicit_http_config.http2_protocol_options !== null;
+  return perConnection === undefined ? { http2 } : { perConnection, http2 };
 }
 
 function outlierDetection(od: OutlierDetectionProto | undefined, errors: string[]): OutlierDetectionModel | undefined {
@@ -165,7 +168,7 @@ export function validateCluster(c: ClusterProto): ValidationResult<ClusterModel>
   const od = outlierDetection(c.outlier_detection, errors);
   const breakers = circuitBreakers(c, errors);
   const healthyPanicThreshold = panicThreshold(c, errors);
-  const perConnection = maxRequestsPerConnection(c, errors);
+  const { perConnection, http2 } = httpProtocolOptions(c, errors);
   const connectTimeoutMs = durationMs(c.connect_timeout, 'connect_timeout', errors) ?? CONNECT_TIMEOUT_DEFAULT_MS;
   if (connectTimeoutMs === 0) errors.push('connect_timeout: must be positive');
   const ts = c.transport_socket;
@@ -179,6 +182,7 @@ export function validateCluster(c: ClusterProto): ValidationResult<ClusterModel>
     ...(od ? { outlierDetection: od } : {}),
     healthyPanicThreshold,
     ...(perConnection !== undefined ? { maxRequestsPerConnection: perConnection } : {}),
+    ...(http2 ? { http2: true as const } : {}),
     connectTimeoutMs,
     metadata: metadataJson(c.metadata),
     ...(ts?.typed_config?.type_url

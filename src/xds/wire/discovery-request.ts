@@ -22,7 +22,7 @@ export interface DiscoveryRequestObject {
 const nodeBytes = new WeakMap<object, Uint8Array>();
 
 /** The node is the same object on every request of a client until updateNode(): encode it once. */
-function encodeNode(node: object): Uint8Array {
+export function encodeNode(node: object): Uint8Array {
   let bytes = nodeBytes.get(node);
   if (!bytes) {
     bytes = encode('envoy.config.core.v3.Node', node as Record<string, unknown>);
@@ -111,14 +111,7 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
     const tag = r.varint32();
     switch (tag >>> 3) {
       case 1: r.expect(tag, 2); req.versionInfo = r.string(); break;
-      case 2: {
-        r.expect(tag, 2);
-        nodeType ??= messageType('envoy.config.core.v3.Node');
-        const node = nodeType.toObject(nodeType.decode(r.bytes()), { longs: Number, enums: String, defaults: false }) as Record<string, unknown>;
-        if (node.metadata) node.metadata = structToJson(node.metadata);
-        req.node = node;
-        break;
-      }
+      case 2: r.expect(tag, 2); req.node = decodeNode(r.bytes()); break;
       case 3: r.expect(tag, 2); req.resourceNames.push(r.string()); break;
       case 4: r.expect(tag, 2); req.typeUrl = r.string(); break;
       case 5: r.expect(tag, 2); req.responseNonce = r.string(); break;
@@ -133,6 +126,14 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
     }
   }
   return req;
+}
+
+/** `Node` bytes as a plain object (snake_case keys; `metadata` converted from Struct to JSON), for both request kinds. */
+export function decodeNode(bytes: Uint8Array): Record<string, unknown> {
+  nodeType ??= messageType('envoy.config.core.v3.Node');
+  const node = nodeType.toObject(nodeType.decode(bytes), { longs: Number, enums: String, defaults: false }) as Record<string, unknown>;
+  if (node.metadata) node.metadata = structToJson(node.metadata);
+  return node;
 }
 
 /** google.rpc.Status { int32 code = 1; string message = 2; repeated Any details = 3 (skipped) }. */

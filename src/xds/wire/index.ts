@@ -13,6 +13,8 @@ export { encodeDiscoveryRequest, decodeDiscoveryRequest } from './discovery-requ
 export type { DiscoveryRequest, DiscoveryRequestObject } from './discovery-request.js';
 export { encodeDiscoveryResponse, encodeResponseHead, finishDiscoveryResponse, decodeDiscoveryResponse } from './discovery-response.js';
 export type { DiscoveryResponseObject, ResponseParts } from './discovery-response.js';
+export { DELTA_ADS_METHOD, decodeDeltaRequest, decodeDeltaResponse, encodeDeltaRequest, encodeDeltaResource, encodeDeltaResponseHead, finishDeltaResponse } from './delta.js';
+export type { DeltaRequest, DeltaRequestObject, DeltaResource, DeltaResponseObject } from './delta.js';
 
 /** The one gRPC method ADS uses. */
 export const ADS_METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';

@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
@@ -36,7 +37,7 @@ test('flags: --labels and --port parse, bad values are usage errors', () => {
   }
 });
 
-test('meshlet gateway serves /productpage on the mapped port and drains on SIGTERM', async () => {
+test('meshlet gateway serves /productpage on the mapped port (HTTP/1.1 and h2c) and drains on SIGTERM (GOAWAY to HTTP/2 clients)', async () => {
   child = spawn(process.execPath, [BIN, 'gateway', '--control-plane', `127.0.0.1:${fx.server.xdsPort}`, '--port', '80=0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c));
@@ -45,7 +46,25 @@ test('meshlet gateway serves /productpage on the mapped port and drains on SIGTE
   await waitFor(async () => (await request(`http://127.0.0.1:${port}/productpage`)).statusCode === 200, 10_000, '/productpage through meshlet gateway');
   const res = await request(`http://127.0.0.1:${port}/productpage`);
   assert.equal(await res.body.text(), 'productpage-v1');
+  // The same port speaks h2c with prior knowledge (Envoy's codec AUTO); productpage itself is HTTP/1.1.
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const s = session.request({ ':path': '/productpage', ':authority': 'bookinfo.example' });
+    let status = 0;
+    let body = '';
+    s.setEncoding('utf8');
+    s.on('response', (h) => (status = Number(h[':status'])));
+    s.on('data', (c: string) => (body += c));
+    s.on('end', () => resolve({ status, body }));
+    s.on('error', reject);
+    s.end();
+  });
+  assert.deepEqual(answer, { status: 200, body: 'productpage-v1' });
+  const goaway = new Promise<number>((resolve) => session.once('goaway', (code) => resolve(code)));
   child.kill('SIGTERM');
+  assert.equal(await goaway, http2.constants.NGHTTP2_NO_ERROR);
   assert.equal(await exited, 0);
+  session.destroy();
   assert.match(stdout, /draining/);
 });

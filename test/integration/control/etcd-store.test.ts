@@ -53,8 +53,11 @@ test('config applied through one server is served by both, with equal versions',
   const [a, b] = servers as [ControlServer, ControlServer];
   await a.store.apply(parseConfig(SE('one', '10.1.0.1'), 'one.yaml').resources, 'admin');
   await waitFor(() => b.store.list().some((r) => r.metadata.name === 'one'), 30_000, 'b sees the ServiceEntry');
-  await waitFor(() => a.snapshot().version === b.snapshot().version && a.snapshot().typeVersion(TYPE_URL.cluster) !== undefined, 30_000, 'equal snapshot versions');
-  assert.ok([...a.snapshot().resources(TYPE_URL.cluster).keys()].some((n) => n.includes('one.example.com')));
+  // Both rebuild on their own after the store event: equal versions alone can be the two
+  // snapshots from before the ServiceEntry, so wait for the cluster on both, then compare.
+  const hasCluster = (s: ControlServer): boolean => [...s.snapshot().resources(TYPE_URL.cluster).keys()].some((n) => n.includes('one.example.com'));
+  await waitFor(() => hasCluster(a) && hasCluster(b), 30_000, 'both serve the ServiceEntry cluster');
+  await waitFor(() => a.snapshot().version === b.snapshot().version, 30_000, 'equal snapshot versions');
 
   assert.equal(await b.store.delete('ServiceEntry', 'default', 'one'), true);
   await waitFor(() => !a.store.list().some((r) => r.metadata.name === 'one'), 30_000, 'a drops the deleted ServiceEntry');

@@ -55,7 +55,9 @@ test('hedge: the slow attempt keeps running, a parallel attempt to another host 
   const a = await slow('a-slow', 2_000);
   const b = await slow('b-fast', 0);
   const log = newLog();
-  engine.next = () => ({ kind: 'forward', plan: plan([endpoint(a.port), endpoint(b.port)], log, { retry: retryPlan({ perTryTimeoutMs: 80, hedgeOnPerTryTimeout: true }) }) });
+  // 300 ms per try: the hedge's own per-try timer must not also expire before b-fast's answer is
+  // read (at 80 ms a loaded CI box once started a third, correct but unexpected, hedge).
+  engine.next = () => ({ kind: 'forward', plan: plan([endpoint(a.port), endpoint(b.port)], log, { retry: retryPlan({ perTryTimeoutMs: 300, hedgeOnPerTryTimeout: true }) }) });
   const r = await get();
   assert.equal(r.status, 200);
   assert.equal(r.body, 'b-fast');

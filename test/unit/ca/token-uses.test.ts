@@ -17,7 +17,7 @@ import { csrFor, tempDir } from '../../helpers/ca.js';
 const ID = 'spiffe://cluster.local/ns/default/sa/reviews';
 const cleanup: Array<() => Promise<unknown>> = [];
 after(async () => { for (const f of cleanup.reverse()) await f(); });
-const usedUp = (e: { code?: string; message: string }) => e.code === 'MESHLET_ERR_CA_TOKEN' && /already used/.test(e.message);
+const usedUp = (e: { code?: string; message: string }) => e.code === 'MESHLET_ERR_CA_TOKEN_USED' && /already used/.test(e.message);
 
 async function open(dir?: string): Promise<{ ca: CertificateAuthority; service: CertificateService; dir: string }> {
   let d = dir;

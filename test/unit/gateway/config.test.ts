@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ListenerModel } from '../../../src/core/model/index.js';
 import { gatewayPorts, hostCovered, routeForName, type GatewayRoute } from '../../../src/gateway/config.js';
-import { edgeHeaders, hostOf } from '../../../src/gateway/forward.js';
+import { edgeHeaders, grpcStatusOf, hostOf, isGrpc } from '../../../src/gateway/forward.js';
 import { tlsFiles } from '../../../src/gateway/tls.js';
 
 const listener = (name: string, meta: Record<string, unknown> | undefined): ListenerModel =>
@@ -54,16 +54,36 @@ test('Host header: port stripped, case folded, invalid hosts refused', () => {
 
 test('edge headers: peer appended to x-forwarded-for, proto and external address set, internal headers dropped', () => {
   const h = edgeHeaders({
-    host: 'a', connection: 'keep-alive, x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', te: 'trailers',
+    host: 'a', connection: 'keep-alive, x-hop, te', 'x-hop': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', te: 'trailers',
     'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https', 'x-envoy-upstream-rq-timeout-ms': '1', 'x-forwarded-client-cert': 'By=x', 'x-request-id': 'mine', accept: 'text/html',
   }, '203.0.113.9', 'http');
   const { 'x-request-id': id, ...rest } = h;
   assert.match(String(id), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  assert.deepEqual(rest, { 'x-forwarded-for': '198.51.100.1, 203.0.113.9', 'x-forwarded-proto': 'http', 'x-envoy-external-address': '203.0.113.9', accept: 'text/html' });
+  assert.deepEqual(rest, { 'x-forwarded-for': '198.51.100.1, 203.0.113.9', 'x-forwarded-proto': 'http', 'x-envoy-external-address': '203.0.113.9', accept: 'text/html', te: 'trailers' });
+  // Any other TE is hop-by-hop; HTTP/2 pseudo-headers are never copied as headers.
+  const h2 = edgeHeaders({ ':authority': 'a', ':path': '/', ':method': 'GET', ':scheme': 'http', te: 'gzip', accept: '*/*' }, '203.0.113.9', 'https');
+  assert.deepEqual(Object.keys(h2).sort(), ['accept', 'x-envoy-external-address', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id']);
+});
+
+test('gRPC local replies: Envoy\'s HTTP → gRPC status mapping; grpc content types', () => {
+  assert.deepEqual([400, 401, 403, 404, 429, 502, 503, 504, 500].map(grpcStatusOf), [13, 16, 7, 12, 14, 14, 14, 14, 2]);
+  for (const ct of ['application/grpc', 'application/grpc+proto', 'application/grpc;charset=utf-8']) assert.equal(isGrpc(ct), true, ct);
+  for (const ct of [undefined, 'application/grpc-web', 'application/grpcx', 'text/plain']) assert.equal(isGrpc(ct), false, String(ct));
 });
 
 test('credentialName resolves inside the credentials directory only', () => {
   assert.deepEqual(tlsFiles({ mode: 'SIMPLE', credentialName: 'shop' }, '/secrets'), { cert: '/secrets/shop/tls.crt', key: '/secrets/shop/tls.key', ca: ['/secrets/shop/ca.crt', '/secrets/shop-cacert/ca.crt'] });
   assert.throws(() => tlsFiles({ mode: 'SIMPLE', credentialName: '../etc' }, '/secrets'), /not a valid secret name/);
   assert.throws(() => tlsFiles({ mode: 'SIMPLE', credentialName: 'shop' }, undefined), /needs a credentials directory/);
+});
+
+test('ISTIO_MUTUAL needs no certificate files; subjectAltNames must be a list of names', () => {
+  const { ports, problems } = gatewayPorts([
+    listener('0.0.0.0_443/https.443.m.gw.default', { port: 443, protocol: 'HTTPS', route: 'https.443.m.gw.default', hosts: ['*'], redirectHosts: [], tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: ['spiffe://cluster.local/ns/default/sa/web'] } }),
+    listener('0.0.0.0_8443/https.8443.n.gw.default', { port: 8443, protocol: 'HTTPS', route: 'https.8443.n.gw.default', hosts: ['*'], redirectHosts: [], tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: 'spiffe://x' } }),
+  ]);
+  assert.deepEqual(ports.map((p) => p.port), [443]);
+  assert.deepEqual(ports[0]!.routes[0]!.tls, { mode: 'ISTIO_MUTUAL', subjectAltNames: ['spiffe://cluster.local/ns/default/sa/web'] });
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0]!, /subjectAltNames: not a list/);
 });

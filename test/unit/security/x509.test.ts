@@ -84,7 +84,9 @@ describe('extension writers match @peculiar/x509', () => {
   });
 
   test('OIDs round-trip through the writer and the reader, large arcs included', () => {
-    for (const dotted of ['2.5.29.17', '1.2.840.113549.1.9.14', '1.3.6.1.5.5.7.3.2', '2.999.3', '1.2.840.10045.4.3.2', '1.3.6.1.4.1.311.21.2147483647']) {
+    for (const dotted of ['2.5.29.17', '1.2.840.113549.1.9.14', '1.3.6.1.5.5.7.3.2', '2.999.3', '1.2.840.10045.4.3.2', '1.3.6.1.4.1.311.21.2147483647',
+      // X.667 UUID OIDs: a 128-bit arc (the SVID's token-id extension uses one).
+      '2.25.216442624225293743724258550307795285725', '2.25.340282366920938463463374607431768211455']) {
       const der = oid(dotted);
       assert.equal(readOid(der, readTlv(der, 0)), dotted);
     }

@@ -4,8 +4,11 @@ import type { TrafficPolicy } from '../../../src/config/types.js';
 import type { ServiceModel } from '../../../src/control/model.js';
 import { normalizeWeights } from '../../../src/control/translate/routes.js';
 import { effectivePolicy } from '../../../src/control/translate/traffic-policy.js';
-import { bookinfoServices, dr, REVIEWS, run, vs } from './fixtures.js';
+import { bookinfoServices, dr, REVIEWS, run, se, vs } from './fixtures.js';
 import { baseRouteName } from '../../../src/xds/route-name.js';
+import { decodeCluster, validateCluster } from '../../../src/xds/resources/cluster.js';
+import { TYPE_URL } from '../../../src/xds/type-urls.js';
+import { encode } from '../../helpers/xds-resources.js';
 
 const routesOf = (r: ReturnType<typeof run>, host = REVIEWS, port = 9080) => r.routeConfig(`${host}:${port}`).virtual_hosts[0].routes as any[];
 const reviewsDr = (trafficPolicy: TrafficPolicy, subsetPolicy?: TrafficPolicy) =>
@@ -272,4 +275,21 @@ test('clusters: retryBudget (opt-in), panic threshold with outlier detection, ma
   const plain = run([dr('reviews', { host: 'reviews' })]).cluster('outbound|9080||reviews.default.svc.cluster.local');
   assert.equal(plain.circuit_breakers.thresholds[0].retry_budget, undefined, 'no budget unless asked');
   assert.equal(plain.common_lb_config, undefined, 'no outlier detection: Envoy\'s panic default, as Istio leaves it');
+});
+
+test('CDS HTTP/2 upstream: a GRPC port\'s cluster carries http2_protocol_options (Istio setH2Options), an HTTP port\'s none', () => {
+  const HPO = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+  const grpcSe = se('ratings-grpc', { hosts: ['ratings-grpc.example.internal'], ports: [{ number: 9090, name: 'grpc', protocol: 'GRPC' }], location: 'MESH_INTERNAL', resolution: 'STATIC', endpoints: [{ address: '10.1.1.1' }] });
+  const r = run([grpcSe]);
+  assert.equal(r.cluster(`outbound|9080||${REVIEWS}`).typed_extension_protocol_options?.[HPO], undefined, 'HTTP: no protocol options unless the pool sets some');
+  const grpcCluster = r.cluster('outbound|9090||ratings-grpc.example.internal');
+  assert.ok(grpcCluster.typed_extension_protocol_options?.[HPO], 'GRPC: protocol options');
+  // What the data side reads from those bytes.
+  const model = (c: Record<string, unknown>) => {
+    const v = validateCluster(decodeCluster(encode(TYPE_URL.cluster, c)));
+    assert.ok(v.ok, JSON.stringify(v));
+    return v.model;
+  };
+  assert.equal(model(grpcCluster).http2, true);
+  assert.equal(model(r.cluster(`outbound|9080||${REVIEWS}`)).http2, undefined);
 });

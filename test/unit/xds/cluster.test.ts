@@ -99,3 +99,19 @@ test('collects every cluster error with its field path', () => {
   const none = validate(edsCluster('c', { load_balancing_policy: { policies: [policy(`${LB}pick_first.v3.PickFirst`)] } }));
   assert.deepEqual(!none.ok && none.errors, [`load_balancing_policy: no supported policy among [${LB}pick_first.v3.PickFirst]`]);
 });
+
+test('HttpProtocolOptions: explicit_http_config.http2_protocol_options marks the cluster HTTP/2; http_protocol_options or none does not', () => {
+  const HPO = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+  const withOptions = (msg: Record<string, unknown>) => validate(edsCluster('c', { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': packAny(HPO, msg) } }));
+  const h2 = withOptions({ explicit_http_config: { http2_protocol_options: {} } });
+  assert.ok(h2.ok, JSON.stringify(h2));
+  assert.equal(h2.model.http2, true);
+  assert.equal(h2.model.maxRequestsPerConnection, undefined);
+  const h1 = withOptions({ explicit_http_config: { http_protocol_options: {} }, common_http_protocol_options: { max_requests_per_connection: { value: 3 } } });
+  assert.ok(h1.ok, JSON.stringify(h1));
+  assert.equal(h1.model.http2, undefined);
+  assert.equal(h1.model.maxRequestsPerConnection, 3);
+  const none = validate(edsCluster('c'));
+  assert.ok(none.ok);
+  assert.equal(none.model.http2, undefined);
+});
