@@ -24,7 +24,7 @@ const KIND_NOTES: Record<string, string> = {
   DestinationRule: 'Subsets and traffic policies of the clusters a host\'s routes point at; `portLevelSettings` and subset policies override the top level as in Istio.',
   ServiceEntry: 'Services and endpoints outside what meshes announce (`resolution: STATIC` endpoints, `DNS` as LOGICAL_DNS clusters, WorkloadEntries by `workloadSelector`).',
   WorkloadEntry: 'An endpoint a ServiceEntry selects by `workloadSelector.labels`.',
-  Gateway: 'Served by `meshlet gateway` / `createGateway()` (meshlet-node/gateway) for gateway processes whose labels match `selector`; VirtualServices bound to it with `gateways:` route there (and only there unless `mesh` is listed). HTTP and HTTPS servers over HTTP/1.1 (SIMPLE, MUTUAL, credentialName, httpsRedirect); HTTP/2 and gRPC through the gateway, TLS PASSTHROUGH and ISTIO_MUTUAL servers are not served yet.',
+  Gateway: 'Served by `meshlet gateway` / `createGateway()` (meshlet-node/gateway) for gateway processes whose labels match `selector`; VirtualServices bound to it with `gateways:` route there (and only there unless `mesh` is listed). HTTP and HTTPS servers over HTTP/1.1 (SIMPLE, MUTUAL, credentialName, httpsRedirect); TLS PASSTHROUGH servers routed by SNI and TCP servers (VirtualService `tls:` / `tcp:` routes); HTTP/2 and gRPC through the gateway and ISTIO_MUTUAL servers are not served yet.',
   PeerAuthentication: 'The inbound mTLS mode of `mesh.listen` and `mesh.grpc` servers (STRICT, PERMISSIVE on one port, DISABLE); the root namespace (`istio-system`) holds the mesh-wide policy.',
   AuthorizationPolicy: 'Envoy RBAC filters in each selected workload\'s inbound listener, enforced for HTTP and gRPC servers (AUDIT, DENY, ALLOW; CUSTOM denies: there is no external authorizer).',
   RequestAuthentication: 'Envoy `jwt_authn` config in each selected workload\'s inbound listener, verified in the process before authorization.',
@@ -77,6 +77,7 @@ function rows(schema: Schema, prefix: string, seen: Map<Schema, string>, inherit
     if (spec.rejected?.[name]) status = `**rejected**: ${spec.rejected[name]}`;
     else if (spec.unsupported?.[name]) status = `**not applied** (warning): ${spec.unsupported[name]}`;
     else if (spec.deprecated?.[name]) status = `deprecated (still applied): use ${spec.deprecated[name]}`;
+    if (spec.notes?.[name]) notes.push(spec.notes[name]);
     if (spec.required?.includes(name)) notes.push('required');
     for (const g of spec.oneOf ?? []) {
       if (g.fields.includes(name)) notes.push(`${g.required ? 'exactly' : 'at most'} one of ${g.fields.map((f) => `\`${f}\``).join(', ')}`);

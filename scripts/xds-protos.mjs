@@ -65,6 +65,10 @@ export const ROOT_TYPES = [
   // Telemetry access logging (Istio: HCM access_log with the stdout logger and a CEL filter).
   'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
   'envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter',
+  // Gateway TLS passthrough and TCP servers (Istio gateway.go): socket listeners whose filter
+  // chains match server_names (read by the tls_inspector listener filter) and end in tcp_proxy.
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
 ];
 
 /** The .proto files that define ROOT_TYPES (their imports are followed). */
@@ -92,6 +96,8 @@ const PROTO_FILES = [
   'envoy/extensions/path/match/uri_template/v3/uri_template_match.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
 ];
 
 /** What the output depends on: this script and the installed proto source. */

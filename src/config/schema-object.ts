@@ -26,6 +26,8 @@ export interface ObjectSpec {
    * one is a MESHLET_ERR_CONFIG_SCHEMA error (the field must be in `fields`).
    */
   rejected?: Record<string, string>;
+  /** A note per field for docs/configuration.md (scripts/gen-config-docs.ts), e.g. where it applies. */
+  notes?: Record<string, string>;
   /**
    * Semantic checks and normalization; runs only when every field was valid, and may mutate the
    * value (e.g. migrate a deprecated field into its modern form).

@@ -9,6 +9,7 @@ import { routeRequest } from './router.js';
 import { defaultHttpFilterRuntimes, type HttpFilterRegistry } from './filters/registry.js';
 import { compileSnapshot, type EngineResources, type Snapshot } from './snapshot.js';
 import type { Engine, RequestInfo, RouteResult, UpstreamEndpoint } from './types.js';
+import { tcpConnect, type TcpConnectResult } from './tcp-plan.js';
 
 /** Options of {@link createEngine}. */
 export interface EngineOptions {
@@ -42,6 +43,8 @@ export interface ClusterStats {
 export interface EngineController extends Engine {
   /** Compiles a new immutable snapshot from the xDS caches; in-flight plans keep the old one. */
   update(resources: EngineResources): void;
+  /** Admits one proxied TCP connection to a cluster and picks its endpoint (core/tcp-plan.ts). */
+  connect(cluster: string, sourceIp?: string): TcpConnectResult;
   stats(): { clusters: Record<string, ClusterStats> };
 }
 
@@ -90,6 +93,10 @@ class MeshEngine implements EngineController {
 
   pickFrom(clusterName: string): UpstreamEndpoint | undefined {
     return this.snap.clusters.get(clusterName)?.pick(undefined);
+  }
+
+  connect(cluster: string, sourceIp?: string): TcpConnectResult {
+    return tcpConnect(cluster, this.snap.clusters.get(cluster), sourceIp);
   }
 
   knowsHost(host: string, port: number): boolean {

@@ -155,6 +155,11 @@ export interface Engine {
   route(request: RequestInfo): RouteResult;
   /** Picks an endpoint of a cluster by name (mirrors use this). */
   pickFrom(clusterName: string): UpstreamEndpoint | undefined;
+  /**
+   * Admits one proxied TCP connection to a cluster and picks its endpoint (a gateway's TLS
+   * passthrough and TCP servers; see core/tcp-plan.ts). Engines from `createEngine` have it.
+   */
+  connect?(cluster: string, sourceIp?: string): import('./tcp-plan.js').TcpConnectResult;
   /** Whether a host (as the caller wrote it) belongs to the mesh. */
   knowsHost(host: string, port: number): boolean;
   /** Fires after each new compiled snapshot. */

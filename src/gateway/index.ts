@@ -14,8 +14,11 @@ import { TYPE_URL } from '../xds/type-urls.js';
 import type { Disposable } from '../internal/events.js';
 import { gatewayPorts, GATEWAY_METADATA, type GatewayPort } from './config.js';
 import { DEFAULT_LIMITS, PortServer, type GatewayLimits } from './port-server.js';
+import type { TcpGatewayLimits } from './passthrough.js';
+import { gatewayTcpMetrics, TcpGatewayPorts } from './tcp-ports.js';
 
 export type { GatewayLimits } from './port-server.js';
+export type { TcpGatewayLimits } from './passthrough.js';
 export type { GatewayPort, GatewayRoute, ServerTls } from './config.js';
 
 const log = trace('gateway');
@@ -45,6 +48,8 @@ export interface GatewayOptions {
   /** How long `createGateway()` waits for the first config. Default 5000 ms. */
   initialFetchTimeoutMs?: number;
   limits?: GatewayLimits;
+  /** Limits of TLS PASSTHROUGH and TCP server ports (ClientHello timeout and size, connections). */
+  tcpLimits?: TcpGatewayLimits;
 }
 
 /** A running gateway. */
@@ -95,6 +100,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
 class GatewayProcess implements Gateway {
   private readonly listeners = new Map<string, ListenerModel>();
   private readonly servers = new Map<number, PortServer>();
+  /** TLS PASSTHROUGH and TCP servers (passthrough.ts). */
+  private readonly tcp: TcpGatewayPorts;
   private readonly watch: Disposable;
   /** ISTIO_MUTUAL servers serve the gateway's SVID: a rotation reloads the ports' TLS. */
   private readonly rotation: Disposable | undefined;
@@ -106,12 +113,13 @@ class GatewayProcess implements Gateway {
 
   constructor(readonly mesh: Mesh, private readonly options: GatewayOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.tcp = new TcpGatewayPorts({ engine: mesh.engine, metrics: gatewayTcpMetrics(mesh, options), host: options.host ?? '0.0.0.0', ports: options.ports, limits: options.tcpLimits });
     this.rotation = meshTlsOf(mesh)?.onChange(() => {
       if ([...this.listeners.values()].some((l) => JSON.stringify(l.metadata?.[GATEWAY_METADATA] ?? {}).includes('ISTIO_MUTUAL'))) this.schedule();
     });
     this.watch = mesh.xds.watch(TYPE_URL.listener, '*', {
       onChange: (name, l) => {
-        if (!l.metadata?.[GATEWAY_METADATA] && !this.listeners.has(name)) return;
+        if (!l.metadata?.[GATEWAY_METADATA] && !l.tcp && !this.listeners.has(name)) return;
         this.listeners.set(name, l);
         this.schedule();
       },
@@ -124,7 +132,7 @@ class GatewayProcess implements Gateway {
   get ports(): Record<number, number> {
     const out: Record<number, number> = {};
     for (const [port, s] of this.servers) out[port] = s.port;
-    return out;
+    return { ...this.tcp.ports, ...out };
   }
 
   async start(): Promise<void> {
@@ -174,6 +182,7 @@ class GatewayProcess implements Gateway {
         problems.push(`port ${p.port} (local ${local}): ${(err as Error).message}`);
       }
     }
+    await this.tcp.reconcile(this.listeners.values(), problems, new Set(this.servers.keys()), this.options.drainTimeoutMs ?? 5000);
     this.problems = problems;
     for (const p of problems) log('%s', p);
   }
@@ -184,7 +193,7 @@ class GatewayProcess implements Gateway {
       this.rotation?.dispose();
       await this.current;
       const drain = this.options.drainTimeoutMs ?? 5000;
-      await Promise.all([...this.servers.values()].map((s) => s.close(drain)));
+      await Promise.all([...this.servers.values()].map((s) => s.close(drain)).concat(this.tcp.close(drain)));
       this.servers.clear();
       await this.mesh.close();
     })();

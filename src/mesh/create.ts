@@ -28,6 +28,7 @@ import { XdsFeed } from './xds-feed.js';
 import { startMeshMetrics, type MeshMetrics } from '../telemetry/mesh-metrics.js';
 import { encodePeerMetadata, type PeerMetadataHeaders } from '../telemetry/peer-metadata.js';
 import { workloadLabels } from '../telemetry/metrics-labels.js';
+import { METRICS_REGISTRY } from '../telemetry/tcp-metrics.js';
 import { MeshTelemetry } from '../telemetry/mesh-telemetry.js';
 import { TYPE_URL } from '../xds/type-urls.js';
 import { tokenSource } from './token.js';
@@ -270,6 +271,11 @@ class MeshClient implements Mesh {
     const dispatcher = this.dispatcher;
     this.fetch = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
       undiciFetch(input, { ...init, dispatcher })) as typeof undiciFetch;
+  }
+
+  /** The metrics registry, for the gateway's TCP metrics (telemetry/tcp-metrics.ts); not part of the Mesh interface. */
+  get [METRICS_REGISTRY](): import('../telemetry/metrics.js').IstioMetrics | undefined {
+    return this.metrics?.registry;
   }
 
   get metricsPort(): number | undefined {

@@ -106,7 +106,7 @@ export class TcpSeries {
  */
 export class MetricsEdge {
   private readonly byCode = new Map<number, Map<string, RequestSeries>>();
-  private tcpSeries: TcpSeries | undefined;
+  private tcpSeries: Map<string, TcpSeries> | undefined;
 
   /** @internal */
   constructor(private readonly owner: IstioMetrics, readonly reporter: Reporter, private readonly prefix: readonly string[], readonly protocol: RequestProtocol, private readonly security: SecurityPolicy) {}
@@ -136,10 +136,15 @@ export class MetricsEdge {
     return s;
   }
 
-  /** The TCP series of this edge (request_protocol `tcp`, flags `-`). */
-  tcp(): TcpSeries {
-    this.tcpSeries ??= this.owner.newTcpSeries(this.reporter, [...this.prefix, 'tcp', '-', this.security]);
-    return this.tcpSeries;
+  /** The TCP series of this edge (request_protocol `tcp`) for Envoy response flags `flags` (`-`: none). */
+  tcp(flags = '-'): TcpSeries {
+    const byFlags = (this.tcpSeries ??= new Map());
+    let s = byFlags.get(flags);
+    if (s === undefined) {
+      s = this.owner.newTcpSeries(this.reporter, [...this.prefix, 'tcp', flags, this.security]);
+      byFlags.set(flags, s);
+    }
+    return s;
   }
 }
 

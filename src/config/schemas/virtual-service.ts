@@ -227,6 +227,27 @@ const tcpRoute = obj({
   check: (v, ctx, path) => checkWeights(v.route, ctx, `${path}.route`),
 });
 
+/** Istio `Name.SubsetOf`: every name `a` covers is covered by `b`. */
+function hostSubset(a: string, b: string): boolean {
+  if (a === b || b === '*') return true;
+  if (a === '*') return false;
+  return b.startsWith('*.') && a.length > b.length - 1 && a.endsWith(b.slice(1));
+}
+
+/** Istio `validateSniHost`: every tls match's sniHosts is a subset of one of the VirtualService's hosts. */
+function checkSniHosts(v: Record<string, unknown>, hosts: readonly string[], ctx: WalkContext, path: string): void {
+  const lower = hosts.map((h) => h.toLowerCase());
+  ((v.tls as Array<{ match?: Array<{ sniHosts?: unknown }> }> | undefined) ?? []).forEach((route, i) => {
+    (route?.match ?? []).forEach((m, j) => {
+      const sni = Array.isArray(m?.sniHosts) ? (m.sniHosts as unknown[]) : [];
+      sni.forEach((h, k) => {
+        if (typeof h !== 'string' || lower.some((vh) => hostSubset(h.toLowerCase(), vh))) return;
+        report(ctx, `${path}.tls[${i}].match[${j}].sniHosts[${k}]`, 'MESHLET_ERR_CONFIG_SCHEMA', `the SNI host ${JSON.stringify(h)} is not a compatible subset of any of the virtual service hosts: [${hosts.join(', ')}]`);
+      });
+    });
+  });
+}
+
 const tlsRoute = obj({
   fields: {
     match: arrayOf(
@@ -249,9 +270,11 @@ export const virtualServiceSpec: Schema = obj({
     tls: arrayOf(tlsRoute),
     exportTo,
   },
+  notes: {
+    tcp: 'at gateways (TCP servers); a warning on a VirtualService bound to the mesh, whose data planes are HTTP and gRPC',
+    tls: 'at gateways (TLS PASSTHROUGH servers, routed by SNI); a warning on a VirtualService bound to the mesh',
+  },
   unsupported: {
-    tcp: 'TCP routes are validated but not routed: the in-process data planes are HTTP and gRPC',
-    tls: 'TLS (SNI) routes are validated but not routed: the in-process data planes are HTTP and gRPC',
     exportTo: 'every resource is visible to every namespace',
   },
   check: (v, ctx, path) => {
@@ -264,6 +287,15 @@ export const virtualServiceSpec: Schema = obj({
       if (gateways.length > 0) report(ctx, `${path}.gateways`, 'MESHLET_ERR_CONFIG_SCHEMA', 'a virtual service without hosts is a delegate and must not have gateways');
     }
     const mesh = gateways.length === 0 || gateways.includes('mesh');
+    // TCP and TLS routes are served by the ingress gateway (TLS passthrough by SNI, TCP proxy);
+    // a mesh client's data planes are HTTP and gRPC, so for sidecar traffic they do nothing.
+    for (const k of ['tcp', 'tls'] as const) {
+      if (mesh && Array.isArray(v[k]) && (v[k] as unknown[]).length > 0) {
+        const what = k === 'tcp' ? 'TCP routes' : 'TLS (SNI) routes';
+        report(ctx, `${path}.${k}`, 'MESHLET_ERR_CONFIG_UNSUPPORTED', `${k} is not applied by meshlet to mesh traffic: ${what} are served at gateways only (bind the VirtualService to a Gateway); the in-process data planes are HTTP and gRPC`, { severity: 'warning' });
+      }
+    }
+    checkSniHosts(v, hosts, ctx, path);
     const star = hosts.indexOf('*');
     if (star >= 0 && mesh) {
       report(ctx, `${path}.hosts[${star}]`, 'MESHLET_ERR_CONFIG_SCHEMA', 'wildcard host "*" is not allowed for virtual services bound to the mesh gateway');

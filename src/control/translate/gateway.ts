@@ -15,6 +15,7 @@ import type { Gateway, GatewayServer, IstioResource, ServerTLSSettings } from '.
 import type { Proxy } from '../proxy.js';
 import type { TranslateContext } from './context.js';
 import { gatewayKey, gatewaysFor, intersectHosts, resolvedVsHosts, serverHostnames, serverHostsFor, virtualServicesForGateway } from './gateway-hosts.js';
+import { gatewayTcpListeners } from './gateway-tcp.js';
 import { apiListener } from './lds.js';
 import { toStruct } from './proto-helpers.js';
 import { RouteBuilder } from './routes.js';
@@ -127,13 +128,16 @@ function virtualHosts(ctx: TranslateContext, resources: readonly IstioResource[]
 export function gatewayResources(ctx: TranslateContext, resources: readonly IstioResource[], proxy: Proxy): { listeners: GeneratedResource[]; routes: GeneratedResource[] } {
   const listeners: GeneratedResource[] = [];
   const routes: GeneratedResource[] = [];
-  for (const group of mergeGatewayServers(resources, proxy)) {
+  const groups = mergeGatewayServers(resources, proxy);
+  for (const group of groups) {
     const name = gatewayListenerName(group.meta.port, group.meta.route);
     const listener = apiListener(name, group.meta.route);
     listener.metadata = { filter_metadata: { [GATEWAY_METADATA]: toStruct(group.meta as unknown as Record<string, unknown>) } };
     listeners.push({ name, message: listener });
     routes.push({ name: group.meta.route, message: { name: group.meta.route, virtual_hosts: virtualHosts(ctx, resources, group, proxy) } });
   }
+  // TLS PASSTHROUGH and TCP servers: socket listeners with tcp_proxy chains (gateway-tcp.ts).
+  listeners.push(...gatewayTcpListeners(ctx, resources, proxy, new Set(groups.map((g) => g.meta.port))));
   return { listeners, routes };
 }
 

@@ -16,6 +16,7 @@ export * from './endpoint.js';
 export * from './jwt-authn.js';
 export * from './inbound.js';
 export * from './transport.js';
+export * from './tcp.js';
 
 /** Model type of each resource type URL. */
 export interface ResourceModels {

@@ -1,6 +1,7 @@
 /** Listener model: the HTTP connection manager and its filters. Plain immutable data built by src/xds/resources, read by the engine. */
 import type { JsonObject } from '../../internal/json.js';
 import type { InboundListenerModel } from './inbound.js';
+import type { TcpListenerModel } from './tcp.js';
 import type { FaultModel, RouteConfigModel } from './route.js';
 
 /** Decoded config of an HTTP filter, top-level or per-route override. */
@@ -59,6 +60,11 @@ export interface ListenerModel {
    * outbound engine (`httpFilters` is empty), which never routes through it.
    */
   readonly inbound?: InboundListenerModel;
+  /**
+   * Set on a socket listener whose filter chains end in tcp_proxy (a gateway's TLS PASSTHROUGH
+   * and TCP servers): what to bind and where each chain sends bytes. No routes, no HTTP filters.
+   */
+  readonly tcp?: TcpListenerModel;
   /** Listener metadata (filter_metadata), when the server sent any: a gateway listener's `meshlet.gateway` description. */
   readonly metadata?: Readonly<Record<string, JsonObject>>;
   /** The HCM's telemetry (inbound listeners: the first chain's), when it sets any. */

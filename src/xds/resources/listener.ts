@@ -11,6 +11,7 @@ import type { HcmProto, ListenerProto } from './proto-types.js';
 import { routeConfigModel } from './route.js';
 import { inboundListenerModel, type SocketListenerProto } from './inbound.js';
 import { hcmTelemetry, type HcmTelemetryProto } from './hcm-telemetry.js';
+import { isTcpProxyListener, tcpListenerModel, type TcpListenerProto } from './tcp-listener.js';
 
 /** The telemetry of an inbound listener: its first chain's HCM (the control server sets the same on every chain). */
 function inboundTelemetry(l: SocketListenerProto, errors: string[]) {
@@ -86,6 +87,12 @@ export function validateListener(l: ListenerProto): ValidationResult<ListenerMod
     const telemetry = inboundTelemetry(l as SocketListenerProto, errors);
     if (errors.length > 0) return fail();
     return { ok: true, name, model: { name, httpFilters: [], inbound, ...(telemetry ? { telemetry } : {}) } };
+  }
+  if (isTcpProxyListener(l as TcpListenerProto)) {
+    const tcp = tcpListenerModel(l as TcpListenerProto, errors);
+    if (!tcp || errors.length > 0) return fail();
+    const metadata = l.metadata?.filter_metadata && Object.keys(l.metadata.filter_metadata).length > 0 ? { metadata: metadataJson(l.metadata) } : {};
+    return { ok: true, name, model: { name, httpFilters: [], tcp, ...metadata } };
   }
   if (!l.api_listener?.api_listener) {
     errors.push(l.address || l.filter_chains ? 'api_listener: unset (socket listeners are not supported by a client)' : 'api_listener: unset');

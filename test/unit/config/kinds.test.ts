@@ -53,7 +53,7 @@ spec:
   - match: [{port: 3306, destinationSubnets: [10.0.0.0/8]}]
     route: [{destination: {host: mysql, port: {number: 3306}}}]
   tls:
-  - match: [{port: 443, sniHosts: [login.example.com]}]
+  - match: [{port: 443, sniHosts: [reviews.shop.svc.cluster.local]}]
     route: [{destination: {host: login.example.com}}]
 ---
 apiVersion: networking.istio.io/v1beta1
