@@ -3,6 +3,7 @@
 // in --workers processes (real mesh clients each live in their own process).
 //
 //   node --import tsx bench/xds-convergence.ts [--clients 100] [--changes 20] [--workers 4]
+//     [--timeout 10000] (ms a change may take to reach every client; the initial sync gets 6×)
 import { parseArgs } from 'node:util';
 import { startControlProcess } from './lib/control-process.js';
 import { fmt, percentile } from './lib/stats.js';
@@ -19,8 +20,8 @@ export interface ConvergenceResult {
   perClientHeapKiB: number;
 }
 
-export async function runConvergence(opts: { clients: number; changes: number; workers: number }): Promise<ConvergenceResult> {
-  const { clients: N, changes: CHANGES, workers } = opts;
+export async function runConvergence(opts: { clients: number; changes: number; workers: number; timeoutMs?: number }): Promise<ConvergenceResult> {
+  const { clients: N, changes: CHANGES, workers, timeoutMs = 10_000 } = opts;
   const control = await startControlProcess();
   const apply = (yaml: string) => control.admin('/apply', { method: 'POST', body: yaml });
   let pool: ClientPool | undefined;
@@ -32,7 +33,7 @@ export async function runConvergence(opts: { clients: number; changes: number; w
     const idle = await control.admin<{ memory: NodeJS.MemoryUsage }>('/debug/process?gc=1');
 
     pool = await ClientPool.start(`127.0.0.1:${control.xdsPort}`, N, workers);
-    await pool.measure({ kind: 'synced', v1Weight: 90, weight: 1 }, async () => {}, 60_000);
+    await pool.measure({ kind: 'synced', v1Weight: 90, weight: 1 }, async () => {}, 6 * timeoutMs);
     await new Promise((r) => setTimeout(r, 500));
     const loaded = await control.admin<{ memory: NodeJS.MemoryUsage; clients: number }>('/debug/process?gc=1');
 
@@ -49,7 +50,7 @@ export async function runConvergence(opts: { clients: number; changes: number; w
       const cpu0 = (await control.admin<{ cpu: NodeJS.CpuUsage }>('/debug/process')).cpu;
       pool.workerCpuUs = 0;
       for (let i = 0; i < CHANGES; i++) {
-        const delays = await pool.measure(expect(i), () => apply(change(i)));
+        const delays = await pool.measure(expect(i), () => apply(change(i)), timeoutMs);
         lost += delays.filter((d) => Number.isNaN(d)).length;
         const ok = delays.filter((d) => !Number.isNaN(d));
         firsts.push(Math.min(...ok));
@@ -86,8 +87,8 @@ export function formatConvergence(r: ConvergenceResult): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { clients: { type: 'string' }, changes: { type: 'string' }, workers: { type: 'string' } } });
-  runConvergence({ clients: Number(values.clients ?? 100), changes: Number(values.changes ?? 20), workers: Number(values.workers ?? 4) })
+  const { values } = parseArgs({ options: { clients: { type: 'string' }, changes: { type: 'string' }, workers: { type: 'string' }, timeout: { type: 'string' } } });
+  runConvergence({ clients: Number(values.clients ?? 100), changes: Number(values.changes ?? 20), workers: Number(values.workers ?? 4), timeoutMs: Number(values.timeout ?? 10_000) })
     .then((r) => console.log(formatConvergence(r)))
     .catch((err) => { console.error(err); process.exitCode = 1; });
 }
