@@ -105,7 +105,9 @@ async function child(variant: VariantId): Promise<void> {
   } else if (args.profile) sample = await profilePhase(args.profile, variant, () => closedLoop(client, calls));
   else sample = await closedLoop(client, calls);
   await close();
-  process.stdout.write(`${JSON.stringify(sample)}\n`);
+  // Exit once the line is out: grpc-js-xds keeps its ADS channel (and so the process) alive after
+  // the client is closed.
+  process.stdout.write(`${JSON.stringify(sample)}\n`, () => process.exit(0));
 }
 
 function runChild(id: VariantId, port: number, xdsPort: number, calls = args.calls!): Promise<Sample & { instructions?: number }> {
