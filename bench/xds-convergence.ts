@@ -8,6 +8,7 @@
 //     [--protocols sotw,delta,delta]   explicit list; a repeated one is an A/A row
 //     [--services 20]      other services whose endpoints every client watches (as a mesh does)
 //     [--kinds endpoint]   only these change kinds (route weight, endpoint, new cluster)
+//     [--timeout 10000]    ms a change may take to reach every client; the initial sync gets 6×
 import { parseArgs } from 'node:util';
 import { startControlProcess, type ControlProcess } from './lib/control-process.js';
 import { fmt, percentile } from './lib/stats.js';
@@ -68,8 +69,8 @@ interface Side {
  * client pool per protocol run side by side, and every change is applied to each in turn
  * (interleaved, so machine load hits both alike); server CPU and bytes are per server.
  */
-export async function runConvergence(opts: { clients: number; changes: number; workers: number; protocols?: Protocol[]; services?: number; kinds?: string[] }): Promise<ConvergenceResult> {
-  const { clients: N, changes: CHANGES, workers } = opts;
+export async function runConvergence(opts: { clients: number; changes: number; workers: number; protocols?: Protocol[]; services?: number; kinds?: string[]; timeoutMs?: number }): Promise<ConvergenceResult> {
+  const { clients: N, changes: CHANGES, workers, timeoutMs = 10_000 } = opts;
   const protocols = opts.protocols ?? ['default'];
   const services = opts.services ?? 0;
   const sides: Side[] = [];
@@ -88,7 +89,7 @@ export async function runConvergence(opts: { clients: number; changes: number; w
     for (const side of sides) idle.push((await side.control.admin<{ memory: NodeJS.MemoryUsage }>('/debug/process?gc=1')).memory);
     for (const side of sides) {
       side.pool = await ClientPool.start(`127.0.0.1:${side.control.xdsPort}`, N, workers, { ...(side.protocol === 'default' ? {} : { delta: side.protocol === 'delta' }), endpoints });
-      await side.pool.measure({ kind: 'synced', v1Weight: 90, weight: 1 }, async () => {}, 60_000);
+      await side.pool.measure({ kind: 'synced', v1Weight: 90, weight: 1 }, async () => {}, 6 * timeoutMs);
     }
     await new Promise((r) => setTimeout(r, 500));
     const memory: ConvergenceResult['memory'] = [];
@@ -116,7 +117,7 @@ export async function runConvergence(opts: { clients: number; changes: number; w
       for (let i = 0; i < CHANGES; i++) {
         for (const side of sides) {
           const st = stats.get(side)!;
-          const delays = await side.pool!.measure(expect(i), () => apply(side, change(i)));
+          const delays = await side.pool!.measure(expect(i), () => apply(side, change(i)), timeoutMs);
           st.lost += delays.filter((d) => Number.isNaN(d)).length;
           const ok = delays.filter((d) => !Number.isNaN(d));
           st.firsts.push(Math.min(...ok));
@@ -161,7 +162,7 @@ export function formatConvergence(r: ConvergenceResult): string {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: {
-    clients: { type: 'string' }, changes: { type: 'string' }, workers: { type: 'string' }, services: { type: 'string' }, kinds: { type: 'string' },
+    clients: { type: 'string' }, changes: { type: 'string' }, workers: { type: 'string' }, services: { type: 'string' }, kinds: { type: 'string' }, timeout: { type: 'string' },
     delta: { type: 'boolean' }, sotw: { type: 'boolean' }, protocols: { type: 'string' },
   } });
   // --delta / --sotw pick the clients' protocol; both: one server and pool each, changes interleaved.
@@ -169,7 +170,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const protocols: Protocol[] = values.protocols ? (values.protocols.split(',') as Protocol[]) : values.delta || values.sotw ? [...(values.sotw ? ['sotw' as const] : []), ...(values.delta ? ['delta' as const] : [])] : ['default'];
   runConvergence({
     clients: Number(values.clients ?? 100), changes: Number(values.changes ?? 20), workers: Number(values.workers ?? 4), protocols,
-    services: Number(values.services ?? 0), ...(values.kinds ? { kinds: values.kinds.split(',') } : {}),
+    services: Number(values.services ?? 0), timeoutMs: Number(values.timeout ?? 10_000), ...(values.kinds ? { kinds: values.kinds.split(',') } : {}),
   })
     .then((r) => console.log(formatConvergence(r)))
     .catch((err) => { console.error(err); process.exitCode = 1; });
