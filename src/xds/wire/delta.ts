@@ -9,6 +9,7 @@
 import type { AnyProto } from '../resources/proto-types.js';
 import { readAny } from './any.js';
 import { decodeNode, encodeNode } from './discovery-request.js';
+import { controlPlaneField, finishResponse } from './discovery-response.js';
 import { fieldSize, int32Size, WireReader, writeBytesField, writeInt32, writeStringField } from './primitives.js';
 
 /** gRPC method path of incremental ADS. */
@@ -175,22 +176,9 @@ export function encodeDeltaResponseHead(systemVersion: string, resources: readon
   return concatParts(parts);
 }
 
-let cpCache: { id: string; field: Buffer } | undefined;
-
 /** A whole DeltaDiscoveryResponse: a head, then nonce (5) and control_plane (7). */
 export function finishDeltaResponse(head: Uint8Array, nonce: string, controlPlane?: string): Buffer {
-  const nonceLen = Buffer.byteLength(nonce);
-  let cp: Buffer | undefined;
-  if (controlPlane) {
-    if (cpCache?.id !== controlPlane) cpCache = { id: controlPlane, field: concatParts([[TAG.f7, concatParts([[TAG.f1, utf8(controlPlane)]])]]) };
-    cp = cpCache.field;
-  }
-  const out = Buffer.allocUnsafe(head.length + (nonceLen > 0 ? fieldSize(nonceLen) : 0) + (cp ? cp.length : 0));
-  out.set(head, 0);
-  let pos = head.length;
-  if (nonceLen > 0) pos = writeStringField(out, pos, TAG.f5, nonce, nonceLen);
-  if (cp) out.set(cp, pos);
-  return out;
+  return finishResponse(head, nonce, controlPlane ? controlPlaneField(controlPlane, TAG.f7) : undefined);
 }
 
 /** Decodes a DeltaDiscoveryResponse (client side); resources stay Anys viewing `bytes`. Throws on malformed bytes. */

@@ -66,31 +66,40 @@ export function encodeResponseHead(versionInfo: string, resources: readonly Uint
   return out;
 }
 
-let cpCache: { id: string; field: Buffer } | undefined;
+const cpCache = new Map<number, { id: string; field: Buffer }>();
 
-/** `control_plane { identifier }` as field 6, memoized: a server has one identifier. */
-function controlPlaneField(id: string): Buffer {
-  if (cpCache?.id !== id) {
+/**
+ * `control_plane { identifier }` as the field with `tag` (6 in DiscoveryResponse, 7 in
+ * DeltaDiscoveryResponse), memoized per tag: a server has one identifier.
+ */
+export function controlPlaneField(id: string, tag: number): Buffer {
+  let c = cpCache.get(tag);
+  if (c?.id !== id) {
     const idLen = Buffer.byteLength(id);
     const inner = fieldSize(idLen);
     const field = Buffer.allocUnsafe(fieldSize(inner));
-    field[0] = TAG.f6;
+    field[0] = tag;
     writeStringField(field, writeVarint(field, 1, inner), TAG.f1, id, idLen);
-    cpCache = { id, field };
+    c = { id, field };
+    cpCache.set(tag, c);
   }
-  return cpCache.field;
+  return c.field;
 }
 
-/** A full DiscoveryResponse: a head from {@link encodeResponseHead}, then nonce (5) and control plane (6). */
-export function finishDiscoveryResponse(head: Uint8Array, nonce: string, controlPlane?: string): Buffer {
+/** A pre-built head followed by the nonce (field 5) and a control-plane field: the tail both response kinds share. */
+export function finishResponse(head: Uint8Array, nonce: string, cp: Buffer | undefined): Buffer {
   const nonceLen = Buffer.byteLength(nonce);
-  const cp = controlPlane ? controlPlaneField(controlPlane) : undefined;
   const out = Buffer.allocUnsafe(head.length + (nonceLen > 0 ? fieldSize(nonceLen) : 0) + (cp ? cp.length : 0));
   out.set(head, 0);
   let pos = head.length;
   if (nonceLen > 0) pos = writeStringField(out, pos, TAG.f5, nonce, nonceLen);
   if (cp) out.set(cp, pos);
   return out;
+}
+
+/** A full DiscoveryResponse: a head from {@link encodeResponseHead}, then nonce (5) and control plane (6). */
+export function finishDiscoveryResponse(head: Uint8Array, nonce: string, controlPlane?: string): Buffer {
+  return finishResponse(head, nonce, controlPlane ? controlPlaneField(controlPlane, TAG.f6) : undefined);
 }
 
 /**
