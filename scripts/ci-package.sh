@@ -62,7 +62,7 @@ ADMIN=$(grep -o 'admin on http://[0-9.:]*' "$WORK/control.out" | sed 's#admin on
 # No workload serves those hosts yet: analysis errors, so status must fail ...
 if "$MESHLET" status --server "$ADMIN" >/dev/null; then fail "status exited 0 with config errors"; fi
 # ... until ServiceEntries serve them.
-for svc in reviews ratings details; do cat <<YAML; done >"$WORK/services.yaml"
+for svc in productpage reviews ratings details; do cat <<YAML; done >"$WORK/services.yaml"
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: $svc }
