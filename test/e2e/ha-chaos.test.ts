@@ -7,7 +7,8 @@
 // Every wait is on an observable condition (generous deadlines for a loaded machine), never a sleep.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -136,7 +137,10 @@ test('HA chaos: control servers and an etcd member SIGKILLed under load; nothing
   // The first change goes in with `meshlet apply` against the second server: any server takes writes.
   const dir = await mkdtemp(join(tmpdir(), 'meshlet-chaos-'));
   await writeFile(join(dir, 'change.yaml'), change(changes));
-  const cli = spawnSync(process.execPath, ['bin/meshlet.js', 'apply', '-f', join(dir, 'change.yaml'), '--server', `127.0.0.1:${servers[1]!.adminPort}`], { cwd: ROOT, encoding: 'utf8' });
+  // Asynchronously, as from another terminal: spawnSync would stall every mesh in this process
+  // for the CLI's whole run (seconds on a loaded machine) and fail their requests, not the mesh.
+  const cli = await promisify(execFile)(process.execPath, ['bin/meshlet.js', 'apply', '-f', join(dir, 'change.yaml'), '--server', `127.0.0.1:${servers[1]!.adminPort}`], { cwd: ROOT, encoding: 'utf8' })
+    .then(({ stdout, stderr }) => ({ status: 0, stdout, stderr }), (err: { code?: number; stdout?: string; stderr?: string }) => ({ status: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
   await rm(dir, { recursive: true, force: true });
   assert.equal(cli.status, 0, `meshlet apply: ${cli.stdout}${cli.stderr}`);
   const first = changes++;
