@@ -30,9 +30,16 @@ describe('mesh mTLS', () => {
     server = await createControlServer({ caDir: t.dir, securePort: 0, xdsPort: 0, adminPort: null, signerThreads: 1, debounceMs: 5, withdrawGraceMs: 100 });
   });
   after(async () => {
-    await Promise.all(meshes.map((m) => m.close()));
-    await server.close();
-    for (const f of cleanup.reverse()) await f();
+    // Seen once in CI: this hook's promise was still pending when the event loop ran dry (something
+    // awaited here waits on nothing that keeps the process alive). Name what was pending if so.
+    const pending = new Set<string>();
+    const step = <T>(name: string, p: Promise<T>) => { pending.add(name); return p.finally(() => pending.delete(name)); };
+    const report = () => console.error(`mtls after hook: the event loop ran dry while awaiting ${[...pending].join(', ')}`);
+    process.once('beforeExit', report);
+    await Promise.all(meshes.map((m, i) => step(`mesh ${i} (${m.identity ?? 'no identity'}).close()`, m.close())));
+    await step('server.close()', server.close());
+    for (const f of cleanup.reverse()) await step('temp dir removal', f());
+    process.off('beforeExit', report);
   });
 
   async function mesh(sa: string | undefined, options: MeshOptions = {}): Promise<Mesh> {
