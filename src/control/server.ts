@@ -10,7 +10,7 @@ import { AdsServer } from './ads-server.js';
 import { GraphScraper, type GraphScrapeOptions } from './graph/scraper.js';
 import { AnnouncePolicy } from './announce-policy.js';
 import { AnnouncementFile } from './store/announcements.js';
-import { DEFAULT_WARMUP_MS, WarmUp } from './warmup.js';
+import { DEFAULT_WARMUP_MS, restoredKeepMs, WarmUp } from './warmup.js';
 import type { CaChange, CertificateAuthority } from './ca/authority.js';
 import type { SecureServer } from './ca/secure-server.js';
 import type { ClientStatus, NackEvent, PushEvent } from './ads-stream.js';
@@ -293,12 +293,15 @@ export async function createControlServer(options: ControlServerOptions = {}): P
   let adminPort: number | undefined;
   try {
     // Restored entries pass today's policy too (the allowed networks may have changed).
-    if (saved) registry.restore(saved.filter((a) => announcePolicy.check(a) === undefined), Math.max(warmupMs, graceMs));
+    const keepMs = restoredKeepMs(warmupMs, graceMs);
+    if (saved) registry.restore(saved.filter((a) => announcePolicy.check(a) === undefined), keepMs);
     warmUp.start();
     await store.start();
     await shared?.start();
     builder.start();
     xdsPort = await ads.listen(host, options.xdsPort ?? 15010);
+    // Restored nodes can come back only from now on: their keep starts here.
+    if (saved) registry.keepRestored(keepMs);
     if (stateFile) {
       // Only once the port is ours: a second server started on a taken port must not write
       // into the state of the one serving it.

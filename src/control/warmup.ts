@@ -1,4 +1,5 @@
 import { trace } from '../internal/debug.js';
+import { DEFAULT_BACKOFF } from '../xds/backoff.js';
 import type { Registry } from './registry/announcements.js';
 
 const log = trace('ads');
@@ -9,6 +10,28 @@ const log = trace('ads');
  * break, so 10 s lets the clients of a quick restart come back before anything is withdrawn.
  */
 export const DEFAULT_WARMUP_MS = 10_000;
+
+/**
+ * How long an announcement restored from the state file waits for its node after the server
+ * starts serving, ms: the longest gap between two reconnect attempts of a gRPC client (the
+ * backoff cap, 120 s, plus 20 % jitter). The warm-up alone is too short for that: after a longer
+ * outage or a few restarts in a row a client's next attempt can be 10 s or more away (1 s × 1.6ⁿ),
+ * and a restored endpoint dropped before its node is back removes a live service from every
+ * client (a CDS/LDS removal, SotW or delta alike). The previous server died without seeing its
+ * clients go, so nothing says they are gone; Istio likewise keeps an auto-registered
+ * WorkloadEntry whose istiod died while the proxy was connected (connectedAt set, no
+ * disconnectedAt) until the connection's max age, and applies its 10 s grace only to a
+ * disconnect it saw (pilot/pkg/autoregistration/controller.go, shouldCleanupEntry).
+ */
+export const RESTORED_KEEP_MS = Math.round(DEFAULT_BACKOFF.maxMs * (1 + DEFAULT_BACKOFF.jitter));
+
+/**
+ * Keep of restored announcements for a warm-up of `warmupMs` (0: disabled, then only the
+ * withdraw grace) and a withdraw grace of `graceMs`.
+ */
+export function restoredKeepMs(warmupMs: number, graceMs: number): number {
+  return warmupMs <= 0 ? graceMs : Math.max(warmupMs, graceMs, RESTORED_KEEP_MS);
+}
 
 /** Options of {@link WarmUp}. */
 export interface WarmUpOptions {
@@ -28,7 +51,9 @@ export interface WarmUpOptions {
  * - Once it is known to be a restart (restored state, or a returning client), the registry
  *   withdraws nothing until the window closes (or the grace, whichever is later).
  * - With announcements restored from disk the snapshot already holds every service, so streams
- *   are answered at once, and the window ends early when every restored node re-announced.
+ *   are answered at once, and the window ends early when every restored node re-announced. A
+ *   restored announcement outlives the window ({@link RESTORED_KEEP_MS}): its node may be deep
+ *   in reconnect backoff.
  * - Without them (memory store, first start) the server cannot tell which services are still
  *   to come back. As soon as a client that held config from a previous server reconnects
  *   (its first request carries a `version_info`), every response is held until the window ends:

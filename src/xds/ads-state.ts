@@ -257,6 +257,13 @@ export class TypeState<M> {
       }
     } else if ((res.removed_resources?.length ?? 0) > 0) {
       log('%s: server removed %s; the last value stays until unsubscribed (as under SotW)', shortTypeName(this.typeUrl), res.removed_resources!.join(', '));
+      // Kept in use, but no longer held in the server's sense: a reconnect must not claim it in
+      // initial_resource_versions, so whatever the server has for it then is sent (Envoy's
+      // delta_subscription_state.cc: a removed resource still subscribed is "waiting for server").
+      for (const name of res.removed_resources!) {
+        const e = this.cache.get(name);
+        if (e?.resourceVersion !== undefined && !valid.has(name)) this.cache.set(name, { model: e.model, bytes: e.bytes, version: e.version });
+      }
     }
     out.errorDetail = messages.join('; ');
     if (messages.length > 0) log('%s NACK nonce=%s: %s', shortTypeName(this.typeUrl), res.nonce ?? '', out.errorDetail);

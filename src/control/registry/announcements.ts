@@ -99,6 +99,19 @@ export class Registry {
     }
   }
 
+  /**
+   * Restarts the keep of every restored announcement whose node has not re-announced yet, to
+   * `keepMs` from now: called once the server serves, since its nodes can only come back from
+   * then on (loading the rest of the state and binding the ports may take seconds).
+   */
+  keepRestored(keepMs: number): void {
+    for (const [nodeId, slot] of this.slots) {
+      if (!slot.restored) continue;
+      if (slot.timer) clearTimeout(slot.timer);
+      this.schedule(nodeId, slot, keepMs);
+    }
+  }
+
   /** Until `untilMs` (epoch ms), withdrawals wait at least until then (the warm-up after a start). */
   holdWithdrawalsUntil(untilMs: number): void {
     this.keepUntil = untilMs;

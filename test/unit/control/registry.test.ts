@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import type { Announcement } from '../../../src/control/model.js';
 import { Registry } from '../../../src/control/registry/announcements.js';
+import { RESTORED_KEEP_MS, restoredKeepMs } from '../../../src/control/warmup.js';
 
 const ann = (nodeId: string, address = '10.0.0.1'): Announcement => ({ nodeId, service: 'reviews', namespace: 'default', labels: { version: 'v1' }, address, ports: [{ number: 9080 }] });
 
@@ -56,5 +57,20 @@ describe('Registry', () => {
     assert.equal(registry.deregister('a'), true);
     assert.equal(registry.deregister('a'), false);
     assert.deepEqual(registry.list(), []);
+  });
+
+  test('a restored announcement waits for its node from when the server serves, as long as the longest reconnect gap (not just the warm-up)', () => {
+    const keep = restoredKeepMs(10_000, 2000);
+    assert.equal(keep, RESTORED_KEEP_MS);
+    assert.equal(RESTORED_KEEP_MS, 144_000, 'gRPC backoff cap 120 s + 20 % jitter');
+    assert.equal(restoredKeepMs(0, 2000), 2000, 'warm-up disabled: only the grace');
+    registry.restore([ann('a'), ann('b', '10.0.0.2')], keep);
+    mock.timers.tick(5000); // loading state and binding the port
+    registry.keepRestored(keep);
+    registry.announce(ann('a'), {});
+    mock.timers.tick(keep - 1);
+    assert.deepEqual(registry.list().map((x) => x.nodeId), ['a', 'b'], 'b is kept the whole gap after serving started');
+    mock.timers.tick(1);
+    assert.deepEqual(registry.list().map((x) => x.nodeId), ['a'], 'b never came back: dropped');
   });
 });
