@@ -3,7 +3,7 @@
 // in --workers processes (real mesh clients each live in their own process).
 //
 //   node --import tsx bench/xds-convergence.ts [--clients 100] [--changes 20] [--workers 4]
-//     [--sotw] [--delta]   the clients' xDS protocol (default: the client's default, SotW);
+//     [--sotw] [--delta]   the clients' xDS protocol (default: the client's default, delta);
 //                          both: a server and a client pool each, every change applied to each in turn
 //     [--protocols sotw,delta,delta]   explicit list; a repeated one is an A/A row
 //     [--services 20]      other services whose endpoints every client watches (as a mesh does)
@@ -19,7 +19,7 @@ import { HOST, type Expectation } from './lib/xds-client-worker.js';
 /** One (change kind, protocol) row. */
 export interface ConvergenceRow {
   kind: string;
-  /** The clients' xDS protocol ('default': the client's default, SotW). */
+  /** The clients' xDS protocol ('default': the client's default, incremental). */
   protocol: Protocol;
   firstP50: number; p50: number; p99: number; max: number; lost: number;
   serverCpuMs: number; clientCpuUs: number;

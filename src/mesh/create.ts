@@ -196,7 +196,7 @@ class MeshClient implements Mesh {
       server: servers,
       node: buildNode(this.node),
       ...(options.xdsBackoff !== undefined ? { backoff: options.xdsBackoff } : {}),
-      delta: options.xdsDelta ?? /^(1|true|yes|on)$/i.test(process.env['MESHLET_XDS_DELTA'] ?? ''),
+      delta: options.xdsDelta ?? !/^(0|false|no|off)$/i.test(process.env['MESHLET_XDS_DELTA'] ?? ''),
       ...(tls && adsCredentials ? adsCredentials(tls) : {}),
     });
     this.feed = new XdsFeed(this.xds, this.engine);

@@ -51,9 +51,9 @@ export interface MeshOptions {
   /**
    * Incremental xDS (`DeltaAggregatedResources`): after the first config, a change sends only the
    * resources that changed, and a reconnect only what the client does not already hold; a control
-   * plane that answers UNIMPLEMENTED is spoken to in state of the world instead. Default false
-   * (env `MESHLET_XDS_DELTA=true` turns it on): see README "Our xDS client" for why it is not yet
-   * the default as in Istio (`ISTIO_DELTA_XDS`).
+   * plane that answers UNIMPLEMENTED is spoken to in state of the world instead. Default true, as
+   * Istio's proxies since 1.22 (`ISTIO_DELTA_XDS=true`); `false` or env `MESHLET_XDS_DELTA=false`
+   * for state of the world only.
    */
   xdsDelta?: boolean;
   /** Cluster DNS suffix. Default `cluster.local`. */

@@ -1,7 +1,7 @@
 /**
- * The ADS client (xDS v3 over one gRPC bidi stream: state of the world
- * `StreamAggregatedResources`, or incremental `DeltaAggregatedResources` when asked for, falling
- * back to SotW with servers that answer delta with UNIMPLEMENTED). It subscribes to what
+ * The ADS client (xDS v3 over one gRPC bidi stream: incremental `DeltaAggregatedResources` by
+ * default, state of the world `StreamAggregatedResources` with servers that answer delta with
+ * UNIMPLEMENTED, or when asked for). It subscribes to what
  * its watchers ask for, ACKs/NACKs each response, keeps the last good resources, and reconnects
  * with jittered backoff while serving from that cache. Stream failures become events, never
  * thrown errors.
@@ -47,9 +47,8 @@ export interface XdsClientOptions {
   /**
    * Incremental xDS (`DeltaAggregatedResources`): a change to one resource sends that resource
    * only, and a reconnecting client is not sent what it already holds. A server that answers
-   * UNIMPLEMENTED (a SotW-only control plane) is spoken to in SotW from then on. Default false
-   * for now (Istio defaults to delta, `ISTIO_DELTA_XDS`; see README "Our xDS client" for what
-   * holds meshlet back).
+   * UNIMPLEMENTED (a SotW-only control plane) is spoken to in SotW from then on. Default true,
+   * as Istio's proxies since 1.22 (`ISTIO_DELTA_XDS`); `false`: SotW only.
    */
   delta?: boolean;
 }
@@ -104,7 +103,7 @@ export class XdsClient {
 
   constructor(options: XdsClientOptions) {
     this.nodeObject = options.node;
-    this.delta = options.delta ?? false;
+    this.delta = options.delta ?? true;
     const servers = typeof options.server === 'string' ? [options.server] : [...options.server];
     if (servers.length === 0) throw meshError('MESHLET_ERR_CONFIG', 'XdsClient needs at least one server');
     const targets = servers.map((server) => ({

@@ -19,7 +19,7 @@ after(async () => {
 
 test('a response to a type unsubscribed meanwhile is answered with the empty names', async () => {
   ads = await FakeAds.start();
-  client = new XdsClient({ server: ads.address, node: buildNode({ id: 'unsub' }), backoff: { initialMs: 50, maxMs: 200, jitter: 0 } });
+  client = new XdsClient({ server: ads.address, node: buildNode({ id: 'unsub' }), backoff: { initialMs: 50, maxMs: 200, jitter: 0 }, delta: false });
   const watch = client.watch(TYPE_URL.route, 'r1', { onChange() {} });
   await ads.waitForRequest((r) => r.type_url === TYPE_URL.route && (r.resource_names ?? []).join() === 'r1');
   const n1 = ads.push(TYPE_URL.route, '1', [routeConfig('r1', [clusterRoute('c1')])]);

@@ -22,6 +22,8 @@ function client(ads: FakeAds, id = 'test-node'): XdsClient {
     server: ads.address,
     node: buildNode({ id, service: 'productpage', address: '127.0.0.1', ports: [{ number: 9080 }] }),
     backoff: { initialMs: 50, maxMs: 200, jitter: 0 },
+    // FakeAds speaks state of the world only; these tests are about SotW.
+    delta: false,
   });
   clients.push(c);
   return c;
@@ -218,6 +220,7 @@ test('backoff grows across streams that never answer and resets only after a res
     server: ads.address,
     node: buildNode({ id: 'n' }),
     backoff: { initialMs: 20, multiplier: 2, maxMs: 1000, jitter: 0 },
+    delta: false,
   });
   clients.push(c);
   c.watch(TYPE_URL.cluster, '*', { onChange: () => {} });

@@ -154,12 +154,14 @@ test('a reconnecting delta client lists what it holds (initial_resource_versions
   assert.deepEqual(changes, [], 'watchers saw no change');
 });
 
-test('without the option the client speaks SotW (delta is opt-in)', async () => {
+test('without the option the client speaks delta (the default, as Istio\'s ISTIO_DELTA_XDS); delta: false speaks SotW', async () => {
   const server = await controlServer(serviceEntry('reviews'));
-  const c = new XdsClient({ server: `127.0.0.1:${server.xdsPort}`, node: buildNode({ id: 'default-1' }) });
-  cleanup.push(() => c.close());
-  await new Promise<void>((resolve) => c.watch(TYPE_URL.cluster, '*', { onChange: () => resolve() }));
-  assert.equal(c.protocol, 'sotw');
-  await waitFor(async () => (server.clients().some((s) => s.id === 'default-1') ? true : undefined), 10_000, 'the stream');
-  assert.equal(server.clients().find((s) => s.id === 'default-1')!.delta, undefined);
+  for (const [id, delta] of [['default-1', undefined], ['sotw-1', false]] as const) {
+    const c = new XdsClient({ server: `127.0.0.1:${server.xdsPort}`, node: buildNode({ id }), ...(delta === undefined ? {} : { delta }) });
+    cleanup.push(() => c.close());
+    await new Promise<void>((resolve) => c.watch(TYPE_URL.cluster, '*', { onChange: () => resolve() }));
+    assert.equal(c.protocol, delta === false ? 'sotw' : 'delta', id);
+    await waitFor(async () => (server.clients().some((s) => s.id === id) ? true : undefined), 10_000, 'the stream');
+    assert.equal(server.clients().find((s) => s.id === id)!.delta, delta === false ? undefined : true, id);
+  }
 });
