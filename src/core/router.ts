@@ -6,7 +6,7 @@
 import type { ClusterEnv } from './cluster.js';
 import type { CompiledListener, CompiledRoute, CompiledVirtualHost } from './compile.js';
 import type { DomainIndex } from './virtual-hosts.js';
-import { RoutedPlan, type PlanFields } from './plan.js';
+import { RoutedPlan } from './plan.js';
 import { RequestView } from './request.js';
 import { requestHash } from './request-hash.js';
 import type { CompiledHttpFilter } from './filters/types.js';
@@ -89,20 +89,7 @@ function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListene
   const cluster = clusterName === undefined ? undefined : snap.clusters.get(clusterName);
   if (!cluster) return NO_ROUTE;
   const m = route.model;
-  const f: PlanFields = {
-    routeName: m.name,
-    fault: undefined,
-    timeoutMs: route.timeoutMs,
-    maxStreamDurationMs: undefined,
-    retry: route.retry,
-    requestHeaders,
-    responseHeaders,
-    rewritePath: undefined,
-    rewriteHost: hostRewrite,
-    mirrors: NO_MIRRORS,
-    hash: undefined,
-    setCookie: undefined,
-  };
+  const f = new RoutedPlan(cluster, m.name, route.timeoutMs, route.retry, requestHeaders, responseHeaders, hostRewrite, NO_MIRRORS);
   if (cluster.hashed && m.hashPolicy.length > 0) {
     const rh = requestHash(m.hashPolicy, req, env.random);
     f.hash = rh.hash;
@@ -125,5 +112,5 @@ function forward(snap: Snapshot, route: CompiledRoute, listener: CompiledListene
     for (const mirror of m.mirrors) if (rollFraction(mirror.fraction, env.random)) out.push(mirror.cluster);
     if (out.length > 0) f.mirrors = out;
   }
-  return { kind: 'forward', plan: new RoutedPlan(cluster, f) };
+  return { kind: 'forward', plan: f };
 }

@@ -76,6 +76,9 @@ export interface RetryStateOptions {
   readonly timeoutOutcome?: AttemptOutcome;
 }
 
+/** The flag list of a call that has none yet (shared, frozen: flag() replaces it). */
+const NO_FLAGS = Object.freeze([]) as unknown as ResponseFlag[];
+
 /**
  * The attempt/retry state of one call.
  *
@@ -93,8 +96,11 @@ export interface RetryStateOptions {
  * ```
  */
 export class RetryState<A extends RetryAttempt = RetryAttempt> {
-  /** Response flags, each once, in the order they happened. */
-  readonly flags: ResponseFlag[];
+  /**
+   * Response flags, each once, in the order they happened. Most calls end with none: they share
+   * one frozen empty list and get their own on the first flag (read it; change it with flag()).
+   */
+  flags: ResponseFlag[];
   /** Attempts started (the first one included). */
   attempts = 0;
   /** The newest attempt: the one a per-try deadline applies to. */
@@ -138,7 +144,7 @@ export class RetryState<A extends RetryAttempt = RetryAttempt> {
     this.random = random;
     this.hedging = options?.hedging ?? true;
     this.timeout = options?.timeoutOutcome ?? TIMEOUT;
-    this.flags = options?.flags ?? [];
+    this.flags = options?.flags ?? NO_FLAGS;
   }
 
   /** The clock (epoch ms); node:test's mock.timers drives it in tests. */
@@ -159,7 +165,8 @@ export class RetryState<A extends RetryAttempt = RetryAttempt> {
   }
 
   flag(flag: ResponseFlag): void {
-    if (!this.flags.includes(flag)) this.flags.push(flag);
+    if (this.flags === NO_FLAGS) this.flags = [flag];
+    else if (!this.flags.includes(flag)) this.flags.push(flag);
   }
 
   /** The endpoint for the next attempt, excluding previous hosts on retries (retry_host_predicate). */
