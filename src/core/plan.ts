@@ -7,24 +7,11 @@ import type { ClusterRuntime } from './cluster.js';
 import type { CallPlan, HeaderMutation, RetryPlan, UpstreamEndpoint, AttemptOutcome } from './types.js';
 import type { RolledFault } from './filters/fault-roll.js';
 
-/** Mutable fields set by the router while building the plan. */
-export interface PlanFields {
-  routeName: string;
-  fault?: RolledFault;
-  timeoutMs?: number;
-  maxStreamDurationMs?: number;
-  retry?: RetryPlan;
-  requestHeaders: HeaderMutation;
-  responseHeaders: HeaderMutation;
-  rewritePath?: string;
-  rewriteHost?: string;
-  mirrors: readonly string[];
-  hash: bigint | undefined;
-  setCookie: string | undefined;
-}
+/** Mutable fields set by the router while building the plan (filters' onForward writes them too). */
+export type PlanFields = Pick<RoutedPlan, 'routeName' | 'fault' | 'timeoutMs' | 'maxStreamDurationMs' | 'retry' | 'requestHeaders' | 'responseHeaders' | 'rewritePath' | 'rewriteHost' | 'mirrors' | 'hash' | 'setCookie'>;
 
 /** CallPlan bound to one cluster runtime of one snapshot. */
-export class RoutedPlan implements CallPlan, PlanFields {
+export class RoutedPlan implements CallPlan {
   // Written only while the router builds the plan (filters' onForward included); read-only to
   // everyone else through CallPlan. Built directly rather than from a PlanFields literal: one
   // object per request instead of two.
