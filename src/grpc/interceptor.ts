@@ -86,6 +86,9 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     // resent (gRFC A6; Envoy has no method rule): every call counts as idempotent. Streamed
     // requests are not hedged (the racing attempts would need every message).
     super(undefined, true, true, runtime.random, options.method_definition.requestStream ? STREAMED : UNARY_REQUEST);
+    // The call state and this retry state write one list: not the shared frozen empty one the
+    // retry state starts with (HTTP's zero-allocation case), which a push would throw on.
+    this.flags = [];
     const call = new CallState(runtime, true, this.flags);
     this.call = call;
     call.owner = this;
