@@ -29,6 +29,17 @@ export interface JoinTokenRequest {
 }
 
 /**
+ * A fresh token id: 22 base64url characters (127 random bits). The first character is never
+ * `-` (the top bit of the first byte is clear, so it is one of A–Z a–f): an id that began with
+ * `-` was read as an option by `meshlet token revoke … JTI` (1 token in 64).
+ */
+function newTokenId(): string {
+  const bytes = randomBytes(16);
+  bytes[0]! &= 0x7f;
+  return bytes.toString('base64url');
+}
+
+/**
  * Creates and verifies join tokens with the CA's token key (ES256 through jose).
  *
  * @example
@@ -66,7 +77,7 @@ export class JoinTokens {
       .setSubject(workloadSpiffeId({ trustDomain: this.trustDomain, namespace: request.namespace, serviceAccount: request.serviceAccount }))
       .setIssuedAt(iat)
       .setExpirationTime(iat + Math.floor(ttlMs / 1000))
-      .setJti(randomBytes(16).toString('base64url'))
+      .setJti(newTokenId())
       .sign(this.key);
   }
 

@@ -32,6 +32,13 @@ describe('join tokens', () => {
     assert.notEqual(decodeJoinToken(other).jti, claims.jti);
   });
 
+  test('a jti never starts with "-" (the CLI would read it as an option): 1 in 64 did', async () => {
+    // Without the fix, 500 tokens all missing a leading '-' has probability (63/64)^500 ≈ 0.04%.
+    const ids = await Promise.all(Array.from({ length: 500 }, async () => decodeJoinToken(await ca.tokens.create({ namespace: 'default', serviceAccount: 'reviews' })).jti));
+    for (const jti of ids) assert.match(jti, /^[A-Za-z0-9][\w-]{21}$/);
+    assert.equal(new Set(ids).size, ids.length);
+  });
+
   test('expired', async () => {
     const past = new JoinTokens((ca as unknown as { material: { tokenKey: never } }).material.tokenKey, 'cluster.local', ca.rootFingerprint, () => Date.now() - 2 * 3600_000);
     const token = await past.create({ namespace: 'default', serviceAccount: 'reviews', ttlMs: 3600_000 });
