@@ -20,6 +20,7 @@ import type { GrpcMeshRuntime } from './types.js';
 type ConfigSelector = experimental.ConfigSelector;
 type CallConfig = ReturnType<ConfigSelector['invoke']>;
 type Filter = experimental.Filter;
+type FilterFactory = experimental.FilterFactory<Filter>;
 type WriteObject = Parameters<Filter['sendMessage']>[0] extends Promise<infer W> ? W : never;
 
 /** Envoy's local-reply texts, as the HTTP adapter uses them. */
@@ -55,10 +56,15 @@ function delay(ms: number, clock: Clock | undefined): Promise<void> {
  * It implements grpc-js' Filter interface itself rather than extending its BaseFilter, so this
  * module loads without grpc-js (lib.ts).
  */
-class MeshFilter implements Filter {
+class MeshFilter implements Filter, FilterFactory {
   private ended = false;
 
   constructor(private readonly attempt: AttemptContext, private readonly first: boolean, private readonly reject: StatusObject | undefined) {}
+
+  /** Its own factory: a config is made per attempt and grpc-js makes one filter from it. */
+  createFilter(): MeshFilter {
+    return this;
+  }
 
   sendMessage(message: Promise<WriteObject>): Promise<WriteObject> {
     return message;
@@ -151,13 +157,15 @@ function warnNotInMesh(host: string): void {
   });
 }
 
+/** The method config of a call without a route timeout (grpc-js only reads it). */
+const NO_TIMEOUT: CallConfig['methodConfig'] = Object.freeze({ name: Object.freeze([]) as unknown as [] });
+
 function config(attempt: AttemptContext, first: boolean, reject?: StatusObject, timeoutMs?: number): CallConfig {
   const pickInformation = { [ATTEMPT]: attempt } as Record<string, string>;
-  const methodConfig: CallConfig['methodConfig'] = { name: [] };
-  if (timeoutMs !== undefined && timeoutMs > 0) {
-    methodConfig.timeout = { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1_000_000 };
-  }
-  return { methodConfig, pickInformation, status: Status.OK, dynamicFilterFactories: [{ createFilter: () => new MeshFilter(attempt, first, reject) }] };
+  const methodConfig: CallConfig['methodConfig'] = timeoutMs !== undefined && timeoutMs > 0
+    ? { name: [], timeout: { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1_000_000 } }
+    : NO_TIMEOUT;
+  return { methodConfig, pickInformation, status: Status.OK, dynamicFilterFactories: [new MeshFilter(attempt, first, reject)] };
 }
 
 function localReply(attempt: AttemptContext, code: Status, details: string): CallConfig {

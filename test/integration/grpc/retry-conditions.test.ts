@@ -102,4 +102,28 @@ describe('meshlet gRPC retry conditions (Envoy semantics)', () => {
       await flaky.close();
     }
   });
+
+  test("the caller's deadline ends a call in a backoff and one in flight (DEADLINE_EXCEEDED, not UT)", async () => {
+    const flaky = await startBackend('flaky', { failEvery: 1 });
+    try {
+      await fx.apply(serviceEntry({ v1: [flaky] }));
+      // No route timeout: only the caller's 60 ms deadline bounds ten retries whose backoffs
+      // (25 ms base, doubling) cannot all fit in it; grpc-js enforces it on open attempts and the
+      // interceptor's own timer while none is open.
+      await fx.apply(routes('    retries: { attempts: 10, retryOn: unavailable }\n'));
+      await waitFor(async () => !plan()?.timeoutMs && plan()?.retry?.numRetries === 10, 5000, 'the retry route');
+      const records: GrpcRequestRecord[] = [];
+      const sub = g.on('request', (r) => records.push(r));
+      const t0 = Date.now();
+      const err = await failure(unary(client, {}, { deadline: Date.now() + 60 }));
+      const took = Date.now() - t0;
+      sub.dispose();
+      assert.equal(err.code, grpc.status.DEADLINE_EXCEEDED);
+      assert.ok(took < 1000, `ended near the caller's deadline (${took} ms)`);
+      assert.ok(records[0]!.attempts >= 1);
+      assert.ok(!records[0]!.flags.includes('UT'), 'UT is the route timeout, not the caller giving up');
+    } finally {
+      await flaky.close();
+    }
+  });
 });
