@@ -71,13 +71,7 @@ class MeshPicker implements experimental.Picker {
     const subchannel = this.lb.subchannelFor(endpoint);
     switch (subchannel.getConnectivityState()) {
       case State.READY:
-        return {
-          pickResultType: PickResult_.COMPLETE,
-          subchannel,
-          status: null,
-          onCallStarted: () => started(attempt, endpoint),
-          onCallEnded: (code, _details, trailers) => ended(attempt, endpoint, code, trailers),
-        };
+        return new ReadyPick(subchannel, attempt, endpoint);
       case State.TRANSIENT_FAILURE:
         connectFailed(attempt, endpoint);
         return failed(PickResult_.DROP, Status.UNAVAILABLE, `${GRPC_LOCAL_REPLY.connectFailure} (${endpoint.key})`);
@@ -85,6 +79,24 @@ class MeshPicker implements experimental.Picker {
         subchannel.startConnecting();
         return { pickResultType: PickResult_.QUEUE, ...NO_PICK };
     }
+  }
+}
+
+/**
+ * A complete pick. grpc-js calls `onCallStarted` on the pick itself (a method) and keeps
+ * `onCallEnded` to call later with its own `this` (so that one stays a closure).
+ */
+class ReadyPick implements PickResult {
+  readonly pickResultType = PickResult_.COMPLETE;
+  readonly status = null;
+  readonly onCallEnded: (code: Status, details: string, trailers: Metadata) => void;
+
+  constructor(readonly subchannel: Subchannel, private readonly attempt: AttemptContext, private readonly endpoint: UpstreamEndpoint) {
+    this.onCallEnded = (code, _details, trailers) => ended(attempt, endpoint, code, trailers);
+  }
+
+  onCallStarted(): void {
+    started(this.attempt, this.endpoint);
   }
 }
 

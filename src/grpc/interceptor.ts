@@ -42,8 +42,9 @@ function deadlineMs(deadline: InterceptorOptions['deadline']): number {
 class AttemptListener extends RetryAttempt implements Listener {
   /** Response headers held back until the call commits (a message arrives) or ends. */
   headers?: Metadata;
-  /** A unary response, held until the status (grpc-js reports a `null` message before any unary error). */
-  response?: { message: unknown };
+  /** A unary response arrived (held in `response` until the status: grpc-js reports a `null` message before any unary error). */
+  responded = false;
+  response: unknown = undefined;
 
   constructor(private readonly owner: MeshClientCall, readonly child: Child, readonly ctx: AttemptContext) {
     super();
@@ -72,8 +73,10 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   private readonly responseStream: boolean;
   private listener: Partial<Listener> | undefined;
   private metadata: Metadata | undefined;
-  /** The request message of a unary/server-streaming call, kept for replay. */
-  private message: { context: MessageContext; message: unknown } | undefined;
+  /** The request message of a unary/server-streaming call, kept for replay (`hasMessage`: there is one). */
+  private hasMessage = false;
+  private message: unknown = undefined;
+  private messageContext: MessageContext | undefined;
   /** Messages of a streaming request written while no attempt was open (during a backoff). */
   private queued: Array<{ context: MessageContext; message: unknown }> | undefined;
   private halfClosed = false;
@@ -105,7 +108,11 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
 
   sendMessageWithContext(context: MessageContext, message: unknown): void {
     this.call.requestMessages++;
-    if (!this.requestStream) this.message = { context, message };
+    if (!this.requestStream) {
+      this.hasMessage = true;
+      this.message = message;
+      this.messageContext = context;
+    }
     const attempt = this.current;
     if (!attempt) {
       if (this.requestStream) (this.queued ??= []).push({ context, message });
@@ -186,7 +193,10 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     child.start(md, attempt);
     this.armTimer();
     if (!retry) return;
-    if (this.message) child.sendMessageWithContext({ ...(this.message.context.flags !== undefined ? { flags: this.message.context.flags } : {}) }, this.message.message);
+    if (this.hasMessage) {
+      const flags = this.messageContext?.flags;
+      child.sendMessageWithContext(flags !== undefined ? { flags } : {}, this.message);
+    }
     const queued = this.queued;
     this.queued = undefined;
     if (queued) for (const q of queued) {
@@ -209,7 +219,8 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   onMessage(attempt: AttemptListener, message: unknown): void {
     if (!this.isLive(attempt)) return;
     if (!this.responseStream) {
-      attempt.response = { message };
+      attempt.responded = true;
+      attempt.response = message;
       return;
     }
     if (!this.committed) {
@@ -245,9 +256,9 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     this.win(attempt);
     this.forget(attempt); // ended: finish() must not cancel it with the others
     this.flushHeaders(attempt);
-    if (attempt.response) {
+    if (attempt.responded) {
       if (status.code === Status.OK) this.call.responseMessages++;
-      this.listener?.onReceiveMessage?.(attempt.response.message);
+      this.listener?.onReceiveMessage?.(attempt.response);
     }
     this.finish(status);
   }
