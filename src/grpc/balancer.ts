@@ -62,7 +62,7 @@ class MeshPicker implements experimental.Picker {
     const plan = attempt?.call.plan;
     if (!attempt || !plan) return failed(PickResult_.DROP, Status.UNAVAILABLE, 'meshlet: call was not routed by the mesh resolver');
     const call = attempt.call;
-    const endpoint = plan.pick(call.tried);
+    const endpoint = plan.pick(call.previousHosts());
     if (!endpoint) {
       call.flag('UH');
       attempt.local = true;
@@ -103,7 +103,7 @@ class ReadyPick implements PickResult {
 function started(attempt: AttemptContext, endpoint: UpstreamEndpoint): void {
   const call = attempt.call;
   attempt.endpoint = endpoint;
-  call.tried.push(endpoint);
+  call.addTried(endpoint);
   call.plan?.startAttempt(endpoint);
   call.attemptStarted(attempt);
 }
@@ -121,7 +121,7 @@ function connectFailed(attempt: AttemptContext, endpoint: UpstreamEndpoint): voi
   const outcome = { kind: 'connect-failure' } as const;
   attempt.endpoint = endpoint;
   attempt.outcome = outcome;
-  call.tried.push(endpoint);
+  call.addTried(endpoint);
   // An intercepted call's retry state flags UF if this failure ends the call (Envoy: the flag
   // of the final outcome, not of every retried attempt).
   if (!call.intercepted) call.flag('UF');

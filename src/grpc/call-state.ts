@@ -25,7 +25,10 @@ export class CallState implements ObservedCall {
   routed = false;
   host = '';
   path = '';
-  readonly tried: UpstreamEndpoint[] = [];
+  /** The newest attempt's endpoint; `tried` (every one so far) exists only once a call has a second attempt. */
+  lastTried: UpstreamEndpoint | undefined = undefined;
+  private tried: UpstreamEndpoint[] | undefined = undefined;
+  private triedCount = 0;
   /** The endpoint whose response the caller got (with hedging, not always the last tried). */
   servedBy: UpstreamEndpoint | undefined;
   readonly flags: ResponseFlag[];
@@ -54,7 +57,7 @@ export class CallState implements ObservedCall {
   get routeName(): string { return this.plan?.routeName ?? ''; }
   get clusterName(): string { return this.plan?.clusterName ?? ''; }
   get status(): number { return this.grpcStatus === undefined ? 0 : grpcToHttpStatus(this.grpcStatus); }
-  get endpoint(): UpstreamEndpoint | undefined { return this.servedBy ?? this.tried[this.tried.length - 1]; }
+  get endpoint(): UpstreamEndpoint | undefined { return this.servedBy ?? this.lastTried; }
   get responseBytes(): number { return 0; }
   get durationMs(): number { return performance.now() - this.startedAt; }
 
@@ -109,7 +112,7 @@ export class CallState implements ObservedCall {
   /** The picker sent attempt `attempt` to its endpoint. */
   attemptStarted(attempt: AttemptContext): void {
     const list = this.start();
-    attempt.n = this.intercepted ? this.attempts : this.tried.length;
+    attempt.n = this.intercepted ? this.attempts : this.triedCount;
     if (list && attempt.endpoint) observeAttempt(list, this.observed, this, attempt.n, attempt.endpoint);
   }
 
@@ -132,6 +135,18 @@ export class CallState implements ObservedCall {
   /** min(caller deadline, route deadline). */
   get deadline(): number {
     return Math.min(this.callerDeadline, this.routeDeadline);
+  }
+
+  /** An attempt went to `endpoint` (previous hosts of later picks). */
+  addTried(endpoint: UpstreamEndpoint): void {
+    if (this.lastTried !== undefined) (this.tried ??= [this.lastTried]).push(endpoint);
+    this.lastTried = endpoint;
+    this.triedCount++;
+  }
+
+  /** The endpoints attempts went to, for the picker (undefined before the first one: no array per call). */
+  previousHosts(): readonly UpstreamEndpoint[] | undefined {
+    return this.tried ?? (this.lastTried === undefined ? undefined : (this.tried = [this.lastTried]));
   }
 
   flag(flag: ResponseFlag): void {

@@ -188,7 +188,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     }
     const child = this.next(options);
     const attempt = new AttemptListener(this, child, ctx);
-    this.onAttemptStart(attempt, undefined); // the endpoint is the picker's (call.tried: previous hosts)
+    this.onAttemptStart(attempt, undefined); // the endpoint is the picker's (call.previousHosts())
     call.attempts = this.attempts;
     child.start(md, attempt);
     this.armTimer();
