@@ -8,9 +8,9 @@
  * Semantics (Envoy's router.cc / retry_state_impl.cc):
  * - retry conditions are the plan's (`shouldRetry`: `wouldRetryFromHeaders`/`FromReset`);
  *   gRPC names (`unavailable`, …) match only a grpc-status an upstream answered with;
- * - the overall deadline is not checked against the backoff: a retry is scheduled while the
- *   deadline has not passed, and the deadline ends the call (UT) if it falls inside the backoff,
- *   as Envoy's response timeout does;
+ * - the overall deadline is not checked against the backoff, nor when a result comes in: a
+ *   retry is scheduled, and the deadline ends the call (UT) if it falls inside the backoff or
+ *   has already passed (its timer not run yet), as Envoy's response timeout does;
  * - a per-try timeout on a hedged route is soft (`onSoftPerTryTimeout`): the attempt keeps
  *   racing and, when retries and the budget allow, another starts (`shouldHedgeRetryPerTryTimeout`
  *   retries regardless of retry_on); the first response that is not retriable wins;
@@ -390,8 +390,10 @@ export class RetryState<A extends RetryAttempt = RetryAttempt> {
     if (!plan || !retry || retry.numRetries <= 0 || !this.replayable || this.done || this.committed) return false;
     if (!hedge && !retry.shouldRetry(outcome, this.idempotent)) return false;
     if (this.attempts > retry.numRetries) return 'URX';
+    // A deadline that has already passed is not checked here either (Envoy schedules the retry
+    // and its timeout, due, ends the call with UT): the result arrived before the adapter's
+    // timer ran, and the call ends as that timer would have ended it, not with this result.
     const now = this.now();
-    if (now >= this.deadline || now >= this.callerDeadline) return false;
     const slot = plan.admitRetry();
     if (!slot.ok) return slot.flag;
     this.pendingSlot = slot;

@@ -170,11 +170,25 @@ describe('RetryState (fake timers)', () => {
     assert.deepEqual(d.flags, ['UT']);
     assert.equal(d.started.length, 1, 'no attempt after the deadline');
     assert.equal(slots.held, 0);
-    // A failure reported once the deadline has passed is not retried.
+    // A failure reported once the deadline has ended the call is not retried.
     const late = new Driver(fakePlan({ retry: {} }).plan, 'GET', 100);
     const a = late.send()!;
     mock.timers.tick(100);
     assert.equal(late.onAttemptResult(a, r(503)), 'done');
+  });
+
+  test('a retriable result that arrives after the deadline, before its timer ran, ends the call as the timer does (UT), not with that result', () => {
+    const { plan, slots } = fakePlan({ retry: {} });
+    const d = new Driver(plan, 'GET', 100);
+    const a = d.send()!;
+    mock.timers.setTime(T0 + 150); // the deadline passed; its timer has not run yet (a busy event loop)
+    assert.equal(d.result(a, r(503)), 'retry', 'scheduled, as Envoy does: the due timeout ends it');
+    assert.deepEqual(d.flags, []);
+    mock.timers.tick(0);
+    assert.deepEqual(d.verdicts, ['timeout']);
+    assert.deepEqual(d.flags, ['UT']);
+    assert.equal(d.started.length, 1, 'no attempt after the deadline');
+    assert.equal(slots.held, 0, 'the retry slot is freed');
   });
 
   test('a per-try timeout abandons the attempt and retries; when none is left the call times out (URX, UT)', () => {
