@@ -16,6 +16,7 @@ import type { AttemptContext } from './call-state.js';
 import { GRPC_LOCAL_REPLY } from './config-selector.js';
 import { attemptOf, MESH_LB_POLICY } from './registry.js';
 import { attemptOutcome } from './status.js';
+import { previousHosts, recordTried } from '../core/resilience/previous-hosts.js';
 
 type Helper = experimental.ChannelControlHelper;
 type Subchannel = experimental.SubchannelInterface;
@@ -62,7 +63,7 @@ class MeshPicker implements experimental.Picker {
     const plan = attempt?.call.plan;
     if (!attempt || !plan) return failed(PickResult_.DROP, Status.UNAVAILABLE, 'meshlet: call was not routed by the mesh resolver');
     const call = attempt.call;
-    const endpoint = plan.pick(call.previousHosts());
+    const endpoint = plan.pick(previousHosts(call));
     if (!endpoint) {
       call.flag('UH');
       attempt.local = true;
@@ -103,7 +104,7 @@ class ReadyPick implements PickResult {
 function started(attempt: AttemptContext, endpoint: UpstreamEndpoint): void {
   const call = attempt.call;
   attempt.endpoint = endpoint;
-  call.addTried(endpoint);
+  recordTried(call, endpoint);
   call.plan?.startAttempt(endpoint);
   call.attemptStarted(attempt);
 }
@@ -121,7 +122,7 @@ function connectFailed(attempt: AttemptContext, endpoint: UpstreamEndpoint): voi
   const outcome = { kind: 'connect-failure' } as const;
   attempt.endpoint = endpoint;
   attempt.outcome = outcome;
-  call.addTried(endpoint);
+  recordTried(call, endpoint);
   // An intercepted call's retry state flags UF if this failure ends the call (Envoy: the flag
   // of the final outcome, not of every retried attempt).
   if (!call.intercepted) call.flag('UF');

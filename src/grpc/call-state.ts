@@ -7,6 +7,7 @@
 import type { AttemptOutcome, CallPlan, HeldSlot, ResponseFlag, UpstreamEndpoint } from '../core/types.js';
 import type { Metadata } from '@grpc/grpc-js';
 import { grpcToHttpStatus } from './status.js';
+import { triedCount, type TriedEndpoints } from '../core/resilience/previous-hosts.js';
 import { currentScope } from '../telemetry/context.js';
 import type { GrpcMeshRuntime } from './types.js';
 import { observeAttempt, observeAttemptEnd, observeEnd, observeStart, type ObservedCall, type ObserverList } from '../core/observer.js';
@@ -17,7 +18,7 @@ export interface RoutedListener {
 }
 
 /** One logical call: routed once, possibly attempted several times. */
-export class CallState implements ObservedCall {
+export class CallState implements ObservedCall, TriedEndpoints {
   /** The interceptor's call, when one drives this call. */
   owner: RoutedListener | undefined;
   plan: CallPlan | undefined;
@@ -25,10 +26,9 @@ export class CallState implements ObservedCall {
   routed = false;
   host = '';
   path = '';
-  /** The newest attempt's endpoint; `tried` (every one so far) exists only once a call has a second attempt. */
+  /** Endpoints attempts went to (previous hosts: core's previous-hosts.ts). */
   lastTried: UpstreamEndpoint | undefined = undefined;
-  private tried: UpstreamEndpoint[] | undefined = undefined;
-  private triedCount = 0;
+  tried: UpstreamEndpoint[] | undefined = undefined;
   /** The endpoint whose response the caller got (with hedging, not always the last tried). */
   servedBy: UpstreamEndpoint | undefined;
   readonly flags: ResponseFlag[];
@@ -112,7 +112,7 @@ export class CallState implements ObservedCall {
   /** The picker sent attempt `attempt` to its endpoint. */
   attemptStarted(attempt: AttemptContext): void {
     const list = this.start();
-    attempt.n = this.intercepted ? this.attempts : this.triedCount;
+    attempt.n = this.intercepted ? this.attempts : triedCount(this);
     if (list && attempt.endpoint) observeAttempt(list, this.observed, this, attempt.n, attempt.endpoint);
   }
 
@@ -135,18 +135,6 @@ export class CallState implements ObservedCall {
   /** min(caller deadline, route deadline). */
   get deadline(): number {
     return Math.min(this.callerDeadline, this.routeDeadline);
-  }
-
-  /** An attempt went to `endpoint` (previous hosts of later picks). */
-  addTried(endpoint: UpstreamEndpoint): void {
-    if (this.lastTried !== undefined) (this.tried ??= [this.lastTried]).push(endpoint);
-    this.lastTried = endpoint;
-    this.triedCount++;
-  }
-
-  /** The endpoints attempts went to, for the picker (undefined before the first one: no array per call). */
-  previousHosts(): readonly UpstreamEndpoint[] | undefined {
-    return this.tried ?? (this.lastTried === undefined ? undefined : (this.tried = [this.lastTried]));
   }
 
   flag(flag: ResponseFlag): void {

@@ -73,8 +73,7 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   private readonly responseStream: boolean;
   private listener: Partial<Listener> | undefined;
   private metadata: Metadata | undefined;
-  /** The request message of a unary/server-streaming call, kept for replay (`hasMessage`: there is one). */
-  private hasMessage = false;
+  /** The request message of a unary/server-streaming call and its context, kept for replay (context set: there is one). */
   private message: unknown = undefined;
   private messageContext: MessageContext | undefined;
   /** Messages of a streaming request written while no attempt was open (during a backoff). */
@@ -109,7 +108,6 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
   sendMessageWithContext(context: MessageContext, message: unknown): void {
     this.call.requestMessages++;
     if (!this.requestStream) {
-      this.hasMessage = true;
       this.message = message;
       this.messageContext = context;
     }
@@ -188,13 +186,13 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
     }
     const child = this.next(options);
     const attempt = new AttemptListener(this, child, ctx);
-    this.onAttemptStart(attempt, undefined); // the endpoint is the picker's (call.previousHosts())
+    this.onAttemptStart(attempt, undefined); // the endpoint is the picker's (previous hosts: the call state's)
     call.attempts = this.attempts;
     child.start(md, attempt);
     this.armTimer();
     if (!retry) return;
-    if (this.hasMessage) {
-      const flags = this.messageContext?.flags;
+    if (this.messageContext) {
+      const flags = this.messageContext.flags;
       child.sendMessageWithContext(flags !== undefined ? { flags } : {}, this.message);
     }
     const queued = this.queued;
@@ -288,12 +286,19 @@ class MeshClientCall extends RetryState<AttemptListener> implements Child, Route
 
   protected override armTimer(): void {
     let at = this.done ? Infinity : this.timerAt();
-    // grpc-js enforces the caller's deadline on every open attempt (each channel call carries
-    // it, and its DEADLINE_EXCEEDED ends the call in onStatus): a timer of ours is needed for it
-    // only while none is open (a retry backoff), or when the runtime's clock is not Node's.
-    if (at === this.callerDeadline && at < this.deadline && this.current !== undefined && this.retryAt === Infinity && !this.call.runtime.clock) at = Infinity;
+    if (at === this.callerDeadline && this.grpcEnforcesCallerDeadline()) at = Infinity;
     if (at === Infinity) this.timer?.clear();
     else (this.timer ??= new DeadlineTimer(this, this.call.runtime.clock)).set(at);
+  }
+
+  /**
+   * grpc-js enforces the caller's deadline on every open attempt (each channel call carries it,
+   * and its DEADLINE_EXCEEDED ends the call in onStatus): a timer of ours is needed for it only
+   * while none is open (a retry backoff), when the route's deadline is the same or earlier, or
+   * when the runtime's clock is not Node's.
+   */
+  private grpcEnforcesCallerDeadline(): boolean {
+    return this.callerDeadline < this.deadline && this.current !== undefined && this.retryAt === Infinity && !this.call.runtime.clock;
   }
 
   protected override now(): number {

@@ -21,6 +21,7 @@
  * Adapters extend this class (one object per call, no extra allocation) and their attempt type
  * extends {@link RetryAttempt}.
  */
+import { previousHosts, recordTried, type TriedEndpoints } from './previous-hosts.js';
 import type { AttemptOutcome, CallPlan, HeldSlot, ResponseFlag, RetryPlan, UpstreamEndpoint } from '../types.js';
 
 /** What an adapter does with an attempt's outcome. */
@@ -95,7 +96,7 @@ const NO_FLAGS = Object.freeze([]) as unknown as ResponseFlag[];
  * }
  * ```
  */
-export class RetryState<A extends RetryAttempt = RetryAttempt> {
+export class RetryState<A extends RetryAttempt = RetryAttempt> implements TriedEndpoints {
   /**
    * Response flags, each once, in the order they happened. Most calls end with none: they share
    * one frozen empty list and get their own on the first flag (read it; change it with flag()).
@@ -171,8 +172,7 @@ export class RetryState<A extends RetryAttempt = RetryAttempt> {
 
   /** The endpoint for the next attempt, excluding previous hosts on retries (retry_host_predicate). */
   pick(): UpstreamEndpoint | undefined {
-    if (this.lastTried && !this.tried) this.tried = [this.lastTried];
-    return (this.callPlan as CallPlan).pick(this.tried);
+    return (this.callPlan as CallPlan).pick(previousHosts(this));
   }
 
   /**
@@ -200,8 +200,7 @@ export class RetryState<A extends RetryAttempt = RetryAttempt> {
 
   /** Records the endpoint an attempt went to (for previous-hosts picks). */
   onPicked(endpoint: UpstreamEndpoint): void {
-    this.tried?.push(endpoint);
-    this.lastTried = endpoint;
+    recordTried(this, endpoint);
   }
 
   /** Is `a` still one the call waits for? */
